@@ -1,0 +1,264 @@
+/**
+ * One error catalogue. Every error payhook raises has a stable `code` and the HTTP status the
+ * Express adapter answers with. Messages start with the package that raised them and never carry a
+ * key, a secret or a whole signature.
+ */
+export const ERROR_CATALOGUE = {
+  ERR_SIGNATURE_MISSING: 401,
+  ERR_SIGNATURE_INVALID: 401,
+  ERR_SENDER_UNKNOWN: 401,
+  ERR_PAYLOAD_MALFORMED: 400,
+  ERR_PAYLOAD_INVALID: 400,
+  ERR_METHOD_NOT_ALLOWED: 405,
+  ERR_PAYLOAD_TOO_LARGE: 413,
+  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  ERR_BODY_CONSUMED: 500,
+  ERR_CONFIG: 500,
+  ERR_PROVIDER_CONFIG: 500,
+  ERR_LISTENER_FAILED: 500,
+  ERR_LISTENER_TIMEOUT: 500,
+  ERR_NORMALIZE_FAILED: 500,
+  ERR_STORE_UNAVAILABLE: 503,
+  ERR_GATEWAY_API: 502,
+  ERR_STATUS_MISMATCH: 409,
+} as const;
+
+export type PaymentErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface FieldProblem {
+  /** JSON pointer of the failing field ("" for the whole payload). */
+  path: string;
+  message: string;
+}
+
+export interface PaymentErrorOptions {
+  code: PaymentErrorCode;
+  /** The package that raised it; starts the message. */
+  source?: string;
+  cause?: unknown;
+}
+
+/** Anything payhook reports: PaymentError and ListenerError (an AggregateError) both satisfy it. */
+export interface PaymentErrorLike extends Error {
+  readonly code: PaymentErrorCode;
+  readonly statusCode: number;
+}
+
+export class PaymentError extends Error implements PaymentErrorLike {
+  readonly code: PaymentErrorCode;
+  readonly statusCode: number;
+  readonly source: string;
+
+  constructor(message: string, options: PaymentErrorOptions) {
+    const source = options.source ?? '@payhook/core';
+    super(
+      `${source}: ${message}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = new.target.name;
+    this.code = options.code;
+    this.statusCode = ERROR_CATALOGUE[options.code];
+    this.source = source;
+  }
+
+  /** The body the adapter sends: code and message, plus fields when there are some. */
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** 401: the delivery is not provably from the gateway. */
+export class SignatureError extends PaymentError {
+  constructor(
+    message: string,
+    options: {
+      source?: string;
+      code?: 'ERR_SIGNATURE_MISSING' | 'ERR_SIGNATURE_INVALID' | 'ERR_SENDER_UNKNOWN';
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, {
+      code: options.code ?? 'ERR_SIGNATURE_INVALID',
+      source: options.source,
+      cause: options.cause,
+    });
+  }
+}
+
+/** 400: the delivery is authentic (or could not be checked) but its payload is unusable. */
+export class PayloadError extends PaymentError {
+  readonly fields: FieldProblem[];
+  constructor(
+    message: string,
+    options: {
+      source?: string;
+      code?: 'ERR_PAYLOAD_MALFORMED' | 'ERR_PAYLOAD_INVALID';
+      fields?: FieldProblem[];
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, {
+      code: options.code ?? 'ERR_PAYLOAD_INVALID',
+      source: options.source,
+      cause: options.cause,
+    });
+    this.fields = options.fields ?? [];
+  }
+  override toJSON(): Record<string, unknown> {
+    return this.fields.length > 0 ? { ...super.toJSON(), fields: this.fields } : super.toJSON();
+  }
+}
+
+export class PayloadTooLargeError extends PaymentError {
+  constructor(
+    readonly limit: number,
+    source?: string,
+  ) {
+    super(`request body is larger than the ${limit}-byte limit`, {
+      code: 'ERR_PAYLOAD_TOO_LARGE',
+      source,
+    });
+  }
+}
+
+export class UnsupportedMediaTypeError extends PaymentError {
+  constructor(received: string, expected: readonly string[], source?: string) {
+    super(`content type "${received}" is not accepted; send ${expected.join(' or ')}`, {
+      code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+      source,
+    });
+  }
+}
+
+export class MethodNotAllowedError extends PaymentError {
+  constructor(method: string, source?: string) {
+    super(`method ${method} is not allowed; gateways deliver with POST`, {
+      code: 'ERR_METHOD_NOT_ALLOWED',
+      source,
+    });
+  }
+}
+
+/** 500: a body parser ran before payhook and left no raw bytes to verify. */
+export class BodyConsumedError extends PaymentError {
+  constructor(source?: string) {
+    super(
+      'the request body was already consumed by a body parser mounted before this middleware, and no raw bytes were kept. ' +
+        'Mount the payhook middleware before express.json()/express.urlencoded(), or keep the bytes with ' +
+        'express.json({ verify: (req, _res, buf) => { req.rawBody = buf } }) or express.raw({ type: "*/*" }) on this route',
+      { code: 'ERR_BODY_CONSUMED', source },
+    );
+  }
+}
+
+/** A bad option, found at construction time rather than at the first payment. */
+export class ConfigError extends PaymentError {
+  readonly option: string;
+  constructor(
+    option: string,
+    problem: string,
+    options: { source?: string; code?: 'ERR_CONFIG' | 'ERR_PROVIDER_CONFIG'; cause?: unknown } = {},
+  ) {
+    super(`option "${option}" ${problem}`, {
+      code: options.code ?? 'ERR_CONFIG',
+      source: options.source,
+      cause: options.cause,
+    });
+    this.option = option;
+  }
+}
+
+export class ProviderConfigError extends ConfigError {
+  constructor(option: string, problem: string, options: { source?: string; cause?: unknown } = {}) {
+    super(option, problem, { ...options, code: 'ERR_PROVIDER_CONFIG' });
+  }
+}
+
+export class ListenerTimeoutError extends PaymentError {
+  constructor(
+    readonly timeoutMs: number,
+    eventId: string,
+  ) {
+    super(`listeners for ${eventId} did not settle within ${timeoutMs} ms`, {
+      code: 'ERR_LISTENER_TIMEOUT',
+    });
+  }
+}
+
+export class StoreError extends PaymentError {
+  constructor(operation: string, cause: unknown, source?: string) {
+    super(`idempotency store failed during ${operation}: ${describeCause(cause)}`, {
+      code: 'ERR_STORE_UNAVAILABLE',
+      source,
+      cause,
+    });
+  }
+}
+
+/** A gateway API answered with an error (or not at all). `retryable` says whether trying later can help. */
+export class GatewayApiError extends PaymentError {
+  readonly gatewayCode: string | undefined;
+  readonly gatewayMessage: string | undefined;
+  readonly retryable: boolean;
+  readonly httpStatus: number | undefined;
+  constructor(
+    message: string,
+    options: {
+      source?: string;
+      gatewayCode?: string;
+      gatewayMessage?: string;
+      retryable?: boolean;
+      httpStatus?: number;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, { code: 'ERR_GATEWAY_API', source: options.source, cause: options.cause });
+    this.gatewayCode = options.gatewayCode;
+    this.gatewayMessage = options.gatewayMessage;
+    this.retryable = options.retryable ?? false;
+    this.httpStatus = options.httpStatus;
+  }
+}
+
+/** The gateway's status API contradicts a notification (amount, status or reference differ). */
+export class StatusMismatchError extends PaymentError {
+  constructor(message: string, source?: string) {
+    super(message, { code: 'ERR_STATUS_MISMATCH', source });
+  }
+}
+
+/**
+ * Every listener failure for one event, gathered (octokit-style). It carries the event so that an
+ * `error` listener can tell which payment was not handled.
+ */
+export class ListenerError extends AggregateError implements PaymentErrorLike {
+  readonly code = 'ERR_LISTENER_FAILED' as const;
+  readonly statusCode = ERROR_CATALOGUE.ERR_LISTENER_FAILED;
+  constructor(
+    errors: unknown[],
+    readonly event: { id: string; type: string },
+  ) {
+    super(
+      errors,
+      `@payhook/core: ${errors.length} listener(s) failed for ${event.type} ${event.id}: ${errors.map(describeCause).join('; ')}`,
+    );
+    this.name = 'ListenerError';
+  }
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: 'a listener failed; the gateway will redeliver' };
+  }
+}
+
+export function isPaymentError(value: unknown): value is PaymentErrorLike {
+  return (
+    value instanceof Error &&
+    typeof (value as Partial<PaymentErrorLike>).code === 'string' &&
+    (value as Partial<PaymentErrorLike>).code! in ERROR_CATALOGUE &&
+    typeof (value as Partial<PaymentErrorLike>).statusCode === 'number'
+  );
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  return String(cause);
+}

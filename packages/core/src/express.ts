@@ -1,0 +1,179 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  BodyConsumedError,
+  ConfigError,
+  MethodNotAllowedError,
+  PayloadError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  type PaymentErrorLike,
+} from './errors';
+import type { PaymentHub, ReceiveResult } from './hub';
+import type { Delivery, HttpReply, PaymentProvider } from './provider';
+
+export interface WebhookMiddlewareOptions {
+  /** Largest body accepted, in bytes (default 64 KiB); larger is 413 before any crypto runs. */
+  limit?: number;
+  /** Called after each delivery with its result, e.g. for metrics. */
+  onResult?: (result: ReceiveResult) => void;
+}
+
+/** What the adapter needs of a request: Node's IncomingMessage plus what body parsers may leave. */
+export type WebhookRequest = IncomingMessage & {
+  rawBody?: unknown;
+  body?: unknown;
+  _body?: boolean;
+};
+export type WebhookMiddleware = (
+  req: WebhookRequest,
+  res: ServerResponse,
+  next?: (error?: unknown) => void,
+) => void;
+
+const DEFAULT_LIMIT = 64 * 1024;
+
+/**
+ * The Express adapter (it needs nothing of Express: a Node http handler works too). Mount it with
+ * `app.use('/webhooks/x', middleware)`; it answers every request that reaches it.
+ */
+export function createWebhookMiddleware(
+  hub: PaymentHub,
+  provider: PaymentProvider<any>,
+  options: WebhookMiddlewareOptions = {},
+): WebhookMiddleware {
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit <= 0)
+    throw new ConfigError('limit', 'must be a positive number of bytes', {
+      source: provider.source,
+    });
+  const accepted = provider.contentTypes;
+  const acceptsAny = accepted.includes('*/*');
+  const onResult = options.onResult;
+
+  const refuse = (res: ServerResponse, error: PaymentErrorLike, closeConnection = false): void => {
+    const reply = hub.reject(provider, error);
+    if (error.code === 'ERR_METHOD_NOT_ALLOWED')
+      reply.headers = { ...reply.headers, allow: 'POST' };
+    if (closeConnection) reply.headers = { ...reply.headers, connection: 'close' };
+    send(res, reply);
+  };
+
+  return (req, res) => {
+    if (req.method !== 'POST')
+      return refuse(res, new MethodNotAllowedError(String(req.method), provider.source));
+    const contentType = mediaType(req.headers['content-type']);
+    if (!acceptsAny && !accepted.includes(contentType)) {
+      return refuse(
+        res,
+        new UnsupportedMediaTypeError(contentType || '(none)', accepted, provider.source),
+      );
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      return refuse(
+        res,
+        new UnsupportedMediaTypeError(
+          `${contentType}; content-encoding=${encoding}`,
+          accepted,
+          provider.source,
+        ),
+      );
+    }
+    const receivedAt = new Date();
+    readRawBody(req, limit, provider.source)
+      .then(
+        (body) => {
+          const delivery: Delivery = {
+            body,
+            headers: req.headers,
+            transport: 'http',
+            receivedAt,
+            method: 'POST',
+            url: req.url,
+          };
+          return hub.receive(provider, delivery).then((result) => {
+            send(res, result.reply);
+            onResult?.(result);
+          });
+        },
+        (error: PaymentErrorLike) => refuse(res, error, error.code === 'ERR_PAYLOAD_TOO_LARGE'),
+      )
+      .catch((error: unknown) => {
+        // receive() reports its own failures; this is the last guard so a request never hangs.
+        hub.logger.error(
+          { err: error },
+          '@payhook/core: unexpected failure in the webhook middleware',
+        );
+        if (!res.headersSent) send(res, provider.ack.retry);
+      });
+  };
+}
+
+function mediaType(header: string | undefined): string {
+  if (!header) return '';
+  const semi = header.indexOf(';');
+  return (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
+}
+
+function send(res: ServerResponse, reply: HttpReply): void {
+  res.statusCode = reply.status;
+  for (const name in reply.headers) res.setHeader(name, reply.headers[name]!);
+  res.end(reply.body);
+}
+
+/**
+ * The raw bytes, from wherever they are: `req.rawBody` (kept by a parser's verify hook), a Buffer or
+ * string `req.body` (express.raw / express.text), or the stream itself, read here with the limit.
+ * A stream some parser already drained with nothing kept is refused at once, never waited on.
+ */
+export function readRawBody(req: WebhookRequest, limit: number, source?: string): Promise<Buffer> {
+  const kept = req.rawBody !== undefined ? req.rawBody : req.body;
+  if (Buffer.isBuffer(kept) || typeof kept === 'string') {
+    const body = Buffer.isBuffer(kept) ? kept : Buffer.from(kept, 'utf8');
+    return body.length > limit
+      ? Promise.reject(new PayloadTooLargeError(limit, source))
+      : Promise.resolve(body);
+  }
+  if (req._body === true || req.readableEnded) return Promise.reject(new BodyConsumedError(source));
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) return Promise.reject(new PayloadTooLargeError(limit, source));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        // Stop buffering; the 413 goes out with Connection: close so the rest is never read.
+        req.pause();
+        reject(new PayloadTooLargeError(limit, source));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(
+        new PayloadError(`the request body could not be read: ${error.message}`, {
+          code: 'ERR_PAYLOAD_MALFORMED',
+          source,
+        }),
+      );
+    };
+    const onAborted = (): void => onError(new Error('request aborted'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}

@@ -1,0 +1,493 @@
+import { EventEmitter } from 'eventemitter3';
+import { PAYMENT_EVENT_TYPES, type PaymentEvent, type PaymentEventType } from './events';
+import {
+  ConfigError,
+  ListenerError,
+  ListenerTimeoutError,
+  PayloadError,
+  PaymentError,
+  SignatureError,
+  StoreError,
+  isPaymentError,
+  type PaymentErrorLike,
+} from './errors';
+import { silentLogger, type Logger } from './logger';
+import type {
+  Delivery,
+  HttpReply,
+  NotPaymentEvent,
+  PaymentEventDraft,
+  PaymentProvider,
+} from './provider';
+import { createMemoryStore, type IdempotencyStore } from './store';
+
+export interface ListenerContext {
+  /** Aborted when the handler timeout passes: the gateway is then told to retry. */
+  signal: AbortSignal;
+  delivery: Delivery;
+}
+
+export interface UnhandledDelivery {
+  provider: string;
+  /** Why it is not a payment event ("payout", "unknown event name refund.created"...). */
+  reason: string;
+  raw: unknown;
+  delivery: Delivery;
+}
+
+export interface ErrorContext {
+  provider?: string;
+  event?: PaymentEvent;
+  delivery?: Delivery;
+}
+
+/** Reported by long-lived sources (the Lailaolab socket) on `source.up`, `source.down`, `source.error`. */
+export interface SourceStatus {
+  provider: string;
+  detail?: string;
+  error?: Error;
+}
+
+type PaymentChannels = {
+  [K in PaymentEventType]: [event: PaymentEvent & { type: K }, context: ListenerContext];
+};
+
+interface NoticeChannels {
+  unhandled: [delivery: UnhandledDelivery];
+  duplicate: [event: PaymentEvent];
+  /** A delivery was superseded: e.g. a failure notice for a payment already completed. */
+  superseded: [event: PaymentEvent, reason: string];
+  error: [error: PaymentErrorLike, context: ErrorContext];
+  'source.up': [status: SourceStatus];
+  'source.down': [status: SourceStatus];
+  'source.error': [status: SourceStatus];
+}
+
+export type HubChannels = PaymentChannels & NoticeChannels;
+export type HubEventName = keyof HubChannels;
+export type HubListener<K extends HubEventName> = (...args: HubChannels[K]) => unknown;
+export type AnyPaymentListener = (event: PaymentEvent, context: ListenerContext) => unknown;
+
+export type ReceiveOutcome =
+  | 'processed'
+  | 'duplicate'
+  | 'busy'
+  | 'unhandled'
+  | 'pending'
+  | 'superseded'
+  | 'failed'
+  | 'rejected';
+
+export interface ReceiveResult {
+  outcome: ReceiveOutcome;
+  /** What to answer the gateway: its own success or retry body, or an error reply. */
+  reply: HttpReply;
+  /** The normalized events of the delivery (dispatched or not). */
+  events: PaymentEvent[];
+  error?: PaymentErrorLike;
+}
+
+export interface PaymentHubOptions {
+  store?: IdempotencyStore;
+  logger?: Logger;
+  /** How long listeners of one event may run before it counts as failed (default 8,000 ms). */
+  handlerTimeoutMs?: number;
+  /** How long a claim holds before another delivery may take it over (default 30,000 ms). */
+  leaseMs?: number;
+  /**
+   * How long a processed event is remembered (default 72 h). It must outlive the gateways' retry
+   * windows (Cashy: about 17 h): none of them signs a timestamp, so this is also the replay window.
+   */
+  retentionMs?: number;
+}
+
+export interface PaymentHub {
+  on<K extends HubEventName>(name: K, listener: HubListener<K>): PaymentHub;
+  once<K extends HubEventName>(name: K, listener: HubListener<K>): PaymentHub;
+  off<K extends HubEventName>(name: K, listener: HubListener<K>): PaymentHub;
+  /** Every payment event, whatever its type; awaited like the typed listeners. */
+  onAny(listener: AnyPaymentListener): PaymentHub;
+  offAny(listener: AnyPaymentListener): PaymentHub;
+  /** The transport-free entry point: verify → validate → normalize → claim → dispatch → commit/release. */
+  receive(provider: PaymentProvider<any>, delivery: Delivery): Promise<ReceiveResult>;
+  /** For adapters: report a delivery refused before it reached `receive` (413, 415, 405...). */
+  reject(provider: PaymentProvider<any>, error: PaymentErrorLike, delivery?: Delivery): HttpReply;
+  /** For sources: report on a notice channel (`source.up`, `source.down`, `source.error`). */
+  notify<K extends keyof NoticeChannels>(name: K, ...args: NoticeChannels[K]): void;
+  listenerCount(name: HubEventName | '*'): number;
+  readonly store: IdempotencyStore;
+  readonly logger: Logger;
+  readonly options: Readonly<Required<Omit<PaymentHubOptions, 'store' | 'logger'>>>;
+}
+
+type Collect = (result: unknown) => void;
+type Wrapper = (args: unknown[], collect: Collect) => void;
+const ANY = '*';
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null &&
+  (typeof v === 'object' || typeof v === 'function') &&
+  typeof (v as { then?: unknown }).then === 'function';
+
+export function errorReply(error: PaymentErrorLike | unknown): HttpReply {
+  const known = isPaymentError(error);
+  const status = known ? error.statusCode : 500;
+  const body = known
+    ? ((error as PaymentErrorLike & { toJSON?: () => unknown }).toJSON?.() ?? {
+        code: error.code,
+        message: error.message,
+      })
+    : { code: 'ERR_INTERNAL', message: '@payhook/core: internal error' };
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify({ error: body }),
+  };
+}
+
+function positiveInt(value: number | undefined, fallback: number, option: string): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v <= 0)
+    throw new ConfigError(option, 'must be a positive whole number of milliseconds');
+  return v;
+}
+
+export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
+  const handlerTimeoutMs = positiveInt(options.handlerTimeoutMs, 8_000, 'handlerTimeoutMs');
+  const leaseMs = positiveInt(options.leaseMs, 30_000, 'leaseMs');
+  const retentionMs = positiveInt(options.retentionMs, 72 * 3_600_000, 'retentionMs');
+  if (leaseMs <= handlerTimeoutMs) {
+    throw new ConfigError(
+      'leaseMs',
+      `(${leaseMs}) must be longer than handlerTimeoutMs (${handlerTimeoutMs}), or a slow listener's claim could be taken over while it runs`,
+    );
+  }
+  if (retentionMs < leaseMs) throw new ConfigError('retentionMs', 'must be at least leaseMs');
+  const logger = options.logger ?? silentLogger;
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof logger[level] !== 'function')
+      throw new ConfigError('logger', `must have a ${level}() method (pino-compatible)`);
+  }
+  const store = options.store ?? createMemoryStore();
+  for (const op of ['claim', 'commit', 'release'] as const) {
+    if (typeof store[op] !== 'function')
+      throw new ConfigError('store', `must implement ${op}() (IdempotencyStore)`);
+  }
+
+  const emitter = new EventEmitter();
+  const wrappers = new WeakMap<(...args: never[]) => unknown, Wrapper>();
+  const wrap = (fn: (...args: never[]) => unknown): Wrapper => {
+    let w = wrappers.get(fn);
+    if (!w) {
+      w = (args, collect) => {
+        try {
+          collect((fn as (...a: unknown[]) => unknown)(...args));
+        } catch (error) {
+          collect(Promise.reject(error));
+        }
+      };
+      wrappers.set(fn, w);
+    }
+    return w;
+  };
+
+  /** Calls every listener of `name`; returns what they returned (values or promises). */
+  const call = (name: string, args: unknown[]): unknown[] => {
+    const results: unknown[] = [];
+    emitter.emit(name, args, (r: unknown) => results.push(r));
+    return results;
+  };
+
+  const notify = <K extends keyof NoticeChannels>(name: K, ...args: NoticeChannels[K]): void => {
+    for (const r of call(name, args)) {
+      if (isThenable(r)) {
+        Promise.resolve(r).catch((error: unknown) =>
+          logger.error({ err: error, channel: name }, `@payhook/core: a ${name} listener failed`),
+        );
+      }
+    }
+  };
+
+  const reportError = (error: PaymentErrorLike, context: ErrorContext): void => {
+    const level = error.statusCode >= 500 ? 'error' : 'warn';
+    logger[level](
+      { code: error.code, provider: context.provider, eventId: context.event?.id },
+      error.message,
+    );
+    notify('error', error, context);
+  };
+
+  /** Awaits every listener of the event concurrently; resolves with the failures (empty = success). */
+  const dispatch = async (event: PaymentEvent, delivery: Delivery): Promise<unknown[]> => {
+    const controller = new AbortController();
+    const args = [event, { signal: controller.signal, delivery } satisfies ListenerContext];
+    const results = call(event.type, args);
+    for (const r of call(ANY, args)) results.push(r);
+    if (results.length === 0) {
+      logger.warn(
+        { eventId: event.id, type: event.type },
+        `@payhook/core: no listener for ${event.type}; it is acknowledged unhandled`,
+      );
+      return [];
+    }
+    if (!results.some(isThenable)) return [];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), handlerTimeoutMs);
+      timer.unref?.();
+    });
+    try {
+      const settled = await Promise.race([Promise.allSettled(results), timeout]);
+      if (settled === 'timeout') {
+        const error = new ListenerTimeoutError(handlerTimeoutMs, event.id);
+        controller.abort(error);
+        return [error];
+      }
+      return settled
+        .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
+        .map((s) => s.reason);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const finalize = (
+    provider: PaymentProvider<any>,
+    draft: PaymentEventDraft,
+    raw: unknown,
+    delivery: Delivery,
+  ): PaymentEvent => {
+    const event: PaymentEvent = {
+      id: `${provider.id}:${draft.id}`,
+      type: draft.type,
+      provider: provider.id,
+      orderId: draft.orderId,
+      transactionId: draft.transactionId,
+      amount: draft.amount,
+      currency: draft.currency,
+      occurredAt: draft.occurredAt,
+      receivedAt: delivery.receivedAt.toISOString(),
+      verification: draft.verification ?? provider.verification,
+      raw: draft.raw ?? raw,
+    };
+    if (draft.failure) event.failure = draft.failure;
+    if (draft.refund) event.refund = draft.refund;
+    if (draft.details) event.details = draft.details;
+    return event;
+  };
+
+  const completedMarker = (event: PaymentEvent): string =>
+    `${event.provider}:completed:${event.transactionId}`;
+
+  const reject = (
+    provider: PaymentProvider<any>,
+    error: PaymentErrorLike,
+    delivery?: Delivery,
+  ): HttpReply => {
+    reportError(error, { provider: provider.id, delivery });
+    return errorReply(error);
+  };
+
+  type EventOutcome = 'processed' | 'duplicate' | 'busy' | 'superseded' | 'failed';
+
+  const processEvent = async (
+    event: PaymentEvent,
+    delivery: Delivery,
+  ): Promise<[EventOutcome, PaymentErrorLike?]> => {
+    // A failure notice for a payment that already completed is stale (out-of-order or replayed):
+    // telling the merchant "failed" now would undo a paid order.
+    if (event.type === 'payment.failed') {
+      const marker = completedMarker(event);
+      const probe = await store.claim(marker, leaseMs);
+      if (probe.state === 'claimed') await store.release(marker, probe.token);
+      else if (probe.state === 'done') {
+        notify('superseded', event, 'the payment already completed');
+        logger.info(
+          { eventId: event.id },
+          '@payhook/core: failure notice superseded by an earlier completion',
+        );
+        return ['superseded'];
+      } else return ['busy'];
+    }
+    const claim = await store.claim(event.id, leaseMs);
+    if (claim.state === 'done') {
+      logger.debug({ eventId: event.id }, '@payhook/core: duplicate delivery acknowledged');
+      notify('duplicate', event);
+      return ['duplicate'];
+    }
+    if (claim.state === 'busy') {
+      logger.debug(
+        { eventId: event.id },
+        '@payhook/core: event in flight elsewhere; asking for a retry',
+      );
+      return ['busy'];
+    }
+    const failures = await dispatch(event, delivery);
+    if (failures.length > 0) {
+      const error = new ListenerError(failures, event);
+      try {
+        await store.release(event.id, claim.token);
+      } catch (cause) {
+        reportError(new StoreError('release', cause), {
+          provider: event.provider,
+          event,
+          delivery,
+        });
+      }
+      reportError(error, { provider: event.provider, event, delivery });
+      return ['failed', error];
+    }
+    await store.commit(event.id, claim.token, retentionMs);
+    if (event.type === 'payment.completed') {
+      const marker = await store.claim(completedMarker(event), leaseMs);
+      if (marker.state === 'claimed')
+        await store.commit(completedMarker(event), marker.token, retentionMs);
+    }
+    logger.info({ eventId: event.id, type: event.type }, '@payhook/core: payment event processed');
+    return ['processed'];
+  };
+
+  const RANK: Record<EventOutcome, number> = {
+    failed: 4,
+    busy: 3,
+    processed: 2,
+    superseded: 1,
+    duplicate: 0,
+  };
+
+  const receive = async (
+    provider: PaymentProvider<any>,
+    delivery: Delivery,
+  ): Promise<ReceiveResult> => {
+    // 1 verify: fail closed. An unexpected throw from a plugin's verify is a 401, never a pass.
+    let raw: unknown;
+    try {
+      raw = await provider.verify(delivery);
+    } catch (cause) {
+      const error = isPaymentError(cause)
+        ? cause
+        : new SignatureError('verification failed unexpectedly', {
+            source: provider.source,
+            cause,
+          });
+      return { outcome: 'rejected', reply: reject(provider, error, delivery), events: [], error };
+    }
+    // 2 validate
+    const problems = provider.validate(raw);
+    if (problems) {
+      const error = new PayloadError(
+        `payload does not match the ${provider.id} schema: ${problems.map((p) => `${p.path || '/'} ${p.message}`).join('; ')}`,
+        {
+          source: provider.source,
+          fields: problems,
+        },
+      );
+      return { outcome: 'rejected', reply: reject(provider, error, delivery), events: [], error };
+    }
+    // 3 normalize
+    let normalized: ReadonlyArray<PaymentEventDraft> | NotPaymentEvent;
+    try {
+      normalized = provider.normalize(raw, { delivery });
+    } catch (cause) {
+      // A PaymentError here is a verdict on the payload; anything else is a bug, answered with the
+      // gateway's retry so the payment is redelivered once it is fixed, instead of being dropped.
+      if (isPaymentError(cause))
+        return {
+          outcome: 'rejected',
+          reply: reject(provider, cause, delivery),
+          events: [],
+          error: cause,
+        };
+      const error = new PaymentError(
+        `normalize failed: ${(cause as Error)?.message ?? String(cause)}`,
+        {
+          code: 'ERR_NORMALIZE_FAILED',
+          source: provider.source,
+          cause,
+        },
+      );
+      reportError(error, { provider: provider.id, delivery });
+      return { outcome: 'failed', reply: provider.ack.retry, events: [], error };
+    }
+    if (!Array.isArray(normalized) || normalized.length === 0) {
+      const note = normalized as NotPaymentEvent | readonly [];
+      const kind = 'kind' in note ? note.kind : 'not-a-payment-event';
+      const reason = 'reason' in note ? note.reason : 'no payment event in this delivery';
+      if (kind === 'pending') {
+        logger.debug(
+          { provider: provider.id, reason },
+          '@payhook/core: payment not final yet; acknowledged',
+        );
+        return { outcome: 'pending', reply: provider.ack.ok, events: [] };
+      }
+      notify('unhandled', { provider: provider.id, reason, raw, delivery });
+      return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
+    }
+    const events = (normalized as ReadonlyArray<PaymentEventDraft>).map((d) =>
+      finalize(provider, d, raw, delivery),
+    );
+    // 4-6 claim, dispatch, commit or release: per event
+    let outcome: EventOutcome = 'duplicate';
+    let firstError: PaymentErrorLike | undefined;
+    for (const event of events) {
+      let result: [EventOutcome, PaymentErrorLike?];
+      try {
+        result = await processEvent(event, delivery);
+      } catch (cause) {
+        const error = new StoreError('claim/commit', cause, provider.source);
+        reportError(error, { provider: provider.id, event, delivery });
+        result = ['failed', error];
+      }
+      if (RANK[result[0]] > RANK[outcome]) outcome = result[0];
+      firstError ??= result[1];
+    }
+    // 7 acknowledge: success only when every event is done
+    const ok = outcome === 'processed' || outcome === 'duplicate' || outcome === 'superseded';
+    return { outcome, reply: ok ? provider.ack.ok : provider.ack.retry, events, error: firstError };
+  };
+
+  const hub: PaymentHub = {
+    on(name, listener) {
+      emitter.on(name, wrap(listener as never));
+      return hub;
+    },
+    once(name, listener) {
+      emitter.once(name, wrap(listener as never));
+      return hub;
+    },
+    off(name, listener) {
+      const w = wrappers.get(listener as never);
+      if (w) emitter.off(name, w);
+      return hub;
+    },
+    onAny(listener) {
+      emitter.on(ANY, wrap(listener as never));
+      return hub;
+    },
+    offAny(listener) {
+      const w = wrappers.get(listener as never);
+      if (w) emitter.off(ANY, w);
+      return hub;
+    },
+    receive,
+    reject,
+    notify,
+    listenerCount: (name) => emitter.listenerCount(name),
+    store,
+    logger,
+    options: Object.freeze({ handlerTimeoutMs, leaseMs, retentionMs }),
+  };
+  return hub;
+}
+
+/** The names a hub accepts, for runtime checks. */
+export const HUB_EVENT_NAMES: readonly HubEventName[] = [
+  ...PAYMENT_EVENT_TYPES,
+  'unhandled',
+  'duplicate',
+  'superseded',
+  'error',
+  'source.up',
+  'source.down',
+  'source.error',
+];

@@ -1,0 +1,103 @@
+export {
+  PAYMENT_EVENT_TYPES,
+  VERIFICATION_METHODS,
+  paymentEventSchema,
+  isPaymentEventType,
+  DECIMAL_PATTERN,
+  ISO_DATETIME_PATTERN,
+} from './events';
+export type {
+  PaymentEvent,
+  PaymentEventType,
+  VerificationMethod,
+  PaymentFailure,
+  PaymentRefund,
+} from './events';
+export { validatePaymentEvent } from './validate-event';
+export {
+  ERROR_CATALOGUE,
+  PaymentError,
+  SignatureError,
+  PayloadError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  MethodNotAllowedError,
+  BodyConsumedError,
+  ConfigError,
+  ProviderConfigError,
+  ListenerError,
+  ListenerTimeoutError,
+  StoreError,
+  GatewayApiError,
+  StatusMismatchError,
+  isPaymentError,
+} from './errors';
+export type { PaymentErrorCode, PaymentErrorLike, FieldProblem } from './errors';
+export { silentLogger } from './logger';
+export type { Logger } from './logger';
+export { parseJson } from './json';
+export type { ParseJsonOptions } from './json';
+export {
+  decimalFromMinorUnits,
+  normalizeDecimal,
+  compareDecimal,
+  decimalEquals,
+  isDecimalString,
+} from './money';
+export type { MoneyOptions } from './money';
+export {
+  parseGatewayTime,
+  wallTimeToIso,
+  instantToIso,
+  zoneOffsetMinutes,
+  assertTimeZone,
+} from './time';
+export type { GatewayTimeOptions, WallTime } from './time';
+export {
+  loadPublicKey,
+  loadPrivateKey,
+  verifyRsaSha256,
+  signRsaSha256,
+  md5Hex,
+  hmacSha256Hex,
+  timingSafeEqualText,
+  timingSafeEqualHex,
+} from './crypto';
+export type { KeyInput } from './crypto';
+export { createMemoryStore } from './store';
+export type { Claim, IdempotencyStore, MemoryStoreOptions } from './store';
+export {
+  defineProvider,
+  notAPaymentEvent,
+  pendingPayment,
+  getAjv,
+  toFieldProblems,
+} from './provider';
+export type {
+  Delivery,
+  HttpReply,
+  ReplyInit,
+  NotPaymentEvent,
+  PaymentEventDraft,
+  NormalizeResult,
+  NormalizeContext,
+  ProviderDefinition,
+  PaymentProvider,
+} from './provider';
+export { createPaymentHub, errorReply, HUB_EVENT_NAMES } from './hub';
+export type {
+  PaymentHub,
+  PaymentHubOptions,
+  HubChannels,
+  HubEventName,
+  HubListener,
+  AnyPaymentListener,
+  ListenerContext,
+  UnhandledDelivery,
+  ErrorContext,
+  SourceStatus,
+  ReceiveOutcome,
+  ReceiveResult,
+} from './hub';
+export { createWebhookMiddleware, readRawBody } from './express';
+export type { WebhookMiddleware, WebhookMiddlewareOptions, WebhookRequest } from './express';

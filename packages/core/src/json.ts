@@ -1,0 +1,246 @@
+import { isUtf8 } from 'node:buffer';
+import { PayloadError } from './errors';
+
+export interface ParseJsonOptions {
+  /**
+   * `number` (default): JSON numbers become JS numbers (JSON.parse, the fast path).
+   * `text`: every JSON number is kept as its exact source text ("100.10", "12345678901234567890"),
+   * for gateways whose amounts or references must not pass through a binary float, or whose
+   * signature covers the number as written.
+   */
+  numbers?: 'number' | 'text';
+  /** Nesting deeper than this is refused (default 32: no gateway payload comes close). */
+  maxDepth?: number;
+  /** Package name for error messages. */
+  source?: string;
+  /** Name of what is parsed, for messages ("body", "param"). */
+  what?: string;
+}
+
+/**
+ * Keys that can reach an object's prototype when a payload is later merged or spread. No gateway
+ * sends them, so a payload that carries one is refused outright rather than sanitised.
+ */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Parses a JSON payload defensively: bytes must be UTF-8, nesting is bounded, prototype keys are
+ * refused. Every failure is a PayloadError (400) that says what is wrong.
+ */
+export function parseJson(input: Buffer | string, options: ParseJsonOptions = {}): unknown {
+  const source = options.source;
+  const what = options.what ?? 'body';
+  const maxDepth = options.maxDepth ?? 32;
+  let text: string;
+  if (typeof input === 'string') {
+    text = input;
+  } else {
+    if (!isUtf8(input)) {
+      throw new PayloadError(`${what} is not valid UTF-8`, {
+        code: 'ERR_PAYLOAD_MALFORMED',
+        source,
+      });
+    }
+    text = input.toString('utf8');
+  }
+  if (options.numbers === 'text') {
+    return new LosslessParser(text, maxDepth, source, what).parseDocument();
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new PayloadError(`${what} is not valid JSON (${(error as Error).message})`, {
+      code: 'ERR_PAYLOAD_MALFORMED',
+      source,
+    });
+  }
+  checkTree(value, maxDepth, source, what);
+  return value;
+}
+
+/** Iterative, so hostile nesting cannot overflow the stack. */
+function checkTree(
+  root: unknown,
+  maxDepth: number,
+  source: string | undefined,
+  what: string,
+): void {
+  if (root === null || typeof root !== 'object') return;
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > maxDepth) throw tooDeep(maxDepth, source, what);
+    if (Array.isArray(value)) {
+      for (const item of value)
+        if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
+    } else {
+      for (const key of Object.keys(value as object)) {
+        if (FORBIDDEN_KEYS.has(key)) throw forbiddenKey(key, source, what);
+        const item = (value as Record<string, unknown>)[key];
+        if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
+      }
+    }
+  }
+}
+
+function tooDeep(maxDepth: number, source: string | undefined, what: string): PayloadError {
+  return new PayloadError(`${what} nests deeper than ${maxDepth} levels`, {
+    code: 'ERR_PAYLOAD_MALFORMED',
+    source,
+  });
+}
+
+function forbiddenKey(key: string, source: string | undefined, what: string): PayloadError {
+  return new PayloadError(`${what} carries the forbidden key "${key}"`, {
+    code: 'ERR_PAYLOAD_MALFORMED',
+    source,
+  });
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/** A small recursive-descent JSON parser that keeps numbers as their source text. */
+class LosslessParser {
+  private i = 0;
+  constructor(
+    private readonly s: string,
+    private readonly maxDepth: number,
+    private readonly source: string | undefined,
+    private readonly what: string,
+  ) {}
+
+  parseDocument(): unknown {
+    const value = this.value(1);
+    this.ws();
+    if (this.i !== this.s.length) this.fail('unexpected data after the JSON value');
+    return value;
+  }
+
+  private fail(problem: string): never {
+    throw new PayloadError(`${this.what} is not valid JSON (${problem} at position ${this.i})`, {
+      code: 'ERR_PAYLOAD_MALFORMED',
+      source: this.source,
+    });
+  }
+
+  private ws(): void {
+    const s = this.s;
+    while (this.i < s.length) {
+      const c = s.charCodeAt(this.i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.i++;
+      else break;
+    }
+  }
+
+  private value(depth: number): unknown {
+    this.ws();
+    const c = this.s[this.i];
+    switch (c) {
+      case '{':
+        return this.object(depth);
+      case '[':
+        return this.array(depth);
+      case '"':
+        return this.string();
+      case 't':
+        return this.literal('true', true);
+      case 'f':
+        return this.literal('false', false);
+      case 'n':
+        return this.literal('null', null);
+      default:
+        return this.number();
+    }
+  }
+
+  private literal<T>(word: string, value: T): T {
+    if (this.s.startsWith(word, this.i)) {
+      this.i += word.length;
+      return value;
+    }
+    return this.fail('unexpected token');
+  }
+
+  private number(): string {
+    NUMBER.lastIndex = this.i;
+    const m = NUMBER.exec(this.s);
+    if (!m) return this.fail(this.i >= this.s.length ? 'unexpected end' : 'unexpected token');
+    this.i += m[0].length;
+    return m[0];
+  }
+
+  private string(): string {
+    const s = this.s;
+    const start = this.i;
+    let escaped = false;
+    this.i++;
+    for (;;) {
+      if (this.i >= s.length) this.fail('unterminated string');
+      const c = s.charCodeAt(this.i);
+      if (c === 0x22) break;
+      if (c < 0x20) this.fail('control character in string');
+      if (c === 0x5c) {
+        escaped = true;
+        this.i += 2;
+      } else this.i++;
+    }
+    this.i++;
+    if (!escaped) return s.slice(start + 1, this.i - 1);
+    try {
+      return JSON.parse(s.slice(start, this.i)) as string;
+    } catch {
+      this.i = start;
+      return this.fail('bad escape in string');
+    }
+  }
+
+  private array(depth: number): unknown[] {
+    if (depth > this.maxDepth) throw tooDeep(this.maxDepth, this.source, this.what);
+    this.i++;
+    const out: unknown[] = [];
+    this.ws();
+    if (this.s[this.i] === ']') {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value(depth + 1));
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === ']') return out;
+      if (c !== ',') {
+        this.i--;
+        this.fail('expected , or ]');
+      }
+    }
+  }
+
+  private object(depth: number): Record<string, unknown> {
+    if (depth > this.maxDepth) throw tooDeep(this.maxDepth, this.source, this.what);
+    this.i++;
+    const out: Record<string, unknown> = {};
+    this.ws();
+    if (this.s[this.i] === '}') {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] !== '"') this.fail('expected a string key');
+      const key = this.string();
+      if (FORBIDDEN_KEYS.has(key)) throw forbiddenKey(key, this.source, this.what);
+      this.ws();
+      if (this.s[this.i] !== ':') this.fail('expected :');
+      this.i++;
+      out[key] = this.value(depth + 1);
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === '}') return out;
+      if (c !== ',') {
+        this.i--;
+        this.fail('expected , or }');
+      }
+    }
+  }
+}

@@ -1,0 +1,194 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { PaymentEvent, VerificationMethod } from './events';
+import { FieldProblem, ProviderConfigError } from './errors';
+
+/** What a transport hands to the hub: the bytes exactly as received, and their headers. */
+export interface Delivery {
+  /** Raw body bytes. Empty for transports that deliver decoded messages (see `message`). */
+  body: Buffer;
+  /** Header names lower-cased, as Node gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  /** A message already decoded by its transport (a Socket.IO event), when there are no raw bytes. */
+  message?: unknown;
+  transport: 'http' | 'socket' | 'replay' | (string & {});
+  receivedAt: Date;
+  method?: string;
+  url?: string;
+}
+
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** How a provider declares a reply: an object body is sent as JSON, a string as text/plain. */
+export interface ReplyInit {
+  status?: number;
+  body: string | Record<string, unknown>;
+  contentType?: string;
+}
+
+/** Returned by `normalize` for a verified delivery that must not produce a payment event. */
+export interface NotPaymentEvent {
+  readonly kind: 'not-a-payment-event' | 'pending';
+  readonly reason: string;
+}
+
+/** A verified delivery that is not about a payment (a payout, a dispute, an unknown event name). */
+export function notAPaymentEvent(reason: string): NotPaymentEvent {
+  return { kind: 'not-a-payment-event', reason };
+}
+
+/** A payment that is not final yet (PENDING, PROCESSING): acknowledge it, emit nothing. */
+export function pendingPayment(reason: string): NotPaymentEvent {
+  return { kind: 'pending', reason };
+}
+
+/** What `normalize` fills in; the hub adds provider, receivedAt and raw, and prefixes the id. */
+export type PaymentEventDraft<Raw = unknown> = Omit<
+  PaymentEvent<Raw>,
+  'provider' | 'receivedAt' | 'raw' | 'verification'
+> & {
+  verification?: VerificationMethod;
+  raw?: Raw;
+};
+
+export type NormalizeResult<Raw = unknown> =
+  ReadonlyArray<PaymentEventDraft<Raw>> | NotPaymentEvent;
+
+export interface NormalizeContext {
+  delivery: Delivery;
+}
+
+export interface ProviderDefinition<Raw> {
+  /** Short, stable, kebab-case: it prefixes every event id and store key (`newpay`, `cashy`). */
+  id: string;
+  /** The package name, for error messages (`@payhook/newpay-callback`). */
+  source?: string;
+  /** JSON schema of what `verify` returns; compiled once, here. */
+  schema: Record<string, unknown>;
+  /** Media types the HTTP adapter accepts (default application/json). */
+  contentTypes?: readonly string[];
+  /** How authenticity is established, unless a draft says otherwise (default 'signature'). */
+  verification?: VerificationMethod;
+  /** Checks authenticity on the raw bytes and returns the payload; throws SignatureError/PayloadError. */
+  verify(delivery: Delivery): Raw | Promise<Raw>;
+  /** Maps a verified, schema-valid payload to 0..n events, or says why there is none. */
+  normalize(raw: Raw, context: NormalizeContext): NormalizeResult<Raw>;
+  /** The gateway's own bodies: `ok` stops its retries, `retry` asks it to deliver again. */
+  ack: { ok: ReplyInit; retry: ReplyInit };
+  /** Optional reconciliation: ask the gateway about a payment by its reference. */
+  fetchStatus?(
+    reference: string,
+  ): Promise<ReadonlyArray<PaymentEventDraft<Raw>> | NotPaymentEvent | null>;
+}
+
+export interface PaymentProvider<Raw = unknown> {
+  readonly id: string;
+  readonly source: string;
+  readonly contentTypes: readonly string[];
+  readonly verification: VerificationMethod;
+  readonly schema: Record<string, unknown>;
+  /** The compiled schema; returns problems as FieldProblems, or null when valid. */
+  validate(raw: unknown): FieldProblem[] | null;
+  verify(delivery: Delivery): Raw | Promise<Raw>;
+  normalize(raw: Raw, context: NormalizeContext): NormalizeResult<Raw>;
+  readonly ack: { readonly ok: HttpReply; readonly retry: HttpReply };
+  fetchStatus?(
+    reference: string,
+  ): Promise<ReadonlyArray<PaymentEventDraft<Raw>> | NotPaymentEvent | null>;
+}
+
+let sharedAjv: Ajv | undefined;
+/** One Ajv instance for every provider: compiling is the expensive part, done once per provider. */
+export function getAjv(): Ajv {
+  sharedAjv ??= new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+  return sharedAjv;
+}
+
+export function toFieldProblems(errors: ErrorObject[] | null | undefined): FieldProblem[] {
+  return (errors ?? []).slice(0, 20).map((e) => {
+    const missing =
+      e.keyword === 'required'
+        ? `/${(e.params as { missingProperty: string }).missingProperty}`
+        : '';
+    return { path: `${e.instancePath}${missing}`, message: e.message ?? e.keyword };
+  });
+}
+
+const ID = /^[a-z][a-z0-9-]{0,39}$/;
+
+/**
+ * Builds a provider from its definition, checking it once at construction: a bad definition throws
+ * a ProviderConfigError naming what is wrong, at boot rather than at the first payment.
+ */
+export function defineProvider<Raw>(definition: ProviderDefinition<Raw>): PaymentProvider<Raw> {
+  const source = definition.source ?? '@payhook/core';
+  const fail = (option: string, problem: string, cause?: unknown): never => {
+    throw new ProviderConfigError(option, problem, { source, cause });
+  };
+  if (typeof definition.id !== 'string' || !ID.test(definition.id))
+    fail('id', 'must be lower-case kebab-case, 1-40 characters');
+  if (typeof definition.verify !== 'function') fail('verify', 'must be a function');
+  if (typeof definition.normalize !== 'function') fail('normalize', 'must be a function');
+  if (!definition.schema || typeof definition.schema !== 'object')
+    fail('schema', 'must be a JSON schema object');
+  let compiled: ValidateFunction;
+  try {
+    compiled = getAjv().compile(definition.schema);
+  } catch (cause) {
+    return fail('schema', `does not compile: ${(cause as Error).message}`, cause);
+  }
+  const ack = {
+    ok: buildReply(definition.ack?.ok, 200, 'ack.ok', fail),
+    retry: buildReply(definition.ack?.retry, 500, 'ack.retry', fail),
+  };
+  if (ack.ok.status >= 300) fail('ack.ok', 'must have a 2xx status');
+  if (ack.retry.status < 300)
+    fail('ack.retry', 'must not have a 2xx status: the gateway would stop retrying');
+  const contentTypes = (definition.contentTypes ?? ['application/json']).map((t) =>
+    t.toLowerCase(),
+  );
+  return Object.freeze({
+    id: definition.id,
+    source,
+    contentTypes,
+    verification: definition.verification ?? 'signature',
+    schema: definition.schema,
+    validate(raw: unknown) {
+      return compiled(raw) ? null : toFieldProblems(compiled.errors);
+    },
+    verify: definition.verify,
+    normalize: definition.normalize,
+    ack,
+    fetchStatus: definition.fetchStatus,
+  });
+}
+
+function buildReply(
+  init: ReplyInit | undefined,
+  defaultStatus: number,
+  option: string,
+  fail: (o: string, p: string) => never,
+): HttpReply {
+  if (
+    !init ||
+    (typeof init.body !== 'string' && (typeof init.body !== 'object' || init.body === null))
+  ) {
+    return fail(option, 'must give the body the gateway expects');
+  }
+  const status = init.status ?? defaultStatus;
+  if (!Number.isInteger(status) || status < 200 || status > 599)
+    fail(option, 'has an invalid HTTP status');
+  const json = typeof init.body !== 'string';
+  return Object.freeze({
+    status,
+    headers: Object.freeze({
+      'content-type':
+        init.contentType ??
+        (json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8'),
+    }),
+    body: json ? JSON.stringify(init.body) : (init.body as string),
+  });
+}

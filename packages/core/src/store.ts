@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { ConfigError } from './errors';
+
+/**
+ * The result of trying to take an event for processing:
+ * - claimed: this caller holds it for `leaseMs` and must commit or release with `token`;
+ * - done: it was processed before (a redelivery or a replay);
+ * - busy: another caller holds it right now.
+ */
+export type Claim = { state: 'claimed'; token: string } | { state: 'done' } | { state: 'busy' };
+
+export interface IdempotencyStore {
+  claim(key: string, leaseMs: number): Promise<Claim>;
+  /** claimed → done, kept for `ttlMs`. A stale token (lease expired, someone else holds it) is a no-op. */
+  commit(key: string, token: string, ttlMs: number): Promise<void>;
+  /** Drops the claim so a redelivery can process the event, only while `token` still holds it. */
+  release(key: string, token: string): Promise<void>;
+  /** Optional: free resources (connections) at shutdown. */
+  close?(): Promise<void>;
+}
+
+export interface MemoryStoreOptions {
+  /** Most keys kept (claims and done markers together). Default 100,000. */
+  max?: number;
+  /** Told when a still-valid `done` marker is evicted to make room: replay protection got shorter. */
+  onEvict?: (key: string) => void;
+}
+
+type Entry = { state: 'claimed'; token: string } | { state: 'done' };
+
+/**
+ * The default store: in-process, bounded by count with lru-cache. It protects one process; for
+ * several instances behind a load balancer use @payhook/redis-store.
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): IdempotencyStore {
+  const max = options.max ?? 100_000;
+  if (!Number.isSafeInteger(max) || max < 1)
+    throw new ConfigError('max', 'must be a positive integer');
+  const onEvict = options.onEvict;
+  const cache = new LRUCache<string, Entry>({
+    max,
+    ttlAutopurge: false,
+    dispose: onEvict
+      ? (value, key, reason) => {
+          if (reason === 'evict' && value.state === 'done') onEvict(key);
+        }
+      : undefined,
+  });
+  return {
+    async claim(key, leaseMs) {
+      const entry = cache.get(key);
+      if (entry?.state === 'done') return { state: 'done' };
+      if (entry?.state === 'claimed') return { state: 'busy' };
+      const token = randomUUID();
+      cache.set(key, { state: 'claimed', token }, { ttl: leaseMs });
+      return { state: 'claimed', token };
+    },
+    async commit(key, token, ttlMs) {
+      const entry = cache.get(key);
+      if (entry?.state === 'claimed' && entry.token === token)
+        cache.set(key, { state: 'done' }, { ttl: ttlMs });
+    },
+    async release(key, token) {
+      const entry = cache.get(key);
+      if (entry?.state === 'claimed' && entry.token === token) cache.delete(key);
+    },
+  };
+}

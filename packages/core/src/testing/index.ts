@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Ajv from 'ajv';
+import { paymentEventSchema, type PaymentEvent } from '../events';
+import { createWebhookMiddleware, type WebhookMiddlewareOptions } from '../express';
+import { createPaymentHub, type PaymentHub, type PaymentHubOptions } from '../hub';
+import type { PaymentProvider } from '../provider';
+import { createMemoryStore, type IdempotencyStore } from '../store';
+
+/** A delivery as the gateway would put it on the wire. */
+export interface DeliveryFixture {
+  body: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface ConformanceFixtures {
+  /** Shown in the test titles. */
+  name?: string;
+  /** A fresh provider configured with the test keys; called once per test. */
+  provider: () => PaymentProvider<any>;
+  /** A genuine delivery that carries at least one payment event. */
+  valid: DeliveryFixture;
+  /** Fields every event of `valid` must have, in order. */
+  expected: Array<Partial<PaymentEvent>>;
+  /** The same kind of delivery signed with a key that is not the gateway's. */
+  wrongKey: DeliveryFixture;
+  /** Correctly authenticated, but not a payload the gateway could have sent. */
+  malformed: DeliveryFixture;
+  /** A genuine delivery that is not a payment event (payout, unknown event...), when the gateway has one. */
+  notPaymentEvent?: DeliveryFixture;
+  /** Changes `valid` so that its signature no longer matches; by default one digit of the body. */
+  tamper?: (valid: DeliveryFixture) => DeliveryFixture;
+  /** The content type used when the fixture has none (default application/json). */
+  contentType?: string;
+}
+
+type Fn = (name: string, fn: () => unknown) => void;
+export interface ConformanceHarness {
+  describe: Fn;
+  it: Fn;
+}
+
+export interface TestServer {
+  url: string;
+  hub: PaymentHub;
+  close(): Promise<void>;
+}
+
+/** A real listening HTTP server on 127.0.0.1 with the provider's middleware on every path. */
+export async function startTestServer(
+  provider: PaymentProvider<any>,
+  options: {
+    hub?: PaymentHub;
+    hubOptions?: PaymentHubOptions;
+    middleware?: WebhookMiddlewareOptions;
+  } = {},
+): Promise<TestServer> {
+  const hub = options.hub ?? createPaymentHub(options.hubOptions);
+  const middleware = createWebhookMiddleware(hub, provider, options.middleware);
+  const server: Server = createServer((req, res) => middleware(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    hub,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections?.();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+export interface PostedReply {
+  status: number;
+  body: string;
+  headers: Headers;
+}
+
+/** POSTs a fixture the way the gateway would. */
+export async function postDelivery(
+  url: string,
+  fixture: DeliveryFixture,
+  contentType = 'application/json',
+): Promise<PostedReply> {
+  const headers: Record<string, string> = { 'content-type': contentType, ...fixture.headers };
+  const response = await fetch(url, { method: 'POST', headers, body: fixture.body });
+  return { status: response.status, body: await response.text(), headers: response.headers };
+}
+
+/** Changes the last digit of the body: enough to break any signature over it. */
+export function flipLastDigit(fixture: DeliveryFixture): DeliveryFixture {
+  const text = Buffer.isBuffer(fixture.body) ? fixture.body.toString('utf8') : fixture.body;
+  const index = text.search(/\d(?=\D*$)/);
+  if (index < 0)
+    throw new Error('flipLastDigit: the body has no digit to change; give the fixture a tamper()');
+  const digit = Number(text[index]);
+  return {
+    ...fixture,
+    body: text.slice(0, index) + String((digit + 1) % 10) + text.slice(index + 1),
+  };
+}
+
+/** Counts what a store is asked, so a test can show that bad input never reached it. */
+export function createCountingStore(
+  inner: IdempotencyStore = createMemoryStore(),
+): IdempotencyStore & { calls: { claim: number; commit: number; release: number } } {
+  const calls = { claim: 0, commit: 0, release: 0 };
+  return {
+    calls,
+    claim: (key, leaseMs) => (calls.claim++, inner.claim(key, leaseMs)),
+    commit: (key, token, ttl) => (calls.commit++, inner.commit(key, token, ttl)),
+    release: (key, token) => (calls.release++, inner.release(key, token)),
+  };
+}
+
+let validateEvent: (((e: unknown) => boolean) & { errors?: unknown }) | undefined;
+
+interface Recorder {
+  events: PaymentEvent[];
+  unhandled: unknown[];
+  duplicates: PaymentEvent[];
+  errors: unknown[];
+}
+
+function record(hub: PaymentHub): Recorder {
+  const r: Recorder = { events: [], unhandled: [], duplicates: [], errors: [] };
+  hub.onAny((e) => {
+    r.events.push(e);
+  });
+  hub.on('unhandled', (u) => {
+    r.unhandled.push(u);
+  });
+  hub.on('duplicate', (e) => {
+    r.duplicates.push(e);
+  });
+  hub.on('error', (e) => {
+    r.errors.push(e);
+  });
+  return r;
+}
+
+/**
+ * The shared conformance suite: every provider, ours and the users', must pass it. It registers
+ * tests with the host framework's `describe`/`it` (jest, vitest, mocha; pass `harness` for
+ * node:test) and drives the provider through real HTTP.
+ */
+export function runProviderConformance(
+  fixtures: ConformanceFixtures,
+  harness?: ConformanceHarness,
+): void {
+  const h = harness ?? (globalThis as unknown as ConformanceHarness);
+  if (typeof h.describe !== 'function' || typeof h.it !== 'function') {
+    throw new Error(
+      'runProviderConformance: no describe/it found; pass { describe, it } from your test framework',
+    );
+  }
+  const contentType = fixtures.contentType ?? 'application/json';
+  const withServer = async (
+    fn: (
+      server: TestServer,
+      store: ReturnType<typeof createCountingStore>,
+      rec: Recorder,
+      provider: PaymentProvider<any>,
+    ) => Promise<void>,
+  ): Promise<void> => {
+    const provider = fixtures.provider();
+    const store = createCountingStore();
+    const server = await startTestServer(provider, {
+      hubOptions: { store, handlerTimeoutMs: 2_000, leaseMs: 5_000 },
+    });
+    const rec = record(server.hub);
+    try {
+      await fn(server, store, rec, provider);
+    } finally {
+      await server.close();
+    }
+  };
+  const expectRefused = async (fixture: DeliveryFixture, status: number): Promise<void> =>
+    withServer(async (server, store, rec, provider) => {
+      const reply = await postDelivery(server.url, fixture, contentType);
+      assert.equal(reply.status, status, `expected ${status}, got ${reply.status}: ${reply.body}`);
+      assert.notEqual(
+        reply.body,
+        provider.ack.ok.body,
+        'a refused delivery must not get the success acknowledgement',
+      );
+      assert.equal(rec.events.length, 0, 'a refused delivery must emit no event');
+      assert.equal(store.calls.claim, 0, 'a refused delivery must not touch the store');
+      assert.equal(
+        rec.errors.length,
+        1,
+        'a refused delivery is reported once on the error channel',
+      );
+    });
+
+  h.describe(`payhook provider conformance${fixtures.name ? `: ${fixtures.name}` : ''}`, () => {
+    h.it(
+      'a genuine delivery is acknowledged with the gateway success body and emits the expected events',
+      () =>
+        withServer(async (server, _store, rec, provider) => {
+          const reply = await postDelivery(server.url, fixtures.valid, contentType);
+          assert.equal(reply.status, provider.ack.ok.status, reply.body);
+          assert.equal(reply.body, provider.ack.ok.body);
+          assert.equal(rec.events.length, fixtures.expected.length);
+          validateEvent ??= new Ajv({ strict: false, allowUnionTypes: true }).compile(
+            paymentEventSchema,
+          );
+          fixtures.expected.forEach((expected, i) => {
+            const event = rec.events[i]!;
+            assert.ok(
+              validateEvent!(event),
+              `event ${i} does not match the PaymentEvent schema: ${JSON.stringify(validateEvent!.errors)}`,
+            );
+            assert.equal(event.provider, provider.id);
+            assert.ok(event.id.startsWith(`${provider.id}:`));
+            for (const [key, value] of Object.entries(expected)) {
+              assert.deepEqual(
+                (event as unknown as Record<string, unknown>)[key],
+                value,
+                `event ${i}: ${key}`,
+              );
+            }
+          });
+        }),
+    );
+
+    h.it('a duplicate delivery is acknowledged and dispatched once', () =>
+      withServer(async (server, _store, rec, provider) => {
+        const first = await postDelivery(server.url, fixtures.valid, contentType);
+        const second = await postDelivery(server.url, fixtures.valid, contentType);
+        assert.equal(first.body, provider.ack.ok.body);
+        assert.equal(second.status, provider.ack.ok.status);
+        assert.equal(second.body, provider.ack.ok.body);
+        assert.equal(rec.events.length, fixtures.expected.length, 'listeners ran once per event');
+        assert.equal(rec.duplicates.length, fixtures.expected.length);
+      }),
+    );
+
+    h.it('a tampered delivery is refused with 401 and changes nothing', () =>
+      expectRefused((fixtures.tamper ?? flipLastDigit)(fixtures.valid), 401),
+    );
+
+    h.it('a delivery signed with the wrong key is refused with 401 and changes nothing', () =>
+      expectRefused(fixtures.wrongKey, 401),
+    );
+
+    h.it('a malformed delivery is refused with 400 and changes nothing', () =>
+      expectRefused(fixtures.malformed, 400),
+    );
+
+    h.it('a failing listener gets the gateway retry answer, and the redelivery is processed', () =>
+      withServer(async (server, _store, rec, provider) => {
+        let calls = 0;
+        server.hub.onAny(() => {
+          calls++;
+          if (calls === 1) throw new Error('database down');
+        });
+        const first = await postDelivery(server.url, fixtures.valid, contentType);
+        assert.equal(first.status, provider.ack.retry.status);
+        assert.equal(first.body, provider.ack.retry.body);
+        assert.equal(rec.errors.length, 1);
+        const second = await postDelivery(server.url, fixtures.valid, contentType);
+        assert.equal(second.status, provider.ack.ok.status);
+        assert.equal(second.body, provider.ack.ok.body);
+        assert.ok(calls >= 2, 'the redelivery reached the listener again');
+      }),
+    );
+
+    if (fixtures.notPaymentEvent) {
+      const notPayment = fixtures.notPaymentEvent;
+      h.it(
+        'a genuine delivery that is not a payment event is acknowledged and emitted on unhandled',
+        () =>
+          withServer(async (server, store, rec, provider) => {
+            const reply = await postDelivery(server.url, notPayment, contentType);
+            assert.equal(reply.status, provider.ack.ok.status, reply.body);
+            assert.equal(reply.body, provider.ack.ok.body);
+            assert.equal(rec.events.length, 0);
+            assert.equal(rec.unhandled.length, 1);
+            assert.equal(store.calls.claim, 0);
+          }),
+      );
+    }
+  });
+}

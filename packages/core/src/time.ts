@@ -1,0 +1,161 @@
+import { ConfigError, PayloadError } from './errors';
+
+/**
+ * Gateway clocks write local wall time with no offset ("2025-09-23 11:37:55"). Every time payhook
+ * emits is ISO 8601 with the zone's explicit offset, computed with Intl for the configured IANA zone.
+ */
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Throws a ConfigError naming the option when `timeZone` is not an IANA zone this runtime knows. */
+export function assertTimeZone(timeZone: unknown, option = 'timeZone', source?: string): string {
+  if (typeof timeZone !== 'string' || timeZone.length === 0) {
+    throw new ConfigError(option, 'must be an IANA time zone name such as "Asia/Vientiane"', {
+      source,
+    });
+  }
+  try {
+    formatterFor(timeZone);
+  } catch (cause) {
+    throw new ConfigError(option, `names an unknown time zone "${timeZone}"`, { source, cause });
+  }
+  return timeZone;
+}
+
+/** Offset of `timeZone` at the UTC instant `utcMs`, in minutes east of UTC. */
+export function zoneOffsetMinutes(timeZone: string, utcMs: number): number {
+  const parts = formatterFor(timeZone).formatToParts(new Date(utcMs));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(
+    get('year'),
+    get('month') - 1,
+    get('day'),
+    get('hour'),
+    get('minute'),
+    get('second'),
+  );
+  return Math.round((asUtc - Math.floor(utcMs / 1000) * 1000) / 60000);
+}
+
+function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+export interface WallTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+/** Wall-clock time in `timeZone` → ISO 8601 with that zone's offset at that moment. */
+export function wallTimeToIso(t: WallTime, timeZone: string): string {
+  const guess = Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second);
+  let offset = zoneOffsetMinutes(timeZone, guess);
+  const second = zoneOffsetMinutes(timeZone, guess - offset * 60000);
+  if (second !== offset) offset = second;
+  return `${pad(t.year, 4)}-${pad(t.month)}-${pad(t.day)}T${pad(t.hour)}:${pad(t.minute)}:${pad(t.second)}${formatOffset(offset)}`;
+}
+
+/** A UTC instant → ISO 8601 in `timeZone`, e.g. epoch ms from a gateway → "2025-01-02T10:00:00+07:00". */
+export function instantToIso(utcMs: number, timeZone: string): string {
+  const offset = zoneOffsetMinutes(timeZone, utcMs);
+  const local = new Date(Math.floor(utcMs / 1000) * 1000 + offset * 60000);
+  const ms = utcMs % 1000;
+  return (
+    `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}` +
+    `T${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}` +
+    (ms ? `.${pad(ms, 3)}` : '') +
+    formatOffset(offset)
+  );
+}
+
+const YMD = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/;
+const DMY = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2})$/;
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+
+export interface GatewayTimeOptions {
+  /** IANA zone of the gateway's wall clock, used when the text carries no offset. */
+  timeZone: string;
+  source?: string;
+  field?: string;
+}
+
+/**
+ * Parses the time formats these gateways write: `yyyy-MM-dd HH:mm:ss`, `dd/MM/yyyy HH:mm:ss` (both in
+ * `timeZone`), ISO 8601 with an offset (kept as written, normalised to `+hh:mm`), and epoch
+ * milliseconds as a number or digit string. Anything else, or an impossible date, is a PayloadError.
+ */
+export function parseGatewayTime(value: unknown, options: GatewayTimeOptions): string {
+  const fail = (): never => {
+    const field = options.field ?? 'time';
+    throw new PayloadError(
+      `${field} ${JSON.stringify(String(value)).slice(0, 40)} is not a date-time this gateway writes`,
+      {
+        source: options.source,
+        fields: [{ path: `/${field}`, message: 'unrecognised date-time' }],
+      },
+    );
+  };
+  if (typeof value === 'number' || (typeof value === 'string' && /^\d{12,14}$/.test(value))) {
+    const ms = Number(value);
+    if (!Number.isSafeInteger(ms) || ms <= 0) return fail();
+    return instantToIso(ms, options.timeZone);
+  }
+  if (typeof value !== 'string') return fail();
+  const text = value.trim();
+  let m = ISO_WITH_OFFSET.exec(text);
+  if (m) {
+    const t = wall(m[1], m[2], m[3], m[4], m[5], m[6]) ?? fail();
+    const zone =
+      m[8] === 'Z' ? 'Z' : m[8]!.length === 5 ? `${m[8]!.slice(0, 3)}:${m[8]!.slice(3)}` : m[8]!;
+    if (zone !== 'Z' && (Number(zone.slice(1, 3)) > 14 || Number(zone.slice(4)) > 59))
+      return fail();
+    return `${pad(t.year, 4)}-${pad(t.month)}-${pad(t.day)}T${pad(t.hour)}:${pad(t.minute)}:${pad(t.second)}${m[7] ?? ''}${zone}`;
+  }
+  m = YMD.exec(text);
+  if (m) return wallTimeToIso(wall(m[1], m[2], m[3], m[4], m[5], m[6]) ?? fail(), options.timeZone);
+  m = DMY.exec(text);
+  if (m) return wallTimeToIso(wall(m[3], m[2], m[1], m[4], m[5], m[6]) ?? fail(), options.timeZone);
+  return fail();
+}
+
+function wall(...parts: Array<string | undefined>): WallTime | null {
+  const [year, month, day, hour, minute, second] = parts.map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return null;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > daysInMonth) return null;
+  return { year, month, day, hour, minute, second };
+}

@@ -101,3 +101,5 @@ export type {
 } from './hub';
 export { createWebhookMiddleware, readRawBody } from './express';
 export type { WebhookMiddleware, WebhookMiddlewareOptions, WebhookRequest } from './express';
+export { requestGateway } from './http-client';
+export type { GatewayRequestOptions, GatewayResponse } from './http-client';

@@ -9,7 +9,7 @@ import {
   type PaymentErrorLike,
 } from './errors';
 import type { PaymentHub, ReceiveResult } from './hub';
-import type { Delivery, HttpReply, PaymentProvider } from './provider';
+import type { AnyPaymentProvider, Delivery, HttpReply } from './provider';
 
 export interface WebhookMiddlewareOptions {
   /** Largest body accepted, in bytes (default 64 KiB); larger is 413 before any crypto runs. */
@@ -38,7 +38,7 @@ const DEFAULT_LIMIT = 64 * 1024;
  */
 export function createWebhookMiddleware(
   hub: PaymentHub,
-  provider: PaymentProvider<any>,
+  provider: AnyPaymentProvider,
   options: WebhookMiddlewareOptions = {},
 ): WebhookMiddleware {
   const limit = options.limit ?? DEFAULT_LIMIT;

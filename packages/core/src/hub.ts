@@ -17,7 +17,7 @@ import type {
   HttpReply,
   NotPaymentEvent,
   PaymentEventDraft,
-  PaymentProvider,
+  AnyPaymentProvider,
 } from './provider';
 import { createMemoryStore, type IdempotencyStore } from './store';
 
@@ -109,9 +109,9 @@ export interface PaymentHub {
   onAny(listener: AnyPaymentListener): PaymentHub;
   offAny(listener: AnyPaymentListener): PaymentHub;
   /** The transport-free entry point: verify → validate → normalize → claim → dispatch → commit/release. */
-  receive(provider: PaymentProvider<any>, delivery: Delivery): Promise<ReceiveResult>;
+  receive(provider: AnyPaymentProvider, delivery: Delivery): Promise<ReceiveResult>;
   /** For adapters: report a delivery refused before it reached `receive` (413, 415, 405...). */
-  reject(provider: PaymentProvider<any>, error: PaymentErrorLike, delivery?: Delivery): HttpReply;
+  reject(provider: AnyPaymentProvider, error: PaymentErrorLike, delivery?: Delivery): HttpReply;
   /** For sources: report on a notice channel (`source.up`, `source.down`, `source.error`). */
   notify<K extends keyof NoticeChannels>(name: K, ...args: NoticeChannels[K]): void;
   listenerCount(name: HubEventName | '*'): number;
@@ -252,7 +252,7 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
   };
 
   const finalize = (
-    provider: PaymentProvider<any>,
+    provider: AnyPaymentProvider,
     draft: PaymentEventDraft,
     raw: unknown,
     delivery: Delivery,
@@ -280,7 +280,7 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
     `${event.provider}:completed:${event.transactionId}`;
 
   const reject = (
-    provider: PaymentProvider<any>,
+    provider: AnyPaymentProvider,
     error: PaymentErrorLike,
     delivery?: Delivery,
   ): HttpReply => {
@@ -356,7 +356,7 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
   };
 
   const receive = async (
-    provider: PaymentProvider<any>,
+    provider: AnyPaymentProvider,
     delivery: Delivery,
   ): Promise<ReceiveResult> => {
     // 1 verify: fail closed. An unexpected throw from a plugin's verify is a 401, never a pass.

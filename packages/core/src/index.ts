@@ -83,6 +83,7 @@ export type {
   NormalizeContext,
   ProviderDefinition,
   PaymentProvider,
+  AnyPaymentProvider,
 } from './provider';
 export { createPaymentHub, errorReply, HUB_EVENT_NAMES } from './hub';
 export type {

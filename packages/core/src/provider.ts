@@ -192,3 +192,10 @@ function buildReply(
     body: json ? JSON.stringify(init.body) : (init.body as string),
   });
 }
+
+/**
+ * A provider of any payload type. Raw is contravariant in normalize(), so only `any` lets one hub and
+ * one adapter accept every provider.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPaymentProvider = PaymentProvider<any>;

@@ -124,7 +124,8 @@ export function parseGatewayTime(value: unknown, options: GatewayTimeOptions): s
   };
   if (typeof value === 'number' || (typeof value === 'string' && /^\d{12,14}$/.test(value))) {
     const ms = Number(value);
-    if (!Number.isSafeInteger(ms) || ms <= 0) return fail();
+    // Below 1e11 ms (1973) a number is not a gateway's epoch timestamp but a mistake.
+    if (!Number.isSafeInteger(ms) || ms < 1e11 || ms > 1e14) return fail();
     return instantToIso(ms, options.timeZone);
   }
   if (typeof value !== 'string') return fail();

@@ -5,7 +5,7 @@ import Ajv from 'ajv';
 import { paymentEventSchema, type PaymentEvent } from '../events';
 import { createWebhookMiddleware, type WebhookMiddlewareOptions } from '../express';
 import { createPaymentHub, type PaymentHub, type PaymentHubOptions } from '../hub';
-import type { PaymentProvider } from '../provider';
+import type { AnyPaymentProvider } from '../provider';
 import { createMemoryStore, type IdempotencyStore } from '../store';
 
 /** A delivery as the gateway would put it on the wire. */
@@ -18,7 +18,7 @@ export interface ConformanceFixtures {
   /** Shown in the test titles. */
   name?: string;
   /** A fresh provider configured with the test keys; called once per test. */
-  provider: () => PaymentProvider<any>;
+  provider: () => AnyPaymentProvider;
   /** A genuine delivery that carries at least one payment event. */
   valid: DeliveryFixture;
   /** Fields every event of `valid` must have, in order. */
@@ -49,7 +49,7 @@ export interface TestServer {
 
 /** A real listening HTTP server on 127.0.0.1 with the provider's middleware on every path. */
 export async function startTestServer(
-  provider: PaymentProvider<any>,
+  provider: AnyPaymentProvider,
   options: {
     hub?: PaymentHub;
     hubOptions?: PaymentHubOptions;
@@ -162,7 +162,7 @@ export function runProviderConformance(
       server: TestServer,
       store: ReturnType<typeof createCountingStore>,
       rec: Recorder,
-      provider: PaymentProvider<any>,
+      provider: AnyPaymentProvider,
     ) => Promise<void>,
   ): Promise<void> => {
     const provider = fixtures.provider();

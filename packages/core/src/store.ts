@@ -28,6 +28,8 @@ export interface MemoryStoreOptions {
 }
 
 type Entry = { state: 'claimed'; token: string } | { state: 'done' };
+/** One shared marker: a done entry then costs only its key and the cache's bookkeeping. */
+const DONE: Entry = Object.freeze({ state: 'done' });
 
 /**
  * The default store: in-process, bounded by count with lru-cache. It protects one process; for
@@ -59,7 +61,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Idempotency
     async commit(key, token, ttlMs) {
       const entry = cache.get(key);
       if (entry?.state === 'claimed' && entry.token === token)
-        cache.set(key, { state: 'done' }, { ttl: ttlMs });
+        cache.set(key, DONE, { ttl: ttlMs });
     },
     async release(key, token) {
       const entry = cache.get(key);

@@ -1,0 +1,119 @@
+import express, { type RequestHandler } from 'express';
+import {
+  createPaymentHub,
+  type PaymentEvent,
+  type PaymentErrorLike,
+  type UnhandledDelivery,
+} from '@payhook/core';
+import { createCountingStore } from '@payhook/core/testing';
+import {
+  buildCashyMessage,
+  createPayinMiddleware,
+  jsonNumber,
+  signCashyBody,
+  type CashyJsonValue,
+  type CashySignOptions,
+  type PayinProviderOptions,
+  type SignedCashyMessage,
+} from '../src';
+
+export const MERCHANT_ID = '100001';
+export const API_KEY = 'cashy-test-api-key-do-not-use';
+export const OTHER_KEY = 'an-apikey-that-is-not-ours';
+
+export const baseOptions: PayinProviderOptions = { merchantId: MERCHANT_ID, apiKey: API_KEY };
+
+/**
+ * The webhook body exactly as printed in seed 004 ("Webhook RequestBody"): a PATCH order whose
+ * mchOrderNo is a UUID, `amount` a JSON number with a trailing zero, pretty-printed.
+ */
+export const DOC_SAMPLE_BODY = `{
+  "orderStatus": "SUCCESS",
+  "amount": 10000.0,
+  "fee": 0,
+  "mchOrderNo": "2a6421c4-3758-4d1a-b47e-f7d0e7133f9e",
+  "merchantId": "100001",
+  "payDeskUrl": null,
+  "orderNo": "PAYDESKxxxxxxxxxxx",
+  "payUrl": "xxxxxxxxxxxx",
+  "patchOrderNo": "PAYIN82xxxxxxxxx",
+  "orderType": "PATCH",
+  "completionTime": "2022-08-08 08:08:08",
+  "nonceStr": "xxxxxxxxxx"
+}`;
+
+export function signed(body: string, options: Partial<CashySignOptions> = {}): SignedCashyMessage {
+  return signCashyBody(body, { merchantId: MERCHANT_ID, apiKey: API_KEY, ...options });
+}
+
+/**
+ * A payin webhook with the field order of seed 004; values from its create/query examples
+ * (merchant 100001, orderNo PAYIN8232154612109344768). `undefined` drops a field.
+ */
+export function payinWebhook(
+  fields: Record<string, CashyJsonValue | undefined> = {},
+  options: Partial<CashySignOptions> = {},
+): SignedCashyMessage {
+  return buildCashyMessage(
+    {
+      orderStatus: 'SUCCESS',
+      amount: jsonNumber('100.10'),
+      fee: jsonNumber('1.5000'),
+      mchOrderNo: 'M1656908719283',
+      merchantId: '100001',
+      payDeskUrl: null,
+      orderNo: 'PAYIN8232154612109344768',
+      payUrl: null,
+      patchOrderNo: 'PAYIN8232154612109344768',
+      patchMchOrderNo: 'M1656908719283',
+      orderType: 'API',
+      completionTime: '2022-08-08 08:08:08',
+      nonceStr: '162838128',
+      ...fields,
+    },
+    { merchantId: MERCHANT_ID, apiKey: API_KEY, ...options },
+  );
+}
+
+export interface Harness {
+  app: express.Express;
+  events: PaymentEvent[];
+  errors: PaymentErrorLike[];
+  unhandled: UnhandledDelivery[];
+  duplicates: PaymentEvent[];
+  store: ReturnType<typeof createCountingStore>;
+  hub: ReturnType<typeof createPaymentHub>;
+}
+
+/** An Express 5 app with the Cashy middleware on /webhooks/cashy, after any `before` middleware. */
+export function createHarness(
+  options: Partial<PayinProviderOptions> = {},
+  before: RequestHandler[] = [],
+): Harness {
+  const store = createCountingStore();
+  const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000 });
+  const h: Harness = {
+    app: express(),
+    events: [],
+    errors: [],
+    unhandled: [],
+    duplicates: [],
+    store,
+    hub,
+  };
+  hub.onAny((e) => {
+    h.events.push(e);
+  });
+  hub.on('error', (e) => {
+    h.errors.push(e);
+  });
+  hub.on('unhandled', (u) => {
+    h.unhandled.push(u);
+  });
+  hub.on('duplicate', (e) => {
+    h.duplicates.push(e);
+  });
+  for (const mw of before) h.app.use(mw);
+  h.app.use('/webhooks/cashy', createPayinMiddleware(hub, { ...baseOptions, ...options }));
+  return h;
+}

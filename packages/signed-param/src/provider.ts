@@ -1,0 +1,501 @@
+import {
+  assertTimeZone,
+  createWebhookMiddleware,
+  decimalFromMinorUnits,
+  defineProvider,
+  instantToIso,
+  loadPrivateKey,
+  loadPublicKey,
+  notAPaymentEvent,
+  parseGatewayTime,
+  parseJson,
+  PayloadError,
+  pendingPayment,
+  ProviderConfigError,
+  SignatureError,
+  verifyRsaSha256,
+  type NotPaymentEvent,
+  type PaymentEventDraft,
+  type PaymentHub,
+  type PaymentProvider,
+  type WebhookMiddleware,
+} from '@payhook/core';
+import type { KeyObject } from 'node:crypto';
+import { createPaymentQuery, type PaymentQueryConfig } from './query';
+import { SOURCE } from './source';
+import {
+  COUNTRIES,
+  EVENT_RULES,
+  REFUND_STATUS,
+  TRANSACTION_STATUS,
+  countryOfChannel,
+  countryOfCurrency,
+  eventRule,
+  isCountryCode,
+  type CountryCode,
+} from './tables';
+import type {
+  SignedParamMiddlewareOptions,
+  SignedParamOptions,
+  SignedParamPayload,
+  SignedParamPayment,
+  SignedParamQueryData,
+  SignedParamRaw,
+  SignedParamRefund,
+} from './types';
+
+export const DEFAULT_PROVIDER_ID = 'signed-param';
+
+/** The platform's fixed success answer (seeds 002 and 003: "code ... fixed value 10000"). */
+export const ACK_OK = Object.freeze({ code: 10000, message: 'Success' });
+/** Anything else makes the platform deliver again; this body says why. */
+export const ACK_RETRY = Object.freeze({ code: 50300, message: 'Retry later' });
+
+type Draft = PaymentEventDraft<SignedParamRaw>;
+type Outcome = ReadonlyArray<Draft> | NotPaymentEvent;
+
+const OPT_TEXT = { type: ['string', 'null'] };
+const INTEGER_TEXT = { type: 'string', pattern: '^[0-9]+$' };
+const OPT_INTEGER_TEXT = { type: ['string', 'null'], pattern: '^-?[0-9]+$' };
+const CURRENCY = { type: ['string', 'null'], pattern: '^([A-Z]{3})?$' };
+const ID_TEXT = { type: 'string', minLength: 1, maxLength: 64 };
+
+/** Fields of a payment param, shared by the notification and the query answer. */
+const PAYMENT_FIELDS = {
+  required: ['transactionId', 'amount', 'transactionStatus'],
+  properties: {
+    transactionId: ID_TEXT,
+    amount: INTEGER_TEXT,
+    transactionStatus: { type: 'string', minLength: 1 },
+    mchOrderId: OPT_TEXT,
+    createTime: OPT_TEXT,
+    returnTime: OPT_TEXT,
+    channelCode: OPT_TEXT,
+    countryCode: OPT_TEXT,
+    currency: CURRENCY,
+    remark: OPT_TEXT,
+    failedCode: OPT_TEXT,
+    failedMessage: OPT_TEXT,
+  },
+};
+
+const REFUND_FIELDS = {
+  required: ['refundTransactionId', 'originalTransactionId', 'refundAmount'],
+  properties: {
+    refundTransactionId: ID_TEXT,
+    originalTransactionId: ID_TEXT,
+    refundAmount: INTEGER_TEXT,
+    feeRefunded: OPT_INTEGER_TEXT,
+    refundStatus: OPT_TEXT,
+    mchRefundOrderId: OPT_TEXT,
+    refundCreateTime: OPT_TEXT,
+    refundReturnTime: OPT_TEXT,
+    refundReason: OPT_TEXT,
+    countryCode: OPT_TEXT,
+    currency: CURRENCY,
+  },
+};
+
+const namesOf = (family: string): string[] =>
+  Object.keys(EVENT_RULES).filter((name) => EVENT_RULES[name]!.family === family);
+
+/**
+ * Built from EVENT_RULES: payment and refund names require their fields; payouts and unknown
+ * names only need an eventName (they are acknowledged, never turned into payment events).
+ */
+export const PARAM_SCHEMA = {
+  type: 'object',
+  required: ['eventName'],
+  properties: { eventName: { type: 'string', minLength: 1 } },
+  allOf: [
+    {
+      if: { required: ['eventName'], properties: { eventName: { enum: namesOf('payment') } } },
+      then: PAYMENT_FIELDS,
+    },
+    {
+      if: { required: ['eventName'], properties: { eventName: { enum: namesOf('refund') } } },
+      then: REFUND_FIELDS,
+    },
+  ],
+};
+
+interface Settings {
+  country: CountryCode | undefined;
+  timeZones: Record<CountryCode, string>;
+}
+
+export function createSignedParamProvider(
+  options: SignedParamOptions,
+): PaymentProvider<SignedParamRaw> {
+  if (!options || typeof options !== 'object')
+    throw new ProviderConfigError('options', 'must be an object with platformPublicKey', {
+      source: SOURCE,
+    });
+  const publicKey = loadPublicKey(options.platformPublicKey, 'platformPublicKey', SOURCE);
+  const settings = readSettings(options);
+  const query = readQueryConfig(options, settings);
+  const fetchStatus = query
+    ? createPaymentQuery(query, (data, receivedAt) =>
+        normalizeQueryData(data, settings, receivedAt),
+      )
+    : undefined;
+
+  return defineProvider<SignedParamRaw>({
+    id: options.id ?? DEFAULT_PROVIDER_ID,
+    source: SOURCE,
+    schema: PARAM_SCHEMA,
+    contentTypes: ['application/json'],
+    verification: 'signature',
+    verify: (delivery) => verifyNotification(delivery.body, publicKey),
+    normalize: (raw, { delivery }) =>
+      normalizeParam(raw as SignedParamPayload, settings, delivery.receivedAt),
+    ack: { ok: { body: { ...ACK_OK } }, retry: { status: 503, body: { ...ACK_RETRY } } },
+    fetchStatus,
+  });
+}
+
+/** The Express middleware for the notification URL, with the provider it runs on. */
+export function createSignedParamMiddleware(
+  hub: PaymentHub,
+  options: SignedParamMiddlewareOptions,
+): WebhookMiddleware & { provider: PaymentProvider<SignedParamRaw> } {
+  const { limit, ...providerOptions } = options ?? ({} as SignedParamMiddlewareOptions);
+  const provider = createSignedParamProvider(providerOptions);
+  return Object.assign(createWebhookMiddleware(hub, provider, { limit }), { provider });
+}
+
+/**
+ * Checks the outer `sign` against the `param` text exactly as sent (JSON unescaping of the outer
+ * body is the only transformation: that string IS what the platform signed), then parses param.
+ * Numbers stay text so amounts and ids never pass through a float.
+ */
+export function verifyNotification(
+  body: Buffer | string,
+  publicKey: KeyObject,
+): SignedParamPayload {
+  const outer = parseJson(body, { source: SOURCE, what: 'body' });
+  if (outer === null || typeof outer !== 'object' || Array.isArray(outer)) {
+    throw new PayloadError('body must be a JSON object {"param": "...", "sign": "..."}', {
+      code: 'ERR_PAYLOAD_MALFORMED',
+      source: SOURCE,
+    });
+  }
+  const { param, sign } = outer as { param?: unknown; sign?: unknown };
+  if (sign === undefined || sign === null || sign === '') {
+    throw new SignatureError('sign is missing from the body', {
+      code: 'ERR_SIGNATURE_MISSING',
+      source: SOURCE,
+    });
+  }
+  if (typeof param !== 'string') {
+    throw new PayloadError(
+      param === undefined
+        ? 'param is missing from the body'
+        : 'param must be the JSON text the platform signed, not a parsed value',
+      {
+        code: 'ERR_PAYLOAD_MALFORMED',
+        source: SOURCE,
+        fields: [{ path: '/param', message: 'must be a string' }],
+      },
+    );
+  }
+  if (typeof sign !== 'string' || !verifyRsaSha256(param, sign, publicKey)) {
+    throw new SignatureError('sign does not verify over param with the platform public key', {
+      source: SOURCE,
+    });
+  }
+  const payload = parseJson(param, { source: SOURCE, what: 'param', numbers: 'text' });
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw new PayloadError('param must hold a JSON object', {
+      code: 'ERR_PAYLOAD_MALFORMED',
+      source: SOURCE,
+    });
+  }
+  return payload as SignedParamPayload;
+}
+
+function normalizeParam(raw: SignedParamPayload, settings: Settings, receivedAt: Date): Outcome {
+  const rule = eventRule(raw.eventName);
+  if (!rule) return notAPaymentEvent(`unknown eventName ${quote(raw.eventName)}`);
+  if (rule.family === 'not-a-payment') return notAPaymentEvent(`${raw.eventName}: ${rule.reason}`);
+  if (rule.family === 'refund')
+    return normalizeRefund(raw as SignedParamRefund, settings, receivedAt);
+
+  const payment = raw as SignedParamPayment;
+  const status = statusOf(payment.transactionStatus, TRANSACTION_STATUS, 'transactionStatus');
+  if (status === 'pending')
+    return pendingPayment(
+      `${raw.eventName} ${payment.transactionId} is ${payment.transactionStatus}`,
+    );
+  if (status !== rule.outcome) {
+    throw new PayloadError(
+      `eventName ${raw.eventName} contradicts transactionStatus ${quote(payment.transactionStatus)}`,
+      {
+        source: SOURCE,
+        fields: [{ path: '/transactionStatus', message: `does not agree with ${raw.eventName}` }],
+      },
+    );
+  }
+  return [paymentDraft(payment, raw.eventName, rule.product, status, settings, receivedAt)];
+}
+
+function normalizeQueryData(
+  data: SignedParamQueryData,
+  settings: Settings,
+  receivedAt: Date,
+): Outcome {
+  const status = statusOf(data.transactionStatus, TRANSACTION_STATUS, 'transactionStatus');
+  if (status === 'pending')
+    return pendingPayment(`${data.transactionId} is ${data.transactionStatus}`);
+  // The query covers dynamic orders, so its ids are those of `order.payment.*` notifications:
+  // a payment seen both ways is processed once.
+  const eventName = status === 'completed' ? 'order.payment.success' : 'order.payment.failed';
+  const draft = paymentDraft(data, eventName, 'dynamic order', status, settings, receivedAt);
+  return [{ ...draft, verification: 'status-query', raw: data }];
+}
+
+function paymentDraft(
+  p: SignedParamPayment | SignedParamQueryData,
+  eventName: string,
+  product: string,
+  outcome: 'completed' | 'failed',
+  settings: Settings,
+  receivedAt: Date,
+): Draft {
+  const money = moneyOf(p, eventName, settings);
+  const draft: Draft = {
+    id: `${eventName}:${p.transactionId}`,
+    type: outcome === 'completed' ? 'payment.completed' : 'payment.failed',
+    orderId: text(p.mchOrderId) ?? null,
+    transactionId: p.transactionId,
+    amount: decimalFromMinorUnits(p.amount, money.exponent, { source: SOURCE, field: 'amount' }),
+    currency: money.currency,
+    occurredAt: timeOf(p.returnTime, p.createTime, money.timeZone, receivedAt, eventName),
+    details: compact({
+      eventName,
+      product,
+      transactionStatus: p.transactionStatus,
+      channelCode: text(p.channelCode),
+      country: money.country,
+      amountMinorUnits: p.amount,
+      remark: text(p.remark),
+    }),
+  };
+  if (outcome === 'failed') {
+    draft.failure = compact({ code: text(p.failedCode), message: text(p.failedMessage) });
+  }
+  return draft;
+}
+
+function normalizeRefund(r: SignedParamRefund, settings: Settings, receivedAt: Date): Outcome {
+  const status =
+    text(r.refundStatus) === undefined
+      ? 'refunded'
+      : statusOf(r.refundStatus, REFUND_STATUS, 'refundStatus');
+  if (status === 'pending')
+    return pendingPayment(`refund ${r.refundTransactionId} is ${r.refundStatus}`);
+  if (status === 'not-refunded') {
+    return notAPaymentEvent(
+      `${r.eventName} with refundStatus ${r.refundStatus}: the refund did not happen`,
+    );
+  }
+  const money = moneyOf(r, r.eventName, settings);
+  const amount = decimalFromMinorUnits(r.refundAmount, money.exponent, {
+    source: SOURCE,
+    field: 'refundAmount',
+  });
+  const fee = text(r.feeRefunded);
+  return [
+    {
+      // A payment can be refunded in several parts: each refund is its own fact.
+      id: `${r.eventName}:${r.refundTransactionId}`,
+      type: 'payment.refunded',
+      orderId: text(r.mchOrderId) ?? null,
+      transactionId: r.originalTransactionId,
+      amount,
+      currency: money.currency,
+      occurredAt: timeOf(
+        r.refundReturnTime,
+        r.refundCreateTime,
+        money.timeZone,
+        receivedAt,
+        r.eventName,
+      ),
+      refund: { refundId: r.refundTransactionId, amount },
+      details: compact({
+        eventName: r.eventName,
+        mchRefundOrderId: text(r.mchRefundOrderId),
+        refundStatus: text(r.refundStatus),
+        refundReason: text(r.refundReason),
+        feeRefunded:
+          fee === undefined
+            ? undefined
+            : decimalFromMinorUnits(fee, money.exponent, { source: SOURCE, field: 'feeRefunded' }),
+        country: money.country,
+        amountMinorUnits: r.refundAmount,
+      }),
+    },
+  ];
+}
+
+interface Money {
+  currency: string;
+  exponent: number;
+  country: CountryCode | undefined;
+  timeZone: string | undefined;
+}
+
+/**
+ * Currency and scale: `currency` if sent, else the country of `countryCode`, of the channel code
+ * prefix, or of the `country` option. IDR is whole rupiah; every other currency is cents.
+ */
+function moneyOf(
+  p: { currency?: unknown; countryCode?: unknown; channelCode?: unknown },
+  eventName: string,
+  settings: Settings,
+): Money {
+  const sentCurrency = text(p.currency);
+  const country =
+    (isCountryCode(p.countryCode) ? p.countryCode : undefined) ??
+    countryOfChannel(p.channelCode) ??
+    (sentCurrency ? countryOfCurrency(sentCurrency) : undefined) ??
+    settings.country;
+  const currency = sentCurrency ?? (country ? COUNTRIES[country].currency : undefined);
+  if (!currency) {
+    // Authentic and well-formed, but unreadable without configuration: answer 500 so the
+    // platform redelivers once the option is set, instead of losing the notification.
+    throw new ProviderConfigError(
+      'country',
+      `must be set: a ${eventName} notification named no currency, countryCode or country-prefixed channelCode`,
+      { source: SOURCE },
+    );
+  }
+  const currencyCountry = countryOfCurrency(currency);
+  const exponent = currencyCountry ? COUNTRIES[currencyCountry].exponent : 2;
+  return {
+    currency,
+    exponent,
+    country,
+    timeZone: country ? settings.timeZones[country] : undefined,
+  };
+}
+
+const HAS_OFFSET = /(Z|[+-]\d{2}:?\d{2})$/;
+
+/** The platform's finish time, else its create time, else the moment of receipt. */
+function timeOf(
+  primary: unknown,
+  fallback: unknown,
+  timeZone: string | undefined,
+  receivedAt: Date,
+  eventName: string,
+): string {
+  const value = text(primary) ?? text(fallback);
+  if (value === undefined) return instantToIso(receivedAt.getTime(), timeZone ?? 'UTC');
+  if (timeZone === undefined && !HAS_OFFSET.test(value)) {
+    throw new ProviderConfigError(
+      'country',
+      `must be set: a ${eventName} notification has a local time and no country to read its zone from`,
+      { source: SOURCE },
+    );
+  }
+  return parseGatewayTime(value, {
+    timeZone: timeZone ?? 'UTC',
+    source: SOURCE,
+    field: text(primary) !== undefined ? 'returnTime' : 'createTime',
+  });
+}
+
+function statusOf<T extends string>(
+  value: unknown,
+  table: Readonly<Record<string, T>>,
+  field: string,
+): T {
+  const key = typeof value === 'string' ? value.trim().toUpperCase() : '';
+  if (Object.prototype.hasOwnProperty.call(table, key)) return table[key]!;
+  throw new PayloadError(
+    `${field} ${quote(value)} is not one of ${Object.keys(table).join(', ')}`,
+    { source: SOURCE, fields: [{ path: `/${field}`, message: 'unknown status' }] },
+  );
+}
+
+function readSettings(options: SignedParamOptions): Settings {
+  const fail = (option: string, problem: string, cause?: unknown): never => {
+    throw new ProviderConfigError(option, problem, { source: SOURCE, cause });
+  };
+  if (options.country !== undefined && !isCountryCode(options.country))
+    fail('country', `must be one of ${Object.keys(COUNTRIES).join(', ')}`);
+  const timeZones = Object.fromEntries(
+    (Object.keys(COUNTRIES) as CountryCode[]).map((c) => [c, COUNTRIES[c].timeZone]),
+  ) as Record<CountryCode, string>;
+  if (options.timeZones !== undefined) {
+    if (options.timeZones === null || typeof options.timeZones !== 'object')
+      fail('timeZones', 'must map country codes to IANA zones, e.g. { ID: "Asia/Makassar" }');
+    for (const [country, zone] of Object.entries(options.timeZones)) {
+      if (!isCountryCode(country))
+        fail(`timeZones.${country}`, `is not a country of ${Object.keys(COUNTRIES).join(', ')}`);
+      try {
+        timeZones[country as CountryCode] = assertTimeZone(zone, `timeZones.${country}`, SOURCE);
+      } catch (cause) {
+        fail(`timeZones.${country}`, 'must be an IANA time zone name such as "Asia/Manila"', cause);
+      }
+    }
+  }
+  return { country: options.country, timeZones };
+}
+
+function readQueryConfig(
+  options: SignedParamOptions,
+  settings: Settings,
+): PaymentQueryConfig | undefined {
+  const { baseUrl, appId, merchantPrivateKey, queryTimeoutMs } = options;
+  if (baseUrl === undefined && appId === undefined && merchantPrivateKey === undefined)
+    return undefined;
+  const fail = (option: string, problem: string): never => {
+    throw new ProviderConfigError(option, problem, { source: SOURCE });
+  };
+  let origin: string;
+  try {
+    const url = new URL(String(baseUrl));
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('protocol');
+    origin = url.href.replace(/\/+$/, '');
+  } catch {
+    return fail(
+      'baseUrl',
+      'must be the platform API URL (https://...) when fetchStatus is configured',
+    );
+  }
+  if (typeof appId !== 'string' || appId.length === 0)
+    fail('appId', 'must be the merchant appId when fetchStatus is configured');
+  const key = loadPrivateKey(
+    merchantPrivateKey as NonNullable<typeof merchantPrivateKey>,
+    'merchantPrivateKey',
+    SOURCE,
+  );
+  if (!settings.country)
+    fail('country', 'must be set when fetchStatus is configured: the query needs a countryCode');
+  const timeoutMs = queryTimeoutMs ?? 10_000;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)
+    fail('queryTimeoutMs', 'must be a positive number of milliseconds');
+  return {
+    url: `${origin}/open-api/payment/query`,
+    appId: appId as string,
+    merchantKey: key,
+    country: settings.country as CountryCode,
+    timeoutMs,
+  };
+}
+
+/** A non-empty string, or undefined ("" and null mean absent in these payloads). */
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+function compact<T extends Record<string, unknown>>(record: T): T {
+  for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
+  return record;
+}
+
+function quote(value: unknown): string {
+  return JSON.stringify(String(value)).slice(0, 60);
+}

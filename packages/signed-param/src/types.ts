@@ -1,0 +1,101 @@
+import type { KeyInput } from '@payhook/core';
+import type { CountryCode } from './tables';
+
+/**
+ * The verified `param` of a notification, as parsed. JSON numbers are kept as their exact text
+ * (`"amount": 50010` arrives here as `"50010"`), so no amount or id passes through a float.
+ * Fields not listed are kept as sent.
+ */
+export interface SignedParamBase {
+  eventName: string;
+  /** Present in the doc examples inside `param`; never used (only the outer `sign` counts). */
+  sign?: string;
+  [field: string]: unknown;
+}
+
+/** `order.payment.*`, `static.order.payment.*`, `qrcode.payment.*` (seeds 002, 003). */
+export interface SignedParamPayment extends SignedParamBase {
+  mchOrderId?: string;
+  transactionId: string;
+  /** Integer minor units as text: cents, or whole rupiah for Indonesia. */
+  amount: string;
+  transactionStatus: string;
+  createTime?: string;
+  returnTime?: string;
+  channelCode?: string;
+  remark?: string;
+  currency?: string;
+  countryCode?: string;
+  failedCode?: string;
+  failedMessage?: string;
+}
+
+/** `payment.refund.*` (providers.md 3.3, refund param). */
+export interface SignedParamRefund extends SignedParamBase {
+  mchRefundOrderId?: string;
+  refundTransactionId: string;
+  originalTransactionId: string;
+  /** Integer minor units as text; a partial refund carries the refunded part only. */
+  refundAmount: string;
+  feeRefunded?: string;
+  refundStatus?: string;
+  refundCreateTime?: string;
+  refundReturnTime?: string;
+  refundReason?: string;
+  currency?: string;
+  countryCode?: string;
+  failedCode?: string;
+  failedMessage?: string;
+}
+
+/** Anything a verified notification can carry: payments, refunds, payouts, unknown events. */
+export type SignedParamPayload = SignedParamBase | SignedParamPayment | SignedParamRefund;
+
+/** `data` of `POST /open-api/payment/query` (docs.paycools.com/en/v2/Payment/CollectionStatus.html). */
+export interface SignedParamQueryData {
+  mchOrderId?: string;
+  transactionId: string;
+  countryCode?: string;
+  channelCode?: string;
+  amount: string;
+  currency?: string;
+  payData?: string;
+  transactionStatus: string;
+  createTime?: string;
+  returnTime?: string;
+  remark?: string;
+  [field: string]: unknown;
+}
+
+/** What events carry in `raw`: the verified param, or the query answer for fetchStatus. */
+export type SignedParamRaw = SignedParamPayload | SignedParamQueryData;
+
+export interface SignedParamOptions {
+  /**
+   * The platform's RSA public key ("Please ask the Platform administrator for the RSA public key of
+   * Platform"): PEM, or bare Base64 DER (SubjectPublicKeyInfo) as the portal hands it out.
+   */
+  platformPublicKey: KeyInput;
+  /** Provider id; prefixes every event id and store key. Default `signed-param`; e.g. `paycools`. */
+  id?: string;
+  /**
+   * The merchant account's country. Used when a notification names neither a currency, a country
+   * nor a channel code with a country prefix (refund notifications), and by fetchStatus.
+   */
+  country?: CountryCode;
+  /** IANA zones of the platform's `yyyy-MM-dd HH:mm:ss` times, per country (defaults: COUNTRIES). */
+  timeZones?: Partial<Record<CountryCode, string>>;
+  /** For fetchStatus: the platform API origin, e.g. `https://openapi.paycools.com`. */
+  baseUrl?: string;
+  /** For fetchStatus: the merchant's appId. */
+  appId?: string;
+  /** For fetchStatus: the merchant's RSA private key (PEM or Base64 PKCS#8 DER) that signs `param`. */
+  merchantPrivateKey?: KeyInput;
+  /** For fetchStatus: request timeout in ms (default 10,000). */
+  queryTimeoutMs?: number;
+}
+
+export interface SignedParamMiddlewareOptions extends SignedParamOptions {
+  /** Largest body accepted, in bytes (default 64 KiB). */
+  limit?: number;
+}

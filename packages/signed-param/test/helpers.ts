@@ -1,0 +1,130 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import express from 'express';
+import {
+  createPaymentHub,
+  type PaymentEvent,
+  type PaymentHub,
+  type UnhandledDelivery,
+} from '@payhook/core';
+import { createCountingStore } from '@payhook/core/testing';
+import { buildNotification, createSignedParamMiddleware, type SignedParamOptions } from '../src';
+
+function rsaPair(): { publicKey: KeyObject; privateKey: KeyObject } {
+  return generateKeyPairSync('rsa', { modulusLength: 2048 });
+}
+
+/** Generated per test run: the platform's pair, a stranger's pair and the merchant's pair. */
+export const platform = rsaPair();
+export const stranger = rsaPair();
+export const merchant = rsaPair();
+
+/** The platform public key the way the portal hands it out: bare Base64 DER (SPKI). */
+export const platformPublicBase64 = platform.publicKey
+  .export({ type: 'spki', format: 'der' })
+  .toString('base64');
+export const platformPublicPem = platform.publicKey
+  .export({ type: 'spki', format: 'pem' })
+  .toString();
+
+/**
+ * The `param` of seed 002 (3.2.3 Payment Notification, dynamic order), field order and the stray
+ * inner "sign" kept as in the doc. Seed 003 is the same with eventName static.order.payment.success.
+ */
+export const SEED_002_PARAM =
+  '{"eventName":"order.payment.success","amount":50000,"channelCode":"ID_BCA_VA","mchOrderId":"Platform653350151938813","createTime":"2023-01-01 09:38:06","remark":"test payment","sign":"xxxxxxxxxxxxx","returnTime":"2023-01-01 09:40:06","transactionId":"C1032653961085706055","transactionStatus":"COMPLETED"}';
+
+/** A payment param in the shape of seeds 002/003, amount in cents as the doc writes it. */
+export function paymentParam(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    eventName: 'order.payment.success',
+    amount: 50010,
+    channelCode: 'PH_QRPH_DYNAMIC',
+    mchOrderId: 'Platform653350151938813',
+    createTime: '2023-01-01 09:38:06',
+    remark: 'test payment',
+    returnTime: '2023-01-01 09:40:06',
+    transactionId: 'C1032653961085706055',
+    transactionStatus: 'COMPLETED',
+    ...overrides,
+  };
+}
+
+/** Refund param fields from providers.md 3.3 (refund callback). */
+export function refundParam(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    eventName: 'payment.refund.success',
+    mchRefundOrderId: 'RF20230101000001',
+    refundTransactionId: 'R1032653961085700001',
+    originalTransactionId: 'C1032653961085706055',
+    refundAmount: 2500,
+    feeRefunded: 0,
+    refundStatus: 'COMPLETE',
+    refundCreateTime: '2023-01-02 10:00:00',
+    refundReturnTime: '2023-01-02 10:05:00',
+    refundReason: 'customer request',
+    ...overrides,
+  };
+}
+
+/** Payout param fields from providers.md 3.3 (disbursement notification). */
+export function payoutParam(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    eventName: 'disbursement.success',
+    mchOrderId: 'PO20240719000001',
+    transactionId: 'D1007653307144580541',
+    countryCode: 'PH',
+    currency: 'PHP',
+    amount: 2000000,
+    transactionStatus: 'COMPLETED',
+    createTime: '2024-07-19T14:10:00+08:00',
+    returnTime: '2024-07-19T14:14:47+08:00',
+    ...overrides,
+  };
+}
+
+export function signed(
+  param: Record<string, unknown> | string,
+  key: KeyObject = platform.privateKey,
+) {
+  return buildNotification(param, key);
+}
+
+export interface Harness {
+  app: express.Express;
+  hub: PaymentHub;
+  store: ReturnType<typeof createCountingStore>;
+  events: PaymentEvent[];
+  unhandled: UnhandledDelivery[];
+  errors: unknown[];
+}
+
+/** An Express app with the middleware on /webhooks/platform, recording everything the hub says. */
+export function createHarness(
+  options: Partial<SignedParamOptions> & { limit?: number } = {},
+  mount?: (app: express.Express, middleware: express.RequestHandler) => void,
+): Harness {
+  const store = createCountingStore();
+  const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000 });
+  const events: PaymentEvent[] = [];
+  const unhandled: UnhandledDelivery[] = [];
+  const errors: unknown[] = [];
+  hub.onAny((e) => {
+    events.push(e);
+  });
+  hub.on('unhandled', (u) => {
+    unhandled.push(u);
+  });
+  hub.on('error', (e) => {
+    errors.push(e);
+  });
+  const middleware = createSignedParamMiddleware(hub, {
+    platformPublicKey: platformPublicBase64,
+    ...options,
+  }) as unknown as express.RequestHandler;
+  const app = express();
+  if (mount) mount(app, middleware);
+  else app.use('/webhooks/platform', middleware);
+  return { app, hub, store, events, unhandled, errors };
+}
+
+export const OK_BODY = '{"code":10000,"message":"Success"}';

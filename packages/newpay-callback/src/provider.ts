@@ -1,0 +1,128 @@
+import {
+  assertTimeZone,
+  createWebhookMiddleware,
+  defineProvider,
+  loadPrivateKey,
+  loadPublicKey,
+  ProviderConfigError,
+  type PaymentHub,
+  type PaymentProvider,
+  type WebhookMiddleware,
+} from '@payhook/core';
+import { normalizeCallback } from './normalize';
+import { createFetchStatus, DEFAULT_QUERY_BASE_URL } from './query';
+import { newpayCallbackSchema } from './schema';
+import { SOURCE } from './sign';
+import type {
+  NewpayCallback,
+  NewpayMiddlewareOptions,
+  NewpayProviderOptions,
+  NewpayQueryOptions,
+} from './types';
+import { verifyCallbackBody, type VerifierConfig } from './verify';
+
+export const NEWPAY_PROVIDER_ID = 'newpay';
+export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
+
+const fail = (option: string, problem: string, cause?: unknown): never => {
+  throw new ProviderConfigError(option, problem, { source: SOURCE, cause });
+};
+
+function checkAppId(value: unknown): string {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  if (typeof value === 'string' && value.trim() !== '' && value.trim() === value) return value;
+  return fail('appId', 'is required: your NewPay appId (a string or a whole number)');
+}
+
+function checkReading<T extends string>(
+  value: unknown,
+  option: string,
+  allowed: readonly T[],
+): T | 'either' {
+  if (value === undefined) return 'either';
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value))
+    return value as T;
+  return fail(option, `must be one of ${allowed.join(', ')}`);
+}
+
+function checkQuery(query: NewpayQueryOptions) {
+  if (typeof query !== 'object' || query === null) fail('query', 'must be an object');
+  if (typeof query.mchId !== 'string' || query.mchId.trim() === '')
+    fail('query.mchId', 'is required to query NewPay');
+  if (query.merchantPrivateKey === undefined)
+    fail('query.merchantPrivateKey', 'is required to sign queries');
+  const merchantPrivateKey = loadPrivateKey(
+    query.merchantPrivateKey,
+    'query.merchantPrivateKey',
+    SOURCE,
+  );
+  const baseUrl = query.baseUrl ?? DEFAULT_QUERY_BASE_URL;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(baseUrl);
+  } catch (cause) {
+    fail('query.baseUrl', 'is not a URL', cause);
+  }
+  if (parsed!.protocol !== 'https:' && parsed!.protocol !== 'http:')
+    fail('query.baseUrl', 'must be an http(s) URL');
+  const timeoutMs = query.timeoutMs ?? 10_000;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)
+    fail('query.timeoutMs', 'must be a positive number of milliseconds');
+  return { mchId: query.mchId, merchantPrivateKey, baseUrl, timeoutMs };
+}
+
+/** The NewPay provider: v1 and v2 payment and refund callbacks, SHA256withRSA. */
+export function createNewpayProvider(
+  options: NewpayProviderOptions,
+): PaymentProvider<NewpayCallback> {
+  if (typeof options !== 'object' || options === null) fail('options', 'must be an object');
+  if (options.platformPublicKey === undefined || options.platformPublicKey === null)
+    fail('platformPublicKey', 'is required: the NewPay platform public key (PEM or Base64 DER)');
+  const publicKey = loadPublicKey(options.platformPublicKey, 'platformPublicKey', SOURCE);
+  const appId = checkAppId(options.appId);
+  let timeZone = DEFAULT_TIME_ZONE;
+  try {
+    timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
+  } catch (cause) {
+    fail('timeZone', 'must be an IANA time zone name such as "Asia/Vientiane"', cause);
+  }
+  const verifier: VerifierConfig = {
+    publicKey,
+    appId,
+    readings: {
+      emptyValues: checkReading(options.emptyValues, 'emptyValues', [
+        'either',
+        'keep',
+        'drop',
+      ] as const),
+      nestedKeys: checkReading(options.nestedKeys, 'nestedKeys', [
+        'either',
+        'sorted',
+        'received',
+      ] as const),
+    },
+  };
+  const query = options.query === undefined ? undefined : checkQuery(options.query);
+  return defineProvider<NewpayCallback>({
+    id: NEWPAY_PROVIDER_ID,
+    source: SOURCE,
+    schema: newpayCallbackSchema,
+    contentTypes: ['application/json'],
+    verify: (delivery) => verifyCallbackBody(delivery.body, verifier) as unknown as NewpayCallback,
+    normalize: (raw) => normalizeCallback(raw, { timeZone }),
+    ack: {
+      ok: { status: 200, body: { transResult: 'SUCCESS' } },
+      retry: { status: 500, body: { transResult: 'FAIL' } },
+    },
+    fetchStatus: query ? createFetchStatus({ verifier, timeZone, ...query }) : undefined,
+  });
+}
+
+/** Express middleware for NewPay callbacks: mount it on the callBackUrl path. */
+export function createNewpayMiddleware(
+  hub: PaymentHub,
+  options: NewpayMiddlewareOptions,
+): WebhookMiddleware {
+  const { limit, ...providerOptions } = options ?? ({} as NewpayMiddlewareOptions);
+  return createWebhookMiddleware(hub, createNewpayProvider(providerOptions), { limit });
+}

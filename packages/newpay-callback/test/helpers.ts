@@ -1,0 +1,172 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import express from 'express';
+import request from 'supertest';
+import {
+  createPaymentHub,
+  type PaymentEvent,
+  type PaymentHub,
+  type UnhandledDelivery,
+} from '@payhook/core';
+import { createCountingStore } from '@payhook/core/testing';
+import {
+  createNewpayMiddleware,
+  jsonNumber,
+  type NewpayProviderOptions,
+  type SignParams,
+} from '../src';
+
+function rsaPair(): { publicKey: KeyObject; privateKey: KeyObject } {
+  return generateKeyPairSync('rsa', { modulusLength: 2048 });
+}
+
+/** NewPay's platform pair (it signs callbacks), the merchant's pair (it signs queries), a stranger's. */
+export const keys = { platform: rsaPair(), merchant: rsaPair(), stranger: rsaPair() };
+
+export const platformPublicPem = keys.platform.publicKey.export({
+  type: 'spki',
+  format: 'pem',
+}) as string;
+
+/** The sample's appId is the JSON number 6 (providers.md §2.1 worked example). */
+export const APP_ID = 6;
+
+export function providerOptions(
+  overrides: Partial<NewpayProviderOptions> = {},
+): NewpayProviderOptions {
+  return { platformPublicKey: platformPublicPem, appId: APP_ID, ...overrides };
+}
+
+/**
+ * v1 payment callback, the doc sample of https://pre-lnp-openapi.newpay.la/5-result-callback.html
+ * (providers.md §2.1), numbers written as NewPay writes them.
+ */
+export function v1Payment(overrides: Record<string, SignParams[string]> = {}): SignParams {
+  return {
+    orderNo: '202209067002502223',
+    subject: '1',
+    transInfo: 'Transaction Success',
+    orderAmt: '123.00',
+    newpayOrderNo: '202209210000006950',
+    settlementStatus: jsonNumber('1'),
+    payMethod: jsonNumber('1'),
+    extra: '',
+    appId: jsonNumber('6'),
+    currency: 'LAK',
+    transStatus: jsonNumber('0'),
+    timestamp: jsonNumber('1663738614280'),
+    ...overrides,
+  };
+}
+
+/** v1 refund callback, field list of seed 001 §2.2.2 (which spells the status `tranStatus`). */
+export function v1Refund(
+  status: '0' | '1',
+  statusField: 'transStatus' | 'tranStatus' = 'tranStatus',
+  overrides: Record<string, SignParams[string]> = {},
+): SignParams {
+  return {
+    appId: jsonNumber('6'),
+    payMethod: jsonNumber('1'),
+    refundOrderAmt: '23.00',
+    currency: 'LAK',
+    newpayOrderNo: '202209210000006950',
+    newpayRefundOrderNo: '202209220000000711',
+    orderNo: '202209067002502223',
+    refundOrderNo: 'R202209220001',
+    [statusField]: jsonNumber(status),
+    transInfo: status === '1' ? 'Refund Success' : 'Refund rejected',
+    timestamp: jsonNumber('1663825014280'),
+    ...overrides,
+  };
+}
+
+/** v2 payment callback data, fields of GitBook 5.6 (providers.md §2.2). */
+export function v2Payment(overrides: Record<string, SignParams[string]> = {}): SignParams {
+  return {
+    appId: '6',
+    payStatus: 'SUCCESS',
+    payMethod: jsonNumber('11'),
+    orderType: 'ONLINE',
+    orderAmt: { value: '15000.00', currency: 'LAK' },
+    mchOrderNo: 'M20250102001',
+    newpayOrderNo: 'NP20250102000000123',
+    subject: 'Coffee',
+    settlementStatus: jsonNumber('0'),
+    paytime: jsonNumber('1735786800000'),
+    attach: '',
+    ...overrides,
+  };
+}
+
+/** v2 refund data: NewPay does not publish it; fields follow uniQueryRefund (providers.md §2.2). */
+export function v2Refund(overrides: Record<string, SignParams[string]> = {}): SignParams {
+  return {
+    appId: '6',
+    refundStatus: 'SUCCESS',
+    newpayRefundNo: 'NPR20250103000000009',
+    mchRefundNo: 'MR20250103001',
+    newpayOrderNo: 'NP20250102000000123',
+    mchOrderNo: 'M20250102001',
+    refundAmt: { value: '5000.00', currency: 'LAK' },
+    orderAmt: { value: '15000.00', currency: 'LAK' },
+    ...overrides,
+  };
+}
+
+export const V2_ENVELOPE_TIME = jsonNumber('1735873200000');
+
+export interface Harness {
+  hub: PaymentHub;
+  events: PaymentEvent[];
+  unhandled: UnhandledDelivery[];
+  errors: Array<{ code: string }>;
+  store: ReturnType<typeof createCountingStore>;
+  post(body: string, contentType?: string): request.Test;
+}
+
+export function harness(overrides: Partial<NewpayProviderOptions> = {}): Harness {
+  const store = createCountingStore();
+  const hub = createPaymentHub({ store });
+  const events: PaymentEvent[] = [];
+  const unhandled: UnhandledDelivery[] = [];
+  const errors: Array<{ code: string }> = [];
+  hub.onAny((e) => {
+    events.push(e);
+  });
+  hub.on('unhandled', (u) => {
+    unhandled.push(u);
+  });
+  hub.on('error', (e) => {
+    errors.push(e);
+  });
+  const app = express();
+  app.use('/callbacks/newpay', createNewpayMiddleware(hub, providerOptions(overrides)));
+  return {
+    hub,
+    events,
+    unhandled,
+    errors,
+    store,
+    post: (body, contentType = 'application/json') =>
+      request(app).post('/callbacks/newpay').set('content-type', contentType).send(body),
+  };
+}
+
+export const ACK_OK = '{"transResult":"SUCCESS"}';
+export const ACK_RETRY = '{"transResult":"FAIL"}';
+
+/** A refused delivery: the HTTP answer, its error code, and nothing emitted or stored. */
+export async function expectRefused(
+  h: Harness,
+  body: string,
+  status: number,
+  code: string,
+): Promise<void> {
+  const reply = await h.post(body);
+  expect(reply.status).toBe(status);
+  expect(reply.text).not.toBe(ACK_OK);
+  expect(JSON.parse(reply.text).error.code).toBe(code);
+  expect(h.events).toHaveLength(0);
+  expect(h.unhandled).toHaveLength(0);
+  expect(h.store.calls.claim).toBe(0);
+}

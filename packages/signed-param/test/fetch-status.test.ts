@@ -145,7 +145,7 @@ describe('fetchStatus against a local platform', () => {
         ),
       )}}`,
     });
-    const result = (await provider().fetchStatus!('T1')) as Array<{ amount: string }>;
+    const result = (await provider().fetchStatus!('T1')) as unknown as Array<{ amount: string }>;
     expect(result[0]!.amount).toBe('900719925474099.31');
   });
 

@@ -44,7 +44,7 @@ beforeAll(async () => {
     );
     const r: Received = { url: req.url, body, param: JSON.parse(body.param), signatureValid };
     received.push(r);
-    const a = signatureValid ? answer(r) : { body: { code: 21001, message: 'sign error' } }; // PlatformApiErrorCode 21001
+    const a: Answer = signatureValid ? answer(r) : { body: { code: 21001, message: 'sign error' } }; // PlatformApiErrorCode 21001
     res.statusCode = a.status ?? 200;
     res.setHeader('content-type', 'application/json');
     res.end(typeof a.body === 'string' ? a.body : JSON.stringify(a.body));

@@ -1,0 +1,37 @@
+export { createLailaolabProvider, LAILAOLAB_ACK } from './provider';
+export type { LailaolabProviderOptions } from './provider';
+export { createLailaolabSource, lailaolabSocketUrl, DEFAULT_SOCKET_URL } from './source';
+export type {
+  LailaolabSource,
+  LailaolabSourceOptions,
+  LailaolabSourceState,
+  LailaolabSourceStatus,
+  SweepReport,
+} from './source';
+export { createLailaolabMiddleware } from './middleware';
+export type { LailaolabMiddlewareOptions, LailaolabHealth } from './middleware';
+export { createLailaolabStatusClient, DEFAULT_API_BASE, STATUS_PATH } from './status-client';
+export type {
+  LailaolabStatusClient,
+  LailaolabStatusClientOptions,
+  LailaolabStatusResult,
+} from './status-client';
+export { backoffDelay } from './backoff';
+export type { ReconnectOptions } from './backoff';
+export { PROVIDER_ID as LAILAOLAB_PROVIDER_ID, DEFAULT_TIME_ZONE } from './normalize';
+export {
+  startLailaolabSimulator,
+  buildLailaolabMessage,
+  formatLailaolabTime,
+} from './simulator';
+export type {
+  LailaolabSimulator,
+  LailaolabSimulatorOptions,
+  SimulatedPaymentOptions,
+} from './simulator';
+export type {
+  LailaolabMessage,
+  LailaolabPayload,
+  LailaolabStatusData,
+  LailaolabStatusResponse,
+} from './types';

@@ -1,0 +1,410 @@
+import {
+  GatewayApiError,
+  ProviderConfigError,
+  type Delivery,
+  type PaymentHub,
+  type PaymentProvider,
+  type ReceiveResult,
+} from '@payhook/core';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { backoffDelay, resolveReconnect, type ReconnectOptions } from './backoff';
+import { PROVIDER_ID, SOURCE } from './normalize';
+import {
+  buildMessageProvider,
+  buildStatusProvider,
+  resolveProviderOptions,
+  STATUS_TRANSPORT,
+  type LailaolabProviderOptions,
+} from './provider';
+import type { LailaolabPayload } from './types';
+
+/** Seed 000: `https://payment-Support.lailaolab.com/?key=<PAYMENT_Support_SECRET>`. */
+export const DEFAULT_SOCKET_URL = 'https://payment-Support.lailaolab.com/';
+
+export interface LailaolabSourceOptions extends LailaolabProviderOptions {
+  /** Socket.IO server (default the documented https://payment-Support.lailaolab.com/). */
+  url?: string;
+  /** Put `?key=<secretKey>` (URL-encoded) on the URL, as the docs do (default true). */
+  keyInUrl?: boolean;
+  /** Backoff between reconnect attempts; forever by default. */
+  reconnect?: ReconnectOptions;
+  /** Status sweep of the watched transactions every N ms (default 60,000; 0 = only after connects). */
+  sweepIntervalMs?: number;
+  /** How long a watched transaction is followed (default 1 hour). */
+  watchTtlMs?: number;
+  /** Most transactions watched at once; the oldest are dropped beyond it (default 10,000). */
+  maxWatched?: number;
+  /** Status queries in flight at once during a sweep (default 4). */
+  statusConcurrency?: number;
+  /** Connection attempt timeout (default 20,000 ms). */
+  connectTimeoutMs?: number;
+  /** Extra socket.io-client options (transports, extraHeaders...). Reconnection stays ours. */
+  socketOptions?: Partial<ManagerOptions & SocketOptions>;
+}
+
+export type LailaolabSourceState = 'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'closed';
+
+export interface LailaolabSourceStatus {
+  state: LailaolabSourceState;
+  connected: boolean;
+  /** ISO time of the last message on the channel, or null. */
+  lastMessageAt: string | null;
+  lastConnectedAt: string | null;
+  /** Transactions being watched for a missed payment. */
+  watched: number;
+  /** Failed connection attempts since the last successful connect. */
+  reconnectAttempt: number;
+}
+
+export interface SweepReport {
+  checked: number;
+  /** Payment events processed for the first time by this sweep. */
+  emitted: number;
+  pending: number;
+  notFound: number;
+  expired: number;
+  errors: number;
+}
+
+export interface LailaolabSource {
+  /** The provider the source feeds to `hub.receive`; give it to the middleware to share it. */
+  readonly provider: PaymentProvider<LailaolabPayload>;
+  /**
+   * Follow a transaction until it completes or its watch expires (e.g. right after generating its
+   * QR): the source asks the status API about it after every reconnect and on the sweep interval.
+   */
+  watch(transactionId: string, options?: { ttlMs?: number }): void;
+  unwatch(transactionId: string): boolean;
+  watching(): string[];
+  /** Runs a status sweep now (also run after every connect and on the interval). */
+  sweep(): Promise<SweepReport>;
+  status(): LailaolabSourceStatus;
+  /** Disconnects, stops every timer and waits for deliveries in flight. Idempotent. */
+  close(): Promise<void>;
+}
+
+const EMPTY = Buffer.alloc(0);
+const FINAL: ReadonlyArray<ReceiveResult['outcome']> = ['processed', 'duplicate', 'superseded'];
+
+function positive(value: number | undefined, fallback: number, option: string, zero = false) {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 0 || (v === 0 && !zero))
+    throw new ProviderConfigError(option, `must be a ${zero ? 'non-negative' : 'positive'} whole number`, {
+      source: SOURCE,
+    });
+  return v;
+}
+
+/** The socket URL with the key as the docs put it: `?key=` URL-encoded (keys hold `$`, `/`, `.`). */
+export function lailaolabSocketUrl(url: string, secretKey: string, keyInUrl = true): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (cause) {
+    throw new ProviderConfigError('url', 'must be an absolute http(s) or ws(s) URL', {
+      source: SOURCE,
+      cause,
+    });
+  }
+  if (!/^(https?|wss?):$/.test(parsed.protocol))
+    throw new ProviderConfigError('url', 'must be an absolute http(s) or ws(s) URL', {
+      source: SOURCE,
+    });
+  if (keyInUrl) parsed.searchParams.set('key', secretKey);
+  return parsed.toString();
+}
+
+/**
+ * Subscribes to the Lailaolab channel `join::<secret>` and hands every message to `hub.receive`.
+ * Reconnects with backoff and jitter, reports on `source.up`/`source.down`/`source.error`, and
+ * recovers payments made while disconnected by asking the status API about watched transactions.
+ */
+export function createLailaolabSource(
+  hub: PaymentHub,
+  options: LailaolabSourceOptions,
+): LailaolabSource {
+  if (!hub || typeof hub.receive !== 'function' || typeof hub.notify !== 'function')
+    throw new ProviderConfigError('hub', 'must be a PaymentHub from createPaymentHub()', {
+      source: SOURCE,
+    });
+  const resolved = resolveProviderOptions(options);
+  const { secretKey, client } = resolved;
+  const provider = buildMessageProvider(resolved);
+  const statusProvider = buildStatusProvider(resolved);
+  const reconnect = resolveReconnect(options.reconnect);
+  const sweepIntervalMs = positive(options.sweepIntervalMs, 60_000, 'sweepIntervalMs', true);
+  const watchTtlMs = positive(options.watchTtlMs, 3_600_000, 'watchTtlMs');
+  const maxWatched = positive(options.maxWatched, 10_000, 'maxWatched');
+  const concurrency = positive(options.statusConcurrency, 4, 'statusConcurrency');
+  const connectTimeoutMs = positive(options.connectTimeoutMs, 20_000, 'connectTimeoutMs');
+  const url = lailaolabSocketUrl(options.url ?? DEFAULT_SOCKET_URL, secretKey, options.keyInUrl ?? true);
+  const where = (() => {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  })();
+  // The documented channel carries every transaction of the merchant (providers.md §1.7).
+  const channel = `join::${secretKey}`;
+
+  const encodedForms = [secretKey, encodeURIComponent(secretKey), new URLSearchParams({ k: secretKey }).toString().slice(2)];
+  const redact = (text: string): string =>
+    encodedForms.reduce((t, form) => (form ? t.split(form).join('[secret]') : t), text);
+  const sanitize = (error: unknown): Error => {
+    const e = error as { message?: unknown; description?: unknown };
+    const description =
+      e?.description instanceof Error
+        ? `: ${e.description.message}`
+        : typeof e?.description === 'string' || typeof e?.description === 'number'
+          ? `: ${e.description}`
+          : '';
+    return new Error(`${SOURCE}: ${redact(`${String(e?.message ?? error)}${description}`)}`);
+  };
+
+  const report = (
+    name: 'source.up' | 'source.down' | 'source.error',
+    detail: string,
+    error?: Error,
+  ): void => {
+    const level = name === 'source.up' ? 'info' : 'warn';
+    hub.logger[level]({ provider: PROVIDER_ID, detail }, `${SOURCE}: ${name} ${detail}`);
+    hub.notify(name, error ? { provider: PROVIDER_ID, detail, error } : { provider: PROVIDER_ID, detail });
+  };
+
+  let state: LailaolabSourceState = 'connecting';
+  let attempt = 0;
+  let everConnected = false;
+  let lastMessageAt: Date | null = null;
+  let lastConnectedAt: Date | null = null;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  const watched = new Map<string, number>();
+  const inflight = new Set<Promise<unknown>>();
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    inflight.add(promise);
+    void promise.finally(() => inflight.delete(promise)).catch(() => undefined);
+    return promise;
+  };
+
+  const watch = (transactionId: string, watchOptions: { ttlMs?: number } = {}): void => {
+    if (typeof transactionId !== 'string' || transactionId.length === 0)
+      throw new TypeError(`${SOURCE}: watch() needs a transactionId string`);
+    const ttl = watchOptions.ttlMs ?? watchTtlMs;
+    if (!Number.isFinite(ttl) || ttl <= 0) throw new TypeError(`${SOURCE}: ttlMs must be positive`);
+    watched.delete(transactionId);
+    watched.set(transactionId, Date.now() + ttl);
+    while (watched.size > maxWatched) {
+      const oldest = watched.keys().next().value as string;
+      watched.delete(oldest);
+      hub.logger.warn(
+        { provider: PROVIDER_ID, transactionId: oldest },
+        `${SOURCE}: more than ${maxWatched} watched transactions; the oldest is no longer followed`,
+      );
+    }
+  };
+
+  const socket: Socket = io(url, {
+    ...options.socketOptions,
+    forceNew: true,
+    // Our own backoff: socket.io's does not reconnect after a server-side disconnect or a refused
+    // connection, and a merchant's payment feed must.
+    reconnection: false,
+    autoConnect: false,
+    timeout: connectTimeoutMs,
+  });
+
+  const scheduleReconnect = (): void => {
+    if (closed || reconnectTimer || socket.connected) return;
+    if (attempt >= reconnect.maxAttempts) {
+      state = 'stopped';
+      report('source.error', `gave up after ${attempt} failed connection attempts to ${where}`);
+      return;
+    }
+    state = everConnected ? 'reconnecting' : 'connecting';
+    const delay = backoffDelay(attempt, reconnect);
+    attempt++;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      if (!closed) socket.connect();
+    }, delay);
+  };
+
+  const afterMessage = (result: ReceiveResult, transactionId: string | undefined): void => {
+    if (FINAL.includes(result.outcome)) {
+      for (const event of result.events)
+        if (event.type === 'payment.completed') watched.delete(event.transactionId);
+      return;
+    }
+    // Nothing redelivers a socket message: a listener failure, a busy claim or an unreachable
+    // status API puts the transaction on the watch list, and the next sweep delivers it again.
+    const retry =
+      result.outcome === 'failed' ||
+      result.outcome === 'busy' ||
+      (result.outcome === 'rejected' && result.error instanceof GatewayApiError);
+    if (retry && transactionId && !closed) watch(transactionId);
+  };
+
+  socket.on(channel, (message: unknown) => {
+    if (closed) return;
+    const receivedAt = new Date();
+    lastMessageAt = receivedAt;
+    const delivery: Delivery = { body: EMPTY, headers: {}, message, transport: 'socket', receivedAt };
+    const transactionId =
+      message && typeof message === 'object' && typeof (message as { transactionId?: unknown }).transactionId === 'string'
+        ? (message as { transactionId: string }).transactionId
+        : undefined;
+    void track(
+      hub.receive(provider, delivery).then(
+        (result) => afterMessage(result, transactionId),
+        (error: unknown) => report('source.error', 'a socket message could not be processed', sanitize(error)),
+      ),
+    );
+  });
+
+  socket.on('connect', () => {
+    if (closed) return;
+    const detail = everConnected
+      ? `reconnected to ${where} after ${attempt} failed attempt(s)`
+      : `connected to ${where}`;
+    everConnected = true;
+    attempt = 0;
+    state = 'connected';
+    lastConnectedAt = new Date();
+    report('source.up', detail);
+    // The channel has no replay: whatever was paid while we were away is found by asking.
+    if (watched.size > 0) void sweep();
+  });
+
+  socket.on('disconnect', (reason: string) => {
+    if (closed) return;
+    report('source.down', `disconnected from ${where}: ${reason}`);
+    scheduleReconnect();
+  });
+
+  socket.on('connect_error', (error: Error) => {
+    if (closed) return;
+    // socket.active is false when the server refused us (its middleware said no), true for a
+    // network failure.
+    const refused = !socket.active;
+    report(
+      'source.error',
+      refused
+        ? `${where} refused the connection (wrong secretKey?)`
+        : `could not connect to ${where}`,
+      sanitize(error),
+    );
+    scheduleReconnect();
+  });
+
+  let running: Promise<SweepReport> | undefined;
+  let queued: Promise<SweepReport> | undefined;
+
+  const runSweep = async (): Promise<SweepReport> => {
+    const result: SweepReport = { checked: 0, emitted: 0, pending: 0, notFound: 0, expired: 0, errors: 0 };
+    const now = Date.now();
+    for (const [id, expiresAt] of watched)
+      if (expiresAt <= now) {
+        watched.delete(id);
+        result.expired++;
+      }
+    const ids = [...watched.keys()];
+    let stop = false;
+    const checkOne = async (id: string): Promise<void> => {
+      result.checked++;
+      let answer;
+      try {
+        answer = await client.check(id);
+      } catch (error) {
+        result.errors++;
+        report('source.error', `status query for transaction ${id} failed`, sanitize(error));
+        // An unreachable API fails for every id alike: wait for the next sweep.
+        if (error instanceof GatewayApiError && error.retryable) stop = true;
+        return;
+      }
+      if (!answer.found) {
+        result.notFound++;
+        return;
+      }
+      const delivery: Delivery = {
+        body: EMPTY,
+        headers: {},
+        message: answer.response,
+        transport: STATUS_TRANSPORT,
+        receivedAt: new Date(),
+      };
+      const received = await hub.receive(statusProvider, delivery);
+      if (received.outcome === 'pending') result.pending++;
+      else if (FINAL.includes(received.outcome) && received.events.length > 0) {
+        watched.delete(id);
+        if (received.outcome === 'processed') result.emitted += received.events.length;
+      }
+    };
+    const workers = Array.from({ length: Math.min(concurrency, ids.length) }, async () => {
+      while (!stop && !closed && ids.length > 0) await checkOne(ids.shift()!);
+    });
+    await Promise.all(workers);
+    return result;
+  };
+
+  const sweep = (): Promise<SweepReport> => {
+    if (closed)
+      return Promise.resolve({ checked: 0, emitted: 0, pending: 0, notFound: 0, expired: 0, errors: 0 });
+    if (queued) return queued;
+    const start = (): Promise<SweepReport> => {
+      running = track(runSweep()).finally(() => {
+        running = undefined;
+      });
+      return running;
+    };
+    if (running) {
+      queued = running.then(() => {
+        queued = undefined;
+        return start();
+      });
+      return queued;
+    }
+    return start();
+  };
+
+  if (sweepIntervalMs > 0) {
+    sweepTimer = setInterval(() => {
+      if (watched.size > 0) void sweep();
+    }, sweepIntervalMs);
+    // The socket or the reconnect timer keeps the process alive; the sweep timer need not.
+    sweepTimer.unref();
+  }
+
+  socket.connect();
+
+  return {
+    provider,
+    watch,
+    unwatch: (transactionId) => watched.delete(transactionId),
+    watching: () => [...watched.keys()],
+    sweep,
+    status: () => ({
+      state,
+      connected: socket.connected,
+      lastMessageAt: lastMessageAt?.toISOString() ?? null,
+      lastConnectedAt: lastConnectedAt?.toISOString() ?? null,
+      watched: watched.size,
+      reconnectAttempt: attempt,
+    }),
+    close() {
+      if (closing) return closing;
+      closed = true;
+      closing = (async () => {
+        const wasConnected = socket.connected;
+        state = 'closed';
+        clearTimeout(reconnectTimer);
+        reconnectTimer = undefined;
+        clearInterval(sweepTimer);
+        socket.disconnect();
+        socket.off();
+        if (wasConnected) report('source.down', `closed by close()`);
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import {
+  GatewayApiError,
+  getAjv,
+  parseJson,
+  ProviderConfigError,
+  requestGateway,
+  toFieldProblems,
+} from '@payhook/core';
+import { SOURCE, statusResponseSchema } from './normalize';
+import type { LailaolabStatusData, LailaolabStatusResponse } from './types';
+
+/** The API host in the Lailaolab docs (providers.md §1.1); PhaJay's SDK uses https://payment-gateway.phajay.co. */
+export const DEFAULT_API_BASE = 'https://payment-gateway.lailaolab.com';
+export const STATUS_PATH = '/v1/api/payment/check-transaction/status/';
+
+export interface LailaolabStatusClientOptions {
+  /** The key sent as `Authorization: Basic base64(<key>)`. */
+  apiKey: string;
+  /** Default https://payment-gateway.lailaolab.com. */
+  apiBase?: string;
+  /** Per request, default 10,000 ms. */
+  timeoutMs?: number;
+}
+
+export type LailaolabStatusResult =
+  | { found: true; data: LailaolabStatusData; response: LailaolabStatusResponse }
+  | { found: false; response: LailaolabStatusResponse | null };
+
+export interface LailaolabStatusClient {
+  readonly apiBase: string;
+  /** Asks the gateway about one transaction. Throws GatewayApiError when it cannot answer. */
+  check(transactionId: string): Promise<LailaolabStatusResult>;
+}
+
+export function checkApiBase(value: unknown, option = 'apiBase'): string {
+  if (value === undefined) return DEFAULT_API_BASE;
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw new ProviderConfigError(option, 'must be an http(s) URL', { source: SOURCE });
+  return value as string;
+}
+
+export function checkKey(value: unknown, option: string): string {
+  if (typeof value !== 'string' || value.trim().length === 0)
+    throw new ProviderConfigError(option, 'is required: the secret key from the PhaJay portal', {
+      source: SOURCE,
+    });
+  return value;
+}
+
+/**
+ * The status API client (providers.md §1.6): `GET {apiBase}/v1/api/payment/check-transaction/status/{id}`
+ * with the raw key Base64-encoded as Basic credentials, no `user:` separator (barlus request.go,
+ * react-phajay base-client.ts). Numbers are kept as their exact text.
+ */
+export function createLailaolabStatusClient(
+  options: LailaolabStatusClientOptions,
+): LailaolabStatusClient {
+  const apiKey = checkKey(options.apiKey, 'apiKey');
+  const apiBase = checkApiBase(options.apiBase).replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)
+    throw new ProviderConfigError('statusTimeoutMs', 'must be a positive number of milliseconds', {
+      source: SOURCE,
+    });
+  const authorization = `Basic ${Buffer.from(apiKey, 'utf8').toString('base64')}`;
+  const validate = getAjv().compile(statusResponseSchema);
+
+  return {
+    apiBase,
+    async check(transactionId) {
+      if (typeof transactionId !== 'string' || transactionId.length === 0)
+        throw new TypeError(`${SOURCE}: transactionId must be a non-empty string`);
+      const response = await requestGateway(
+        `${apiBase}${STATUS_PATH}${encodeURIComponent(transactionId)}`,
+        { headers: { authorization }, timeoutMs, source: SOURCE },
+      );
+      const fail = (problem: string, retryable: boolean, gatewayMessage?: string): never => {
+        throw new GatewayApiError(
+          `status API answered HTTP ${response.status} for transaction ${transactionId}: ${problem}`,
+          { source: SOURCE, retryable, httpStatus: response.status, gatewayMessage },
+        );
+      };
+      let body: unknown;
+      try {
+        body = parseJson(response.text, { numbers: 'text', source: SOURCE, what: 'status answer' });
+      } catch {
+        body = undefined;
+      }
+      const message =
+        body && typeof body === 'object' ? (body as { message?: unknown }).message : undefined;
+      // barlus transaction.go: not found is a message-only answer with data null.
+      if (message === 'PAYMENT_NOT_FOUND' && (response.status === 200 || response.status === 404))
+        return { found: false, response: body as LailaolabStatusResponse };
+      if (response.status === 401 || response.status === 403)
+        fail('the key was refused', false, typeof message === 'string' ? message : undefined);
+      if (response.status < 200 || response.status >= 300)
+        fail(
+          'unexpected status',
+          response.status >= 500 || response.status === 429,
+          typeof message === 'string' ? message : undefined,
+        );
+      if (body === undefined) fail('the body is not JSON', true);
+      if (!validate(body))
+        fail(
+          `unexpected shape (${toFieldProblems(validate.errors)
+            .map((p) => `${p.path || '/'} ${p.message}`)
+            .join('; ')})`,
+          false,
+        );
+      const typed = body as LailaolabStatusResponse;
+      if (!typed.data) return { found: false, response: typed };
+      if (typed.data.transactionId !== transactionId)
+        fail(`it describes another transaction (${typed.data.transactionId})`, false);
+      return { found: true, data: typed.data, response: typed };
+    },
+  };
+}

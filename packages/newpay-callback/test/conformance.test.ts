@@ -1,0 +1,62 @@
+import { runProviderConformance } from '@payhook/core/testing';
+import { createNewpayProvider, jsonNumber, signV1Callback, signV2Callback } from '../src';
+import {
+  keys,
+  providerOptions,
+  V2_ENVELOPE_TIME,
+  v1Payment,
+  v1Refund,
+  v2Payment,
+  v2Refund,
+} from './helpers';
+
+const platform = keys.platform.privateKey;
+const v2 = (data: Parameters<typeof signV2Callback>[0], key = platform) =>
+  signV2Callback(data, key, { timestamp: V2_ENVELOPE_TIME });
+
+runProviderConformance({
+  name: 'NewPay v1 callbacks',
+  provider: () => createNewpayProvider(providerOptions()),
+  valid: signV1Callback(v1Payment(), platform),
+  expected: [
+    {
+      id: 'newpay:202209210000006950:completed',
+      type: 'payment.completed',
+      orderId: '202209067002502223',
+      transactionId: '202209210000006950',
+      amount: '123.00',
+      currency: 'LAK',
+      occurredAt: '2022-09-21T12:36:54.280+07:00',
+    },
+  ],
+  wrongKey: signV1Callback(v1Payment(), keys.stranger.privateKey),
+  // Signed by NewPay's key but not a payload NewPay sends: the amount is not a decimal.
+  malformed: signV1Callback(v1Payment({ orderAmt: jsonNumber('1e3') }), platform),
+  // A refused refund (tranStatus 0) is genuine but leaves the payment as it was.
+  notPaymentEvent: signV1Callback(v1Refund('0'), platform),
+});
+
+runProviderConformance({
+  name: 'NewPay v2 callbacks',
+  provider: () => createNewpayProvider(providerOptions()),
+  valid: v2(v2Payment()),
+  expected: [
+    {
+      id: 'newpay:NP20250102000000123:completed',
+      type: 'payment.completed',
+      orderId: 'M20250102001',
+      transactionId: 'NP20250102000000123',
+      amount: '15000.00',
+      currency: 'LAK',
+      occurredAt: '2025-01-02T10:00:00+07:00',
+    },
+  ],
+  wrongKey: v2(v2Payment(), keys.stranger.privateKey),
+  malformed: v2(v2Payment({ orderAmt: { value: 'lots', currency: 'LAK' } })),
+  // Flip a digit of the signed paytime, not of the unsigned envelope.
+  tamper: (valid) => ({
+    ...valid,
+    body: String(valid.body).replace('"paytime":1735786800000', '"paytime":1735786800001'),
+  }),
+  notPaymentEvent: v2(v2Refund({ refundStatus: 'FAIL' })),
+});

@@ -32,10 +32,11 @@ export const DEFAULT_TIME_ZONE = 'Asia/Jakarta';
 const INTEGER_CURRENCIES = new Set(['MXN', 'TZS', 'CLP']);
 
 const COMPLETED = new Set(['SUCCESS']);
-const FAILED: Record<string, string> = {
-  FAIL: 'Payment failed',
-  CANCEL: 'Rejected by Cashy',
-};
+// A Map, not an object literal: an orderStatus of "toString" must not find a prototype member.
+const FAILED = new Map([
+  ['FAIL', 'Payment failed'],
+  ['CANCEL', 'Rejected by Cashy'],
+]);
 const NOT_FINAL = new Set(['PAYING', 'PROCESSING', 'WAITING']);
 
 const nullableString = { type: ['string', 'null'] } as const;
@@ -136,7 +137,7 @@ export function createPayinProvider(
   ): ReadonlyArray<PaymentEventDraft<CashyPayinWebhook>> | NotPaymentEvent => {
     const status = raw.orderStatus;
     if (NOT_FINAL.has(status)) return pendingPayment(`orderStatus ${status}`);
-    const failed = FAILED[status];
+    const failed = FAILED.get(status);
     if (!COMPLETED.has(status) && failed === undefined)
       return notAPaymentEvent(`unknown orderStatus ${JSON.stringify(status).slice(0, 40)}`);
     const isPatch = raw.orderType === 'PATCH';

@@ -1,0 +1,69 @@
+/**
+ * One merchant app instance for the cross-process test, run as its own Node process with
+ * `node --import tsx`: an Express app with its own hub, sharing only Redis with the other instance.
+ * Environment: REDIS_URL, PREFIX, INSTANCE_NAME. Prints one JSON line when it listens.
+ */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createPaymentHub, createWebhookMiddleware, type ReceiveOutcome } from '@payhook/core';
+import { createRedisStore } from '@payhook/redis-store';
+import { createTestProvider } from './test-provider';
+
+async function main(): Promise<void> {
+  const name = process.env.INSTANCE_NAME ?? 'instance';
+  const store = createRedisStore({ url: process.env.REDIS_URL!, prefix: process.env.PREFIX! });
+  await store.ready();
+  const hub = createPaymentHub({ store, handlerTimeoutMs: 5_000, leaseMs: 15_000 });
+  const dispatched: Record<string, number> = {};
+  const outcomes: Partial<Record<ReceiveOutcome, number>> = {};
+  const errors: string[] = [];
+  hub.onAny(async (event) => {
+    dispatched[event.id] = (dispatched[event.id] ?? 0) + 1;
+    // A little work, so that redeliveries arrive while the claim is held.
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 3)));
+  });
+  hub.on('error', (error) => {
+    errors.push(error.code);
+  });
+
+  const app = express();
+  app.use(
+    '/webhooks/test',
+    createWebhookMiddleware(hub, createTestProvider(), {
+      onResult: (result) => {
+        outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
+      },
+    }),
+  );
+  app.get('/stats', (_req, res) => {
+    res.json({ name, pid: process.pid, dispatched, outcomes, errors });
+  });
+  const server = app.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    process.stdout.write(
+      JSON.stringify({
+        ready: true,
+        name,
+        pid: process.pid,
+        port,
+        // The test checks these: the child must run the workspace sources, not a stale build.
+        core: require.resolve('@payhook/core'),
+        redisStore: require.resolve('@payhook/redis-store'),
+      }) + '\n',
+    );
+  });
+  process.once('SIGTERM', () => {
+    server.closeAllConnections();
+    server.close(() => {
+      store.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`instance failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

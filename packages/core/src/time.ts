@@ -1,4 +1,4 @@
-import { ConfigError, PayloadError } from './errors';
+import { PayloadError, ProviderConfigError } from './errors';
 
 /**
  * Gateway clocks write local wall time with no offset ("2025-09-23 11:37:55"). Every time payhook
@@ -25,17 +25,24 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** Throws a ConfigError naming the option when `timeZone` is not an IANA zone this runtime knows. */
+/** Throws a ProviderConfigError naming the option when `timeZone` is not an IANA zone this runtime knows. */
 export function assertTimeZone(timeZone: unknown, option = 'timeZone', source?: string): string {
   if (typeof timeZone !== 'string' || timeZone.length === 0) {
-    throw new ConfigError(option, 'must be an IANA time zone name such as "Asia/Vientiane"', {
-      source,
-    });
+    throw new ProviderConfigError(
+      option,
+      'must be an IANA time zone name such as "Asia/Vientiane"',
+      {
+        source,
+      },
+    );
   }
   try {
     formatterFor(timeZone);
   } catch (cause) {
-    throw new ConfigError(option, `names an unknown time zone "${timeZone}"`, { source, cause });
+    throw new ProviderConfigError(option, `names an unknown time zone "${timeZone}"`, {
+      source,
+      cause,
+    });
   }
   return timeZone;
 }

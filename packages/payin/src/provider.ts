@@ -108,12 +108,7 @@ export function createPayinProvider(
     return configFail('merchantId', 'is required (options object missing)');
   const merchantId = checkMerchantId(options.merchantId);
   const apiKey = checkApiKey(options.apiKey);
-  const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
-  try {
-    assertTimeZone(timeZone, 'timeZone', SOURCE);
-  } catch (cause) {
-    configFail('timeZone', 'must be an IANA time zone name such as "Asia/Jakarta"', cause);
-  }
+  const timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
   const currency = options.currency ?? null;
   if (currency !== null && (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)))
     configFail('currency', 'must be an ISO 4217 code such as "IDR", or null');

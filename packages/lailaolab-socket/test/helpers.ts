@@ -1,0 +1,79 @@
+import {
+  createPaymentHub,
+  type PaymentErrorLike,
+  type PaymentEvent,
+  type PaymentHub,
+  type SourceStatus,
+} from '@payhook/core';
+import { createCountingStore } from '@payhook/core/testing';
+
+/** Looks like the bcrypt-style keys in public code (providers.md §1.8): `$`, `/` and `.` inside. */
+export const SECRET = '$2b$10$Test.Only/Key9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68';
+
+export interface Recorder {
+  events: PaymentEvent[];
+  errors: PaymentErrorLike[];
+  duplicates: PaymentEvent[];
+  unhandled: unknown[];
+  up: SourceStatus[];
+  down: SourceStatus[];
+  sourceErrors: SourceStatus[];
+  /** Resolves when `check` holds, re-checked after every hub notification (no polling). */
+  until(check: (r: Recorder) => boolean, what: string): Promise<void>;
+}
+
+export function record(hub: PaymentHub): Recorder {
+  const waiters: Array<{ check: (r: Recorder) => boolean; resolve: () => void }> = [];
+  const r: Recorder = {
+    events: [],
+    errors: [],
+    duplicates: [],
+    unhandled: [],
+    up: [],
+    down: [],
+    sourceErrors: [],
+    until(check, what) {
+      if (check(r)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 10_000);
+        waiters.push({
+          check,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      });
+    },
+  };
+  const poke = (): void => {
+    for (const w of [...waiters])
+      if (w.check(r)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+  };
+  const push =
+    <T>(list: T[]) =>
+    (item: T): void => {
+      list.push(item);
+      poke();
+    };
+  hub.onAny(push(r.events));
+  hub.on('error', push(r.errors));
+  hub.on('duplicate', push(r.duplicates));
+  hub.on('unhandled', push(r.unhandled));
+  hub.on('source.up', push(r.up));
+  hub.on('source.down', push(r.down));
+  hub.on('source.error', push(r.sourceErrors));
+  return r;
+}
+
+export function testHub() {
+  const store = createCountingStore();
+  const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000 });
+  return { hub, store, rec: record(hub) };
+}
+
+/** Lets pending promise callbacks run (they all settle within one macrotask turn). */
+export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -1,0 +1,256 @@
+import express from 'express';
+import request from 'supertest';
+import { createCountingStore, runProviderConformance } from '@payhook/core/testing';
+import { createPaymentHub } from '@payhook/core';
+import {
+  buildLailaolabMessage,
+  createLailaolabMiddleware,
+  createLailaolabProvider,
+  createLailaolabSource,
+  startLailaolabSimulator,
+  type LailaolabSimulator,
+} from '../src';
+import { record, SECRET, settle, testHub } from './helpers';
+
+// The QR webhook body observed in barlus-developer/phajay-payment-gateway:payment_qr_webhook_test.go
+// (providers.md §1.3): refNo as a JSON number, DD/MM/YYYY time, Lao-script sourceName, empty tags.
+const OBSERVED_TXN = '2b0e4f0c-6f1d-4c57-9a53-2f6f1b9d7a10';
+const observedBody = (overrides: Record<string, unknown> = {}): string => {
+  const fields: Record<string, unknown> = {
+    billNumber: OBSERVED_TXN,
+    description: 'PAYMENT',
+    exReferenceNo: 'BONEN5JL999C3ZLN',
+    merchantName: 'LAILAOLAB ICT SOLUTIONS CO.,LTD',
+    message: 'SUCCESS',
+    paymentMethod: 'BCEL',
+    refNo: '@REFNO@',
+    sourceAccount: '1600120000000004810001',
+    sourceCurrency: 'LAK',
+    sourceName: 'ສົມຊາຍ',
+    status: 'PAYMENT_COMPLETED',
+    tag1: '',
+    tag2: '',
+    tag3: '',
+    tag4: '',
+    tag5: '',
+    tag6: '',
+    transactionId: OBSERVED_TXN,
+    txnAmount: 1,
+    txnDateTime: '23/09/2025 11:37:55',
+    userId: '656fd8886b411beab18eca79',
+    ...overrides,
+  };
+  const refNo = (overrides.refNo as string | undefined) ?? '580960503';
+  return JSON.stringify(fields).replace('"@REFNO@"', refNo);
+};
+
+let sim: LailaolabSimulator;
+beforeAll(async () => {
+  sim = await startLailaolabSimulator({ secretKey: SECRET });
+  sim.createTransaction({ transactionId: OBSERVED_TXN, amount: 1 });
+  sim.pay(OBSERVED_TXN, { emit: false });
+});
+afterAll(() => sim.close());
+
+// The webhook carries no signature and no key, so the suite's "tampered" and "wrong key" cases
+// (which expect 401 for a broken signature) have nothing to break. Their equivalent, a forged
+// webhook that the status query contradicts, is tested below with its 409.
+const NOT_APPLICABLE = /tampered|wrong key/;
+runProviderConformance(
+  {
+    name: 'Lailaolab portal webhook (confirmed by status query)',
+    provider: () => createLailaolabProvider({ secretKey: SECRET, apiBase: sim.apiBase }),
+    valid: { body: observedBody() },
+    expected: [
+      {
+        type: 'payment.completed',
+        id: `lailaolab:${OBSERVED_TXN}:completed`,
+        transactionId: OBSERVED_TXN,
+        orderId: null,
+        amount: '1',
+        currency: 'LAK',
+        occurredAt: '2025-09-23T11:37:55+07:00',
+        verification: 'status-query',
+      },
+    ],
+    wrongKey: { body: observedBody({ txnAmount: 1000000 }) },
+    malformed: { body: '{"message":"SUCCESS","status":"PAYMENT_COMPLETED","transactionId":"x"}' },
+    notPaymentEvent: {
+      // providers.md §1.5: subscription webhooks (connect-subscription/setup-subscription).
+      body: '{"status":"SUBSCRIPTION_CONNECTED","message":"SUBSCRIPTION_CONNECTED_SUCCESSFULLY"}',
+    },
+  },
+  {
+    describe,
+    it: (name: string, fn: () => unknown) => (NOT_APPLICABLE.test(name) ? it.skip : it)(name, fn),
+  },
+);
+
+function webhookApp(extra: Parameters<typeof createLailaolabMiddleware>[1] = {}) {
+  const store = createCountingStore();
+  const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000 });
+  const rec = record(hub);
+  const app = express();
+  app.use(
+    '/lailaolab',
+    createLailaolabMiddleware(hub, { secretKey: SECRET, apiBase: sim.apiBase, ...extra }),
+  );
+  return { app, hub, rec, store };
+}
+
+describe('webhook POST', () => {
+  it('confirms by status query (Basic auth with the raw key) and keeps a large numeric refNo exact', async () => {
+    const { app, rec } = webhookApp();
+    const before = sim.statusRequests.length;
+    const res = await request(app)
+      .post('/lailaolab')
+      .set('content-type', 'application/json')
+      .send(observedBody({ refNo: '12345678901234567890123' }));
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('OK');
+    expect(rec.events).toHaveLength(1);
+    expect(rec.events[0]!.details).toMatchObject({
+      channel: 'webhook',
+      refNo: '12345678901234567890123',
+      sourceName: 'ສົມຊາຍ',
+      statusQuery: { status: 'PAYMENT_COMPLETED', isPaid: true },
+    });
+    expect(rec.events[0]!.details).not.toHaveProperty('refNoExact');
+    expect(rec.events[0]!.details).not.toHaveProperty('tags');
+    expect(sim.statusRequests.slice(before)).toEqual([
+      { transactionId: OBSERVED_TXN, authorized: true },
+    ]);
+  });
+
+  it.each([
+    ['an amount the status API disagrees with', { txnAmount: 1000000 }, /carries 1000000 in the message but 1 at the status API/],
+    ['a transaction the status API does not know', { transactionId: 'FORGED-1', billNumber: 'FORGED-1' }, /does not know transaction FORGED-1/],
+    ['FAILED for a payment the status API says completed', { message: 'FAILED' }, /FAILED in the message but PAYMENT_COMPLETED/],
+  ])('a forged webhook (%s) gets 409, emits nothing and leaves the store alone', async (_name, overrides, pattern) => {
+    const { app, rec, store } = webhookApp();
+    const res = await request(app)
+      .post('/lailaolab')
+      .set('content-type', 'application/json')
+      .send(observedBody(overrides));
+    expect(res.status).toBe(409);
+    expect(JSON.parse(res.text).error.code).toBe('ERR_STATUS_MISMATCH');
+    expect(rec.errors).toHaveLength(1);
+    expect(rec.errors[0]!.message).toMatch(pattern);
+    expect(rec.events).toHaveLength(0);
+    expect(store.calls.claim).toBe(0);
+  });
+
+  it('a genuine FAILED webhook becomes payment.failed once the status API shows it unpaid', async () => {
+    const { app, rec } = webhookApp();
+    sim.createTransaction({ transactionId: 'W-FAIL', amount: 4000 });
+    const body = JSON.stringify(buildLailaolabMessage({ transactionId: 'W-FAIL', amount: 4000, outcome: 'FAILED' }));
+    const res = await request(app).post('/lailaolab').set('content-type', 'application/json').send(body);
+    expect(res.status).toBe(200);
+    expect(rec.events[0]).toMatchObject({ type: 'payment.failed', id: 'lailaolab:W-FAIL:failed', verification: 'status-query' });
+  });
+
+  it('a malformed webhook is refused with 400 before any status query', async () => {
+    const { app, rec } = webhookApp();
+    const before = sim.statusRequests.length;
+    const res = await request(app).post('/lailaolab').set('content-type', 'application/json').send('{"status":');
+    expect(res.status).toBe(400);
+    expect(rec.events).toHaveLength(0);
+    expect(sim.statusRequests.length).toBe(before);
+  });
+
+  it('an unreachable status API answers 502 and emits nothing', async () => {
+    const { app, rec, store } = webhookApp();
+    sim.statusApiMode = 'down';
+    try {
+      const res = await request(app).post('/lailaolab').set('content-type', 'application/json').send(observedBody());
+      expect(res.status).toBe(502);
+      expect(JSON.parse(res.text).error.code).toBe('ERR_GATEWAY_API');
+    } finally {
+      sim.statusApiMode = 'up';
+    }
+    expect(rec.events).toHaveLength(0);
+    expect(store.calls.claim).toBe(0);
+  });
+
+  it('the simulator posts webhooks the way the portal would', async () => {
+    const { app, rec } = webhookApp();
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const { port } = server.address() as { port: number };
+      const reply = await sim.postWebhook(`http://127.0.0.1:${port}/lailaolab`, observedBody());
+      expect(reply).toEqual({ status: 200, body: 'OK' });
+      expect(rec.events).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('health route and the shared source', () => {
+  it('without a source: 200, socket "none"', async () => {
+    const { app } = webhookApp();
+    const res = await request(app).get('/lailaolab/health');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      provider: 'lailaolab',
+      socket: 'none',
+      connected: null,
+      lastMessageAt: null,
+      lastConnectedAt: null,
+      watched: 0,
+    });
+  });
+
+  it('with a source: reports it, never opens a second socket, and a webhook payment ends its watch', async () => {
+    const { hub, rec } = testHub();
+    const source = createLailaolabSource(hub, {
+      secretKey: SECRET,
+      url: sim.socketBase,
+      apiBase: sim.apiBase,
+      reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+      sweepIntervalMs: 0,
+    });
+    try {
+      await rec.until((r) => r.up.length === 1, 'source.up');
+      const app = express();
+      app.use('/lailaolab', createLailaolabMiddleware(hub, { source }));
+      sim.createTransaction({ transactionId: 'H-1', amount: 100 });
+      sim.pay('H-1');
+      await rec.until((r) => r.events.length === 1, 'socket payment');
+      sim.createTransaction({ transactionId: 'H-2', amount: 200 });
+      source.watch('H-2');
+
+      const up = await request(app).get('/lailaolab/health');
+      expect(up.status).toBe(200);
+      expect(up.body).toMatchObject({ socket: 'connected', connected: true, watched: 1 });
+      expect(Date.parse(up.body.lastMessageAt)).not.toBeNaN();
+      expect(sim.connectedClients()).toBe(1);
+
+      sim.pay('H-2', { emit: false });
+      const res = await request(app)
+        .post('/lailaolab')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify(buildLailaolabMessage({ transactionId: 'H-2', amount: 200 })));
+      expect(res.status).toBe(200);
+      expect(rec.events.at(-1)).toMatchObject({ transactionId: 'H-2', verification: 'status-query' });
+      expect(source.watching()).toEqual([]);
+      expect(sim.connectedClients()).toBe(1);
+
+      await sim.stopSocket();
+      await rec.until((r) => r.down.length === 1, 'source.down');
+      const down = await request(app).get('/lailaolab/health');
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({ socket: 'disconnected', connected: false });
+      await sim.startSocket();
+      await rec.until((r) => r.up.length === 2, 'reconnected');
+      await source.close();
+      const closed = await request(app).head('/lailaolab/health');
+      expect(closed.status).toBe(503);
+      await settle();
+    } finally {
+      await source.close();
+    }
+  });
+});

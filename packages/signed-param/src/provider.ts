@@ -320,6 +320,7 @@ function normalizeRefund(r: SignedParamRefund, settings: Settings, receivedAt: D
         money.timeZone,
         receivedAt,
         r.eventName,
+        ['refundReturnTime', 'refundCreateTime'],
       ),
       refund: { refundId: r.refundTransactionId, amount },
       details: compact({
@@ -389,6 +390,7 @@ function timeOf(
   timeZone: string | undefined,
   receivedAt: Date,
   eventName: string,
+  fields: [string, string] = ['returnTime', 'createTime'],
 ): string {
   const value = text(primary) ?? text(fallback);
   if (value === undefined) return instantToIso(receivedAt.getTime(), timeZone ?? 'UTC');
@@ -402,7 +404,7 @@ function timeOf(
   return parseGatewayTime(value, {
     timeZone: timeZone ?? 'UTC',
     source: SOURCE,
-    field: text(primary) !== undefined ? 'returnTime' : 'createTime',
+    field: text(primary) !== undefined ? fields[0] : fields[1],
   });
 }
 

@@ -362,6 +362,17 @@ describe('refunds', () => {
     expect(h.unhandled).toHaveLength(1);
   });
 
+  it('refuses an unreadable refund time with 400 naming refundReturnTime', async () => {
+    const h = createHarness({ country: 'PH' });
+    const res = await expectRefused(
+      h,
+      signed(refundParam({ refundReturnTime: 'yesterday' })).body,
+      400,
+      'ERR_PAYLOAD_INVALID',
+    );
+    expect(res.text).toContain('refundReturnTime');
+  });
+
   it('a PENDING refund is acknowledged and emits nothing', async () => {
     const h = createHarness({ country: 'PH' });
     await expectAckedWithoutEvent(h, signed(refundParam({ refundStatus: 'PENDING' })).body);

@@ -14,8 +14,7 @@ import type { LailaolabSource } from './source';
 import type { LailaolabPayload } from './types';
 
 export interface LailaolabMiddlewareOptions
-  extends Partial<LailaolabProviderOptions>,
-    WebhookMiddlewareOptions {
+  extends Partial<LailaolabProviderOptions>, WebhookMiddlewareOptions {
   /**
    * The running socket source, if any: its provider is shared and its state is reported on GET.
    * The middleware never opens a socket of its own. Without a source, `secretKey` is required
@@ -68,7 +67,13 @@ export function createLailaolabMiddleware(
     const s = source?.status();
     const body: LailaolabHealth = {
       provider: PROVIDER_ID,
-      socket: !s ? 'none' : s.state === 'closed' ? 'closed' : s.connected ? 'connected' : 'disconnected',
+      socket: !s
+        ? 'none'
+        : s.state === 'closed'
+          ? 'closed'
+          : s.connected
+            ? 'connected'
+            : 'disconnected',
       connected: s ? s.connected : null,
       lastMessageAt: s?.lastMessageAt ?? null,
       lastConnectedAt: s?.lastConnectedAt ?? null,

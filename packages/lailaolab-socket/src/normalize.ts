@@ -285,11 +285,13 @@ export function normalizeStatus(
   let paidAt = receivedIso;
   if (data.paymentTime !== undefined && data.paymentTime !== null) {
     try {
-      paidAt = parseGatewayTime(data.paymentTime, {
+      const parsed = parseGatewayTime(data.paymentTime, {
         timeZone: options.timeZone,
         source: SOURCE,
         field: 'paymentTime',
       });
+      // Shown in the gateway's zone, like txnDateTime, whatever offset the API wrote.
+      paidAt = instantToIso(Date.parse(parsed), options.timeZone);
     } catch {
       // The format of paymentTime is undocumented: an unknown one must not lose the payment.
       details.paymentTime = String(data.paymentTime);

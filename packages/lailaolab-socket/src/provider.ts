@@ -23,11 +23,7 @@ import {
   statusResponseSchema,
   type MessageOutcome,
 } from './normalize';
-import {
-  checkKey,
-  createLailaolabStatusClient,
-  type LailaolabStatusClient,
-} from './status-client';
+import { checkKey, createLailaolabStatusClient, type LailaolabStatusClient } from './status-client';
 import type {
   LailaolabMessage,
   LailaolabPayload,
@@ -110,8 +106,7 @@ async function confirmMessage(
 ): Promise<LailaolabStatusData> {
   const transactionId = raw.transactionId!;
   const result = await client.check(transactionId);
-  if (!result.found)
-    throw mismatch(`the status API does not know transaction ${transactionId}`);
+  if (!result.found) throw mismatch(`the status API does not know transaction ${transactionId}`);
   const data = result.data;
   if (outcome === 'completed') {
     if (!statusIsPaid(data))

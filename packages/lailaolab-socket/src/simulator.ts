@@ -271,7 +271,11 @@ export async function startLailaolabSimulator(
     pay(id, o = {}) {
       const data = ensure(id);
       const at = o.at ?? new Date();
-      Object.assign(data, { status: 'PAYMENT_COMPLETED', isPaid: true, paymentTime: at.toISOString() });
+      Object.assign(data, {
+        status: 'PAYMENT_COMPLETED',
+        isPaid: true,
+        paymentTime: at.toISOString(),
+      });
       const msg = message(data, 'SUCCESS', { ...o, at });
       if (o.emit !== false) sim.emit(msg);
       return msg;

@@ -42,7 +42,8 @@ export interface LailaolabSourceOptions extends LailaolabProviderOptions {
   socketOptions?: Partial<ManagerOptions & SocketOptions>;
 }
 
-export type LailaolabSourceState = 'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'closed';
+export type LailaolabSourceState =
+  'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'closed';
 
 export interface LailaolabSourceStatus {
   state: LailaolabSourceState;
@@ -89,9 +90,13 @@ const FINAL: ReadonlyArray<ReceiveResult['outcome']> = ['processed', 'duplicate'
 function positive(value: number | undefined, fallback: number, option: string, zero = false) {
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v < 0 || (v === 0 && !zero))
-    throw new ProviderConfigError(option, `must be a ${zero ? 'non-negative' : 'positive'} whole number`, {
-      source: SOURCE,
-    });
+    throw new ProviderConfigError(
+      option,
+      `must be a ${zero ? 'non-negative' : 'positive'} whole number`,
+      {
+        source: SOURCE,
+      },
+    );
   return v;
 }
 
@@ -137,7 +142,11 @@ export function createLailaolabSource(
   const maxWatched = positive(options.maxWatched, 10_000, 'maxWatched');
   const concurrency = positive(options.statusConcurrency, 4, 'statusConcurrency');
   const connectTimeoutMs = positive(options.connectTimeoutMs, 20_000, 'connectTimeoutMs');
-  const url = lailaolabSocketUrl(options.url ?? DEFAULT_SOCKET_URL, secretKey, options.keyInUrl ?? true);
+  const url = lailaolabSocketUrl(
+    options.url ?? DEFAULT_SOCKET_URL,
+    secretKey,
+    options.keyInUrl ?? true,
+  );
   const where = (() => {
     const u = new URL(url);
     return `${u.origin}${u.pathname}`;
@@ -145,7 +154,11 @@ export function createLailaolabSource(
   // The documented channel carries every transaction of the merchant (providers.md §1.7).
   const channel = `join::${secretKey}`;
 
-  const encodedForms = [secretKey, encodeURIComponent(secretKey), new URLSearchParams({ k: secretKey }).toString().slice(2)];
+  const encodedForms = [
+    secretKey,
+    encodeURIComponent(secretKey),
+    new URLSearchParams({ k: secretKey }).toString().slice(2),
+  ];
   const redact = (text: string): string =>
     encodedForms.reduce((t, form) => (form ? t.split(form).join('[secret]') : t), text);
   const sanitize = (error: unknown): Error => {
@@ -166,7 +179,10 @@ export function createLailaolabSource(
   ): void => {
     const level = name === 'source.up' ? 'info' : 'warn';
     hub.logger[level]({ provider: PROVIDER_ID, detail }, `${SOURCE}: ${name} ${detail}`);
-    hub.notify(name, error ? { provider: PROVIDER_ID, detail, error } : { provider: PROVIDER_ID, detail });
+    hub.notify(
+      name,
+      error ? { provider: PROVIDER_ID, detail, error } : { provider: PROVIDER_ID, detail },
+    );
   };
 
   let state: LailaolabSourceState = 'connecting';
@@ -248,15 +264,24 @@ export function createLailaolabSource(
     if (closed) return;
     const receivedAt = new Date();
     lastMessageAt = receivedAt;
-    const delivery: Delivery = { body: EMPTY, headers: {}, message, transport: 'socket', receivedAt };
+    const delivery: Delivery = {
+      body: EMPTY,
+      headers: {},
+      message,
+      transport: 'socket',
+      receivedAt,
+    };
     const transactionId =
-      message && typeof message === 'object' && typeof (message as { transactionId?: unknown }).transactionId === 'string'
+      message &&
+      typeof message === 'object' &&
+      typeof (message as { transactionId?: unknown }).transactionId === 'string'
         ? (message as { transactionId: string }).transactionId
         : undefined;
     void track(
       hub.receive(provider, delivery).then(
         (result) => afterMessage(result, transactionId),
-        (error: unknown) => report('source.error', 'a socket message could not be processed', sanitize(error)),
+        (error: unknown) =>
+          report('source.error', 'a socket message could not be processed', sanitize(error)),
       ),
     );
   });
@@ -300,7 +325,14 @@ export function createLailaolabSource(
   let queued: Promise<SweepReport> | undefined;
 
   const runSweep = async (): Promise<SweepReport> => {
-    const result: SweepReport = { checked: 0, emitted: 0, pending: 0, notFound: 0, expired: 0, errors: 0 };
+    const result: SweepReport = {
+      checked: 0,
+      emitted: 0,
+      pending: 0,
+      notFound: 0,
+      expired: 0,
+      errors: 0,
+    };
     const now = Date.now();
     for (const [id, expiresAt] of watched)
       if (expiresAt <= now) {
@@ -348,7 +380,14 @@ export function createLailaolabSource(
 
   const sweep = (): Promise<SweepReport> => {
     if (closed)
-      return Promise.resolve({ checked: 0, emitted: 0, pending: 0, notFound: 0, expired: 0, errors: 0 });
+      return Promise.resolve({
+        checked: 0,
+        emitted: 0,
+        pending: 0,
+        notFound: 0,
+        expired: 0,
+        errors: 0,
+      });
     if (queued) return queued;
     const start = (): Promise<SweepReport> => {
       running = track(runSweep()).finally(() => {

@@ -53,19 +53,13 @@ export function record(hub: PaymentHub): Recorder {
         w.resolve();
       }
   };
-  const push =
-    <T>(list: T[]) =>
-    (item: T): void => {
-      list.push(item);
-      poke();
-    };
-  hub.onAny(push(r.events));
-  hub.on('error', push(r.errors));
-  hub.on('duplicate', push(r.duplicates));
-  hub.on('unhandled', push(r.unhandled));
-  hub.on('source.up', push(r.up));
-  hub.on('source.down', push(r.down));
-  hub.on('source.error', push(r.sourceErrors));
+  hub.onAny((e) => void (r.events.push(e), poke()));
+  hub.on('error', (e) => void (r.errors.push(e), poke()));
+  hub.on('duplicate', (e) => void (r.duplicates.push(e), poke()));
+  hub.on('unhandled', (u) => void (r.unhandled.push(u), poke()));
+  hub.on('source.up', (s) => void (r.up.push(s), poke()));
+  hub.on('source.down', (s) => void (r.down.push(s), poke()));
+  hub.on('source.error', (s) => void (r.sourceErrors.push(s), poke()));
   return r;
 }
 

@@ -145,7 +145,8 @@ describe('socket source: messages', () => {
     sim.emit(message);
     // The second copy finds the claim held: it is put on the watch list, not dropped.
     await new Promise<void>((resolve) => {
-      const check = (): void => (source.watching().includes('T-BUSY') ? resolve() : void setTimeout(check, 5));
+      const check = (): void =>
+        source.watching().includes('T-BUSY') ? resolve() : void setTimeout(check, 5);
       check();
     });
     release();
@@ -197,7 +198,10 @@ describe('socket source: connection', () => {
     const { rec, source } = start();
     await rec.until((r) => r.up.length === 1, 'first connect');
     await sim.stopSocket();
-    await rec.until((r) => r.down.length === 1 && r.sourceErrors.length >= 1, 'down, then a failed attempt');
+    await rec.until(
+      (r) => r.down.length === 1 && r.sourceErrors.length >= 1,
+      'down, then a failed attempt',
+    );
     expect(rec.sourceErrors[0]!.detail).toMatch(/could not connect/);
     expect(source.status()).toMatchObject({ connected: false, state: 'reconnecting' });
   });
@@ -333,7 +337,10 @@ describe('socket source: confirmByStatusQuery', () => {
     await rec.until((r) => r.events.length === 1, 'confirmed event');
     expect(rec.events[0]).toMatchObject({
       verification: 'status-query',
-      details: { channel: 'socket', statusQuery: { status: 'PAYMENT_COMPLETED', isPaid: true, amount: '100000' } },
+      details: {
+        channel: 'socket',
+        statusQuery: { status: 'PAYMENT_COMPLETED', isPaid: true, amount: '100000' },
+      },
     });
     expect(sim.statusRequests).toEqual([{ transactionId: 'T-OK', authorized: true }]);
   });
@@ -347,7 +354,9 @@ describe('socket source: confirmByStatusQuery', () => {
     sim.emit(buildLailaolabMessage({ transactionId: 'T-UNPAID', amount: 5000 }));
     sim.emit(buildLailaolabMessage({ transactionId: 'T-UNKNOWN', amount: 5000 }));
     await rec.until((r) => r.errors.length === 3, 'three mismatches');
-    expect(rec.errors.every((e) => e.code === 'ERR_STATUS_MISMATCH' && e.statusCode === 409)).toBe(true);
+    expect(rec.errors.every((e) => e.code === 'ERR_STATUS_MISMATCH' && e.statusCode === 409)).toBe(
+      true,
+    );
     const text = rec.errors.map((e) => e.message).join('\n');
     expect(text).toMatch(/T-AMT carries 999999 in the message but 100000 at the status API/);
     expect(text).toMatch(/T-UNPAID is PAYMENT_COMPLETED in the message but WAITING/);

@@ -82,7 +82,8 @@ runProviderConformance(
   },
   {
     describe,
-    it: (name: string, fn: () => unknown) => (NOT_APPLICABLE.test(name) ? it.skip : it)(name, fn),
+    it: (name: string, fn: () => unknown) =>
+      (NOT_APPLICABLE.test(name) ? it.skip : it)(name, fn as () => Promise<void>),
   },
 );
 
@@ -123,36 +124,63 @@ describe('webhook POST', () => {
   });
 
   it.each([
-    ['an amount the status API disagrees with', { txnAmount: 1000000 }, /carries 1000000 in the message but 1 at the status API/],
-    ['a transaction the status API does not know', { transactionId: 'FORGED-1', billNumber: 'FORGED-1' }, /does not know transaction FORGED-1/],
-    ['FAILED for a payment the status API says completed', { message: 'FAILED' }, /FAILED in the message but PAYMENT_COMPLETED/],
-  ])('a forged webhook (%s) gets 409, emits nothing and leaves the store alone', async (_name, overrides, pattern) => {
-    const { app, rec, store } = webhookApp();
-    const res = await request(app)
-      .post('/lailaolab')
-      .set('content-type', 'application/json')
-      .send(observedBody(overrides));
-    expect(res.status).toBe(409);
-    expect(JSON.parse(res.text).error.code).toBe('ERR_STATUS_MISMATCH');
-    expect(rec.errors).toHaveLength(1);
-    expect(rec.errors[0]!.message).toMatch(pattern);
-    expect(rec.events).toHaveLength(0);
-    expect(store.calls.claim).toBe(0);
-  });
+    [
+      'an amount the status API disagrees with',
+      { txnAmount: 1000000 },
+      /carries 1000000 in the message but 1 at the status API/,
+    ],
+    [
+      'a transaction the status API does not know',
+      { transactionId: 'FORGED-1', billNumber: 'FORGED-1' },
+      /does not know transaction FORGED-1/,
+    ],
+    [
+      'FAILED for a payment the status API says completed',
+      { message: 'FAILED' },
+      /FAILED in the message but PAYMENT_COMPLETED/,
+    ],
+  ])(
+    'a forged webhook (%s) gets 409, emits nothing and leaves the store alone',
+    async (_name, overrides, pattern) => {
+      const { app, rec, store } = webhookApp();
+      const res = await request(app)
+        .post('/lailaolab')
+        .set('content-type', 'application/json')
+        .send(observedBody(overrides));
+      expect(res.status).toBe(409);
+      expect(JSON.parse(res.text).error.code).toBe('ERR_STATUS_MISMATCH');
+      expect(rec.errors).toHaveLength(1);
+      expect(rec.errors[0]!.message).toMatch(pattern);
+      expect(rec.events).toHaveLength(0);
+      expect(store.calls.claim).toBe(0);
+    },
+  );
 
   it('a genuine FAILED webhook becomes payment.failed once the status API shows it unpaid', async () => {
     const { app, rec } = webhookApp();
     sim.createTransaction({ transactionId: 'W-FAIL', amount: 4000 });
-    const body = JSON.stringify(buildLailaolabMessage({ transactionId: 'W-FAIL', amount: 4000, outcome: 'FAILED' }));
-    const res = await request(app).post('/lailaolab').set('content-type', 'application/json').send(body);
+    const body = JSON.stringify(
+      buildLailaolabMessage({ transactionId: 'W-FAIL', amount: 4000, outcome: 'FAILED' }),
+    );
+    const res = await request(app)
+      .post('/lailaolab')
+      .set('content-type', 'application/json')
+      .send(body);
     expect(res.status).toBe(200);
-    expect(rec.events[0]).toMatchObject({ type: 'payment.failed', id: 'lailaolab:W-FAIL:failed', verification: 'status-query' });
+    expect(rec.events[0]).toMatchObject({
+      type: 'payment.failed',
+      id: 'lailaolab:W-FAIL:failed',
+      verification: 'status-query',
+    });
   });
 
   it('a malformed webhook is refused with 400 before any status query', async () => {
     const { app, rec } = webhookApp();
     const before = sim.statusRequests.length;
-    const res = await request(app).post('/lailaolab').set('content-type', 'application/json').send('{"status":');
+    const res = await request(app)
+      .post('/lailaolab')
+      .set('content-type', 'application/json')
+      .send('{"status":');
     expect(res.status).toBe(400);
     expect(rec.events).toHaveLength(0);
     expect(sim.statusRequests.length).toBe(before);
@@ -162,7 +190,10 @@ describe('webhook POST', () => {
     const { app, rec, store } = webhookApp();
     sim.statusApiMode = 'down';
     try {
-      const res = await request(app).post('/lailaolab').set('content-type', 'application/json').send(observedBody());
+      const res = await request(app)
+        .post('/lailaolab')
+        .set('content-type', 'application/json')
+        .send(observedBody());
       expect(res.status).toBe(502);
       expect(JSON.parse(res.text).error.code).toBe('ERR_GATEWAY_API');
     } finally {
@@ -234,7 +265,10 @@ describe('health route and the shared source', () => {
         .set('content-type', 'application/json')
         .send(JSON.stringify(buildLailaolabMessage({ transactionId: 'H-2', amount: 200 })));
       expect(res.status).toBe(200);
-      expect(rec.events.at(-1)).toMatchObject({ transactionId: 'H-2', verification: 'status-query' });
+      expect(rec.events.at(-1)).toMatchObject({
+        transactionId: 'H-2',
+        verification: 'status-query',
+      });
       expect(source.watching()).toEqual([]);
       expect(sim.connectedClients()).toBe(1);
 

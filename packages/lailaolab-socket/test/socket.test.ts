@@ -251,6 +251,18 @@ describe('socket source: connection', () => {
     expect(rec.duplicates).toHaveLength(1);
   });
 
+  it('with maxAttempts set, gives up, says so, and stops', async () => {
+    const { rec, source } = await connected({
+      reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 },
+    });
+    await sim.stopSocket();
+    await rec.until((r) => r.sourceErrors.some((e) => /gave up/.test(e.detail ?? '')), 'giving up');
+    expect(rec.sourceErrors.filter((e) => /could not connect/.test(e.detail ?? ''))).toHaveLength(
+      2,
+    );
+    expect(source.status()).toMatchObject({ state: 'stopped', connected: false });
+  });
+
   it('close() disconnects, stops every timer and reports source.down once', async () => {
     const { rec, source } = await connected({ sweepIntervalMs: 10 });
     source.watch('T-OPEN');
@@ -343,6 +355,24 @@ describe('socket source: confirmByStatusQuery', () => {
       },
     });
     expect(sim.statusRequests).toEqual([{ transactionId: 'T-OK', authorized: true }]);
+  });
+
+  it('a confirmation that cannot reach the status API is reported and the payment is recovered by a sweep', async () => {
+    const { rec, source } = await connected({ confirmByStatusQuery: true });
+    sim.createTransaction({ transactionId: 'T-OUTAGE', amount: 8000 });
+    sim.statusApiMode = 'down';
+    sim.pay('T-OUTAGE');
+    await rec.until((r) => r.errors.length === 1, 'gateway error');
+    expect(rec.errors[0]!.code).toBe('ERR_GATEWAY_API');
+    await settle();
+    expect(rec.events).toHaveLength(0);
+    expect(source.watching()).toEqual(['T-OUTAGE']);
+    sim.statusApiMode = 'up';
+    expect(await source.sweep()).toMatchObject({ emitted: 1 });
+    expect(rec.events[0]).toMatchObject({
+      transactionId: 'T-OUTAGE',
+      verification: 'status-query',
+    });
   });
 
   it('an amount or status mismatch is a StatusMismatchError on the error channel, not a payment', async () => {

@@ -11,5 +11,7 @@ if (!existsSync(entry)) {
   console.log('meanwhile `npm test` runs every package against real HTTP, Redis and socket.io.');
   process.exit(0);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', entry, ...process.argv.slice(2)], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--import', 'tsx', entry, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

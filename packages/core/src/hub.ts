@@ -434,7 +434,11 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
       try {
         result = await processEvent(event, delivery);
       } catch (cause) {
-        const error = new StoreError('claim/commit', cause, provider.source);
+        // A store that already speaks our catalogue (e.g. @payhook/redis-store) is reported as is.
+        const error =
+          isPaymentError(cause) && cause.code === 'ERR_STORE_UNAVAILABLE'
+            ? cause
+            : new StoreError('claim/commit', cause, provider.source);
         reportError(error, { provider: provider.id, event, delivery });
         result = ['failed', error];
       }

@@ -35,8 +35,8 @@ export {
 export type { PaymentErrorCode, PaymentErrorLike, FieldProblem } from './errors';
 export { silentLogger } from './logger';
 export type { Logger } from './logger';
-export { parseJson } from './json';
-export type { ParseJsonOptions } from './json';
+export { parseJson, assertSafeJson, JsonNumber, jsonNumber, stringifyJson } from './json';
+export type { ParseJsonOptions, JsonValue } from './json';
 export {
   decimalFromMinorUnits,
   normalizeDecimal,

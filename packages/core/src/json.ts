@@ -7,8 +7,10 @@ export interface ParseJsonOptions {
    * `text`: every JSON number is kept as its exact source text ("100.10", "12345678901234567890"),
    * for gateways whose amounts or references must not pass through a binary float, or whose
    * signature covers the number as written.
+   * `json-number`: every JSON number becomes a `JsonNumber` holding its exact source text, for
+   * signature schemes that must tell the number 1.50 from the string "1.50".
    */
-  numbers?: 'number' | 'text';
+  numbers?: 'number' | 'text' | 'json-number';
   /** Nesting deeper than this is refused (default 32: no gateway payload comes close). */
   maxDepth?: number;
   /** Package name for error messages. */
@@ -43,8 +45,14 @@ export function parseJson(input: Buffer | string, options: ParseJsonOptions = {}
     }
     text = input.toString('utf8');
   }
-  if (options.numbers === 'text') {
-    return new LosslessParser(text, maxDepth, source, what).parseDocument();
+  if (options.numbers === 'text' || options.numbers === 'json-number') {
+    return new LosslessParser(
+      text,
+      maxDepth,
+      source,
+      what,
+      options.numbers === 'json-number',
+    ).parseDocument();
   }
   let value: unknown;
   try {
@@ -55,17 +63,21 @@ export function parseJson(input: Buffer | string, options: ParseJsonOptions = {}
       source,
     });
   }
-  checkTree(value, maxDepth, source, what);
+  assertSafeJson(value, { maxDepth, source, what });
   return value;
 }
 
-/** Iterative, so hostile nesting cannot overflow the stack. */
-function checkTree(
+/**
+ * The checks parseJson makes, for a tree some transport already decoded (a Socket.IO message):
+ * bounded depth and no prototype keys. Iterative, so hostile nesting cannot overflow the stack.
+ */
+export function assertSafeJson(
   root: unknown,
-  maxDepth: number,
-  source: string | undefined,
-  what: string,
+  options: Omit<ParseJsonOptions, 'numbers'> = {},
 ): void {
+  const maxDepth = options.maxDepth ?? 32;
+  const source = options.source;
+  const what = options.what ?? 'body';
   if (root === null || typeof root !== 'object') return;
   const stack: Array<[unknown, number]> = [[root, 1]];
   while (stack.length > 0) {
@@ -108,6 +120,7 @@ class LosslessParser {
     private readonly maxDepth: number,
     private readonly source: string | undefined,
     private readonly what: string,
+    private readonly tagNumbers: boolean,
   ) {}
 
   parseDocument(): unknown {
@@ -162,12 +175,12 @@ class LosslessParser {
     return this.fail('unexpected token');
   }
 
-  private number(): string {
+  private number(): string | JsonNumber {
     NUMBER.lastIndex = this.i;
     const m = NUMBER.exec(this.s);
     if (!m) return this.fail(this.i >= this.s.length ? 'unexpected end' : 'unexpected token');
     this.i += m[0].length;
-    return m[0];
+    return this.tagNumbers ? new JsonNumber(m[0]) : m[0];
   }
 
   private string(): string {
@@ -243,4 +256,67 @@ class LosslessParser {
       }
     }
   }
+}
+
+const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * A JSON number carried as its exact source text: `1.50` stays `1.50` (a JS number cannot keep the
+ * trailing zero, nor more than 15-17 significant digits). Produced by parseJson's
+ * `numbers: 'json-number'`, written verbatim by stringifyJson.
+ */
+export class JsonNumber {
+  readonly text: string;
+  constructor(text: string) {
+    if (typeof text !== 'string' || !NUMBER_TEXT.test(text)) {
+      throw new TypeError(
+        `@payhook/core: ${JSON.stringify(String(text)).slice(0, 40)} is not JSON number text`,
+      );
+    }
+    this.text = text;
+  }
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** `jsonNumber('100.10')`: a number written as exactly that text by stringifyJson. */
+export const jsonNumber = (text: string): JsonNumber => new JsonNumber(text);
+
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | undefined
+  | JsonNumber
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue };
+
+/**
+ * Compact JSON, as gateways write it: JsonNumber verbatim, object keys in the order given (or
+ * sorted), undefined members left out like JSON.stringify does. Used to produce bodies byte for byte
+ * and for signature strings that embed JSON.
+ */
+export function stringifyJson(value: JsonValue, options: { sortKeys?: boolean } = {}): string {
+  if (value === undefined)
+    throw new TypeError('@payhook/core: undefined cannot be written as JSON');
+  return write(value, options.sortKeys === true);
+}
+
+function write(value: JsonValue, sortKeys: boolean): string {
+  if (value === null || value === undefined) return 'null';
+  if (value instanceof JsonNumber) return value.text;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value))
+      throw new TypeError(`@payhook/core: ${value} cannot be written as JSON`);
+    return String(value);
+  }
+  if (typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
+  if (Array.isArray(value))
+    return `[${(value as readonly JsonValue[]).map((v) => write(v, sortKeys)).join(',')}]`;
+  const object = value as { readonly [key: string]: JsonValue };
+  const keys = Object.keys(object).filter((k) => object[k] !== undefined);
+  if (sortKeys) keys.sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${write(object[k], sortKeys)}`).join(',')}}`;
 }

@@ -12,7 +12,10 @@ export type Claim = { state: 'claimed'; token: string } | { state: 'done' } | { 
 
 export interface IdempotencyStore {
   claim(key: string, leaseMs: number): Promise<Claim>;
-  /** claimed → done, kept for `ttlMs`. A stale token (lease expired, someone else holds it) is a no-op. */
+  /**
+   * claimed → done, kept for `ttlMs`. The listeners did succeed, so a commit whose lease expired
+   * still records `done` when nobody else holds the key; it never overwrites another holder's claim.
+   */
   commit(key: string, token: string, ttlMs: number): Promise<void>;
   /** Drops the claim so a redelivery can process the event, only while `token` still holds it. */
   release(key: string, token: string): Promise<void>;
@@ -60,8 +63,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Idempotency
     },
     async commit(key, token, ttlMs) {
       const entry = cache.get(key);
-      if (entry?.state === 'claimed' && entry.token === token)
+      if (entry === undefined || (entry.state === 'claimed' && entry.token === token)) {
         cache.set(key, DONE, { ttl: ttlMs });
+      }
     },
     async release(key, token) {
       const entry = cache.get(key);

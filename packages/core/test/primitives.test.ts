@@ -15,6 +15,11 @@ import {
   timingSafeEqualHex,
   verifyRsaSha256,
   assertTimeZone,
+  assertSafeJson,
+  JsonNumber,
+  jsonNumber,
+  stringifyJson,
+  type JsonValue,
 } from '../src';
 
 describe('parseJson', () => {
@@ -223,5 +228,40 @@ describe('keys and signatures', () => {
     expect(timingSafeEqualHex('abcdef01', 'ABCDEF01')).toBe(true);
     expect(timingSafeEqualHex('abcdef01', 'abcdef02')).toBe(false);
     expect(timingSafeEqualHex('abcdef01', 'abcdef0')).toBe(false);
+  });
+});
+
+describe('JsonNumber and stringifyJson', () => {
+  it('parses numbers to JsonNumber with their exact text, and writes them back byte for byte', () => {
+    const text = '{"b":1.50,"a":"1.50","n":[12345678901234567890,-0.0],"o":{"z":null,"y":true}}';
+    const value = parseJson(text, { numbers: 'json-number' }) as Record<string, unknown>;
+    expect(value.b).toBeInstanceOf(JsonNumber);
+    expect((value.b as JsonNumber).text).toBe('1.50');
+    expect(value.a).toBe('1.50');
+    expect(stringifyJson(value as JsonValue)).toBe(text);
+    expect(stringifyJson(value as JsonValue, { sortKeys: true })).toBe(
+      '{"a":"1.50","b":1.50,"n":[12345678901234567890,-0.0],"o":{"y":true,"z":null}}',
+    );
+  });
+
+  it('drops undefined members and refuses what JSON cannot hold', () => {
+    expect(stringifyJson({ a: undefined, b: jsonNumber('100.10'), c: [undefined] })).toBe(
+      '{"b":100.10,"c":[null]}',
+    );
+    expect(() => stringifyJson(undefined)).toThrow(TypeError);
+    expect(() => stringifyJson({ a: NaN })).toThrow(TypeError);
+    expect(() => jsonNumber('1.')).toThrow(TypeError);
+    expect(() => jsonNumber('0x10')).toThrow(TypeError);
+  });
+
+  it('assertSafeJson applies parseJson checks to an already decoded tree', () => {
+    const decoded = JSON.parse('{"a":{"__proto__":{"polluted":true}}}');
+    expect(() => assertSafeJson(decoded, { what: 'socket message' })).toThrow(
+      /socket message carries the forbidden key "__proto__"/,
+    );
+    let deep: unknown = {};
+    for (let i = 0; i < 40; i++) deep = { d: deep };
+    expect(() => assertSafeJson(deep)).toThrow(/deeper than 32/);
+    expect(() => assertSafeJson({ a: [1, { b: 2 }] })).not.toThrow();
   });
 });

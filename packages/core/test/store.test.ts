@@ -32,6 +32,14 @@ describe('memory store', () => {
     expect((await store.claim('k', 1_000)).state).toBe('done');
   });
 
+  it('a commit after the lease expired still records done when nobody else took the key', async () => {
+    const store = createMemoryStore();
+    const claim = (await store.claim('k', 20)) as { token: string };
+    await sleep(50);
+    await store.commit('k', claim.token, 60_000);
+    expect((await store.claim('k', 1_000)).state).toBe('done');
+  });
+
   it('forgets done keys after their retention', async () => {
     const store = createMemoryStore();
     const claim = (await store.claim('k', 1_000)) as { token: string };

@@ -1,4 +1,5 @@
 import {
+  assertSafeJson,
   instantToIso,
   normalizeDecimal,
   notAPaymentEvent,
@@ -21,36 +22,6 @@ export const PROVIDER_ID = 'lailaolab';
 /** Gateway wall clock (providers.md §1.8: assume Asia/Vientiane, UTC+7). */
 export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const MAX_DEPTH = 32;
-
-/**
- * socket.io has already run JSON.parse on a message, so core's parseJson never sees it. This applies
- * the same refusals to the decoded tree: prototype keys and hostile nesting.
- * (Core keeps its own walker private; see the report.)
- */
-export function assertSafeTree(root: unknown, what: string): void {
-  if (root === null || typeof root !== 'object') return;
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (depth > MAX_DEPTH)
-      throw new PayloadError(`${what} nests deeper than ${MAX_DEPTH} levels`, {
-        code: 'ERR_PAYLOAD_MALFORMED',
-        source: SOURCE,
-      });
-    for (const key of Object.keys(value as object)) {
-      if (FORBIDDEN_KEYS.has(key))
-        throw new PayloadError(`${what} carries the forbidden key "${key}"`, {
-          code: 'ERR_PAYLOAD_MALFORMED',
-          source: SOURCE,
-        });
-      const item = (value as Record<string, unknown>)[key];
-      if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
-    }
-  }
-}
-
 /**
  * A socket message as socket.io decoded it. A JSON text (some servers emit strings) goes through
  * the lossless parser; an object is checked as parseJson would have checked it.
@@ -64,7 +35,8 @@ export function decodeMessage(message: unknown, what = 'socket message'): Record
       code: 'ERR_PAYLOAD_MALFORMED',
       source: SOURCE,
     });
-  assertSafeTree(value, what);
+  // socket.io already ran JSON.parse, so parseJson's refusals are applied to the decoded tree.
+  assertSafeJson(value, { source: SOURCE, what });
   return value as Record<string, unknown>;
 }
 

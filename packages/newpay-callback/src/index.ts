@@ -6,8 +6,6 @@ export {
 } from './provider';
 export { DEFAULT_QUERY_BASE_URL } from './query';
 export {
-  JsonNumber,
-  jsonNumber,
   buildSignString,
   signStringCandidates,
   toCompactJson,

@@ -80,12 +80,7 @@ export function createNewpayProvider(
     fail('platformPublicKey', 'is required: the NewPay platform public key (PEM or Base64 DER)');
   const publicKey = loadPublicKey(options.platformPublicKey, 'platformPublicKey', SOURCE);
   const appId = checkAppId(options.appId);
-  let timeZone = DEFAULT_TIME_ZONE;
-  try {
-    timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
-  } catch (cause) {
-    fail('timeZone', 'must be an IANA time zone name such as "Asia/Vientiane"', cause);
-  }
+  const timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
   const verifier: VerifierConfig = {
     publicKey,
     appId,

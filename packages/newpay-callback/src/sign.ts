@@ -1,5 +1,12 @@
 import { KeyObject } from 'node:crypto';
-import { loadPrivateKey, signRsaSha256, type KeyInput } from '@payhook/core';
+import {
+  JsonNumber,
+  loadPrivateKey,
+  signRsaSha256,
+  stringifyJson,
+  type JsonValue,
+  type KeyInput,
+} from '@payhook/core';
 
 /**
  * NewPay's signing side, written the way NewPay would do it, so that simulators, the CLI and this
@@ -18,37 +25,8 @@ import { loadPrivateKey, signRsaSha256, type KeyInput } from '@payhook/core';
 
 export const SOURCE = '@payhook/newpay-callback';
 
-const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-
-/**
- * A JSON number carried as its exact source text, so `1.50` stays `1.50` in the body and in the
- * sign string instead of becoming the float 1.5.
- */
-export class JsonNumber {
-  readonly text: string;
-  constructor(text: string) {
-    if (typeof text !== 'string' || !NUMBER_TEXT.test(text)) {
-      throw new TypeError(`${SOURCE}: ${JSON.stringify(String(text))} is not JSON number text`);
-    }
-    this.text = text;
-  }
-  toString(): string {
-    return this.text;
-  }
-}
-
-/** Shorthand for `new JsonNumber(text)`. */
-export const jsonNumber = (text: string): JsonNumber => new JsonNumber(text);
-
-export type SignValue =
-  | string
-  | number
-  | boolean
-  | null
-  | undefined
-  | JsonNumber
-  | readonly SignValue[]
-  | { readonly [key: string]: SignValue };
+/** A parameter value: core's JsonValue, where JsonNumber keeps a number's exact text (`1.50`). */
+export type SignValue = JsonValue;
 
 export type SignParams = { readonly [key: string]: SignValue };
 
@@ -62,24 +40,9 @@ export interface SignStringOptions {
   nestedKeys?: NestedKeyOrder;
 }
 
-function numberText(value: number): string {
-  if (!Number.isFinite(value)) throw new TypeError(`${SOURCE}: ${value} cannot be signed`);
-  return String(value);
-}
-
 /** Compact JSON (no whitespace), numbers as written, object keys sorted or in the given order. */
 export function toCompactJson(value: SignValue, nestedKeys: NestedKeyOrder = 'sorted'): string {
-  if (value === null || value === undefined) return 'null';
-  if (value instanceof JsonNumber) return value.text;
-  if (typeof value === 'number') return numberText(value);
-  if (typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
-  if (Array.isArray(value)) {
-    return `[${(value as readonly SignValue[]).map((v) => toCompactJson(v, nestedKeys)).join(',')}]`;
-  }
-  const object = value as { readonly [key: string]: SignValue };
-  let keys = Object.keys(object).filter((k) => object[k] !== undefined);
-  if (nestedKeys === 'sorted') keys = keys.sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${toCompactJson(object[k], nestedKeys)}`).join(',')}}`;
+  return value === undefined ? 'null' : stringifyJson(value, { sortKeys: nestedKeys === 'sorted' });
 }
 
 /** The text one parameter contributes after `k=`, or null when it does not take part. */
@@ -88,7 +51,7 @@ function valueText(value: SignValue, options: Required<SignStringOptions>): stri
   if (value === '') return options.emptyValues === 'keep' ? '' : null;
   if (typeof value === 'string') return value;
   if (value instanceof JsonNumber) return value.text;
-  if (typeof value === 'number') return numberText(value);
+  if (typeof value === 'number') return stringifyJson(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   return toCompactJson(value, options.nestedKeys);
 }

@@ -1,7 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import { parseJson, PayloadError, SignatureError, verifyRsaSha256 } from '@payhook/core';
 import {
   JsonNumber,
+  parseJson,
+  PayloadError,
+  SignatureError,
+  verifyRsaSha256,
+} from '@payhook/core';
+import {
   signStringCandidates,
   SOURCE,
   type SignParams,
@@ -24,35 +29,24 @@ export interface ParsedJson {
 }
 
 /**
- * Parses twice with core's parseJson: the lossless pass keeps number text but cannot say whether a
- * value was a number or a string; the plain pass says which. Both parse the same text, so their
- * trees have the same shape and can be zipped.
+ * Parses the body twice with core's lossless parser: once with numbers as text (what the payload is
+ * kept and validated as) and once with numbers as JsonNumber (what the sign string is built from,
+ * so compact JSON can tell the number 1.50 from the string "1.50").
  */
 export function parseNewpayJson(input: Buffer | string, what = 'body'): ParsedJson {
   const lossless = parseJson(input, { numbers: 'text', source: SOURCE, what });
-  const typed = parseJson(input, { source: SOURCE, what });
-  if (!isPlainObject(lossless) || !isPlainObject(typed)) {
+  const tagged = parseJson(input, { numbers: 'json-number', source: SOURCE, what });
+  if (!isPlainObject(lossless) || !isPlainObject(tagged)) {
     throw new PayloadError(`${what} is not a JSON object`, {
       code: 'ERR_PAYLOAD_MALFORMED',
       source: SOURCE,
     });
   }
-  return { lossless, tagged: tag(typed, lossless) as { [key: string]: SignValue } };
+  return { lossless, tagged: tagged as { [key: string]: SignValue } };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function tag(typed: unknown, text: unknown): SignValue {
-  if (typeof typed === 'number') return new JsonNumber(text as string);
-  if (Array.isArray(typed)) return typed.map((t, i) => tag(t, (text as unknown[])[i]));
-  if (isPlainObject(typed)) {
-    const out: { [key: string]: SignValue } = {};
-    for (const key of Object.keys(typed)) out[key] = tag(typed[key], (text as never)[key]);
-    return out;
-  }
-  return typed as SignValue;
 }
 
 /** The text of a scalar as received ("6" for both 6 and "6"), or undefined. */

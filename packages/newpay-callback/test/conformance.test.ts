@@ -1,5 +1,6 @@
 import { runProviderConformance } from '@payhook/core/testing';
-import { createNewpayProvider, jsonNumber, signV1Callback, signV2Callback } from '../src';
+import { jsonNumber } from '@payhook/core';
+import { createNewpayProvider, signV1Callback, signV2Callback } from '../src';
 import {
   keys,
   providerOptions,

@@ -1,14 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyObject } from 'node:crypto';
-import { GatewayApiError, StatusMismatchError, verifyRsaSha256 } from '@payhook/core';
-import {
-  buildSignString,
-  createNewpayProvider,
-  jsonNumber,
-  signV2Callback,
-  type SignParams,
-} from '../src';
+import { GatewayApiError, jsonNumber, StatusMismatchError, verifyRsaSha256 } from '@payhook/core';
+import { buildSignString, createNewpayProvider, signV2Callback, type SignParams } from '../src';
 import { keys, providerOptions, V2_ENVELOPE_TIME, v2Payment } from './helpers';
 
 /**

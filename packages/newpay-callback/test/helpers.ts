@@ -3,17 +3,13 @@ import express from 'express';
 import request from 'supertest';
 import {
   createPaymentHub,
+  jsonNumber,
   type PaymentEvent,
   type PaymentHub,
   type UnhandledDelivery,
 } from '@payhook/core';
 import { createCountingStore } from '@payhook/core/testing';
-import {
-  createNewpayMiddleware,
-  jsonNumber,
-  type NewpayProviderOptions,
-  type SignParams,
-} from '../src';
+import { createNewpayMiddleware, type NewpayProviderOptions, type SignParams } from '../src';
 
 function rsaPair(): { publicKey: KeyObject; privateKey: KeyObject } {
   return generateKeyPairSync('rsa', { modulusLength: 2048 });

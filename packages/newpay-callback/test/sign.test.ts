@@ -1,8 +1,6 @@
-import { verifyRsaSha256 } from '@payhook/core';
+import { JsonNumber, jsonNumber, verifyRsaSha256 } from '@payhook/core';
 import {
   buildSignString,
-  JsonNumber,
-  jsonNumber,
   parseNewpayJson,
   serializeBody,
   signStringCandidates,

@@ -1,13 +1,6 @@
-import { signRsaSha256 } from '@payhook/core';
+import { jsonNumber, signRsaSha256 } from '@payhook/core';
 import { flipLastDigit } from '@payhook/core/testing';
-import {
-  buildSignString,
-  jsonNumber,
-  serializeBody,
-  signNewpayParams,
-  signV1Callback,
-  withSign,
-} from '../src';
+import { buildSignString, serializeBody, signNewpayParams, signV1Callback, withSign } from '../src';
 import { ACK_OK, ACK_RETRY, expectRefused, harness, keys, v1Payment, v1Refund } from './helpers';
 
 const platform = keys.platform.privateKey;

@@ -1,7 +1,6 @@
-import { signRsaSha256 } from '@payhook/core';
+import { jsonNumber, signRsaSha256 } from '@payhook/core';
 import {
   buildSignString,
-  jsonNumber,
   serializeBody,
   signNewpayParams,
   signV2Callback,

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { GatewayApiError, normalizeDecimal, parseJson, requestGateway } from '@payhook/core';
-import { buildCashyMessage, jsonNumber, type CashyJsonValue, type SignCase } from './sign';
+import {
+  GatewayApiError,
+  jsonNumber,
+  normalizeDecimal,
+  parseJson,
+  requestGateway,
+  type JsonValue,
+} from '@payhook/core';
+import { buildCashyMessage, type SignCase } from './sign';
 import { SOURCE, checkApiKey, checkBaseUrl, checkMerchantId, checkTimeout } from './options';
 import type { CashyCreatedPayin, CashyPayinOrder } from './types';
 
@@ -66,7 +73,7 @@ export function createPayinClient(options: PayinClientOptions): PayinClient {
 
   const call = async <T>(
     path: string,
-    payload: { [key: string]: CashyJsonValue | undefined },
+    payload: { readonly [key: string]: JsonValue },
   ): Promise<T> => {
     const signed = buildCashyMessage(payload, {
       merchantId,

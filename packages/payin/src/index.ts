@@ -14,16 +14,8 @@ export type {
   CreatePayinRequest,
   QueryPayinRequest,
 } from './client';
-export {
-  cashySign,
-  verifyCashySign,
-  signCashyBody,
-  buildCashyMessage,
-  serializeCashyJson,
-  jsonNumber,
-  JsonNumber,
-} from './sign';
-export type { SignCase, CashySignOptions, SignedCashyMessage, CashyJsonValue } from './sign';
+export { cashySign, verifyCashySign, signCashyBody, buildCashyMessage } from './sign';
+export type { SignCase, CashySignOptions, SignedCashyMessage } from './sign';
 export type {
   CashyPayinWebhook,
   CashyPayinOrder,

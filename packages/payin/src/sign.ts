@@ -1,4 +1,4 @@
-import { md5Hex, timingSafeEqualHex } from '@payhook/core';
+import { md5Hex, stringifyJson, timingSafeEqualHex, type JsonValue } from '@payhook/core';
 
 /**
  * Cashy's one signing scheme, for webhooks it sends and API requests it receives alike
@@ -34,51 +34,6 @@ export function verifyCashySign(body: Buffer | string, sign: string, apiKey: str
   return timingSafeEqualHex(cashySign(body, apiKey), sign);
 }
 
-/**
- * A JSON number written exactly as given (`100.10`, `10000.0`). JS numbers cannot hold a trailing
- * zero, and Cashy writes amounts as JSON numbers, so a delivery "exactly as Cashy would" needs this.
- */
-export class JsonNumber {
-  constructor(readonly text: string) {
-    if (!/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(text))
-      throw new TypeError(`@payhook/payin: "${text}" is not a JSON number`);
-  }
-}
-
-/** Marks decimal text to be written as a bare JSON number: `jsonNumber('100.10')` → `100.10`. */
-export function jsonNumber(text: string): JsonNumber {
-  return new JsonNumber(text);
-}
-
-export type CashyJsonValue =
-  | string
-  | number
-  | boolean
-  | null
-  | JsonNumber
-  | CashyJsonValue[]
-  | { [key: string]: CashyJsonValue | undefined };
-
-/**
- * JSON.stringify with `JsonNumber` written verbatim and key order kept as given. Undefined members
- * are left out, like JSON.stringify does.
- */
-export function serializeCashyJson(value: CashyJsonValue): string {
-  if (value instanceof JsonNumber) return value.text;
-  if (value === null || typeof value !== 'object') {
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError('@payhook/payin: value cannot be written as JSON');
-    return text;
-  }
-  if (Array.isArray(value)) return `[${value.map(serializeCashyJson).join(',')}]`;
-  const members: string[] = [];
-  for (const [key, member] of Object.entries(value)) {
-    if (member === undefined) continue;
-    members.push(`${JSON.stringify(key)}:${serializeCashyJson(member)}`);
-  }
-  return `{${members.join(',')}}`;
-}
-
 export interface CashySignOptions {
   merchantId: string | number;
   apiKey: string;
@@ -109,10 +64,13 @@ export function signCashyBody(body: string, options: CashySignOptions): SignedCa
   };
 }
 
-/** Serializes a payload (see `serializeCashyJson`) and signs it: a delivery as Cashy would send it. */
+/**
+ * Serializes a payload as Cashy writes it (compact, key order kept, `jsonNumber('100.10')` as the
+ * bare number 100.10) and signs it: a delivery as Cashy would send it.
+ */
 export function buildCashyMessage(
-  payload: { [key: string]: CashyJsonValue | undefined },
+  payload: { readonly [key: string]: JsonValue },
   options: CashySignOptions,
 ): SignedCashyMessage {
-  return signCashyBody(serializeCashyJson(payload), options);
+  return signCashyBody(stringifyJson(payload), options);
 }

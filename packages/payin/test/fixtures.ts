@@ -1,6 +1,8 @@
 import express, { type RequestHandler } from 'express';
 import {
   createPaymentHub,
+  jsonNumber,
+  type JsonValue,
   type PaymentEvent,
   type PaymentErrorLike,
   type UnhandledDelivery,
@@ -9,9 +11,7 @@ import { createCountingStore } from '@payhook/core/testing';
 import {
   buildCashyMessage,
   createPayinMiddleware,
-  jsonNumber,
   signCashyBody,
-  type CashyJsonValue,
   type CashySignOptions,
   type PayinProviderOptions,
   type SignedCashyMessage,
@@ -51,7 +51,7 @@ export function signed(body: string, options: Partial<CashySignOptions> = {}): S
  * (merchant 100001, orderNo PAYIN8232154612109344768). `undefined` drops a field.
  */
 export function payinWebhook(
-  fields: Record<string, CashyJsonValue | undefined> = {},
+  fields: Record<string, JsonValue> = {},
   options: Partial<CashySignOptions> = {},
 ): SignedCashyMessage {
   return buildCashyMessage(

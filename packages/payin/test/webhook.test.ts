@@ -9,7 +9,8 @@ import {
   signed,
   type Harness,
 } from './fixtures';
-import { jsonNumber, type SignedCashyMessage } from '../src';
+import { jsonNumber } from '@payhook/core';
+import type { SignedCashyMessage } from '../src';
 
 const PATH = '/webhooks/cashy';
 

@@ -23,8 +23,14 @@ export interface ConformanceFixtures {
   valid: DeliveryFixture;
   /** Fields every event of `valid` must have, in order. */
   expected: Array<Partial<PaymentEvent>>;
-  /** The same kind of delivery signed with a key that is not the gateway's. */
-  wrongKey: DeliveryFixture;
+  /** The same kind of delivery signed with a key that is not the gateway's (signed gateways). */
+  wrongKey?: DeliveryFixture;
+  /**
+   * For gateways with no signature, whose authenticity is proven by asking the gateway (a status
+   * query): deliveries the gateway contradicts, with the status each must get. They replace the
+   * wrong-key and tampered cases, which have nothing to break there.
+   */
+  contradicted?: Array<{ fixture: DeliveryFixture; status: number }>;
   /** Correctly authenticated, but not a payload the gateway could have sent. */
   malformed: DeliveryFixture;
   /** A genuine delivery that is not a payment event (payout, unknown event...), when the gateway has one. */
@@ -156,6 +162,11 @@ export function runProviderConformance(
       'runProviderConformance: no describe/it found; pass { describe, it } from your test framework',
     );
   }
+  if (!fixtures.wrongKey && !fixtures.contradicted?.length) {
+    throw new Error(
+      'runProviderConformance: give `wrongKey` (signed gateways) or `contradicted` (status-query gateways)',
+    );
+  }
   const contentType = fixtures.contentType ?? 'application/json';
   const withServer = async (
     fn: (
@@ -238,13 +249,23 @@ export function runProviderConformance(
       }),
     );
 
-    h.it('a tampered delivery is refused with 401 and changes nothing', () =>
-      expectRefused((fixtures.tamper ?? flipLastDigit)(fixtures.valid), 401),
-    );
-
-    h.it('a delivery signed with the wrong key is refused with 401 and changes nothing', () =>
-      expectRefused(fixtures.wrongKey, 401),
-    );
+    const wrongKey = fixtures.wrongKey;
+    if (wrongKey || fixtures.tamper) {
+      h.it('a tampered delivery is refused with 401 and changes nothing', () =>
+        expectRefused((fixtures.tamper ?? flipLastDigit)(fixtures.valid), 401),
+      );
+    }
+    if (wrongKey) {
+      h.it('a delivery signed with the wrong key is refused with 401 and changes nothing', () =>
+        expectRefused(wrongKey, 401),
+      );
+    }
+    (fixtures.contradicted ?? []).forEach(({ fixture, status }, i) => {
+      h.it(
+        `a delivery the gateway contradicts (#${i + 1}) is refused with ${status} and changes nothing`,
+        () => expectRefused(fixture, status),
+      );
+    });
 
     h.it('a malformed delivery is refused with 400 and changes nothing', () =>
       expectRefused(fixtures.malformed, 400),

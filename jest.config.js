@@ -1,8 +1,14 @@
 /** Tests run against the TypeScript sources: no build is needed before `npm test`. */
+const { existsSync } = require('node:fs');
+const path = require('node:path');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/test', '<rootDir>/examples'],
+  // Cross-package tests (test/) and examples/ join as they appear.
+  roots: ['packages', 'test', 'examples']
+    .filter((dir) => existsSync(path.join(__dirname, dir)))
+    .map((dir) => `<rootDir>/${dir}`),
   testMatch: ['**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   moduleNameMapper: {

@@ -4,7 +4,14 @@ import type { AddressInfo } from 'node:net';
 import Ajv from 'ajv';
 import { paymentEventSchema, type PaymentEvent } from '../events';
 import { createWebhookMiddleware, type WebhookMiddlewareOptions } from '../express';
-import { createPaymentHub, type PaymentHub, type PaymentHubOptions } from '../hub';
+import {
+  createPaymentHub,
+  type PaymentHub,
+  type PaymentHubOptions,
+  type SourceStatus,
+  type UnhandledDelivery,
+} from '../hub';
+import type { PaymentErrorLike } from '../errors';
 import type { AnyPaymentProvider } from '../provider';
 import { createMemoryStore, type IdempotencyStore } from '../store';
 
@@ -123,27 +130,54 @@ export function createCountingStore(
 
 let validateEvent: (((e: unknown) => boolean) & { errors?: unknown }) | undefined;
 
-interface Recorder {
+/** Everything a hub emitted, for assertions: payment events, notices, errors, source reports. */
+export interface HubRecording {
   events: PaymentEvent[];
-  unhandled: unknown[];
+  unhandled: UnhandledDelivery[];
   duplicates: PaymentEvent[];
-  errors: unknown[];
+  superseded: PaymentEvent[];
+  errors: PaymentErrorLike[];
+  sources: Array<{ channel: 'source.up' | 'source.down' | 'source.error'; status: SourceStatus }>;
+  /** Resolves once `check` holds (checked after every emission), rejects after `timeoutMs`. */
+  until(check: (r: HubRecording) => boolean, what: string, timeoutMs?: number): Promise<void>;
 }
 
-function record(hub: PaymentHub): Recorder {
-  const r: Recorder = { events: [], unhandled: [], duplicates: [], errors: [] };
-  hub.onAny((e) => {
-    r.events.push(e);
-  });
-  hub.on('unhandled', (u) => {
-    r.unhandled.push(u);
-  });
-  hub.on('duplicate', (e) => {
-    r.duplicates.push(e);
-  });
-  hub.on('error', (e) => {
-    r.errors.push(e);
-  });
+/** Records what a hub emits. Payment listeners it adds resolve at once, so they never fail a delivery. */
+export function recordHub(hub: PaymentHub): HubRecording {
+  const waiters = new Set<() => void>();
+  const poke = (): void => waiters.forEach((w) => w());
+  const r: HubRecording = {
+    events: [],
+    unhandled: [],
+    duplicates: [],
+    superseded: [],
+    errors: [],
+    sources: [],
+    until(check, what, timeoutMs = 10_000) {
+      if (check(r)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const waiter = (): void => {
+          if (!check(r)) return;
+          waiters.delete(waiter);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+  };
+  hub.onAny((e) => void (r.events.push(e), poke()));
+  hub.on('unhandled', (u) => void (r.unhandled.push(u), poke()));
+  hub.on('duplicate', (e) => void (r.duplicates.push(e), poke()));
+  hub.on('superseded', (e) => void (r.superseded.push(e), poke()));
+  hub.on('error', (e) => void (r.errors.push(e), poke()));
+  for (const channel of ['source.up', 'source.down', 'source.error'] as const) {
+    hub.on(channel, (status) => void (r.sources.push({ channel, status }), poke()));
+  }
   return r;
 }
 
@@ -172,7 +206,7 @@ export function runProviderConformance(
     fn: (
       server: TestServer,
       store: ReturnType<typeof createCountingStore>,
-      rec: Recorder,
+      rec: HubRecording,
       provider: AnyPaymentProvider,
     ) => Promise<void>,
   ): Promise<void> => {
@@ -181,7 +215,7 @@ export function runProviderConformance(
     const server = await startTestServer(provider, {
       hubOptions: { store, handlerTimeoutMs: 2_000, leaseMs: 5_000 },
     });
-    const rec = record(server.hub);
+    const rec = recordHub(server.hub);
     try {
       await fn(server, store, rec, provider);
     } finally {

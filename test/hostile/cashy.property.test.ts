@@ -1,0 +1,58 @@
+/**
+ * Cashy (@payhook/payin): `Sign: MD5(raw body + apiKey)` and `MerchantId` headers (providers.md
+ * 4.2). Hostile payloads are signed per case with the package's own signer (MD5 is cheap), so they
+ * reach the parser, the schema and normalize.
+ */
+import { stringifyJson } from '@payhook/core';
+import { cashySign } from '@payhook/payin';
+import { checkHostile, checkMutations, RUNS } from './properties';
+import {
+  agent,
+  CASHY_API_KEY,
+  CASHY_MERCHANT,
+  cashyPayment,
+  startGateway,
+  type Gateway,
+} from './support';
+import type { Fields } from './arbitraries';
+
+let gw: Gateway;
+beforeAll(async () => {
+  gw = await startGateway('cashy');
+});
+afterAll(async () => {
+  await gw.close();
+  agent.destroy();
+});
+
+it(`${RUNS} mutated signed deliveries (body, Sign, MerchantId) are 401 and emit nothing`, async () => {
+  const original = gw.genuine(1);
+  const counts = await checkMutations(gw, {
+    genuine: original,
+    signature: { header: 'Sign' },
+    signedHeaders: ['MerchantId'],
+    // MD5 covers the raw bytes and is checked before parsing; hex case is not significant.
+    stillGenuine: (m) =>
+      Buffer.from(m.body).equals(Buffer.from(original.body)) &&
+      m.headers.Sign!.toLowerCase() === original.headers.Sign!.toLowerCase() &&
+      m.headers.MerchantId === original.headers.MerchantId,
+    envelopeParses: () => true,
+  });
+  console.log('cashy mutations', counts);
+});
+
+it(`${RUNS} hostile payloads, validly signed, are 4xx (or unhandled), never 5xx, never an event`, async () => {
+  const fields: Fields = Object.entries(cashyPayment(9)).map(([k, v]) => [k, stringifyJson(v)]);
+  const counts = await checkHostile(gw, {
+    fields,
+    required: ['orderStatus', 'orderNo', 'mchOrderNo', 'amount'],
+    amountFields: ['amount', 'fee'],
+    authentic: true,
+    // Signed over the exact bytes sent, invalid UTF-8 included, as Cashy's MD5 would be.
+    wire: (p) => ({
+      body: p.text,
+      headers: { MerchantId: CASHY_MERCHANT, Sign: cashySign(p.text, CASHY_API_KEY, 'upper') },
+    }),
+  });
+  console.log('cashy hostile', counts);
+});

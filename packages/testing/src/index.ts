@@ -1,0 +1,54 @@
+export {
+  generateTestKeyPair,
+  testKeyPairFrom,
+  resolveTestKeyPair,
+  writeTestKeyPair,
+  readTestKeyPair,
+  KEY_FILES,
+} from './keys';
+export type { TestKeyPair, WrittenKeyPair } from './keys';
+export {
+  postFixture,
+  sendFixture,
+  isAcknowledged,
+  forgeDelivery,
+  toMinorUnits,
+  gatewayWallTime,
+} from './delivery';
+export type { GatewayDelivery, GatewayName, DeliveryView, RequestLike } from './delivery';
+export { createGatewayFixtures } from './gateways';
+export type { GatewayFixtures, GatewayFixturesOptions } from './gateways';
+export { createNewpayFixtures } from './newpay';
+export type {
+  NewpayFixtures,
+  NewpayFixtureOptions,
+  NewpayPaymentFields,
+  NewpayRefundFields,
+  NewpayVersion,
+} from './newpay';
+export { createCashyFixtures, CASHY_TEST_API_KEY, CASHY_TEST_MERCHANT_ID } from './cashy';
+export type { CashyFixtures, CashyFixtureOptions, CashyPayinFields } from './cashy';
+export { createSignedParamFixtures } from './signed-param';
+export type {
+  SignedParamFixtures,
+  SignedParamFixtureOptions,
+  SignedParamPaymentFields,
+  SignedParamRefundFields,
+  SignedParamPayoutFields,
+} from './signed-param';
+export { createLailaolabFixtures, LAILAOLAB_TEST_SECRET } from './lailaolab';
+export type {
+  LailaolabFixtures,
+  LailaolabFixtureOptions,
+  LailaolabMessageFields,
+} from './lailaolab';
+export { startSimulatorControl } from './control';
+export type { SimulatorControl } from './control';
+// The Lailaolab simulator and message builder, re-exported from the plugin that owns them.
+export { startLailaolabSimulator, buildLailaolabMessage } from '@payhook/lailaolab-socket';
+export type {
+  LailaolabSimulator,
+  LailaolabSimulatorOptions,
+  LailaolabMessage,
+} from '@payhook/lailaolab-socket';
+export { main as runCli, EXIT } from './cli';

@@ -1,0 +1,117 @@
+import {
+  buildLailaolabMessage,
+  createLailaolabProvider,
+  startLailaolabSimulator,
+  type LailaolabMessage,
+  type LailaolabSimulator,
+  type LailaolabSimulatorOptions,
+} from '@payhook/lailaolab-socket';
+import { successAckOf, type GatewayDelivery } from './delivery';
+import { SOURCE } from './keys';
+
+/**
+ * Lailaolab (PhaJay) messages built with the plugin's own builder (buildLailaolabMessage), and its
+ * simulator. The channel and the portal webhook carry no signature: authenticity is the secret
+ * channel, or the status API, which the simulator plays.
+ */
+
+/** The test secret used when none is given. Real secrets come from the PhaJay portal. */
+export const LAILAOLAB_TEST_SECRET = 'payhook-test-secret';
+
+export interface LailaolabFixtureOptions {
+  secretKey?: string;
+  /** Zone of `txnDateTime` (default Asia/Vientiane). */
+  timeZone?: string;
+}
+
+export interface LailaolabMessageFields {
+  transactionId: string;
+  /** Whole kip (default "100000"). */
+  amount?: string | number;
+  /** success → message SUCCESS, failed → FAILED. Default success. */
+  status?: 'success' | 'failed';
+  at?: Date;
+  /** The observed `DD/MM/YYYY` date format instead of the documented `YYYY-MM-DD`. */
+  dateFormat?: 'ymd' | 'dmy';
+  extra?: Record<string, unknown>;
+}
+
+export interface LailaolabFixtures {
+  readonly gateway: 'lailaolab';
+  readonly secretKey: string;
+  /** A message as the gateway emits it on `join::<secret>` (and posts to the portal webhook). */
+  message(fields: LailaolabMessageFields): LailaolabMessage;
+  /** The same message as the portal webhook POSTs it. */
+  webhook(fields: LailaolabMessageFields): GatewayDelivery;
+  /** A message already built (e.g. returned by the simulator's `pay`) as the webhook POSTs it. */
+  webhookFor(message: LailaolabMessage): GatewayDelivery;
+  /** Starts the simulator (socket.io server + status API on 127.0.0.1) with this secret. */
+  startSimulator(options?: Partial<LailaolabSimulatorOptions>): Promise<LailaolabSimulator>;
+  /** Options for the plugin's provider, source or middleware pointed at a simulator. */
+  providerOptions(simulator?: Pick<LailaolabSimulator, 'apiBase'>): {
+    secretKey: string;
+    apiBase?: string;
+    timeZone?: string;
+  };
+  /** Source options pointed at a simulator's socket and status API. */
+  sourceOptions(simulator: Pick<LailaolabSimulator, 'apiBase' | 'socketBase'>): {
+    secretKey: string;
+    apiBase: string;
+    url: string;
+    timeZone?: string;
+  };
+}
+
+/** Kip as the gateway writes it: a JSON integer. */
+function kip(amount: string | number): number | string {
+  const text = String(amount).trim();
+  if (!/^\d+$/.test(text)) throw new TypeError(`${SOURCE}: Lailaolab amounts are whole kip`);
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : text;
+}
+
+export function createLailaolabFixtures(options: LailaolabFixtureOptions = {}): LailaolabFixtures {
+  const secretKey = options.secretKey ?? LAILAOLAB_TEST_SECRET;
+  const timeZone = options.timeZone;
+  const successAck = successAckOf(createLailaolabProvider({ secretKey, timeZone }).ack.ok);
+  const message = (fields: LailaolabMessageFields): LailaolabMessage =>
+    buildLailaolabMessage({
+      transactionId: fields.transactionId,
+      amount: kip(fields.amount ?? '100000'),
+      outcome: fields.status === 'failed' ? 'FAILED' : 'SUCCESS',
+      at: fields.at,
+      dateFormat: fields.dateFormat,
+      timeZone,
+      extra: fields.extra,
+    });
+  return {
+    gateway: 'lailaolab',
+    secretKey,
+    message,
+    webhook(fields) {
+      return this.webhookFor(message(fields));
+    },
+    webhookFor(msg) {
+      return {
+        gateway: 'lailaolab',
+        description: `Lailaolab webhook: transaction ${msg.transactionId}, ${msg.txnAmount} kip, ${msg.message}`,
+        body: JSON.stringify(msg),
+        headers: { 'content-type': 'application/json' },
+        successAck,
+      };
+    },
+    startSimulator: (simOptions = {}) =>
+      startLailaolabSimulator({ secretKey, timeZone, ...simOptions }),
+    providerOptions: (simulator) => ({
+      secretKey,
+      ...(simulator ? { apiBase: simulator.apiBase } : {}),
+      ...(timeZone ? { timeZone } : {}),
+    }),
+    sourceOptions: (simulator) => ({
+      secretKey,
+      apiBase: simulator.apiBase,
+      url: simulator.socketBase,
+      ...(timeZone ? { timeZone } : {}),
+    }),
+  };
+}

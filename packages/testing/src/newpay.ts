@@ -1,0 +1,206 @@
+import { jsonNumber, normalizeDecimal, type KeyInput } from '@payhook/core';
+import {
+  createNewpayProvider,
+  signV1Callback,
+  signV2Callback,
+  type SignParams,
+} from '@payhook/newpay-callback';
+import { derivedDigits, successAckOf, type GatewayDelivery } from './delivery';
+import { resolveTestKeyPair, SOURCE, type TestKeyPair } from './keys';
+
+/**
+ * NewPay deliveries built with the plugin's own signer (signV1Callback / signV2Callback): field
+ * lists and number forms of the doc samples (seed 001, providers.md §2.1-2.2, and the
+ * newpay-callback test fixtures that cite them).
+ */
+
+export type NewpayVersion = 1 | 2;
+
+export interface NewpayFixtureOptions {
+  /** NewPay's platform key pair (it signs callbacks); generated when absent. */
+  keys?: TestKeyPair | KeyInput;
+  /** The merchant's appId (default 6, the doc sample's). */
+  appId?: string | number;
+  /** Callback generation when a builder is not told (default 1). */
+  version?: NewpayVersion;
+  /** Default LAK. */
+  currency?: string;
+}
+
+export interface NewpayPaymentFields {
+  /** Your order number (`orderNo` in v1, `mchOrderNo` in v2). */
+  orderNo: string;
+  /** Decimal in major units (default "15000.00"); written with 2 decimals as NewPay does. */
+  amount?: string;
+  /** v1 has success and failed; v2 also expired and processing. Default success. */
+  status?: 'success' | 'failed' | 'expired' | 'processing';
+  /** NewPay's order number; derived from orderNo when absent, so a rebuild is a redelivery. */
+  newpayOrderNo?: string;
+  currency?: string;
+  /** When NewPay processed it (default now). */
+  at?: Date;
+  version?: NewpayVersion;
+  /** Extra or overriding parameters (they are signed too). */
+  extra?: SignParams;
+}
+
+export interface NewpayRefundFields {
+  orderNo: string;
+  /** The refunded amount, decimal in major units. */
+  amount: string;
+  status?: 'success' | 'failed';
+  newpayOrderNo?: string;
+  /** NewPay's refund number; derived from orderNo and amount when absent. */
+  refundNo?: string;
+  /** Your refund number (default R-<orderNo>). */
+  merchantRefundNo?: string;
+  /** The original order amount (v2 `orderAmt`), when known. */
+  orderAmount?: string;
+  currency?: string;
+  at?: Date;
+  version?: NewpayVersion;
+  extra?: SignParams;
+}
+
+export interface NewpayFixtures {
+  readonly gateway: 'newpay';
+  readonly keys: TestKeyPair;
+  readonly appId: string;
+  /** Options for createNewpayProvider / createNewpayMiddleware that trust these keys. */
+  readonly providerOptions: { platformPublicKey: string; appId: string };
+  paymentCallback(fields: NewpayPaymentFields): GatewayDelivery;
+  refundCallback(fields: NewpayRefundFields): GatewayDelivery;
+}
+
+/** JSON number when it is digits (the doc sample writes `"appId":6`), text otherwise. */
+const numeric = (value: string): SignParams[string] =>
+  /^\d+$/.test(value) ? jsonNumber(value) : value;
+
+export function createNewpayFixtures(options: NewpayFixtureOptions = {}): NewpayFixtures {
+  const keys = resolveTestKeyPair(options.keys);
+  const appId = String(options.appId ?? 6);
+  const defaultVersion = options.version ?? 1;
+  const defaultCurrency = options.currency ?? 'LAK';
+  const providerOptions = { platformPublicKey: keys.publicKeyPem, appId };
+  const successAck = successAckOf(createNewpayProvider(providerOptions).ack.ok);
+  const money = (amount: string): string =>
+    normalizeDecimal(amount, { scale: 2, source: SOURCE, field: 'amount' });
+  const deliver = (
+    signed: { body: string; headers: Record<string, string> },
+    description: string,
+  ): GatewayDelivery => ({
+    gateway: 'newpay',
+    description,
+    body: signed.body,
+    headers: signed.headers,
+    successAck,
+  });
+
+  return {
+    gateway: 'newpay',
+    keys,
+    appId,
+    providerOptions,
+    paymentCallback(fields) {
+      const version = fields.version ?? defaultVersion;
+      const status = fields.status ?? 'success';
+      const amount = money(fields.amount ?? '15000.00');
+      const currency = fields.currency ?? defaultCurrency;
+      const newpayOrderNo = fields.newpayOrderNo ?? derivedDigits(`newpay:${fields.orderNo}`, 18);
+      const at = String((fields.at ?? new Date()).getTime());
+      const description = `NewPay v${version} payment callback: order ${fields.orderNo}, ${amount} ${currency}, ${status}`;
+      if (version === 1) {
+        if (status !== 'success' && status !== 'failed')
+          throw new TypeError(`${SOURCE}: NewPay v1 payment callbacks are success or failed`);
+        // Field order and number forms of the v1 doc sample (providers.md §2.1).
+        const params: SignParams = {
+          orderNo: fields.orderNo,
+          subject: 'payhook test order',
+          transInfo: status === 'success' ? 'Transaction Success' : 'Transaction Failed',
+          orderAmt: amount,
+          newpayOrderNo,
+          settlementStatus: jsonNumber('1'),
+          payMethod: jsonNumber('1'),
+          extra: '',
+          appId: numeric(appId),
+          currency,
+          transStatus: jsonNumber(status === 'success' ? '0' : '1'),
+          timestamp: jsonNumber(at),
+          ...fields.extra,
+        };
+        return deliver(signV1Callback(params, keys.privateKey), description);
+      }
+      const payStatus = {
+        success: 'SUCCESS',
+        failed: 'FAIL',
+        expired: 'EXPIRED',
+        processing: 'PROCESSING',
+      }[status];
+      // v2 payment data, fields of NewPay GitBook 5.6 (providers.md §2.2).
+      const data: SignParams = {
+        appId,
+        payStatus,
+        payMethod: jsonNumber('11'),
+        orderType: 'ONLINE',
+        orderAmt: { value: amount, currency },
+        mchOrderNo: fields.orderNo,
+        newpayOrderNo,
+        subject: 'payhook test order',
+        settlementStatus: jsonNumber('0'),
+        paytime: jsonNumber(at),
+        attach: '',
+        ...fields.extra,
+      };
+      return deliver(
+        signV2Callback(data, keys.privateKey, { timestamp: jsonNumber(at) }),
+        description,
+      );
+    },
+    refundCallback(fields) {
+      const version = fields.version ?? defaultVersion;
+      const status = fields.status ?? 'success';
+      const amount = money(fields.amount);
+      const currency = fields.currency ?? defaultCurrency;
+      const newpayOrderNo = fields.newpayOrderNo ?? derivedDigits(`newpay:${fields.orderNo}`, 18);
+      const refundNo =
+        fields.refundNo ?? derivedDigits(`newpay-refund:${fields.orderNo}:${amount}`, 18);
+      const merchantRefundNo = fields.merchantRefundNo ?? `R-${fields.orderNo}`;
+      const at = String((fields.at ?? new Date()).getTime());
+      const description = `NewPay v${version} refund callback: order ${fields.orderNo}, ${amount} ${currency} refunded, ${status}`;
+      if (version === 1) {
+        // Field list of seed 001 §2.2.2, which spells the status `tranStatus` (1 success, 0 failure).
+        const params: SignParams = {
+          appId: numeric(appId),
+          payMethod: jsonNumber('1'),
+          refundOrderAmt: amount,
+          currency,
+          newpayOrderNo,
+          newpayRefundOrderNo: refundNo,
+          orderNo: fields.orderNo,
+          refundOrderNo: merchantRefundNo,
+          tranStatus: jsonNumber(status === 'success' ? '1' : '0'),
+          transInfo: status === 'success' ? 'Refund Success' : 'Refund rejected',
+          timestamp: jsonNumber(at),
+          ...fields.extra,
+        };
+        return deliver(signV1Callback(params, keys.privateKey), description);
+      }
+      // NewPay does not publish the v2 refund callback; fields of uniQueryRefund (providers.md §2.2).
+      const data: SignParams = {
+        appId,
+        refundStatus: status === 'success' ? 'SUCCESS' : 'FAIL',
+        newpayRefundNo: refundNo,
+        mchRefundNo: merchantRefundNo,
+        newpayOrderNo,
+        mchOrderNo: fields.orderNo,
+        refundAmt: { value: amount, currency },
+        ...(fields.orderAmount ? { orderAmt: { value: money(fields.orderAmount), currency } } : {}),
+        ...fields.extra,
+      };
+      return deliver(
+        signV2Callback(data, keys.privateKey, { timestamp: jsonNumber(at) }),
+        description,
+      );
+    },
+  };
+}

@@ -1,0 +1,194 @@
+import { type KeyInput } from '@payhook/core';
+import {
+  buildNotification,
+  COUNTRIES,
+  createSignedParamProvider,
+  type CountryCode,
+} from '@payhook/signed-param';
+import {
+  derivedDigits,
+  gatewayWallTime,
+  successAckOf,
+  toMinorUnits,
+  type GatewayDelivery,
+} from './delivery';
+import { resolveTestKeyPair, type TestKeyPair } from './keys';
+
+/**
+ * `{param, sign}` notifications (PayCools "Platform" API and its white labels) built with the
+ * plugin's own signer (buildNotification: SHA256withRSA over the param text). Param fields of
+ * seeds 002/003 (payments) and providers.md 3.3 (refunds, payouts).
+ */
+
+export interface SignedParamFixtureOptions {
+  /** The platform's key pair (it signs notifications); generated when absent. */
+  keys?: TestKeyPair | KeyInput;
+  /** The merchant account's country (default PH): currency, minor unit and clock. */
+  country?: CountryCode;
+}
+
+/** Channel codes from the docs: ID_BCA_VA (seeds 002/003), PH_QRPH_DYNAMIC (CollectionStatus). */
+const CHANNELS: Partial<Record<CountryCode, string>> = {
+  PH: 'PH_QRPH_DYNAMIC',
+  ID: 'ID_BCA_VA',
+};
+
+export interface SignedParamPaymentFields {
+  /** Your order number (`mchOrderId`). */
+  orderId: string;
+  /** Decimal in major units (default "500.10"); sent as integer minor units like the platform. */
+  amount?: string;
+  /** success → COMPLETED, failed → FAILED, pending → PENDING. Default success. */
+  status?: 'success' | 'failed' | 'pending';
+  /** The platform's transaction id; derived from orderId when absent. */
+  transactionId?: string;
+  /** `order` (dynamic, default), `static.order` or `qrcode`: the event name's product. */
+  product?: 'order' | 'static.order' | 'qrcode';
+  country?: CountryCode;
+  at?: Date;
+  extra?: Record<string, unknown>;
+}
+
+export interface SignedParamRefundFields {
+  /** The refunded payment's transaction id. */
+  transactionId: string;
+  /** The refunded amount, decimal in major units. */
+  amount: string;
+  /** The platform's refund transaction id; derived when absent. */
+  refundTransactionId?: string;
+  /** Your refund number (`mchRefundOrderId`). */
+  refundOrderId?: string;
+  country?: CountryCode;
+  at?: Date;
+  extra?: Record<string, unknown>;
+}
+
+export interface SignedParamPayoutFields {
+  orderId: string;
+  amount?: string;
+  country?: CountryCode;
+  at?: Date;
+}
+
+export interface SignedParamFixtures {
+  readonly gateway: 'signed-param';
+  readonly keys: TestKeyPair;
+  readonly country: CountryCode;
+  /** Options for createSignedParamProvider / createSignedParamMiddleware that trust these keys. */
+  readonly providerOptions: { platformPublicKey: string; country: CountryCode };
+  /** The transaction id `payment({ orderId })` uses when none is given. */
+  transactionIdOf(orderId: string): string;
+  payment(fields: SignedParamPaymentFields): GatewayDelivery;
+  refund(fields: SignedParamRefundFields): GatewayDelivery;
+  /** A disbursement notification: genuine, but not a payment (acknowledged, `unhandled`). */
+  payout(fields: SignedParamPayoutFields): GatewayDelivery;
+}
+
+export function createSignedParamFixtures(
+  options: SignedParamFixtureOptions = {},
+): SignedParamFixtures {
+  const keys = resolveTestKeyPair(options.keys);
+  const defaultCountry = options.country ?? 'PH';
+  const providerOptions = { platformPublicKey: keys.publicKeyBase64, country: defaultCountry };
+  const successAck = successAckOf(createSignedParamProvider(providerOptions).ack.ok);
+  const transactionIdOf = (orderId: string): string =>
+    `C${derivedDigits(`platform:${orderId}`, 19)}`;
+  /** Where the notification says which country it is about, as the platform writes it. */
+  const countryFields = (country: CountryCode): Record<string, unknown> =>
+    CHANNELS[country]
+      ? { channelCode: CHANNELS[country] }
+      : { countryCode: country, currency: COUNTRIES[country].currency };
+  const deliver = (param: Record<string, unknown>, description: string): GatewayDelivery => {
+    const signed = buildNotification(param, keys.privateKey);
+    return {
+      gateway: 'signed-param',
+      description,
+      body: signed.body,
+      headers: signed.headers,
+      successAck,
+    };
+  };
+
+  return {
+    gateway: 'signed-param',
+    keys,
+    country: defaultCountry,
+    providerOptions,
+    transactionIdOf,
+    payment(fields) {
+      const country = fields.country ?? defaultCountry;
+      const facts = COUNTRIES[country];
+      const status = fields.status ?? 'success';
+      const amount = fields.amount ?? '500.10';
+      const at = fields.at ?? new Date();
+      const product = fields.product ?? 'order';
+      const transactionId = fields.transactionId ?? transactionIdOf(fields.orderId);
+      const param: Record<string, unknown> = {
+        eventName: `${product}.payment.${status === 'failed' ? 'failed' : 'success'}`,
+        amount: toMinorUnits(amount, facts.exponent),
+        ...countryFields(country),
+        mchOrderId: fields.orderId,
+        createTime: gatewayWallTime(new Date(at.getTime() - 120_000), facts.timeZone),
+        remark: 'payhook test payment',
+        returnTime: gatewayWallTime(at, facts.timeZone),
+        transactionId,
+        transactionStatus: { success: 'COMPLETED', failed: 'FAILED', pending: 'PENDING' }[status],
+        ...(status === 'failed'
+          ? { failedCode: '40001', failedMessage: 'Payment declined by the channel' }
+          : {}),
+        ...fields.extra,
+      };
+      return deliver(
+        param,
+        `signed-param ${param.eventName}: order ${fields.orderId}, ${amount} ${facts.currency}, ${param.transactionStatus}`,
+      );
+    },
+    refund(fields) {
+      const country = fields.country ?? defaultCountry;
+      const facts = COUNTRIES[country];
+      const at = fields.at ?? new Date();
+      const refundTransactionId =
+        fields.refundTransactionId ??
+        `R${derivedDigits(`platform-refund:${fields.transactionId}:${fields.amount}`, 19)}`;
+      // Refund notifications name no currency (providers.md 3.3): the plugin's `country` decides.
+      const param: Record<string, unknown> = {
+        eventName: 'payment.refund.success',
+        mchRefundOrderId: fields.refundOrderId ?? `RF-${refundTransactionId.slice(-8)}`,
+        refundTransactionId,
+        originalTransactionId: fields.transactionId,
+        refundAmount: toMinorUnits(fields.amount, facts.exponent),
+        feeRefunded: 0,
+        refundStatus: 'COMPLETE',
+        refundCreateTime: gatewayWallTime(new Date(at.getTime() - 300_000), facts.timeZone),
+        refundReturnTime: gatewayWallTime(at, facts.timeZone),
+        refundReason: 'customer request',
+        ...fields.extra,
+      };
+      return deliver(
+        param,
+        `signed-param payment.refund.success: ${fields.amount} ${facts.currency} of ${fields.transactionId}`,
+      );
+    },
+    payout(fields) {
+      const country = fields.country ?? defaultCountry;
+      const facts = COUNTRIES[country];
+      const at = fields.at ?? new Date();
+      const amount = fields.amount ?? '20000.00';
+      const param = {
+        eventName: 'disbursement.success',
+        mchOrderId: fields.orderId,
+        transactionId: `D${derivedDigits(`platform-payout:${fields.orderId}`, 19)}`,
+        countryCode: country,
+        currency: facts.currency,
+        amount: toMinorUnits(amount, facts.exponent),
+        transactionStatus: 'COMPLETED',
+        createTime: gatewayWallTime(new Date(at.getTime() - 60_000), facts.timeZone),
+        returnTime: gatewayWallTime(at, facts.timeZone),
+      };
+      return deliver(
+        param,
+        `signed-param disbursement.success: payout ${fields.orderId}, ${amount} ${facts.currency}`,
+      );
+    },
+  };
+}

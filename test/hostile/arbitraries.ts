@@ -166,7 +166,7 @@ export function hostilePayloadArb(
 }
 
 /** Counterexamples print as their kind and first bytes, not as a 100 KB byte array. */
-function shortReport(payload: HostilePayload): HostilePayload {
+export function shortReport(payload: HostilePayload): HostilePayload {
   return Object.assign(payload, {
     [fc.toStringMethod]: () =>
       `${payload.kind} (${payload.text.length} bytes): ${JSON.stringify(payload.text.toString('latin1').slice(0, 300))}`,
@@ -222,12 +222,10 @@ function hostileArb(
         return { kind: 'proto' as const, text: buf(fieldsText(withKey)) };
       }),
     fc.json({ maxDepth: 4 }).map((text) => ({ kind: 'json' as const, text: buf(text) })),
-    fc
-      .tuple(fc.constantFrom(...required), wrongTypeValue)
-      .map(([key, value]) => ({
-        kind: 'wrong-type' as const,
-        text: buf(fieldsText(replace(key, value))),
-      })),
+    fc.tuple(fc.constantFrom(...required), wrongTypeValue).map(([key, value]) => ({
+      kind: 'wrong-type' as const,
+      text: buf(fieldsText(replace(key, value))),
+    })),
     fc
       .tuple(fc.constantFrom(...amountFields), fc.constantFrom(...HUGE_NUMBERS), fc.boolean())
       .map(([field, value, quoted]) => ({

@@ -219,6 +219,9 @@ export async function startGateway(
     case 'signed-param': {
       middleware = createSignedParamMiddleware(hub, {
         platformPublicKey: pem(keys.signedParam.publicKey),
+        // Set as a merchant should: without it, a genuine notification naming no currency or
+        // country is answered 500 on purpose (the platform redelivers once it is configured).
+        country: 'PH',
       });
       genuine = (n) => buildNotification(signedParamPayment(n), keys.signedParam.privateKey);
       break;

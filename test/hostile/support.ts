@@ -170,6 +170,25 @@ export function newpayPayment(n: number): Record<string, ReturnType<typeof jsonN
   };
 }
 
+/** A NewPay v2 payment callback's `data` (fields of packages/newpay-callback/test/helpers.ts), order `n`. */
+export function newpayV2Payment(
+  n: number,
+): Record<string, unknown> & Parameters<typeof signV2Callback>[0] {
+  return {
+    appId: String(NEWPAY_APP_ID),
+    payStatus: 'SUCCESS',
+    payMethod: jsonNumber('11'),
+    orderType: 'ONLINE',
+    orderAmt: { value: '15000.00', currency: 'LAK' },
+    mchOrderNo: `M2025${n}`,
+    newpayOrderNo: `NP2025${String(n).padStart(12, '0')}`,
+    subject: 'Coffee',
+    settlementStatus: jsonNumber('0'),
+    paytime: jsonNumber('1735786800000'),
+    attach: '',
+  };
+}
+
 /** A Cashy payin webhook (seed 004 field order), order `n`. */
 export function cashyPayment(
   n: number,
@@ -234,14 +253,9 @@ export async function startGateway(
       genuine = (n) =>
         n % 2 === 0
           ? signV1Callback(newpayPayment(n), keys.newpay.privateKey)
-          : signV2Callback(
-              {
-                ...newpayPayment(n),
-                orderAmt: { currency: 'LAK', value: '123.00' },
-              },
-              keys.newpay.privateKey,
-              { timestamp: 1663738614280 },
-            );
+          : signV2Callback(newpayV2Payment(n), keys.newpay.privateKey, {
+              timestamp: 1735786800000,
+            });
       break;
     }
     case 'cashy': {

@@ -1,17 +1,29 @@
 #!/usr/bin/env node
-// `npm start`: runs the merchant example against the built-in gateway simulators once it exists
-// (issue: @payhook/testing, the payhook CLI and npm start). Until then it says so and exits 0.
+// `npm start`: the merchant example (examples/merchant-app) against the built-in gateway
+// simulators and test keys; it prints the order table and exits. With real gateway keys in the
+// environment it serves them instead (`npm start -- --help` lists the variables).
 const { existsSync } = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
-const entry = path.join(__dirname, '..', 'examples', 'merchant-app', 'src', 'main.ts');
+const root = path.join(__dirname, '..');
+const entry = path.join(root, 'examples', 'merchant-app', 'src', 'main.ts');
 if (!existsSync(entry)) {
-  console.log('payhook: no example yet. The merchant example app arrives with @payhook/testing;');
-  console.log('meanwhile `npm test` runs every package against real HTTP, Redis and socket.io.');
-  process.exit(0);
+  console.error(`payhook: ${path.relative(root, entry)} is missing`);
+  process.exit(1);
 }
+// The sources run through tsx; the root tsconfig maps @payhook/* to the packages' sources, so
+// nothing needs building first, whatever the current directory.
+const env = { ...process.env };
+env.TSX_TSCONFIG_PATH ??= path.join(root, 'tsconfig.json');
 const result = spawnSync(process.execPath, ['--import', 'tsx', entry, ...process.argv.slice(2)], {
   stdio: 'inherit',
+  env,
+  // `--import tsx` resolves from the working directory: the repository's node_modules.
+  cwd: root,
 });
+if (result.error) {
+  console.error(`payhook: could not run the example: ${result.error.message}`);
+  process.exit(1);
+}
 process.exit(result.status ?? 1);

@@ -33,6 +33,8 @@ import {
   TEST_SECRET,
 } from '../../packages/core/test/hmac-provider';
 
+import { CASHY_API_KEY, CASHY_MERCHANT } from './support-crash/constants';
+
 export { TEST_SECRET };
 
 export interface Wire {
@@ -102,8 +104,7 @@ export const keys = { signedParam: rsa(), newpay: rsa() };
 export const pem = (key: KeyObject): string =>
   key.export({ type: key.type === 'public' ? 'spki' : 'pkcs8', format: 'pem' }).toString();
 
-export const CASHY_MERCHANT = '100001';
-export const CASHY_API_KEY = 'cashy-hostile-api-key-0f3a9c';
+export { CASHY_MERCHANT, CASHY_API_KEY };
 export const LAILAOLAB_SECRET = '$2b$10$Hostile.Suite/Key9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxa';
 export const NEWPAY_APP_ID = 6;
 

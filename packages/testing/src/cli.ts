@@ -1,15 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isPaymentError } from '@payhook/core';
-import { createCashyFixtures, CASHY_TEST_API_KEY, CASHY_TEST_MERCHANT_ID } from './cashy';
-import { startSimulatorControl } from './control';
 import { forgeDelivery, postFixture, type DeliveryView, type GatewayDelivery } from './delivery';
 import { testKeyPairFrom, writeTestKeyPair, KEY_FILES } from './keys';
-import { createLailaolabFixtures, LAILAOLAB_TEST_SECRET } from './lailaolab';
-import { createNewpayFixtures } from './newpay';
-import { createSignedParamFixtures } from './signed-param';
-import { COUNTRIES, isCountryCode } from '@payhook/signed-param';
+
+// Gateway modules load on demand: a command pays only for the plugin it uses.
+const CASHY_TEST_MERCHANT_ID = '100001';
+const LAILAOLAB_TEST_SECRET = 'payhook-test-secret';
 
 /** Exit codes, for scripts. */
 export const EXIT = {
@@ -194,6 +192,22 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   }
 }
 
+/** A module loaded when a command needs it (see the note at the top). */
+function load<T>(id: string): T {
+  return require(id) as T;
+}
+
+/** ECONNREFUSED, ENOTFOUND, "timed out"...: what fetch's error says about the network. */
+function networkReason(error: unknown): string {
+  const e = error as {
+    name?: string;
+    message?: string;
+    cause?: { code?: string; message?: string };
+  };
+  if (e.name === 'TimeoutError') return 'timed out';
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(error);
+}
+
 function readKey(file: string | undefined, gateway: string, io: CliIo) {
   const keyFile = file ?? io.env.PAYHOOK_PRIVATE_KEY;
   if (!keyFile)
@@ -272,6 +286,7 @@ async function send(args: string[], io: CliIo): Promise<number> {
   let socketHeard = true;
   switch (gateway) {
     case 'newpay': {
+      const { createNewpayFixtures } = load<typeof import('./newpay')>('./newpay');
       const fixtures = createNewpayFixtures({
         keys: readKey(values.key, 'NewPay', io),
         appId: values['app-id'],
@@ -294,6 +309,7 @@ async function send(args: string[], io: CliIo): Promise<number> {
       break;
     }
     case 'cashy': {
+      const { createCashyFixtures, CASHY_TEST_API_KEY } = load<typeof import('./cashy')>('./cashy');
       const merchantId =
         values['merchant-id'] ?? io.env.CASHY_MERCHANT_ID ?? CASHY_TEST_MERCHANT_ID;
       if (!/^\d+$/.test(merchantId)) throw new UsageError('--merchant-id must be digits');
@@ -310,6 +326,9 @@ async function send(args: string[], io: CliIo): Promise<number> {
       break;
     }
     case 'signed-param': {
+      const { COUNTRIES, isCountryCode } =
+        load<typeof import('@payhook/signed-param')>('@payhook/signed-param');
+      const { createSignedParamFixtures } = load<typeof import('./signed-param')>('./signed-param');
       const country = values.country ?? 'PH';
       if (!isCountryCode(country))
         throw new UsageError(`--country must be one of ${Object.keys(COUNTRIES).join(', ')}`);
@@ -335,6 +354,7 @@ async function send(args: string[], io: CliIo): Promise<number> {
       break;
     }
     case 'lailaolab': {
+      const { createLailaolabFixtures } = load<typeof import('./lailaolab')>('./lailaolab');
       const fixtures = createLailaolabFixtures({
         secretKey: io.env.LAILAOLAB_SECRET_KEY ?? LAILAOLAB_TEST_SECRET,
       });
@@ -368,8 +388,7 @@ async function send(args: string[], io: CliIo): Promise<number> {
     try {
       view = await postFixture(url, delivery, { timeoutMs });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-      throw new IoError(`could not deliver to ${url} (${cause})`);
+      throw new IoError(`could not deliver to ${url} (${networkReason(error)})`);
     }
   }
   const code = view
@@ -435,8 +454,7 @@ async function playOnSimulator(
         signal: AbortSignal.timeout(p.timeoutMs),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-      throw new IoError(`could not reach the simulator at ${control} (${cause})`);
+      throw new IoError(`could not reach the simulator at ${control} (${networkReason(error)})`);
     }
     const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
     if (!response.ok)
@@ -469,13 +487,16 @@ function keys(args: string[], io: CliIo): number {
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const dir = path.resolve(io.cwd, values.out ?? 'payhook-keys');
+  const existing = Object.values(KEY_FILES)
+    .map((f) => path.join(dir, f))
+    .filter((f) => existsSync(f));
+  if (existing.length > 0 && !values.force)
+    throw new UsageError(`${existing.join(', ')} already exist: use --force to overwrite`);
   let written;
   try {
     written = writeTestKeyPair(dir, { force: values.force });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code) throw new IoError(`cannot write keys in ${dir} (${code})`);
-    throw new UsageError(`${(error as Error).message.replace(/^@payhook\/testing: /, '')}`);
+    throw new IoError(`cannot write keys in ${dir} (${(error as NodeJS.ErrnoException).code})`);
   }
   if (values.json) io.stdout(`${JSON.stringify(written.files)}\n`);
   else
@@ -513,6 +534,8 @@ async function simulate(args: string[], io: CliIo): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError('--port must be a port number');
   const secretGiven = values.secret ?? io.env.LAILAOLAB_SECRET_KEY;
+  const { createLailaolabFixtures } = load<typeof import('./lailaolab')>('./lailaolab');
+  const { startSimulatorControl } = load<typeof import('./control')>('./control');
   const fixtures = createLailaolabFixtures({ secretKey: secretGiven ?? LAILAOLAB_TEST_SECRET });
   const simulator = await fixtures.startSimulator();
   let control;

@@ -1,0 +1,323 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import { createPaymentHub } from '@payhook/core';
+import { recordHub, type HubRecording } from '@payhook/core/testing';
+import { createNewpayMiddleware } from '@payhook/newpay-callback';
+import { createPayinMiddleware } from '@payhook/payin';
+import { createSignedParamMiddleware } from '@payhook/signed-param';
+import { createLailaolabMiddleware, createLailaolabSource } from '@payhook/lailaolab-socket';
+import { CASHY_TEST_API_KEY, EXIT, LAILAOLAB_TEST_SECRET, runCli } from '../src';
+
+// The real binary, run as a child process (no build: the bin falls back to tsx on the sources).
+const BIN = path.join(__dirname, '..', 'bin', 'payhook.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function payhook(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, ...env }, timeout: 15_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** The same CLI in-process, for the many usage cases (each binary start costs about a second). */
+async function inProcess(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    env,
+    cwd: process.cwd(),
+  });
+  return { code, stdout, stderr };
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+let dir: string;
+let keyFile: string;
+let server: Server;
+let url: string;
+let rec: HubRecording;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'payhook-cli-'));
+  const keys = await payhook(['keys', '--out', dir, '--json']);
+  expect(keys.code).toBe(0);
+  keyFile = JSON.parse(keys.stdout).privateKey;
+  // The app under test trusts the public halves the CLI wrote, in both forms the plugins take.
+  const hub = createPaymentHub();
+  rec = recordHub(hub);
+  const app = express();
+  app.use(
+    '/newpay',
+    createNewpayMiddleware(hub, {
+      platformPublicKey: readFileSync(path.join(dir, 'public.pem'), 'utf8'),
+      appId: 6,
+    }),
+  );
+  app.use(
+    '/paycools',
+    createSignedParamMiddleware(hub, {
+      platformPublicKey: readFileSync(path.join(dir, 'public.base64'), 'utf8'),
+      country: 'PH',
+    }),
+  );
+  app.use(
+    '/cashy',
+    createPayinMiddleware(hub, { merchantId: '100001', apiKey: CASHY_TEST_API_KEY }),
+  );
+  server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('payhook keys', () => {
+  it('wrote a pair, refuses to overwrite it, and overwrites with --force', async () => {
+    for (const f of ['private.pem', 'public.pem', 'public.base64'])
+      expect(existsSync(path.join(dir, f))).toBe(true);
+    const before = readFileSync(keyFile, 'utf8');
+    const again = await inProcess(['keys', '--out', dir]);
+    expect(again.code).toBe(EXIT.USAGE);
+    expect(again.stderr).toMatch(/already exist.*--force/);
+    expect(readFileSync(keyFile, 'utf8')).toBe(before);
+    const other = mkdtempSync(path.join(tmpdir(), 'payhook-cli-'));
+    const forced = await inProcess(['keys', '--out', other, '--force']);
+    expect(forced.code).toBe(EXIT.OK);
+    expect(forced.stdout).toContain('private.pem');
+    rmSync(other, { recursive: true, force: true });
+  });
+});
+
+describe('payhook send against a listening app', () => {
+  it('delivers a payment, a v2 payment, a refund and a Cashy payin: each acknowledged', async () => {
+    const [v1, v2, refund, cashy] = await Promise.all([
+      payhook([
+        'send',
+        'newpay',
+        'payment',
+        '--url',
+        `${url}/newpay`,
+        '--order',
+        'N-1',
+        '--amount',
+        '15000',
+        '--key',
+        keyFile,
+      ]),
+      inProcess(['send', 'newpay', 'payment', '--v2', '--url', `${url}/newpay`, '--order', 'N-2'], {
+        PAYHOOK_PRIVATE_KEY: keyFile,
+      }),
+      payhook([
+        'send',
+        'signed-param',
+        'refund',
+        '--url',
+        `${url}/paycools`,
+        '--order',
+        'S-1',
+        '--amount',
+        '100.5',
+        '--key',
+        keyFile,
+      ]),
+      payhook([
+        'send',
+        'cashy',
+        'payment',
+        '--url',
+        `${url}/cashy`,
+        '--order',
+        'C-1',
+        '--amount',
+        '100.10',
+        '--json',
+      ]),
+    ]);
+    expect([v1.code, v2.code, refund.code, cashy.code]).toEqual([0, 0, 0, 0]);
+    expect(v1.stdout).toContain('← 200');
+    expect(v1.stdout).toContain('{"transResult":"SUCCESS"}');
+    expect(v1.stdout).toMatch(/acknowledged: yes/);
+    const json = JSON.parse(cashy.stdout);
+    expect(json).toMatchObject({ acknowledged: true, response: { status: 200, body: 'SUCCESS' } });
+    expect(json.request.headers.Sign).toMatch(/^[0-9A-F]{32}$/);
+    const seen = Object.fromEntries(
+      rec.events.map((e) => [e.orderId ?? e.type, [e.type, e.amount]]),
+    );
+    expect(seen).toMatchObject({
+      'N-1': ['payment.completed', '15000.00'],
+      'N-2': ['payment.completed', '15000.00'],
+      'payment.refunded': ['payment.refunded', '100.50'],
+      'C-1': ['payment.completed', '100.10'],
+    });
+  });
+
+  it('a refused delivery exits 1 and the app emits nothing', async () => {
+    const before = rec.events.length;
+    const [forged, wrongApp, wrongKey] = await Promise.all([
+      payhook(['send', 'cashy', 'payment', '--url', `${url}/cashy`, '--forge']),
+      inProcess([
+        'send',
+        'newpay',
+        'failed',
+        '--url',
+        `${url}/newpay`,
+        '--app-id',
+        '7',
+        '--key',
+        keyFile,
+      ]),
+      inProcess(['send', 'cashy', 'failed', '--url', `${url}/cashy`, '--api-key', 'not-the-key']),
+    ]);
+    expect([forged.code, wrongApp.code, wrongKey.code]).toEqual([1, 1, 1]);
+    expect(forged.stdout).toContain('← 401');
+    expect(forged.stdout).toMatch(/acknowledged: no/);
+    expect(wrongApp.stdout).toContain('ERR_SENDER_UNKNOWN');
+    expect(rec.events.length).toBe(before);
+  });
+
+  it('usage errors exit 2 (also from the binary), an unreachable URL exits 3', async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}/cashy`;
+    const [noKey, badGateway, badEvent, noUrl, badAmount, unreachable, help] = await Promise.all([
+      inProcess(['send', 'newpay', 'payment', '--url', `${url}/newpay`]),
+      payhook(['send', 'stripe', 'payment', '--url', url]),
+      inProcess(['send', 'cashy', 'refund', '--url', url]),
+      inProcess(['send', 'cashy', 'payment']),
+      inProcess(['send', 'cashy', 'payment', '--url', url, '--amount', '1,5']),
+      inProcess(['send', 'cashy', 'payment', '--url', dead]),
+      inProcess(['send', '--help']),
+    ]);
+    expect(noKey.code).toBe(EXIT.USAGE);
+    expect(noKey.stderr).toMatch(/--key <file>.*payhook keys/);
+    expect(badGateway.stderr).toMatch(/unknown gateway "stripe"/);
+    expect(badEvent.stderr).toMatch(/cashy has no event "refund"/);
+    expect(noUrl.stderr).toMatch(/--url/);
+    expect(badAmount.stderr).toMatch(/not a decimal amount/);
+    expect([badGateway.code, badEvent.code, noUrl.code, badAmount.code]).toEqual([2, 2, 2, 2]);
+    expect(unreachable.code).toBe(EXIT.IO);
+    expect(unreachable.stderr).toBe(`payhook: could not deliver to ${dead} (ECONNREFUSED)\n`);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Exit codes/);
+  });
+});
+
+describe('payhook simulate lailaolab', () => {
+  let child: ChildProcess | undefined;
+  afterEach(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('runs the simulator an app connects to; send plays a payment on it; SIGTERM stops it with 0', async () => {
+    child = spawn(process.execPath, [BIN, 'simulate', 'lailaolab', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child!.once('exit', (code) => resolve(code)),
+    );
+    const info = await new Promise<{ socketUrl: string; apiBase: string; control: string }>(
+      (resolve, reject) => {
+        let buffer = '';
+        child!.stdout!.on('data', (chunk: Buffer) => {
+          buffer += chunk.toString('utf8');
+          const line = buffer.split('\n')[0];
+          if (buffer.includes('\n')) resolve(JSON.parse(line!));
+        });
+        child!.once('exit', (code) => reject(new Error(`simulate exited with ${code}`)));
+      },
+    );
+    const hub = createPaymentHub();
+    const lrec = recordHub(hub);
+    const source = createLailaolabSource(hub, {
+      secretKey: LAILAOLAB_TEST_SECRET,
+      url: info.socketUrl,
+      apiBase: info.apiBase,
+      confirmByStatusQuery: true,
+      sweepIntervalMs: 0,
+      reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+    });
+    const app = express();
+    app.use('/lailaolab', createLailaolabMiddleware(hub, { source }));
+    const appServer = createServer(app);
+    await new Promise<void>((resolve) => appServer.listen(0, '127.0.0.1', resolve));
+    const appUrl = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}/lailaolab`;
+    try {
+      await lrec.until((r) => r.sources.some((s) => s.channel === 'source.up'), 'socket up');
+      const sent = await payhook([
+        'send',
+        'lailaolab',
+        'payment',
+        '--simulator',
+        info.control,
+        '--url',
+        appUrl,
+        '--order',
+        'D-1',
+        '--amount',
+        '5000',
+      ]);
+      expect(sent.code).toBe(0);
+      expect(sent.stdout).toMatch(/emitted on join::<secret> to 1 connected client/);
+      expect(sent.stdout).toContain('← 200');
+      await lrec.until((r) => r.events.length + r.duplicates.length === 2, 'socket + webhook');
+      // Heard twice (socket and webhook), applied once.
+      expect(lrec.events).toHaveLength(1);
+      expect(lrec.events[0]).toMatchObject({
+        type: 'payment.completed',
+        orderId: 'D-1',
+        amount: '5000',
+      });
+      // Unknown to the simulator's status API: the app refuses the webhook (409), exit 1.
+      const forged = await inProcess([
+        'send',
+        'lailaolab',
+        'payment',
+        '--url',
+        appUrl,
+        '--order',
+        'D-2',
+      ]);
+      expect(forged.code).toBe(EXIT.NOT_ACKNOWLEDGED);
+      expect(forged.stdout).toContain('← 409');
+    } finally {
+      await source.close();
+      appServer.closeAllConnections();
+      await new Promise<void>((resolve) => appServer.close(() => resolve()));
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses an unknown simulator with exit 2', async () => {
+    const run = await inProcess(['simulate', 'newpay']);
+    expect(run.code).toBe(EXIT.USAGE);
+    expect(run.stderr).toMatch(/no simulator for "newpay"/);
+  });
+});

@@ -1,0 +1,3 @@
+export { createAcmeProvider, createAcmeMiddleware, SOURCE } from './acme';
+export type { AcmePayload, AcmeOptions } from './acme';
+export { signAcme } from './sign';

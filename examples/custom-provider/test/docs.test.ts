@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+// docs/writing-a-provider.md shows this example's code: every block must be in it verbatim.
+describe('docs/writing-a-provider.md', () => {
+  const root = path.join(__dirname, '..', '..', '..');
+  const doc = readFileSync(path.join(root, 'docs', 'writing-a-provider.md'), 'utf8');
+  const sources = ['src/acme.ts', 'src/sign.ts', 'test/conformance.test.ts'].map((f) =>
+    readFileSync(path.join(__dirname, '..', f), 'utf8'),
+  );
+  const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+  it('has the payload, imports, factory, signer and conformance blocks', () => {
+    expect(blocks).toHaveLength(5);
+  });
+
+  it.each(blocks.map((b, i) => [i + 1, b]))(
+    'block %i is code of examples/custom-provider',
+    (_i, block) => {
+      expect(sources.some((s) => s.includes(block as string))).toBe(true);
+    },
+  );
+});

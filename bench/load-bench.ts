@@ -1,0 +1,175 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { ROUTES, type RouteName, type SenderSecrets, type Wire } from './lib/deliveries';
+import { runLoad, spareFor, startServer, type RunResult } from './lib/load';
+import { createSignPool } from './lib/sign-pool';
+import { median } from './lib/stats';
+
+/**
+ * Load: every route of one Express app side by side, in interleaved rounds (the order rotates each
+ * round), each request a distinct, validly signed delivery signed before the run.
+ */
+
+export interface LoadOptions {
+  rounds: number;
+  /** Requests per route per round: RSA routes (signing is the limit) and the others. */
+  amountRsa: number;
+  amountOther: number;
+  warmup: number;
+  connections: number;
+  maxSeconds: number;
+  log: (line: string) => void;
+}
+
+export interface RouteSummary {
+  route: RouteName;
+  bodyBytes: number;
+  /** Median over rounds. */
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Median of the per-round ratios to the baseline of the same round. */
+  ratio: number | null;
+  /** Median of the per-round p99 differences to the baseline, ms. */
+  p99Delta: number | null;
+  requests: number;
+  /** 2xx answers including the warm-up round: the server must have dispatched exactly this many. */
+  answeredWithWarmup: number;
+  non2xx: number;
+  errors: number;
+  /** What the server counted for this route over every round (dispatched, duplicate, error:...). */
+  server: Record<string, number>;
+}
+
+export interface LoadReport {
+  connections: number;
+  rounds: number;
+  amounts: { rsa: number; other: number; warmup: number };
+  signing: { rsaDeliveries: number; seconds: number };
+  runs: RunResult[][];
+  routes: RouteSummary[];
+  redisKeysRemoved: number;
+}
+
+export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
+  const { log, connections } = options;
+  const sp = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const np = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const secrets: SenderSecrets = {
+    signedParamPrivatePem: sp.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    newpayPrivatePem: np.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    newpayAppId: 6,
+    payinMerchantId: '100001',
+    payinApiKey: randomBytes(16).toString('hex'),
+    octokitSecret: randomBytes(16).toString('hex'),
+    bodySize: 720,
+  };
+  const runTag = Date.now().toString(36);
+  const spare = spareFor(connections);
+  const amountOf = (route: RouteName, warm: boolean): number =>
+    (warm
+      ? options.warmup
+      : route === 'signed-param' || route === 'newpay'
+        ? options.amountRsa
+        : options.amountOther) + spare;
+
+  const pool = createSignPool(secrets);
+  // Every RSA delivery of the whole run is signed now, before the server starts.
+  const started = Date.now();
+  const rsa = new Map<string, Wire[]>();
+  let rsaCount = 0;
+  for (const route of ['signed-param', 'newpay'] as const) {
+    for (let round = -1; round < options.rounds; round++) {
+      const wires = await pool.make(route, `${runTag}r${round + 1}`, amountOf(route, round < 0));
+      rsa.set(`${route}/${round}`, wires);
+      rsaCount += wires.length;
+    }
+  }
+  const signingSeconds = (Date.now() - started) / 1000;
+  log(`signed ${rsaCount} RSA-2048 deliveries in ${signingSeconds.toFixed(1)} s (worker threads)`);
+
+  const server = await startServer({
+    signedParamPublicPem: sp.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    newpayPublicPem: np.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    newpayAppId: secrets.newpayAppId,
+    payinMerchantId: secrets.payinMerchantId,
+    payinApiKey: secrets.payinApiKey,
+    octokitSecret: secrets.octokitSecret,
+    redisUrl: 'redis://127.0.0.1:6379',
+    redisPrefix: `payhook-bench:${runTag}:`,
+  });
+  const runs: RunResult[][] = [];
+  const bodyBytes = new Map<RouteName, number>();
+  /** 2xx answers per route including the warm-up, to check against what the server dispatched. */
+  const answered = new Map<RouteName, number>();
+  try {
+    for (let round = -1; round < options.rounds; round++) {
+      // Rotate the order so no route always runs first (cold) or last.
+      const shift = (((round + 1) % ROUTES.length) + ROUTES.length) % ROUTES.length;
+      const order = [...ROUTES.slice(shift), ...ROUTES.slice(0, shift)];
+      const results: RunResult[] = [];
+      for (const route of order) {
+        const wires =
+          rsa.get(`${route}/${round}`) ??
+          (await pool.make(route, `${runTag}r${round + 1}`, amountOf(route, round < 0)));
+        bodyBytes.set(route, Buffer.byteLength(wires[0]!.body));
+        const r = await runLoad(server.port, route, wires, connections, options.maxSeconds);
+        rsa.delete(`${route}/${round}`);
+        answered.set(route, (answered.get(route) ?? 0) + r.ok);
+        if (round >= 0) results.push(r);
+      }
+      if (round < 0) {
+        log('warm-up round done');
+        continue;
+      }
+      runs.push(results);
+      const base = results.find((r) => r.route === 'baseline')!;
+      log(
+        `round ${round + 1}: ` +
+          results
+            .map(
+              (r) =>
+                `${r.route} ${Math.round(r.rps)}/s (${(r.rps / base.rps).toFixed(2)}) p99 ${r.p99}`,
+            )
+            .join(', '),
+      );
+    }
+    const counters = await server.counters();
+    const routes = ROUTES.map((route): RouteSummary => {
+      const mine = runs.map((round) => round.find((r) => r.route === route)!);
+      const ratios = runs.map((round) => {
+        const base = round.find((r) => r.route === 'baseline')!;
+        const r = round.find((x) => x.route === route)!;
+        return { ratio: r.rps / base.rps, p99: r.p99 - base.p99 };
+      });
+      return {
+        route,
+        bodyBytes: bodyBytes.get(route)!,
+        rps: median(mine.map((r) => r.rps)),
+        p50: median(mine.map((r) => r.p50)),
+        p99: median(mine.map((r) => r.p99)),
+        ratio: route === 'baseline' ? null : median(ratios.map((x) => x.ratio)),
+        p99Delta: route === 'baseline' ? null : median(ratios.map((x) => x.p99)),
+        requests: mine.reduce((n, r) => n + r.ok, 0),
+        answeredWithWarmup: answered.get(route) ?? 0,
+        non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
+        errors: mine.reduce((n, r) => n + r.errors, 0),
+        server: counters[route] ?? {},
+      };
+    });
+    const { redisKeysRemoved } = await server.stop();
+    return {
+      connections,
+      rounds: options.rounds,
+      amounts: { rsa: options.amountRsa, other: options.amountOther, warmup: options.warmup },
+      signing: { rsaDeliveries: rsaCount, seconds: signingSeconds },
+      runs,
+      routes,
+      redisKeysRemoved,
+    };
+  } catch (error) {
+    await server.stop().catch(() => undefined);
+    throw error;
+  } finally {
+    await pool.close();
+  }
+}

@@ -124,7 +124,14 @@ export function timingSafeEqualText(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb) && a.length === b.length;
 }
 
-/** Constant-time comparison of hex digests, ignoring case (gateways disagree on it). */
+/**
+ * Constant-time comparison of hex digests, ignoring case (gateways disagree on it). A digest's
+ * length is public (MD5: 32, SHA-256: 64), so a length mismatch may answer early; equal lengths are
+ * compared byte for byte in constant time.
+ */
 export function timingSafeEqualHex(expected: string, received: string): boolean {
-  return timingSafeEqualText(expected.toLowerCase(), received.trim().toLowerCase());
+  if (typeof received !== 'string') return false;
+  const a = Buffer.from(expected.toLowerCase(), 'latin1');
+  const b = Buffer.from(received.trim().toLowerCase(), 'latin1');
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -303,6 +303,14 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
   const completedMarker = (event: PaymentEvent): string =>
     `${event.provider}:completed:${event.transactionId}`;
 
+  /** Records that the transaction completed: one write when the store can, else claim + commit. */
+  const markCompleted = async (event: PaymentEvent): Promise<void> => {
+    const marker = completedMarker(event);
+    if (store.markDone) return store.markDone(marker, retentionMs);
+    const claim = await store.claim(marker, leaseMs);
+    if (claim.state === 'claimed') await store.commit(marker, claim.token, retentionMs);
+  };
+
   const reject = (
     provider: AnyPaymentProvider,
     error: PaymentErrorLike,
@@ -361,11 +369,12 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
       reportError(error, { provider: event.provider, event, delivery });
       return ['failed', error];
     }
-    await store.commit(event.id, claim.token, retentionMs);
     if (event.type === 'payment.completed') {
-      const marker = await store.claim(completedMarker(event), leaseMs);
-      if (marker.state === 'claimed')
-        await store.commit(completedMarker(event), marker.token, retentionMs);
+      // The completion marker is written beside the commit, not after it: on a networked store the
+      // two round trips overlap.
+      await Promise.all([store.commit(event.id, claim.token, retentionMs), markCompleted(event)]);
+    } else {
+      await store.commit(event.id, claim.token, retentionMs);
     }
     logger.info({ eventId: event.id, type: event.type }, '@payhook/core: payment event processed');
     return ['processed'];

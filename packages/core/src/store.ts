@@ -19,6 +19,11 @@ export interface IdempotencyStore {
   commit(key: string, token: string, ttlMs: number): Promise<void>;
   /** Drops the claim so a redelivery can process the event, only while `token` still holds it. */
   release(key: string, token: string): Promise<void>;
+  /**
+   * Optional: record `key` as done at once, whatever it holds (one write instead of claim + commit).
+   * The hub uses it for the marker that lets a late failure notice be recognised as stale.
+   */
+  markDone?(key: string, ttlMs: number): Promise<void>;
   /** Optional: free resources (connections) at shutdown. */
   close?(): Promise<void>;
 }
@@ -70,6 +75,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Idempotency
     async release(key, token) {
       const entry = cache.get(key);
       if (entry?.state === 'claimed' && entry.token === token) cache.delete(key);
+    },
+    async markDone(key, ttlMs) {
+      cache.set(key, DONE, { ttl: ttlMs });
     },
   };
 }

@@ -50,8 +50,32 @@ export function assertTimeZone(timeZone: unknown, option = 'timeZone', source?: 
 /** What the en-US, h23, all-numeric formatter writes: `M/D/YYYY, HH:MM:SS`. */
 const FORMATTED = /^(\d{1,2})\/(\d{1,2})\/(\d+),? (\d{2}):(\d{2}):(\d{2})$/;
 
-/** Offset of `timeZone` at the UTC instant `utcMs`, in minutes east of UTC. */
+const QUARTER_HOUR = 15 * 60_000;
+const offsetCache = new Map<string, number>();
+
+/**
+ * Offset of `timeZone` at the UTC instant `utcMs`, in minutes east of UTC. Cached per zone and
+ * UTC quarter hour: modern offset changes fall on quarter-hour boundaries, and a bucket is cached
+ * only when both of its ends agree, so a bucket holding a change is always computed exactly.
+ */
 export function zoneOffsetMinutes(timeZone: string, utcMs: number): number {
+  const bucket = Math.floor(utcMs / QUARTER_HOUR);
+  const key = `${timeZone}|${bucket}`;
+  const cached = offsetCache.get(key);
+  if (cached !== undefined) return cached;
+  const offset = computeOffsetMinutes(timeZone, utcMs);
+  const start = bucket * QUARTER_HOUR;
+  if (
+    computeOffsetMinutes(timeZone, start) === offset &&
+    computeOffsetMinutes(timeZone, start + QUARTER_HOUR - 1000) === offset
+  ) {
+    if (offsetCache.size >= 10_000) offsetCache.clear();
+    offsetCache.set(key, offset);
+  }
+  return offset;
+}
+
+function computeOffsetMinutes(timeZone: string, utcMs: number): number {
   const formatter = formatterFor(timeZone);
   const date = new Date(utcMs);
   // format() costs about a third of formatToParts() (an object per part): it runs for every time a

@@ -40,6 +40,14 @@ describe('memory store', () => {
     expect((await store.claim('k', 1_000)).state).toBe('done');
   });
 
+  it('markDone records done in one write, and a probe claim holder cannot undo it', async () => {
+    const store = createMemoryStore();
+    const probe = (await store.claim('m', 1_000)) as { token: string };
+    await store.markDone!('m', 60_000);
+    await store.release('m', probe.token);
+    expect((await store.claim('m', 1_000)).state).toBe('done');
+  });
+
   it('forgets done keys after their retention', async () => {
     const store = createMemoryStore();
     const claim = (await store.claim('k', 1_000)) as { token: string };

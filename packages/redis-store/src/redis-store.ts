@@ -74,6 +74,8 @@ export interface RedisStore extends IdempotencyStore {
   /** The ioredis client in use, for health checks. */
   readonly client: Redis | Cluster;
   readonly prefix: string;
+  /** One SET: the key is done for `ttlMs` whatever it held (used for completion markers). */
+  markDone(key: string, ttlMs: number): Promise<void>;
   /** Resolves once the client is connected; rejects with a StoreError after `timeoutMs` (default 5,000). */
   ready(timeoutMs?: number): Promise<void>;
   /** Closes the client if the store created it from `url`; a client you passed in stays open. */
@@ -105,6 +107,9 @@ if v == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 if not v then return 2 end
 return 0`;
 
+// The completion marker: done whatever the key held (a completion outranks a probe's claim).
+const MARK = `redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) return 1`;
+
 interface Script {
   source: string;
   sha: string;
@@ -113,7 +118,12 @@ const script = (source: string): Script => ({
   source,
   sha: createHash('sha1').update(source).digest('hex'),
 });
-const SCRIPTS = { claim: script(CLAIM), commit: script(COMMIT), release: script(RELEASE) };
+const SCRIPTS = {
+  claim: script(CLAIM),
+  commit: script(COMMIT),
+  release: script(RELEASE),
+  mark: script(MARK),
+};
 
 const TOKEN = /^[A-Za-z0-9_-]{16}$/;
 
@@ -265,6 +275,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       }
       const result = await run('release', redisKey, [token]);
       if (result === 0) onLostClaim?.(key, 'release');
+    },
+
+    async markDone(key, ttlMs) {
+      const redisKey = checkKey(key, 'markDone');
+      const ttl = checkMs(ttlMs, minTtlMs, 'ttlMs', 'markDone');
+      await run('mark', redisKey, [ttl, DONE]);
     },
 
     ready(timeoutMs = 5_000) {

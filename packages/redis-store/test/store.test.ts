@@ -107,6 +107,16 @@ describe('claim / commit / release', () => {
     ]);
   });
 
+  it('markDone writes done with the retention TTL in one command, over a probe claim', async () => {
+    const probe = claimed(await store.claim('mark:1', 30_000));
+    await store.markDone('mark:1', 60_000);
+    expect(await admin.get(prefix + 'mark:1')).toBe(DONE);
+    const ttl = await admin.pttl(prefix + 'mark:1');
+    expect(ttl).toBeGreaterThan(30_000);
+    await store.release('mark:1', probe);
+    expect((await store.claim('mark:1', 1_000)).state).toBe('done');
+  });
+
   it('release never deletes a done marker', async () => {
     const token = claimed(await store.claim('pay:4', 30_000));
     await store.commit('pay:4', token, 60_000);

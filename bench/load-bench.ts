@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ROUTES, type RouteName, type SenderSecrets, type Wire } from './lib/deliveries';
 import { runLoad, spareFor, startServer, type RunResult } from './lib/load';
@@ -97,6 +99,11 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
     redisUrl: 'redis://127.0.0.1:6379',
     redisPrefix: `payhook-bench:${runTag}:`,
   });
+  // On a machine with two or more cores, the server gets core 0 and this process (the load
+  // generator) core 1, so neither steals the other's CPU and a route's ratio reflects the server's
+  // own cost per request. Redis and the kernel still float.
+  const pinned = pinCores(server.pid);
+  if (pinned) log('pinned: bench server to CPU 0, load generator to CPU 1 (taskset)');
   const runs: RunResult[][] = [];
   const bodyBytes = new Map<RouteName, number>();
   /** 2xx answers per route including the warm-up, to check against what the server dispatched. */
@@ -172,4 +179,11 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
   } finally {
     await pool.close();
   }
+}
+
+function pinCores(serverPid: number): boolean {
+  if (os.cpus().length < 2) return false;
+  const server = spawnSync('taskset', ['-acp', '0', String(serverPid)], { stdio: 'ignore' });
+  const self = spawnSync('taskset', ['-acp', '1', String(process.pid)], { stdio: 'ignore' });
+  return server.status === 0 && self.status === 0;
 }

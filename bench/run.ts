@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,22 @@ const only = onlyArg
     )
   : undefined;
 const wants = (part: string): boolean => !only || only.has(part);
+
+// By default every part measures the published JavaScript (packages/*/dist, built now), not the
+// TypeScript sources through tsx: tsx's transpiled output adds per-call helpers of its own.
+// `--source` measures the sources instead (no build).
+if (!args.includes('--source')) {
+  console.log('building the packages (npm run build): the bench measures packages/*/dist');
+  const build = spawnSync('npm', ['run', 'build', '--silent'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (build.status !== 0) {
+    console.error('npm run build failed; run it by hand to see why, or pass --source');
+    process.exit(1);
+  }
+  // A tsconfig without `paths`: @payhook/* then resolves through node_modules to each dist.
+  process.env.TSX_TSCONFIG_PATH = path.join(__dirname, 'tsconfig.dist.json');
+}
 
 const settings = {
   load: {

@@ -32,6 +32,7 @@ export interface RunResult {
 
 export interface BenchServer {
   port: number;
+  pid: number;
   counters(): Promise<Counters>;
   stop(): Promise<{ redisKeysRemoved: number }>;
 }
@@ -64,6 +65,7 @@ export function startServer(config: ServerConfig): Promise<BenchServer> {
     });
   return once<{ port: number }>('ready').then(({ port }) => ({
     port,
+    pid: child.pid!,
     async counters() {
       const reply = once<{ counters: Counters }>('counters');
       child.send({ type: 'counters' });

@@ -3,5 +3,5 @@ export type { MerchantApp, MerchantConfig } from './app';
 export { configFromEnv, hasRealKeys, ENV_VARS } from './config';
 export { runScenario } from './scenario';
 export type { ScenarioResult, StepResult } from './scenario';
-export { createOrdersTable, attachOrderListeners, addDecimal } from './orders';
+export { createOrdersTable, attachOrderListeners } from './orders';
 export type { Order, OrdersTable, OrderStatus } from './orders';

@@ -1,4 +1,4 @@
-import { compareDecimal, type PaymentEvent, type PaymentHub } from '@payhook/core';
+import { addDecimal, compareDecimal, type PaymentEvent, type PaymentHub } from '@payhook/core';
 
 /** The merchant's side: an orders table in memory, kept by payhook's three events. */
 
@@ -17,17 +17,6 @@ export interface Order {
   transactionId: string | null;
   /** A line per event applied, for the log and the table. */
   history: string[];
-}
-
-/** Exact sum of two decimal strings (core compares decimals but has no addition). */
-export function addDecimal(a: string, b: string): string {
-  const scale = Math.max(a.split('.')[1]?.length ?? 0, b.split('.')[1]?.length ?? 0);
-  const units = (d: string): bigint => {
-    const [whole, fraction = ''] = d.split('.');
-    return BigInt(`${whole}${fraction.padEnd(scale, '0')}`);
-  };
-  const sum = (units(a) + units(b)).toString().padStart(scale + 1, '0');
-  return scale === 0 ? sum : `${sum.slice(0, -scale)}.${sum.slice(-scale)}`;
 }
 
 export interface OrdersTable {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { addDecimal, runScenario, type ScenarioResult } from '../src';
+import { runScenario, type ScenarioResult } from '../src';
 
 // The scenario `npm start` runs: every gateway, simulators and test keys, real HTTP and socket.io.
 describe('merchant app scenario', () => {
@@ -49,15 +49,6 @@ describe('merchant app scenario', () => {
     expect(text.match(/refused: ERR_STATUS_MISMATCH/g)).toHaveLength(2);
     expect(text).toContain('[paycools] payment.refunded order B-2001 500.10 PHP');
     expect(result.table.split('\n')[0]).toMatch(/^order\s+gateway\s+amount\s+status/);
-  });
-});
-
-describe('addDecimal', () => {
-  it('adds exactly across scales', () => {
-    expect(addDecimal('0', '5000.00')).toBe('5000.00');
-    expect(addDecimal('0.1', '0.2')).toBe('0.3');
-    expect(addDecimal('999.99', '0.01')).toBe('1000.00');
-    expect(addDecimal('9007199254740993', '1')).toBe('9007199254740994');
   });
 });
 

@@ -39,6 +39,8 @@ export { parseJson, assertSafeJson, JsonNumber, jsonNumber, stringifyJson } from
 export type { ParseJsonOptions, JsonValue } from './json';
 export {
   decimalFromMinorUnits,
+  decimalToMinorUnits,
+  addDecimal,
   normalizeDecimal,
   compareDecimal,
   decimalEquals,

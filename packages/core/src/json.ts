@@ -125,14 +125,14 @@ function tooDeep(maxDepth: number, source: string | undefined, what: string): Pa
 
 function forbiddenKey(key: string, source: string | undefined, what: string): PayloadError {
   return new PayloadError(`${what} carries the forbidden key "${key}"`, {
-/** A small recursive-descent JSON parser that turns every number into a JsonNumber (its exact text). */
+    code: 'ERR_PAYLOAD_MALFORMED',
     source,
   });
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
-/** A small recursive-descent JSON parser that keeps numbers as their source text. */
+/** A small recursive-descent JSON parser that turns every number into a JsonNumber (its exact text). */
 class JsonNumberParser {
   private i = 0;
   constructor(

@@ -75,6 +75,25 @@ export function normalizeDecimal(
   return (sign && !isZero ? '-' : '') + whole + (fraction ? `.${fraction}` : '');
 }
 
+/**
+ * Decimal text in major units → integer minor units as text: ("500.1", 2) → "50010". Exact; more
+ * decimal places than `exponent` is an error, never a rounding. The inverse of decimalFromMinorUnits.
+ */
+export function decimalToMinorUnits(
+  amount: string | number,
+  exponent: number,
+  options: MoneyOptions = {},
+): string {
+  const decimal = normalizeDecimal(amount, { ...options, scale: exponent });
+  return decimal.replace('.', '').replace(/^(-?)0+(?=\d)/, '$1');
+}
+
+/** Exact sum of two decimal strings: ("100.10", "0.5") → "100.60". */
+export function addDecimal(a: string, b: string): string {
+  const [ua, ub, scale] = toScaledIntegersWithScale(a, b);
+  return decimalFromMinorUnits(ua + ub, scale);
+}
+
 /** Compares two decimal strings exactly: -1, 0 or 1. "100.1" equals "100.10". */
 export function compareDecimal(a: string, b: string): -1 | 0 | 1 {
   const [ua, ub] = toScaledIntegers(a, b);
@@ -90,14 +109,19 @@ export function isDecimalString(value: unknown): value is string {
 }
 
 function toScaledIntegers(a: string, b: string): [bigint, bigint] {
+  const [ua, ub] = toScaledIntegersWithScale(a, b);
+  return [ua, ub];
+}
+
+function toScaledIntegersWithScale(a: string, b: string): [bigint, bigint, number] {
   const ma = DECIMAL.exec(a);
   const mb = DECIMAL.exec(b);
   if (!ma || !mb)
-    throw new TypeError(`@payhook/core: cannot compare "${a}" and "${b}": not decimal amounts`);
+    throw new TypeError(`@payhook/core: "${a}" and "${b}" are not both decimal amounts`);
   const scale = Math.max(ma[3]?.length ?? 0, mb[3]?.length ?? 0);
   const scaled = (m: RegExpExecArray): bigint =>
     BigInt(`${m[1]}${m[2]}${(m[3] ?? '').padEnd(scale, '0')}`);
-  return [scaled(ma), scaled(mb)];
+  return [scaled(ma), scaled(mb), scale];
 }
 
 function numberToPlainText(value: number, options: MoneyOptions): string {

@@ -3,6 +3,8 @@ import {
   compareDecimal,
   decimalEquals,
   decimalFromMinorUnits,
+  decimalToMinorUnits,
+  addDecimal,
   instantToIso,
   loadPrivateKey,
   loadPublicKey,
@@ -117,6 +119,22 @@ describe('money', () => {
     [1e21, undefined],
   ])('normalizeDecimal refuses %p (never rounds)', (value, scale) => {
     expect(() => normalizeDecimal(value as never, { scale })).toThrow(PayloadError);
+  });
+
+  it('decimalToMinorUnits converts exactly, by text, and never rounds', () => {
+    expect(decimalToMinorUnits('500.1', 2)).toBe('50010');
+    expect(decimalToMinorUnits('0.05', 2)).toBe('5');
+    expect(decimalToMinorUnits('50000', 0)).toBe('50000');
+    expect(decimalToMinorUnits('90071992547409.93', 2)).toBe('9007199254740993');
+    expect(() => decimalToMinorUnits('1.005', 2)).toThrow(PayloadError);
+  });
+
+  it('addDecimal adds exactly across scales', () => {
+    expect(addDecimal('100.10', '0.5')).toBe('100.60');
+    expect(addDecimal('0.1', '0.2')).toBe('0.3');
+    expect(addDecimal('99999999999999999.99', '0.01')).toBe('100000000000000000.00');
+    expect(addDecimal('5', '-7.25')).toBe('-2.25');
+    expect(() => addDecimal('1', 'x')).toThrow(TypeError);
   });
 
   it('compares exactly', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { instantToIso, normalizeDecimal, type HttpReply } from '@payhook/core';
+import { instantToIso, type HttpReply } from '@payhook/core';
 import { flipLastDigit } from '@payhook/core/testing';
 
 export type GatewayName = 'newpay' | 'cashy' | 'signed-param' | 'lailaolab';
@@ -90,13 +90,6 @@ export function forgeDelivery(delivery: GatewayDelivery): GatewayDelivery {
     body: String(forged.body),
     description: `${delivery.description} (forged: body changed after signing)`,
   };
-}
-
-/** Decimal text in major units → integer minor units as text: ("500.1", 2) → "50010". Exact. */
-export function toMinorUnits(amount: string, exponent: number): string {
-  const decimal = normalizeDecimal(amount, { scale: exponent, source: '@payhook/testing' });
-  const digits = decimal.replace('.', '').replace(/^(-?)0+(?=\d)/, '$1');
-  return digits;
 }
 
 /** `yyyy-MM-dd HH:mm:ss` wall time in `timeZone`, the format most of these gateways write. */

@@ -12,7 +12,6 @@ export {
   sendFixture,
   isAcknowledged,
   forgeDelivery,
-  toMinorUnits,
   gatewayWallTime,
 } from './delivery';
 export type { GatewayDelivery, GatewayName, DeliveryView, RequestLike } from './delivery';

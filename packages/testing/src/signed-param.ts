@@ -1,17 +1,11 @@
-import { type KeyInput } from '@payhook/core';
+import { decimalToMinorUnits, type KeyInput } from '@payhook/core';
 import {
   buildNotification,
   COUNTRIES,
   createSignedParamProvider,
   type CountryCode,
 } from '@payhook/signed-param';
-import {
-  derivedDigits,
-  gatewayWallTime,
-  successAckOf,
-  toMinorUnits,
-  type GatewayDelivery,
-} from './delivery';
+import { derivedDigits, gatewayWallTime, successAckOf, type GatewayDelivery } from './delivery';
 import { resolveTestKeyPair, type TestKeyPair } from './keys';
 
 /**
@@ -125,7 +119,7 @@ export function createSignedParamFixtures(
       const transactionId = fields.transactionId ?? transactionIdOf(fields.orderId);
       const param: Record<string, unknown> = {
         eventName: `${product}.payment.${status === 'failed' ? 'failed' : 'success'}`,
-        amount: toMinorUnits(amount, facts.exponent),
+        amount: decimalToMinorUnits(amount, facts.exponent),
         ...countryFields(country),
         mchOrderId: fields.orderId,
         createTime: gatewayWallTime(new Date(at.getTime() - 120_000), facts.timeZone),
@@ -156,7 +150,7 @@ export function createSignedParamFixtures(
         mchRefundOrderId: fields.refundOrderId ?? `RF-${refundTransactionId.slice(-8)}`,
         refundTransactionId,
         originalTransactionId: fields.transactionId,
-        refundAmount: toMinorUnits(fields.amount, facts.exponent),
+        refundAmount: decimalToMinorUnits(fields.amount, facts.exponent),
         feeRefunded: 0,
         refundStatus: 'COMPLETE',
         refundCreateTime: gatewayWallTime(new Date(at.getTime() - 300_000), facts.timeZone),
@@ -180,7 +174,7 @@ export function createSignedParamFixtures(
         transactionId: `D${derivedDigits(`platform-payout:${fields.orderId}`, 19)}`,
         countryCode: country,
         currency: facts.currency,
-        amount: toMinorUnits(amount, facts.exponent),
+        amount: decimalToMinorUnits(amount, facts.exponent),
         transactionStatus: 'COMPLETED',
         createTime: gatewayWallTime(new Date(at.getTime() - 60_000), facts.timeZone),
         returnTime: gatewayWallTime(at, facts.timeZone),

@@ -20,7 +20,6 @@ import {
   generateTestKeyPair,
   isAcknowledged,
   sendFixture,
-  toMinorUnits,
   type GatewayDelivery,
 } from '../src';
 
@@ -53,16 +52,6 @@ async function expectRefused(h: Harness, delivery: GatewayDelivery, status: numb
   expect(h.rec.events).toHaveLength(0);
   expect(h.store.calls.claim).toBe(0);
 }
-
-describe('toMinorUnits', () => {
-  it('converts exactly, by text', () => {
-    expect(toMinorUnits('500.1', 2)).toBe('50010');
-    expect(toMinorUnits('0.05', 2)).toBe('5');
-    expect(toMinorUnits('50000', 0)).toBe('50000');
-    expect(toMinorUnits('90071992547409.93', 2)).toBe('9007199254740993');
-    expect(() => toMinorUnits('1.005', 2)).toThrow(/amount/);
-  });
-});
 
 describe('NewPay fixtures against @payhook/newpay-callback', () => {
   const h = () =>

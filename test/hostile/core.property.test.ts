@@ -3,7 +3,7 @@
  * HMAC-SHA256 of the raw body in `x-test-signature`. Hostile payloads are HMAC-signed per case
  * (cheap), so they get past the signature and reach the parser, the schema and normalize.
  */
-import { sign } from '../../packages/core/test/hmac-provider';
+import { sign } from '@payhook/core/testing';
 import { checkHostile, checkMutations, RUNS } from './properties';
 import { agent, startGateway, type Gateway } from './support';
 import type { Fields } from './arbitraries';

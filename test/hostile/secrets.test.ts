@@ -29,7 +29,7 @@ import {
   type Gateway,
   type Wire,
 } from './support';
-import { createTestProvider } from '../../packages/core/test/hmac-provider';
+import { createTestProvider } from '@payhook/core/testing';
 
 const merchant = generateKeyPairSync('rsa', { modulusLength: 2048 });
 

@@ -17,7 +17,6 @@ import {
   type PaymentHubOptions,
   type WebhookMiddleware,
 } from '@payhook/core';
-import { createCountingStore, recordHub, type HubRecording } from '@payhook/core/testing';
 import { buildNotification, createSignedParamMiddleware } from '@payhook/signed-param';
 import { createNewpayMiddleware, signV1Callback, signV2Callback } from '@payhook/newpay-callback';
 import { buildCashyMessage, createPayinMiddleware } from '@payhook/payin';
@@ -27,11 +26,7 @@ import {
   startLailaolabSimulator,
   type LailaolabSimulator,
 } from '@payhook/lailaolab-socket';
-import {
-  createTestProvider,
-  signedDelivery,
-  TEST_SECRET,
-} from '../../packages/core/test/hmac-provider';
+import { createTestProvider, signedDelivery, TEST_SECRET } from '@payhook/core/testing';
 
 import { CASHY_API_KEY, CASHY_MERCHANT } from './support-crash/constants';
 

@@ -1,5 +1,5 @@
 import { runProviderConformance } from '../src/testing';
-import { createTestProvider, signedDelivery } from './hmac-provider';
+import { createTestProvider, sign, signedDelivery } from '../src/testing';
 
 const valid = signedDelivery();
 runProviderConformance({
@@ -19,7 +19,7 @@ runProviderConformance({
   wrongKey: signedDelivery({}, 'another-secret'),
   malformed: (() => {
     const body = '{"event":"payment","txn":';
-    return { body, headers: { 'x-test-signature': require('./hmac-provider').sign(body) } };
+    return { body, headers: { 'x-test-signature': sign(body) } };
   })(),
   notPaymentEvent: signedDelivery({ event: 'payout' }),
 });

@@ -9,7 +9,7 @@ import {
   type PaymentHubOptions,
 } from '../src';
 import { createCountingStore } from '../src/testing';
-import { createTestProvider, sign, signedDelivery } from './hmac-provider';
+import { createTestProvider, sign, signedDelivery } from '../src/testing';
 
 type ExpressFactory = typeof express5;
 

@@ -7,7 +7,7 @@ import {
   type Logger,
 } from '../src';
 import { startTestServer } from '../src/testing';
-import { createTestProvider, signedDelivery, TEST_SECRET } from './hmac-provider';
+import { createTestProvider, signedDelivery, TEST_SECRET } from '../src/testing';
 
 const delivery = (d = signedDelivery()): Delivery => ({
   body: Buffer.from(d.body),

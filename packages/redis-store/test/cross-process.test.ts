@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, testPrefix } from './support/redis';
-import { createTestProvider, signedDelivery } from './support/test-provider';
+import { createTestProvider, signedDelivery } from '@payhook/core/testing';
 
 /**
  * Two separate Node processes, each an Express app with its own hub, share one Redis. The same

@@ -3,7 +3,7 @@ import { createPaymentHub, type PaymentEvent, type PaymentErrorLike } from '@pay
 import { postDelivery, startTestServer, type TestServer } from '@payhook/core/testing';
 import { createRedisStore, DONE, type RedisStore } from '@payhook/redis-store';
 import { deletePrefix, REDIS_URL, testPrefix } from './support/redis';
-import { createTestProvider, signedDelivery } from './support/test-provider';
+import { createTestProvider, signedDelivery } from '@payhook/core/testing';
 
 // The hub + Redis store behind a real listening HTTP server, on the real Redis at 6379.
 const prefix = testPrefix('hub');

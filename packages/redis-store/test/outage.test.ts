@@ -3,7 +3,7 @@ import { createPaymentHub, type PaymentErrorLike } from '@payhook/core';
 import { postDelivery, startTestServer, type TestServer } from '@payhook/core/testing';
 import { createRedisStore, type RedisStore } from '@payhook/redis-store';
 import { freePort, ScratchRedis, testPrefix } from './support/redis';
-import { createTestProvider, signedDelivery } from './support/test-provider';
+import { createTestProvider, signedDelivery } from '@payhook/core/testing';
 
 // A second redis-server, started, stopped and restarted by this test, on a port of its own.
 const provider = createTestProvider();

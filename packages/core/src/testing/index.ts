@@ -340,3 +340,6 @@ export function runProviderConformance(
     }
   });
 }
+
+export { createTestProvider, signedDelivery, sign, TEST_SECRET } from './test-gateway';
+export type { TestPayload } from './test-gateway';

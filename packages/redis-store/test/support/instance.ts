@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createPaymentHub, createWebhookMiddleware, type ReceiveOutcome } from '@payhook/core';
 import { createRedisStore } from '@payhook/redis-store';
-import { createTestProvider } from './test-provider';
+import { createTestProvider } from '@payhook/core/testing';
 
 async function main(): Promise<void> {
   const name = process.env.INSTANCE_NAME ?? 'instance';

@@ -8,10 +8,11 @@ import {
   timingSafeEqualHex,
   ProviderConfigError,
   type PaymentProvider,
-} from '../src';
+} from '../index';
 
 /**
- * The test gateway of core's own tests: HMAC-SHA256 of the raw body in `x-test-signature`, a JSON
+ * A reference gateway for tests (core's own, the Redis store's, the hostile suite, and yours when
+ * you test something around a provider rather than a provider itself): HMAC-SHA256 of the raw body in `x-test-signature`, a JSON
  * body {event, txn, order, amount, status}, success body {"ok":true}, retry 503 {"ok":false}.
  */
 export interface TestPayload {

@@ -26,7 +26,14 @@ import {
   startLailaolabSimulator,
   type LailaolabSimulator,
 } from '@payhook/lailaolab-socket';
-import { createTestProvider, signedDelivery, TEST_SECRET } from '@payhook/core/testing';
+import {
+  createCountingStore,
+  createTestProvider,
+  recordHub,
+  signedDelivery,
+  TEST_SECRET,
+  type HubRecording,
+} from '@payhook/core/testing';
 
 import { CASHY_API_KEY, CASHY_MERCHANT } from './support-crash/constants';
 

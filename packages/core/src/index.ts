@@ -106,3 +106,4 @@ export { createWebhookMiddleware, readRawBody } from './express';
 export type { WebhookMiddleware, WebhookMiddlewareOptions, WebhookRequest } from './express';
 export { requestGateway } from './http-client';
 export type { GatewayRequestOptions, GatewayResponse } from './http-client';
+export { checkHttpUrl, checkPositiveMs, checkRequiredText } from './options';

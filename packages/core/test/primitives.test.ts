@@ -18,6 +18,9 @@ import {
   verifyRsaSha256,
   assertTimeZone,
   assertSafeJson,
+  checkHttpUrl,
+  checkPositiveMs,
+  checkRequiredText,
   JsonNumber,
   jsonNumber,
   stringifyJson,
@@ -281,5 +284,42 @@ describe('JsonNumber and stringifyJson', () => {
     for (let i = 0; i < 40; i++) deep = { d: deep };
     expect(() => assertSafeJson(deep)).toThrow(/deeper than 32/);
     expect(() => assertSafeJson({ a: [1, { b: 2 }] })).not.toThrow();
+  });
+});
+
+describe('option checks', () => {
+  const caught = (fn: () => unknown): ProviderConfigError => {
+    try {
+      fn();
+    } catch (error) {
+      return error as ProviderConfigError;
+    }
+    throw new Error('expected a ProviderConfigError');
+  };
+
+  it('checkHttpUrl accepts http(s) and names the option otherwise', () => {
+    expect(checkHttpUrl('https://api.example.com/base/', 'baseUrl').pathname).toBe('/base/');
+    for (const bad of ['ftp://x', 'not a url', 42, undefined]) {
+      const error = caught(() => checkHttpUrl(bad, 'query.baseUrl', '@payhook/x'));
+      expect(error).toBeInstanceOf(ProviderConfigError);
+      expect(error.option).toBe('query.baseUrl');
+      expect(error.message).toBe('@payhook/x: option "query.baseUrl" must be an http(s) URL');
+    }
+  });
+
+  it('checkPositiveMs takes the fallback when absent and refuses the rest', () => {
+    expect(checkPositiveMs(undefined, 10_000, 'timeoutMs')).toBe(10_000);
+    expect(checkPositiveMs(250, 10_000, 'timeoutMs')).toBe(250);
+    for (const bad of [0, -1, 1.5, '100', NaN]) {
+      expect(caught(() => checkPositiveMs(bad, 10_000, 'timeoutMs')).option).toBe('timeoutMs');
+    }
+  });
+
+  it('checkRequiredText refuses empty and non-strings, saying where to find the value', () => {
+    expect(checkRequiredText('k', 'apiKey', 'the apiKey')).toBe('k');
+    expect(
+      caught(() => checkRequiredText('  ', 'apiKey', 'the apiKey from the portal')).message,
+    ).toMatch(/option "apiKey" is required: the apiKey from the portal/);
+    expect(caught(() => checkRequiredText(7, 'apiKey', 'x')).option).toBe('apiKey');
   });
 });

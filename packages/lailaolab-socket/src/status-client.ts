@@ -1,4 +1,6 @@
 import {
+  checkHttpUrl,
+  checkRequiredText,
   GatewayApiError,
   getAjv,
   parseJson,
@@ -34,23 +36,12 @@ export interface LailaolabStatusClient {
 
 export function checkApiBase(value: unknown, option = 'apiBase'): string {
   if (value === undefined) return DEFAULT_API_BASE;
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
-    throw new ProviderConfigError(option, 'must be an http(s) URL', { source: SOURCE });
+  checkHttpUrl(value, option, SOURCE);
   return value as string;
 }
 
 export function checkKey(value: unknown, option: string): string {
-  if (typeof value !== 'string' || value.trim().length === 0)
-    throw new ProviderConfigError(option, 'is required: the secret key from the PhaJay portal', {
-      source: SOURCE,
-    });
-  return value;
+  return checkRequiredText(value, option, 'the secret key from the PhaJay portal', SOURCE);
 }
 
 /**

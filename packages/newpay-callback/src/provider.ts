@@ -1,5 +1,8 @@
 import {
   assertTimeZone,
+  checkHttpUrl,
+  checkPositiveMs,
+  checkRequiredText,
   createWebhookMiddleware,
   defineProvider,
   loadPrivateKey,
@@ -47,8 +50,7 @@ function checkReading<T extends string>(
 
 function checkQuery(query: NewpayQueryOptions) {
   if (typeof query !== 'object' || query === null) fail('query', 'must be an object');
-  if (typeof query.mchId !== 'string' || query.mchId.trim() === '')
-    fail('query.mchId', 'is required to query NewPay');
+  checkRequiredText(query.mchId, 'query.mchId', 'your NewPay mchId, to query NewPay', SOURCE);
   if (query.merchantPrivateKey === undefined)
     fail('query.merchantPrivateKey', 'is required to sign queries');
   const merchantPrivateKey = loadPrivateKey(
@@ -57,17 +59,8 @@ function checkQuery(query: NewpayQueryOptions) {
     SOURCE,
   );
   const baseUrl = query.baseUrl ?? DEFAULT_QUERY_BASE_URL;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(baseUrl);
-  } catch (cause) {
-    fail('query.baseUrl', 'is not a URL', cause);
-  }
-  if (parsed!.protocol !== 'https:' && parsed!.protocol !== 'http:')
-    fail('query.baseUrl', 'must be an http(s) URL');
-  const timeoutMs = query.timeoutMs ?? 10_000;
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)
-    fail('query.timeoutMs', 'must be a positive number of milliseconds');
+  checkHttpUrl(baseUrl, 'query.baseUrl', SOURCE);
+  const timeoutMs = checkPositiveMs(query.timeoutMs, 10_000, 'query.timeoutMs', SOURCE);
   return { mchId: query.mchId, merchantPrivateKey, baseUrl, timeoutMs };
 }
 

@@ -1,4 +1,9 @@
-import { ProviderConfigError } from '@payhook/core';
+import {
+  checkHttpUrl,
+  checkPositiveMs,
+  checkRequiredText,
+  ProviderConfigError,
+} from '@payhook/core';
 
 export const SOURCE = '@payhook/payin';
 
@@ -15,22 +20,17 @@ export function checkMerchantId(value: unknown): string {
 }
 
 export function checkApiKey(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0)
-    return fail('apiKey', 'is required: the apiKey from the Cashy merchant back office');
-  return value;
+  return checkRequiredText(
+    value,
+    'apiKey',
+    'the apiKey from the Cashy merchant back office',
+    SOURCE,
+  );
 }
 
 /** Joined by appending `api/payIn`, so a path prefix such as `/stage-api/` is kept. */
 export function checkBaseUrl(value: unknown): URL {
-  if (typeof value !== 'string') return fail('baseUrl', 'must be the Cashy API base URL');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch (cause) {
-    return fail('baseUrl', 'is not a URL', cause);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    return fail('baseUrl', 'must be an http(s) URL');
+  const url = checkHttpUrl(value, 'baseUrl', SOURCE);
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   url.search = '';
   url.hash = '';
@@ -38,10 +38,7 @@ export function checkBaseUrl(value: unknown): URL {
 }
 
 export function checkTimeout(value: unknown): number {
-  if (value === undefined) return 10_000;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
-    return fail('timeoutMs', 'must be a positive whole number of milliseconds');
-  return value;
+  return checkPositiveMs(value, 10_000, 'timeoutMs', SOURCE);
 }
 
 export { fail as configFail };

@@ -1,5 +1,7 @@
 import {
   assertTimeZone,
+  checkHttpUrl,
+  checkPositiveMs,
   createWebhookMiddleware,
   decimalFromMinorUnits,
   defineProvider,
@@ -452,17 +454,9 @@ function readQueryConfig(
   const fail = (option: string, problem: string): never => {
     throw new ProviderConfigError(option, problem, { source: SOURCE });
   };
-  let origin: string;
-  try {
-    const url = new URL(String(baseUrl));
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('protocol');
-    origin = url.href.replace(/\/+$/, '');
-  } catch {
-    return fail(
-      'baseUrl',
-      'must be the platform API URL (https://...) when fetchStatus is configured',
-    );
-  }
+  if (baseUrl === undefined)
+    fail('baseUrl', 'must be the platform API URL (https://...) when fetchStatus is configured');
+  const origin = checkHttpUrl(baseUrl, 'baseUrl', SOURCE).href.replace(/\/+$/, '');
   if (typeof appId !== 'string' || appId.length === 0)
     fail('appId', 'must be the merchant appId when fetchStatus is configured');
   const key = loadPrivateKey(
@@ -472,9 +466,7 @@ function readQueryConfig(
   );
   if (!settings.country)
     fail('country', 'must be set when fetchStatus is configured: the query needs a countryCode');
-  const timeoutMs = queryTimeoutMs ?? 10_000;
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)
-    fail('queryTimeoutMs', 'must be a positive number of milliseconds');
+  const timeoutMs = checkPositiveMs(queryTimeoutMs, 10_000, 'queryTimeoutMs', SOURCE);
   return {
     url: `${origin}/open-api/payment/query`,
     appId: appId as string,

@@ -29,20 +29,33 @@ export interface ParsedJson {
 }
 
 /**
- * Parses the body twice with core's lossless parser: once with numbers as text (what the payload is
- * kept and validated as) and once with numbers as JsonNumber (what the sign string is built from,
- * so compact JSON can tell the number 1.50 from the string "1.50").
+ * Parses the body once with core's lossless parser (numbers as JsonNumber: what the sign string is
+ * built from, so compact JSON can tell the number 1.50 from the string "1.50"), then derives the
+ * payload as kept and validated: the same tree with each number as its exact text.
  */
 export function parseNewpayJson(input: Buffer | string, what = 'body'): ParsedJson {
-  const lossless = parseJson(input, { numbers: 'text', source: SOURCE, what });
   const tagged = parseJson(input, { numbers: 'json-number', source: SOURCE, what });
-  if (!isPlainObject(lossless) || !isPlainObject(tagged)) {
+  if (!isPlainObject(tagged)) {
     throw new PayloadError(`${what} is not a JSON object`, {
       code: 'ERR_PAYLOAD_MALFORMED',
       source: SOURCE,
     });
   }
-  return { lossless, tagged: tagged as { [key: string]: SignValue } };
+  return {
+    lossless: numbersAsText(tagged) as Record<string, unknown>,
+    tagged: tagged as { [key: string]: SignValue },
+  };
+}
+
+function numbersAsText(value: unknown): unknown {
+  if (value instanceof JsonNumber) return value.text;
+  if (Array.isArray(value)) return value.map(numbersAsText);
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) out[key] = numbersAsText(value[key]);
+    return out;
+  }
+  return value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

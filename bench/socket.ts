@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { nextMessage } from './lib/ipc';
 import { createPaymentHub } from '@payhook/core';
 import { createLailaolabSource } from '@payhook/lailaolab-socket';
 
@@ -32,19 +33,7 @@ export async function runSocket(options: SocketOptions): Promise<SocketReport> {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const next = <T>(type: string): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const onMessage = (m: { type: string } & T): void => {
-        if (m.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m);
-      };
-      const onExit = (code: number | null): void =>
-        reject(new Error(`socket simulator exited (${code}) while waiting for ${type}`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+  const next = <T>(type: string): Promise<T> => nextMessage<T>(child, type, 'socket simulator');
   const ready = await next<{ socketBase: string; apiBase: string }>('ready');
 
   const hub = createPaymentHub();

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { nextMessage } from './ipc';
 import type { Counters, ServerConfig } from '../server';
 import type { RouteName, Wire } from './deliveries';
 
@@ -50,19 +51,7 @@ export function startServer(config: ServerConfig): Promise<BenchServer> {
     env: { ...process.env, BENCH_SERVER_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const once = <T>(type: string): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const onMessage = (m: { type: string } & T): void => {
-        if (m.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m);
-      };
-      const onExit = (code: number | null): void =>
-        reject(new Error(`bench server exited (${code}) while waiting for ${type}`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+  const once = <T>(type: string): Promise<T> => nextMessage<T>(child, type, 'bench server');
   return once<{ port: number }>('ready').then(({ port }) => ({
     port,
     pid: child.pid!,

@@ -4,7 +4,7 @@
  * deliveries built with each package's own signing module, and a capturing logger.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createMemoryStore,
@@ -29,6 +29,7 @@ import {
 import {
   createCountingStore,
   createTestProvider,
+  postKeepAlive,
   recordHub,
   signedDelivery,
   TEST_SECRET,
@@ -53,31 +54,7 @@ export interface Reply {
 export const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 export function post(url: string, wire: Wire): Promise<Reply> {
-  const body = typeof wire.body === 'string' ? Buffer.from(wire.body, 'utf8') : wire.body;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/json',
-          ...wire.headers,
-          'content-length': body.length,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  return postKeepAlive(url, wire, agent);
 }
 
 export interface Listening {

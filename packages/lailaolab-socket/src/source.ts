@@ -85,6 +85,15 @@ export interface LailaolabSource {
 }
 
 const EMPTY = Buffer.alloc(0);
+const emptySweepReport = (): SweepReport => ({
+  checked: 0,
+  emitted: 0,
+  pending: 0,
+  notFound: 0,
+  expired: 0,
+  errors: 0,
+});
+
 const FINAL: ReadonlyArray<ReceiveResult['outcome']> = ['processed', 'duplicate', 'superseded'];
 
 function positive(value: number | undefined, fallback: number, option: string, zero = false) {
@@ -325,14 +334,7 @@ export function createLailaolabSource(
   let queued: Promise<SweepReport> | undefined;
 
   const runSweep = async (): Promise<SweepReport> => {
-    const result: SweepReport = {
-      checked: 0,
-      emitted: 0,
-      pending: 0,
-      notFound: 0,
-      expired: 0,
-      errors: 0,
-    };
+    const result = emptySweepReport();
     const now = Date.now();
     for (const [id, expiresAt] of watched)
       if (expiresAt <= now) {
@@ -379,15 +381,7 @@ export function createLailaolabSource(
   };
 
   const sweep = (): Promise<SweepReport> => {
-    if (closed)
-      return Promise.resolve({
-        checked: 0,
-        emitted: 0,
-        pending: 0,
-        notFound: 0,
-        expired: 0,
-        errors: 0,
-      });
+    if (closed) return Promise.resolve(emptySweepReport());
     if (queued) return queued;
     const start = (): Promise<SweepReport> => {
       running = track(runSweep()).finally(() => {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, testPrefix } from './support/redis';
-import { createTestProvider, signedDelivery } from '@payhook/core/testing';
+import { createTestProvider, postKeepAlive, signedDelivery } from '@payhook/core/testing';
 
 /**
  * Two separate Node processes, each an Express app with its own hub, share one Redis. The same
@@ -48,30 +48,7 @@ function post(
   url: string,
   fixture: { body: string; headers: Record<string, string> },
 ): Promise<{ status: number; body: string }> {
-  return new Promise((resolvePost, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(fixture.body),
-          ...fixture.headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolvePost({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(fixture.body);
-  });
+  return postKeepAlive(url, fixture, agent);
 }
 
 async function startInstance(name: string): Promise<Child> {

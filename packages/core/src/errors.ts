@@ -145,7 +145,7 @@ export class BodyConsumedError extends PaymentError {
     super(
       'the request body was already consumed by a body parser mounted before this middleware, and no raw bytes were kept. ' +
         'Mount the payhook middleware before express.json()/express.urlencoded(), or keep the bytes with ' +
-        'express.json({ verify: (req, _res, buf) => { req.rawBody = buf } }) or express.raw({ type: "*/*" }) on this route',
+        'express.json({ verify: keepRawBody }) (keepRawBody from @payhook/core) or express.raw({ type: "*/*" }) on this route',
       { code: 'ERR_BODY_CONSUMED', source },
     );
   }

@@ -9,7 +9,7 @@ import {
   type PaymentErrorLike,
 } from './errors';
 import type { PaymentHub, ReceiveResult } from './hub';
-import type { AnyPaymentProvider, Delivery, HttpReply } from './provider';
+import type { AnyPaymentProvider, Delivery, HttpReply, PaymentProvider } from './provider';
 
 export interface WebhookMiddlewareOptions {
   /** Largest body accepted, in bytes (default 64 KiB); larger is 413 before any crypto runs. */
@@ -30,7 +30,36 @@ export type WebhookMiddleware = (
   next?: (error?: unknown) => void,
 ) => void;
 
+/** What every gateway's `createXMiddleware` returns: the middleware, and the provider it runs. */
+export type GatewayMiddleware<Raw = unknown> = WebhookMiddleware & {
+  readonly provider: PaymentProvider<Raw>;
+};
+
 const DEFAULT_LIMIT = 64 * 1024;
+
+/**
+ * The one factory shape of every gateway package: `createXMiddleware(hub, options)` takes the
+ * provider's options plus the adapter's (`limit`, `onResult`) and returns the middleware with
+ * `.provider`, so no gateway drops an adapter option or returns a different shape.
+ */
+export function createGatewayMiddleware<Options extends object, Raw>(
+  hub: PaymentHub,
+  options: Options & WebhookMiddlewareOptions,
+  createProvider: (providerOptions: Options) => PaymentProvider<Raw>,
+): GatewayMiddleware<Raw> {
+  const { limit, onResult, ...providerOptions } = options ?? ({} as Options);
+  const provider = createProvider(providerOptions as Options);
+  return Object.assign(createWebhookMiddleware(hub, provider, { limit, onResult }), { provider });
+}
+
+/**
+ * A body parser's `verify` hook that keeps the exact bytes for payhook when a parser has to run
+ * first: `app.use(express.json({ verify: keepRawBody }))`. Typed on Node's IncomingMessage, so the
+ * documented fix compiles under strict TypeScript.
+ */
+export function keepRawBody(req: IncomingMessage, _res: ServerResponse, buf: Buffer): void {
+  (req as WebhookRequest).rawBody = buf;
+}
 
 /**
  * The Express adapter (it needs nothing of Express: a Node http handler works too). Mount it with

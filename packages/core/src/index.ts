@@ -102,8 +102,18 @@ export type {
   ReceiveOutcome,
   ReceiveResult,
 } from './hub';
-export { createWebhookMiddleware, readRawBody } from './express';
-export type { WebhookMiddleware, WebhookMiddlewareOptions, WebhookRequest } from './express';
+export {
+  createWebhookMiddleware,
+  createGatewayMiddleware,
+  keepRawBody,
+  readRawBody,
+} from './express';
+export type {
+  GatewayMiddleware,
+  WebhookMiddleware,
+  WebhookMiddlewareOptions,
+  WebhookRequest,
+} from './express';
 export { requestGateway } from './http-client';
 export type { GatewayRequestOptions, GatewayResponse } from './http-client';
 export { checkHttpUrl, checkPositiveMs, checkRequiredText } from './options';

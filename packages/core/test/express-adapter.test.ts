@@ -4,6 +4,7 @@ import express4 from 'express4';
 import {
   createPaymentHub,
   createWebhookMiddleware,
+  keepRawBody,
   type PaymentEvent,
   type PaymentHub,
   type PaymentHubOptions,
@@ -287,17 +288,12 @@ describe.each([
     expect(res.status).toBe(500);
     expect(res.body.error.code).toBe('ERR_BODY_CONSUMED');
     expect(res.body.error.message).toMatch(/before express\.json\(\)/);
+    expect(res.body.error.message).toMatch(/verify: keepRawBody/);
     expect(seen.events).toHaveLength(0);
   });
 
-  it('verifies the bytes kept in req.rawBody by a parser verify hook', async () => {
-    const { app, seen } = setup(factory, {}, (a) =>
-      a.use(
-        factory.json({
-          verify: (req, _res, buf) => ((req as unknown as { rawBody: Buffer }).rawBody = buf),
-        }),
-      ),
-    );
+  it('verifies the bytes kept in req.rawBody by keepRawBody, a parser verify hook', async () => {
+    const { app, seen } = setup(factory, {}, (a) => a.use(factory.json({ verify: keepRawBody })));
     const res = await post(app, signedDelivery());
     expect(res.status).toBe(200);
     expect(seen.events).toHaveLength(1);

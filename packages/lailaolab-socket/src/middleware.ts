@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import {
   createWebhookMiddleware,
   ProviderConfigError,
+  type GatewayMiddleware,
   type PaymentHub,
   type PaymentProvider,
   type ReceiveResult,
@@ -41,7 +42,7 @@ export interface LailaolabHealth {
 export function createLailaolabMiddleware(
   hub: PaymentHub,
   options: LailaolabMiddlewareOptions,
-): WebhookMiddleware {
+): GatewayMiddleware<LailaolabPayload> {
   if (!options || typeof options !== 'object')
     throw new ProviderConfigError('options', 'must be an object', { source: SOURCE });
   const source = options.source;
@@ -87,8 +88,9 @@ export function createLailaolabMiddleware(
     res.end(head ? undefined : text);
   };
 
-  return (req, res, next) => {
+  const middleware: WebhookMiddleware = (req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return health(res, req.method === 'HEAD');
     return webhook(req, res, next);
   };
+  return Object.assign(middleware, { provider });
 }

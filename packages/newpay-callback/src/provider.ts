@@ -3,14 +3,14 @@ import {
   checkHttpUrl,
   checkPositiveMs,
   checkRequiredText,
-  createWebhookMiddleware,
+  createGatewayMiddleware,
   defineProvider,
   loadPrivateKey,
   loadPublicKey,
   ProviderConfigError,
   type PaymentHub,
   type PaymentProvider,
-  type WebhookMiddleware,
+  type GatewayMiddleware,
 } from '@payhook/core';
 import { normalizeCallback } from './normalize';
 import { createFetchStatus, DEFAULT_QUERY_BASE_URL } from './query';
@@ -110,7 +110,6 @@ export function createNewpayProvider(
 export function createNewpayMiddleware(
   hub: PaymentHub,
   options: NewpayMiddlewareOptions,
-): WebhookMiddleware {
-  const { limit, ...providerOptions } = options ?? ({} as NewpayMiddlewareOptions);
-  return createWebhookMiddleware(hub, createNewpayProvider(providerOptions), { limit });
+): GatewayMiddleware<NewpayCallback> {
+  return createGatewayMiddleware(hub, options, createNewpayProvider);
 }

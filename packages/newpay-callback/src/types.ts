@@ -1,4 +1,4 @@
-import type { KeyInput } from '@payhook/core';
+import type { KeyInput, WebhookMiddlewareOptions } from '@payhook/core';
 import type { EmptyValueReading, NestedKeyOrder } from './sign';
 
 /*
@@ -129,7 +129,5 @@ export interface NewpayProviderOptions {
   query?: NewpayQueryOptions;
 }
 
-export interface NewpayMiddlewareOptions extends NewpayProviderOptions {
-  /** Largest body accepted, in bytes (default 64 KiB). */
-  limit?: number;
-}
+/** The provider's options plus the adapter's (`limit`, `onResult`). */
+export interface NewpayMiddlewareOptions extends NewpayProviderOptions, WebhookMiddlewareOptions {}

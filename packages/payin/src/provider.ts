@@ -1,7 +1,7 @@
 import {
   PayloadError,
   SignatureError,
-  createWebhookMiddleware,
+  createGatewayMiddleware,
   defineProvider,
   instantToIso,
   assertTimeZone,
@@ -15,7 +15,7 @@ import {
   type PaymentEventDraft,
   type PaymentHub,
   type PaymentProvider,
-  type WebhookMiddleware,
+  type GatewayMiddleware,
   type WebhookMiddlewareOptions,
 } from '@payhook/core';
 import { createPayinClient, type PayinClient } from './client';
@@ -239,10 +239,6 @@ export interface PayinMiddlewareOptions extends PayinProviderOptions, WebhookMid
 export function createPayinMiddleware(
   hub: PaymentHub,
   options: PayinMiddlewareOptions,
-): WebhookMiddleware {
-  const provider = createPayinProvider(options);
-  return createWebhookMiddleware(hub, provider, {
-    limit: options.limit,
-    onResult: options.onResult,
-  });
+): GatewayMiddleware<CashyPayinWebhook> {
+  return createGatewayMiddleware(hub, options, createPayinProvider);
 }

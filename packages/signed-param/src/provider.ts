@@ -2,7 +2,7 @@ import {
   assertTimeZone,
   checkHttpUrl,
   checkPositiveMs,
-  createWebhookMiddleware,
+  createGatewayMiddleware,
   decimalFromMinorUnits,
   defineProvider,
   instantToIso,
@@ -20,7 +20,7 @@ import {
   type PaymentEventDraft,
   type PaymentHub,
   type PaymentProvider,
-  type WebhookMiddleware,
+  type GatewayMiddleware,
 } from '@payhook/core';
 import type { KeyObject } from 'node:crypto';
 import { createPaymentQuery, type PaymentQueryConfig } from './query';
@@ -160,10 +160,8 @@ export function createSignedParamProvider(
 export function createSignedParamMiddleware(
   hub: PaymentHub,
   options: SignedParamMiddlewareOptions,
-): WebhookMiddleware & { provider: PaymentProvider<SignedParamRaw> } {
-  const { limit, ...providerOptions } = options ?? ({} as SignedParamMiddlewareOptions);
-  const provider = createSignedParamProvider(providerOptions);
-  return Object.assign(createWebhookMiddleware(hub, provider, { limit }), { provider });
+): GatewayMiddleware<SignedParamRaw> {
+  return createGatewayMiddleware(hub, options, createSignedParamProvider);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { KeyInput } from '@payhook/core';
+import type { KeyInput, WebhookMiddlewareOptions } from '@payhook/core';
 import type { CountryCode } from './tables';
 
 /**
@@ -95,7 +95,6 @@ export interface SignedParamOptions {
   queryTimeoutMs?: number;
 }
 
-export interface SignedParamMiddlewareOptions extends SignedParamOptions {
-  /** Largest body accepted, in bytes (default 64 KiB). */
-  limit?: number;
-}
+/** The provider's options plus the adapter's (`limit`, `onResult`). */
+export interface SignedParamMiddlewareOptions
+  extends SignedParamOptions, WebhookMiddlewareOptions {}

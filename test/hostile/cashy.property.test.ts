@@ -15,6 +15,7 @@ import {
   type Gateway,
 } from './support';
 import type { Fields } from './arbitraries';
+import { reportCounts } from '@payhook/core/testing';
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -38,7 +39,7 @@ it(`${RUNS} mutated signed deliveries (body, Sign, MerchantId) are 401 and emit 
       m.headers.MerchantId === original.headers.MerchantId,
     envelopeParses: () => true,
   });
-  console.log('cashy mutations', counts);
+  reportCounts('cashy mutations', counts);
 });
 
 it(`${RUNS} hostile payloads, validly signed, are 4xx (or unhandled), never 5xx, never an event`, async () => {
@@ -54,5 +55,5 @@ it(`${RUNS} hostile payloads, validly signed, are 4xx (or unhandled), never 5xx,
       headers: { MerchantId: CASHY_MERCHANT, Sign: cashySign(p.text, CASHY_API_KEY, 'upper') },
     }),
   });
-  console.log('cashy hostile', counts);
+  reportCounts('cashy hostile', counts);
 });

@@ -21,6 +21,7 @@ import {
   type GatewayName,
   type Wire,
 } from './support';
+import { reportCounts } from '@payhook/core/testing';
 
 // RSA signing (about 1 ms a delivery here) and Lailaolab's status query per webhook dominate, so Cashy
 // (MD5) carries more of the 10,000.
@@ -130,7 +131,7 @@ it('10,000 payments, 10% of listener calls failing, retried like the gateways: e
   );
   const duplicates = gateways.reduce((sum, gw) => sum + gw.rec.duplicates.length, 0);
   const onceExactly = ids.filter((id) => successes.get(id) === 1).length;
-  console.log(
+  reportCounts(
     JSON.stringify(
       {
         payments: jobs.length,

@@ -3,7 +3,7 @@
  * HMAC-SHA256 of the raw body in `x-test-signature`. Hostile payloads are HMAC-signed per case
  * (cheap), so they get past the signature and reach the parser, the schema and normalize.
  */
-import { sign } from '@payhook/core/testing';
+import { sign, reportCounts } from '@payhook/core/testing';
 import { checkHostile, checkMutations, RUNS } from './properties';
 import { agent, startGateway, type Gateway } from './support';
 import type { Fields } from './arbitraries';
@@ -31,7 +31,7 @@ it(`${RUNS} mutated signed deliveries (body byte, signature byte) are 401 and em
         original.headers['x-test-signature']!.toLowerCase(),
     envelopeParses: () => true,
   });
-  console.log('core mutations', counts);
+  reportCounts('core mutations', counts);
 });
 
 it(`${RUNS} hostile payloads, validly signed, are 4xx (or unhandled), never 5xx, never an event`, async () => {
@@ -53,5 +53,5 @@ it(`${RUNS} hostile payloads, validly signed, are 4xx (or unhandled), never 5xx,
       headers: { 'x-test-signature': sign(p.text.toString('latin1')) },
     }),
   });
-  console.log('core hostile', counts);
+  reportCounts('core hostile', counts);
 });

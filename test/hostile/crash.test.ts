@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { buildCashyMessage } from '@payhook/payin';
 import { CASHY_API_KEY, CASHY_MERCHANT } from './support-crash/constants';
 import { agent, cashyPayment, post, sleep, type Wire } from './support';
+import { reportCounts } from '@payhook/core/testing';
 
 const ROOT = resolve(__dirname, '../..');
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -149,7 +150,7 @@ it('a process killed (SIGKILL) inside a listener: after the lease, a second proc
   for (const r of replies) expect([OK, RETRY]).toContainEqual(r);
   expect(later).toEqual(OK);
   expect(await admin.get(key)).toBe('done');
-  console.log(
+  reportCounts(
     `killed pid ${a.pid} in its listener; lease left ${leaseLeft} ms; pid ${b.pid}: early redelivery ${early.status}, ` +
       `after the lease ${replies.map((r) => r.status).join(',')} then ${later.status}; listener calls in B: ${b.listenerCalls.length}`,
   );

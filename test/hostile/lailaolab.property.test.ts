@@ -9,6 +9,7 @@ import type { LailaolabSimulator } from '@payhook/lailaolab-socket';
 import { mutationArb, applyMutation, type Fields } from './arbitraries';
 import { checkHostile, parseOrNull, RUNS } from './properties';
 import { agent, lailaolabTxn, post, startGateway, startSimulator, type Gateway } from './support';
+import { reportCounts } from '@payhook/core/testing';
 
 let sim: LailaolabSimulator;
 let gw: Gateway;
@@ -55,7 +56,7 @@ it(`${RUNS} altered webhooks (one body byte) emit nothing the status API does no
     { numRuns: RUNS },
   );
   expect(gw.rec.errors.every((e) => e.statusCode < 500)).toBe(true);
-  console.log(
+  reportCounts(
     'lailaolab mutations',
     counts,
     'status queries',
@@ -73,5 +74,5 @@ it(`${RUNS} hostile webhook bodies are 4xx (or unhandled), never 5xx, never an e
     authentic: true,
     wire: (p) => ({ body: p.text, headers: {} }),
   });
-  console.log('lailaolab hostile', counts, lailaolabTxn(9));
+  reportCounts('lailaolab hostile', counts, lailaolabTxn(9));
 });

@@ -11,6 +11,7 @@ import { signNewpayParams, type SignParams } from '@payhook/newpay-callback';
 import { hostilePayloadArb, shortReport, type Fields, type HostilePayload } from './arbitraries';
 import { base64Bytes, checkHostile, checkMutations, parseOrNull, RUNS } from './properties';
 import { agent, keys, newpayPayment, startGateway, type Gateway, type Wire } from './support';
+import { reportCounts } from '@payhook/core/testing';
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -53,12 +54,12 @@ function mutationSpec(original: Wire) {
 
 it(`${RUNS} mutated signed v1 callbacks (body byte, sign byte) are refused and emit nothing`, async () => {
   const counts = await checkMutations(gw, mutationSpec(gw.genuine(2)));
-  console.log('newpay v1 mutations', counts);
+  reportCounts('newpay v1 mutations', counts);
 });
 
 it(`${RUNS} mutated signed v2 callbacks (body byte, sign byte) are refused and emit nothing`, async () => {
   const counts = await checkMutations(gw, mutationSpec(gw.genuine(3)));
-  console.log('newpay v2 mutations', counts);
+  reportCounts('newpay v2 mutations', counts);
 });
 
 const fields = (): Fields =>
@@ -74,7 +75,7 @@ it(`${RUNS} hostile bodies with the genuine sign are 4xx, never 5xx, never an ev
     structuralStatuses: [400, 401, 413],
     wire: (p) => ({ body: p.text, headers: {} }),
   });
-  console.log('newpay hostile unsigned', counts);
+  reportCounts('newpay hostile unsigned', counts);
 });
 
 it(`${RUNS} hostile parameters signed with the platform key are 4xx (or unhandled), never 5xx`, async () => {
@@ -127,7 +128,7 @@ it(`${RUNS} hostile parameters signed with the platform key are 4xx (or unhandle
     arb,
     wire: (p) => ({ body: p.text, headers: {} }),
   });
-  console.log(
+  reportCounts(
     `newpay hostile signed (${signedCount} of ${pool.length} pool entries signed)`,
     counts,
   );

@@ -20,6 +20,7 @@ import {
   type Gateway,
   type GatewayName,
 } from './support';
+import { reportCounts } from '@payhook/core/testing';
 
 const RETENTION_MS = 3_000;
 /** Replay times, from the first processing: all well inside the retention. */
@@ -108,7 +109,7 @@ it('a replayed genuine delivery is acknowledged and never dispatched again while
     // when the gateway signs no timestamp. Retention must outlive the gateway's retry window.
     expect([t.name, t.afterExpiry]).toEqual([t.name, { status: 200, dispatches: 1 }]);
   }
-  console.log(
+  reportCounts(
     traces
       .map(
         (t) =>

@@ -7,7 +7,7 @@
  * reported or thrown error message (cause chain included), or any HTTP answer.
  */
 import { createPaymentHub, createWebhookMiddleware, type IdempotencyStore } from '@payhook/core';
-import { createCountingStore, recordHub } from '@payhook/core/testing';
+import { createCountingStore, recordHub, reportCounts } from '@payhook/core/testing';
 import { createLailaolabSource, type LailaolabSimulator } from '@payhook/lailaolab-socket';
 import { createNewpayProvider } from '@payhook/newpay-callback';
 import { createPayinProvider } from '@payhook/payin';
@@ -168,7 +168,7 @@ it('no key, apiKey, secret or signature in any log line, error message or answer
     .catch(() => undefined);
   await new Promise((r) => setTimeout(r, 300));
   await wrong.close();
-  console.log(
+  reportCounts(
     'socket reports',
     socketRec.sources.map((s) => `${s.channel}: ${s.status.detail ?? ''}`),
   );
@@ -250,7 +250,7 @@ it('no key, apiKey, secret or signature in any log line, error message or answer
       .filter((line) => line.includes(needle))
       .map((line) => `${needle.slice(0, 12)}… in: ${line.slice(0, 300)}`),
   );
-  console.log(
+  reportCounts(
     `${paths} paths, ${logger.lines.length} log lines (${['debug', 'info', 'warn', 'error'].map((l) => `${l} ${logger.lines.filter((x) => x.startsWith(l)).length}`).join(', ')}), ` +
       `${texts.length} answers and error messages, ${needles.length} needles, ${leaks.length} leaks`,
   );

@@ -11,6 +11,7 @@ import { hostilePayloadArb, shortReport, type Fields, type HostilePayload } from
 import { base64Bytes, checkHostile, checkMutations, parseOrNull, RUNS } from './properties';
 import { agent, keys, signedParamPayment, startGateway, type Gateway } from './support';
 import { serializeParam } from '@payhook/signed-param';
+import { reportCounts } from '@payhook/core/testing';
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -47,7 +48,7 @@ it(`${RUNS} mutated signed deliveries (body byte, sign byte) are refused and emi
       return typeof parsed === 'object' && parsed !== null && typeof parsed.param === 'string';
     },
   });
-  console.log('signed-param mutations', counts);
+  reportCounts('signed-param mutations', counts);
 });
 
 const paramFields = (): Fields => {
@@ -71,7 +72,7 @@ it(`${RUNS} hostile bodies (unsigned outer envelope) are 4xx, never 5xx, never a
     structuralStatuses: [400, 401, 413],
     wire: (p) => ({ body: p.text, headers: {} }),
   });
-  console.log('signed-param hostile envelope', counts);
+  reportCounts('signed-param hostile envelope', counts);
 });
 
 it(`${RUNS} hostile params signed with the platform key are 4xx (or unhandled), never 5xx`, async () => {
@@ -118,5 +119,5 @@ it(`${RUNS} hostile params signed with the platform key are 4xx (or unhandled), 
     arb,
     wire: (p) => ({ body: p.text, headers: {} }),
   });
-  console.log('signed-param hostile signed params', counts);
+  reportCounts('signed-param hostile signed params', counts);
 });

@@ -4,7 +4,12 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, testPrefix } from './support/redis';
-import { createTestProvider, postKeepAlive, signedDelivery } from '@payhook/core/testing';
+import {
+  createTestProvider,
+  postKeepAlive,
+  signedDelivery,
+  reportCounts,
+} from '@payhook/core/testing';
 
 /**
  * Two separate Node processes, each an Express app with its own hub, share one Redis. The same
@@ -179,7 +184,7 @@ it('two processes on one Redis dispatch each of 1,000 payments exactly once', as
   const twice = [...total].filter(([, n]) => n !== 1);
   const elapsed = Date.now() - started;
 
-  console.log(
+  reportCounts(
     [
       `cross-process: ${PAYMENTS} payments, ${COPIES_PER_INSTANCE} copies to each of 2 processes`,
       `HTTP deliveries ${deliveries} (${retried} gateway retries): ${answers.ok} success answers, ${answers.retry} retry answers`,

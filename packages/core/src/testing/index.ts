@@ -376,3 +376,13 @@ export function runProviderConformance(
 
 export { createTestProvider, signedDelivery, sign, TEST_SECRET } from './test-gateway';
 export type { TestPayload } from './test-gateway';
+
+/**
+ * Prints a test's measured counts when asked (`PAYHOOK_TEST_REPORT=1 npm test`), so the figures a
+ * fault or property test measures can be read without `npm test` printing them on every run.
+ */
+export function reportCounts(label: string, ...values: unknown[]): void {
+  if (!process.env.PAYHOOK_TEST_REPORT) return;
+  const text = values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ');
+  process.stderr.write(`[report] ${label}: ${text}\n`);
+}

@@ -65,7 +65,7 @@ export function normalizeCallback(raw: NewpayCallback, options: NormalizeOptions
   return normalizeV1Payment(raw as NewpayV1PaymentCallback, options);
 }
 
-/** v1 payment callback: transStatus 0 = success, 1 = failure (seed 001 §1.2.2). */
+/** v1 payment callback: transStatus 0 = success, 1 = failure (NewPay v1 "4.4. Callback", 1.2.2). */
 function normalizeV1Payment(raw: NewpayV1PaymentCallback, options: NormalizeOptions): Result {
   const base = {
     orderId: raw.orderNo || null,

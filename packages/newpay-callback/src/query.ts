@@ -29,8 +29,8 @@ const apiError = (message: string, extra: ConstructorParameters<typeof GatewayAp
   new GatewayApiError(`uniQueryPay: ${message}`, { source: SOURCE, ...extra });
 
 /**
- * v2 `uniQueryPay` by newpayOrderNo (providers.md §2.5, GitBook 5.2). The answer's `data` is signed
- * like a callback and is verified with the platform key before it is believed.
+ * v2 `uniQueryPay` by newpayOrderNo (NewPay GitBook 5.2 "Query Order"). The answer's `data` is
+ * signed like a callback and is verified with the platform key before it is believed.
  */
 export function createFetchStatus(
   config: QueryConfig,

@@ -12,8 +12,10 @@ import {
  * NewPay's signing side, written the way NewPay would do it, so that simulators, the CLI and this
  * package's tests produce deliveries byte for byte instead of by hand.
  *
- * The rule (providers.md §2.1, NewPay "8. Signature and verification"): every parameter except
- * `sign`, sorted by key, joined as `k=v&k=v`, then SHA256withRSA (RSA PKCS#1 v1.5, SHA-256), Base64.
+ * The rule (NewPay "8. Signature and verification",
+ * https://newpay-api-document.gitbook.io/newpay-api-document/8.-signature-and-verification): every
+ * parameter except `sign`, sorted by key, joined as `k=v&k=v`, then SHA256withRSA (RSA PKCS#1 v1.5,
+ * SHA-256), Base64.
  * Values are their JSON scalar text: `1`, `0`, `123.00`, `1663738614280`, `true`.
  *
  * Two points the docs leave open are exposed as options instead of being decided here:

@@ -4,7 +4,9 @@ import type { EmptyValueReading, NestedKeyOrder } from './sign';
 /*
  * Raw payload types. The body is parsed losslessly, so every JSON number arrives here as its exact
  * source text: `"appId":6` and `"appId":"6"` both give `appId: "6"`, `"orderAmt":1.50` gives "1.50".
- * Field lists: seed 001 and providers.md §2.2.
+ * Field lists: NewPay v1 "4.4. Callback" (https://pre-lnp-openapi.newpay.la/5-result-callback.html,
+ * https://pre-lnp-openapi.newpay.la/8-refund-callback.html) and v2 "5.6 Callback"
+ * (https://newpay-api-document.gitbook.io/newpay-api-document/5.-apis-v2/5.6-callback).
  */
 
 /** v1 payment callback (transStatus: 0 success, 1 failure). */
@@ -38,7 +40,7 @@ export interface NewpayV1RefundCallback {
   newpayRefundOrderNo?: string;
   orderNo?: string | null;
   refundOrderNo?: string;
-  /** "1" success, "0" failure. Seed 001 spells it tranStatus, the pre-lnp page transStatus. */
+  /** "1" success, "0" failure. GitBook v1 "4.4. Callback" spells it tranStatus, pre-lnp transStatus. */
   transStatus?: string;
   tranStatus?: string;
   transInfo?: string | null;
@@ -70,7 +72,7 @@ export interface NewpayV2PaymentData {
 
 /**
  * v2 refund callback data. NewPay does not publish this table; the fields follow its uniQueryRefund
- * answer (providers.md §2.2, an inference).
+ * answer (our inference).
  */
 export interface NewpayV2RefundData {
   appId: string;

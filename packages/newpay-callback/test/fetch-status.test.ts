@@ -6,7 +6,7 @@ import { buildSignString, createNewpayProvider, signV2Callback, type SignParams 
 import { keys, providerOptions, V2_ENVELOPE_TIME, v2Payment } from './helpers';
 
 /**
- * A local server playing NewPay's uniQueryPay (GitBook 5.2, providers.md §2.5): it checks the
+ * A local server playing NewPay's uniQueryPay (NewPay GitBook 5.2 "Query Order"): it checks the
  * request's sign with the merchant public key registered with it, and answers with the v2 envelope
  * whose `data` it signs with the platform key (or with `answerKey`, to test a forged answer).
  */

@@ -23,7 +23,7 @@ export const platformPublicPem = keys.platform.publicKey.export({
   format: 'pem',
 }) as string;
 
-/** The sample's appId is the JSON number 6 (providers.md §2.1 worked example). */
+/** The sample's appId is the JSON number 6 (pre-lnp-openapi.newpay.la/5-result-callback.html). */
 export const APP_ID = 6;
 
 export function providerOptions(
@@ -33,8 +33,8 @@ export function providerOptions(
 }
 
 /**
- * v1 payment callback, the doc sample of https://pre-lnp-openapi.newpay.la/5-result-callback.html
- * (providers.md §2.1), numbers written as NewPay writes them.
+ * v1 payment callback, the doc sample of https://pre-lnp-openapi.newpay.la/5-result-callback.html,
+ * numbers written as NewPay writes them.
  */
 export function v1Payment(overrides: Record<string, SignParams[string]> = {}): SignParams {
   return {
@@ -54,7 +54,10 @@ export function v1Payment(overrides: Record<string, SignParams[string]> = {}): S
   };
 }
 
-/** v1 refund callback, field list of seed 001 §2.2.2 (which spells the status `tranStatus`). */
+/**
+ * v1 refund callback, field list of NewPay v1 "4.4. Callback", 2.2.2 (GitBook; it spells the status
+ * `tranStatus`, https://pre-lnp-openapi.newpay.la/8-refund-callback.html `transStatus`).
+ */
 export function v1Refund(
   status: '0' | '1',
   statusField: 'transStatus' | 'tranStatus' = 'tranStatus',
@@ -76,7 +79,10 @@ export function v1Refund(
   };
 }
 
-/** v2 payment callback data, fields of GitBook 5.6 (providers.md §2.2). */
+/**
+ * v2 payment callback data, fields of GitBook 5.6
+ * (https://newpay-api-document.gitbook.io/newpay-api-document/5.-apis-v2/5.6-callback).
+ */
 export function v2Payment(overrides: Record<string, SignParams[string]> = {}): SignParams {
   return {
     appId: '6',
@@ -94,7 +100,7 @@ export function v2Payment(overrides: Record<string, SignParams[string]> = {}): S
   };
 }
 
-/** v2 refund data: NewPay does not publish it; fields follow uniQueryRefund (providers.md §2.2). */
+/** v2 refund data: NewPay does not publish it; fields follow uniQueryRefund (our inference). */
 export function v2Refund(overrides: Record<string, SignParams[string]> = {}): SignParams {
   return {
     appId: '6',

@@ -11,7 +11,8 @@ import {
 } from '../src';
 import { keys, v1Payment, v2Payment } from './helpers';
 
-// string1 of the doc sample, as written out in providers.md §2.1 ("Worked example").
+// string1 of the v1 doc sample (https://pre-lnp-openapi.newpay.la/5-result-callback.html), built by
+// the rule of NewPay "8. Signature and verification": keys sorted, `sign` left out, `extra=` kept.
 const DOC_STRING1 =
   'appId=6&currency=LAK&extra=&newpayOrderNo=202209210000006950&orderAmt=123.00&orderNo=202209067002502223' +
   '&payMethod=1&settlementStatus=1&subject=1&timestamp=1663738614280&transInfo=Transaction Success&transStatus=0';

@@ -48,7 +48,10 @@ import type {
 
 export const DEFAULT_PROVIDER_ID = 'signed-param';
 
-/** The platform's fixed success answer (seeds 002 and 003: "code ... fixed value 10000"). */
+/**
+ * The platform's fixed success answer (its Payment Notification pages: "code ... fixed value 10000",
+ * e.g. https://docs.ezpaytechs.com/en/philippines/Payment/Static/CollectionNotification.html).
+ */
 export const ACK_OK = Object.freeze({ code: 10000, message: 'Success' });
 /** Anything else makes the platform deliver again; this body says why. */
 export const ACK_RETRY = Object.freeze({ code: 50300, message: 'Retry later' });

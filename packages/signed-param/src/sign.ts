@@ -4,9 +4,10 @@ import { SOURCE } from './source';
 /**
  * The platform's side of the protocol, for simulators, fixtures and the CLI: it builds a
  * notification exactly as the platform does ("format the request parameters into JSON format as
- * the value of param", then SHA256withRSA over param with the platform private key; providers.md
- * 3.2), and the merchant's signed API request (`{appId, param, sign}`, same scheme with the
- * merchant private key).
+ * the value of param", then SHA256withRSA over param with the platform private key;
+ * https://docs.paycools.com/en/v2/common/UnifiedAPIParam.html and
+ * https://developer.paycools.com/en/docs/paycools-doc/config-signature), and the merchant's signed
+ * API request (`{appId, param, sign}`, same scheme with the merchant private key).
  */
 
 /** Fields the platform writes as JSON integers even when a caller holds them as text. */
@@ -79,7 +80,10 @@ export interface SignedRequest {
   sign: string;
 }
 
-/** A merchant API request (`{appId, param, sign}`, providers.md 3.5) signed with the merchant key. */
+/**
+ * A merchant API request (`{appId, param, sign}`, e.g. the payment query of
+ * https://docs.paycools.com/en/v2/Payment/CollectionStatus.html) signed with the merchant key.
+ */
 export function buildSignedRequest(
   appId: string,
   param: Record<string, unknown> | string,

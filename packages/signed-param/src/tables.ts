@@ -26,7 +26,7 @@ const PAYOUT = 'docs.paycools.com/en/v2/Disbursement/Notification.html';
 
 /**
  * eventName → meaning. The event name decides; transactionStatus is a consistency check
- * (providers.md 3.3: "Decide on eventName first and use transactionStatus as a consistency check").
+ * (our rule: the platform documents both fields and says nothing of a disagreement).
  * A name that is not here is acknowledged and emitted on `unhandled`.
  */
 export const EVENT_RULES: Readonly<Record<string, EventRule>> = Object.freeze({
@@ -108,8 +108,8 @@ export function eventRule(eventName: string): EventRule | undefined {
 
 /**
  * transactionStatus of payments (and of the payment query). `COMPLETE` is the legacy PayCools
- * spelling (providers.md 3.3). Any other value is refused with 400: it cannot be told apart from
- * a failure or a success safely.
+ * spelling (https://doc.paycools.com/PartnerEventCallback/CallBackApiSignatureRule.html). Any other
+ * value is refused with 400: it cannot be told apart from a failure or a success safely.
  */
 export const TRANSACTION_STATUS: Readonly<Record<string, 'completed' | 'failed' | 'pending'>> =
   Object.freeze({
@@ -122,8 +122,9 @@ export const TRANSACTION_STATUS: Readonly<Record<string, 'completed' | 'failed' 
 /**
  * refundStatus of `payment.refund.success`. COMPLETE is the documented success example, FAILED the
  * legacy failed example (mislabelled `payment.refund.success`), PENDING the refund-create answer
- * (providers.md 3.3). CANCEL/CANCELLED are inferred from the `payment.refund.cancel` event name.
- * An absent refundStatus trusts the event name; an unknown one is refused with 400.
+ * (docs.paycools.com.my and docs.bluepay.asia, /en/refund/RefundCallback.html). CANCEL/CANCELLED
+ * are inferred from the `payment.refund.cancel` event name. An absent refundStatus trusts the event
+ * name; an unknown one is refused with 400.
  */
 export const REFUND_STATUS: Readonly<Record<string, 'refunded' | 'pending' | 'not-refunded'>> =
   Object.freeze({
@@ -149,8 +150,9 @@ export interface CountryFacts {
 /**
  * Country codes and currencies: docs.paycools.com/en/v2/Payment/CollectionStatus.html (countryCode
  * PH, ID, MY, TH, RU; currency PHP, IDR, MYR, THB, RUB). Amounts are cents except Indonesia, where
- * "the unit is in yuan", i.e. whole rupiah (providers.md 3.6). The platform does not document its
- * clock zone: the defaults are each country's capital [inference], hence configurable.
+ * "the unit is in yuan", i.e. whole rupiah (docs.paycools.com/en/v2, Indonesian payout and checkout
+ * pages). The platform does not document its clock zone: the defaults are each country's capital
+ * [inference], hence configurable.
  */
 export const COUNTRIES: Readonly<Record<CountryCode, CountryFacts>> = Object.freeze({
   PH: { currency: 'PHP', exponent: 2, timeZone: 'Asia/Manila' },
@@ -173,9 +175,9 @@ export function countryOfCurrency(currency: string): CountryCode | undefined {
 }
 
 /**
- * Channel codes start with the country: `ID_BCA_VA` (seeds 002/003), `PH_QRPH_DYNAMIC`
- * (docs.paycools.com/en/v2/Payment/CollectionStatus.html). Codes without a known prefix
- * (legacy `INSTA_TRANSFER_ACC`) give no country.
+ * Channel codes start with the country: `ID_BCA_VA` (the Payment Notification examples),
+ * `PH_QRPH_DYNAMIC` (docs.paycools.com/en/v2/Payment/CollectionStatus.html). Codes without a known
+ * prefix (legacy `INSTA_TRANSFER_ACC`) give no country.
  */
 export function countryOfChannel(channelCode: unknown): CountryCode | undefined {
   if (typeof channelCode !== 'string') return undefined;

@@ -13,7 +13,10 @@ export interface SignedParamBase {
   [field: string]: unknown;
 }
 
-/** `order.payment.*`, `static.order.payment.*`, `qrcode.payment.*` (seeds 002, 003). */
+/**
+ * `order.payment.*`, `static.order.payment.*`, `qrcode.payment.*` (the Payment Notification pages,
+ * e.g. https://docs.ezpaytechs.com/en/philippines/Payment/Static/CollectionNotification.html).
+ */
 export interface SignedParamPayment extends SignedParamBase {
   mchOrderId?: string;
   transactionId: string;
@@ -30,7 +33,7 @@ export interface SignedParamPayment extends SignedParamBase {
   failedMessage?: string;
 }
 
-/** `payment.refund.*` (providers.md 3.3, refund param). */
+/** `payment.refund.*` (refund param of docs.paycools.com.my/en/refund/RefundCallback.html). */
 export interface SignedParamRefund extends SignedParamBase {
   mchRefundOrderId?: string;
   refundTransactionId: string;

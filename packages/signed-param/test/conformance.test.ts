@@ -2,7 +2,8 @@ import { runProviderConformance } from '@payhook/core/testing';
 import { createSignedParamProvider } from '../src';
 import { SEED_002_PARAM, payoutParam, platformPublicBase64, signed, stranger } from './helpers';
 
-// The genuine delivery is the seed 002 example, signed with the test platform key.
+// The genuine delivery is the doc example of the dynamic-order "3.2.3 Payment Notification"
+// (docs.paycools.com/en/v2), signed with the test platform key.
 const valid = signed(SEED_002_PARAM);
 const expected = (provider: string) => [
   {

@@ -27,13 +27,15 @@ export const platformPublicPem = platform.publicKey
   .toString();
 
 /**
- * The `param` of seed 002 (3.2.3 Payment Notification, dynamic order), field order and the stray
- * inner "sign" kept as in the doc. Seed 003 is the same with eventName static.order.payment.success.
+ * The `param` of the doc example of "3.2.3 Payment Notification" (Indonesia, dynamic order, in the
+ * Platform API doc, docs.paycools.com/en/v2), field order and the stray inner "sign" kept as in the
+ * doc. The static-order page's example is the same with eventName static.order.payment.success
+ * (https://docs.ezpaytechs.com/en/philippines/Payment/Static/CollectionNotification.html).
  */
 export const SEED_002_PARAM =
   '{"eventName":"order.payment.success","amount":50000,"channelCode":"ID_BCA_VA","mchOrderId":"Platform653350151938813","createTime":"2023-01-01 09:38:06","remark":"test payment","sign":"xxxxxxxxxxxxx","returnTime":"2023-01-01 09:40:06","transactionId":"C1032653961085706055","transactionStatus":"COMPLETED"}';
 
-/** A payment param in the shape of seeds 002/003, amount in cents as the doc writes it. */
+/** A payment param in the shape of those two doc examples, amount in cents as the doc writes it. */
 export function paymentParam(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     eventName: 'order.payment.success',
@@ -49,7 +51,7 @@ export function paymentParam(overrides: Record<string, unknown> = {}): Record<st
   };
 }
 
-/** Refund param fields from providers.md 3.3 (refund callback). */
+/** Refund param fields of docs.paycools.com.my/en/refund/RefundCallback.html (refund callback). */
 export function refundParam(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     eventName: 'payment.refund.success',
@@ -66,7 +68,10 @@ export function refundParam(overrides: Record<string, unknown> = {}): Record<str
   };
 }
 
-/** Payout param fields from providers.md 3.3 (disbursement notification). */
+/**
+ * Payout param fields of the disbursement notification
+ * (https://docs.paycools.com/en/v2/Disbursement/Notification.html).
+ */
 export function payoutParam(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     eventName: 'disbursement.success',

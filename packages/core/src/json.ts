@@ -57,15 +57,44 @@ export function parseJson(input: Buffer | string, options: ParseJsonOptions = {}
 }
 
 /**
- * Every JSON string is matched whole (so digits inside strings are left alone), every number
- * token outside strings is wrapped in quotes. Quotes are added in pairs, so a document with an
- * unterminated string stays invalid.
+ * Wraps every number token outside strings in quotes, in one left-to-right pass: each character is
+ * looked at once, so an unsigned body cannot make this quadratic (a regex that retries an
+ * unterminated string from every quote was: 64 KiB of `"\"\"…` took over a second). Quotes are
+ * added in pairs, so a document with an unterminated string stays invalid.
  */
-const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
 function quoteNumbers(text: string): string {
-  return text.replace(STRING_OR_NUMBER, (token) =>
-    token.charCodeAt(0) === 0x22 ? token : `"${token}"`,
-  );
+  const n = text.length;
+  let out = '';
+  let copied = 0;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      i = endOfString(text, i + 1);
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(text);
+      if (m === null) {
+        i++;
+        continue;
+      }
+      out += `${text.slice(copied, i)}"${m[0]}"`;
+      i += m[0].length;
+      copied = i;
+    } else i++;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/** The index just past the closing quote of the string whose body starts at `i` (or past the end). */
+function endOfString(text: string, i: number): number {
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) return i + 1;
+    i += c === 0x5c ? 2 : 1;
+  }
+  return n;
 }
 
 function parseNative(
@@ -83,9 +112,12 @@ function parseNative(
       source,
     });
   }
-  assertSafeJson(value, { maxDepth, source, what });
+  // Valid UTF-8 text holds no lone surrogate; only a \uD8xx-\uDFxx escape can make one.
+  walkJson(value, maxDepth, source, what, !text.isWellFormed() || SURROGATE_ESCAPE.test(text));
   return value;
 }
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /**
  * The checks parseJson makes, for a tree some transport already decoded (a Socket.IO message):
@@ -95,9 +127,25 @@ export function assertSafeJson(
   root: unknown,
   options: Omit<ParseJsonOptions, 'numbers'> = {},
 ): void {
-  const maxDepth = options.maxDepth ?? 32;
-  const source = options.source;
-  const what = options.what ?? 'body';
+  walkJson(root, options.maxDepth ?? 32, options.source, options.what ?? 'body', true);
+}
+
+/**
+ * Bounded depth, no prototype keys and, when asked, only well-formed strings: a lone surrogate
+ * encodes to the same UTF-8 bytes as U+FFFD, so a signature over the re-encoded text would verify
+ * for several different parsed ids.
+ */
+function walkJson(
+  root: unknown,
+  maxDepth: number,
+  source: string | undefined,
+  what: string,
+  checkStrings: boolean,
+): void {
+  const check = (text: string): void => {
+    if (checkStrings && !text.isWellFormed()) throw loneSurrogate(source, what);
+  };
+  if (typeof root === 'string') return check(root);
   if (root === null || typeof root !== 'object') return;
   const stack: Array<[unknown, number]> = [[root, 1]];
   while (stack.length > 0) {
@@ -106,14 +154,27 @@ export function assertSafeJson(
     if (Array.isArray(value)) {
       for (const item of value)
         if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
+        else if (typeof item === 'string') check(item);
     } else {
       for (const key of Object.keys(value as object)) {
         if (FORBIDDEN_KEYS.has(key)) throw forbiddenKey(key, source, what);
+        check(key);
         const item = (value as Record<string, unknown>)[key];
         if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
+        else if (typeof item === 'string') check(item);
       }
     }
   }
+}
+
+function loneSurrogate(source: string | undefined, what: string): PayloadError {
+  return new PayloadError(
+    `${what} holds a string with a lone surrogate (not well-formed Unicode)`,
+    {
+      code: 'ERR_PAYLOAD_MALFORMED',
+      source,
+    },
+  );
 }
 
 function tooDeep(maxDepth: number, source: string | undefined, what: string): PayloadError {
@@ -218,13 +279,20 @@ class JsonNumberParser {
       } else this.i++;
     }
     this.i++;
-    if (!escaped) return s.slice(start + 1, this.i - 1);
+    if (!escaped) {
+      const raw = s.slice(start + 1, this.i - 1);
+      if (!raw.isWellFormed()) throw loneSurrogate(this.source, this.what);
+      return raw;
+    }
+    let text: string;
     try {
-      return JSON.parse(s.slice(start, this.i)) as string;
+      text = JSON.parse(s.slice(start, this.i)) as string;
     } catch {
       this.i = start;
       return this.fail('bad escape in string');
     }
+    if (!text.isWellFormed()) throw loneSurrogate(this.source, this.what);
+    return text;
   }
 
   private array(depth: number): unknown[] {

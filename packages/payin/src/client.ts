@@ -24,7 +24,10 @@ export interface PayinClientOptions {
   nonceStr?: () => string;
 }
 
-/** Body of /api/payIn (seed 004, "Create Payin Order"). `nonceStr` is filled in when absent. */
+/**
+ * Body of /api/payIn ("Create Payin Order", https://docs.cashypro.com/en_us/<country>/payin.html).
+ * `nonceStr` is filled in when absent.
+ */
 export interface CreatePayinRequest {
   currency: string;
   /** Payin PayType Enum value; sent as given (the docs type it int, their examples send strings). */
@@ -60,7 +63,10 @@ export interface PayinClient {
   queryPayin(request: QueryPayinRequest): Promise<CashyPayinOrder>;
 }
 
-/** "can retry" in Cashy's error table (providers.md §4.6); everything else needs a change first. */
+/**
+ * "can retry" in Cashy's error table (e.g. https://docs.cashypro.com/en_us/pak/appendix.html);
+ * everything else needs a change first.
+ */
 const RETRYABLE_MESSAGES = new Set(['System_busy', 'System_Maintenance']);
 
 export function createPayinClient(options: PayinClientOptions): PayinClient {

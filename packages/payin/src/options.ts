@@ -11,7 +11,7 @@ const fail = (option: string, problem: string, cause?: unknown): never => {
   throw new ProviderConfigError(option, problem, { source: SOURCE, cause });
 };
 
-/** Cashy answers `MerchantId_not_Number` to anything else (providers.md §4.6). */
+/** Cashy answers `MerchantId_not_Number` to anything else (its error codes, e.g. pak/appendix.html). */
 export function checkMerchantId(value: unknown): string {
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string' || !/^\d{1,32}$/.test(text.trim()))

@@ -25,10 +25,13 @@ import type { CashyPayinWebhook, PayinProviderOptions } from './types';
 
 export const PAYIN_PROVIDER_ID = 'cashy';
 
-/** The default zone of `completionTime`: GMT+7, from the Indonesian webhook doc (providers.md §4.3). */
+/**
+ * The default zone of `completionTime`: GMT+7, from the Indonesian webhook doc
+ * (https://www.showdoc.com.cn/IdCashyEnglish).
+ */
 export const DEFAULT_TIME_ZONE = 'Asia/Jakarta';
 
-/** Countries whose amounts are whole units (providers.md §4.7). */
+/** Countries whose amounts are whole units (Cashy's country docs type them as integers). */
 const INTEGER_CURRENCIES = new Set(['MXN', 'TZS', 'CLP']);
 
 const COMPLETED = new Set(['SUCCESS']);
@@ -73,7 +76,8 @@ export interface PatchOrigin {
 
 /**
  * Where a PATCH order came from. Cashy names the original in `patchMchOrderNo`; without it,
- * `mchOrderNo` is the original plus a 5-digit serial (seed 004: MCH20230088 → MCH2023008800001).
+ * `mchOrderNo` is the original plus a 5-digit serial (Cashy's payin page, the PATCH note:
+ * MCH20230088 → MCH2023008800001).
  */
 export function resolvePatchOrigin(
   mchOrderNo: string,

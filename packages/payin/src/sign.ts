@@ -2,8 +2,10 @@ import { md5Hex, stringifyJson, timingSafeEqualHex, type JsonValue } from '@payh
 
 /**
  * Cashy's one signing scheme, for webhooks it sends and API requests it receives alike
- * (providers.md §4.2): `Sign = MD5(request body bytes + apiKey)` as hex, the body exactly as it
- * travels (no canonicalisation, no key sorting), the apiKey appended as UTF-8 with no separator.
+ * (https://docs.cashypro.com/en_us/quickstart/quickstart.html for requests, the callback check of
+ * https://docs.cashypro.com/tza/overview.html for webhooks): `Sign = MD5(request body bytes +
+ * apiKey)` as hex, the body exactly as it travels (no canonicalisation, no key sorting), the apiKey
+ * appended as UTF-8 with no separator.
  *
  * This module is the single implementation: the webhook verifier, the API client and the
  * simulators of `@payhook/testing` all use it, so they cannot disagree.

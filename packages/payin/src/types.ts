@@ -4,14 +4,20 @@
  * `100.10` or `"100.10"`: nothing passes through a binary float.
  */
 
-/** Payin Order Status Enum (providers.md §4.4; PROCESSING, WAITING and CANCEL from the older docs). */
+/**
+ * Payin Order Status Enum (e.g. https://docs.cashypro.com/en_us/pak/appendix.html; PROCESSING,
+ * WAITING and CANCEL from the older docs).
+ */
 export type CashyOrderStatus =
   'SUCCESS' | 'FAIL' | 'CANCEL' | 'PAYING' | 'PROCESSING' | 'WAITING' | (string & {});
 
 /** API = /api/payIn, MCH = merchant back office, DESK = cashier, PATCH = replenishment (补单). */
 export type CashyOrderType = 'API' | 'MCH' | 'DESK' | 'PATCH' | (string & {});
 
-/** The async webhook body (seed 004, "Webhook RequestBody"; showdoc IdCashyEnglish). */
+/**
+ * The async webhook body ("Webhook RequestBody" of Cashy's payin page,
+ * https://docs.cashypro.com/en_us/<country>/payin.html; showdoc IdCashyEnglish).
+ */
 export interface CashyPayinWebhook {
   orderStatus: CashyOrderStatus;
   /** Platform order number; the idempotency key. */
@@ -38,12 +44,12 @@ export interface CashyPayinWebhook {
   [extra: string]: unknown;
 }
 
-/** `data` of a /api/payInQuery answer (seed 004, "Query Payin Order"). */
+/** `data` of a /api/payInQuery answer ("Query Payin Order", docs.cashypro.com, payin page). */
 export interface CashyPayinOrder extends CashyPayinWebhook {
   channelOrderNo?: string | null;
 }
 
-/** `data` of a /api/payIn answer (seed 004, "Create Payin Order"). */
+/** `data` of a /api/payIn answer ("Create Payin Order", docs.cashypro.com, payin page). */
 export interface CashyCreatedPayin {
   merchantId?: string;
   mchOrderNo: string;
@@ -56,7 +62,10 @@ export interface CashyCreatedPayin {
   [extra: string]: unknown;
 }
 
-/** The envelope of every Cashy API answer: only code 200 is success (providers.md §4.6). */
+/**
+ * The envelope of every Cashy API answer: only code 200 is success
+ * (e.g. https://docs.cashypro.com/en_us/pak/appendix.html).
+ */
 export interface CashyApiResponse<T> {
   code: string;
   msg: string;
@@ -70,14 +79,15 @@ export interface PayinProviderOptions {
   apiKey: string;
   /**
    * IANA zone of `completionTime`, which carries no offset. Default `Asia/Jakarta` (GMT+7, the
-   * zone of the Indonesian webhook doc, providers.md §4.3); other countries differ (§4.7).
+   * zone of the Indonesian webhook doc, https://www.showdoc.com.cn/IdCashyEnglish); other countries
+   * differ (their docs give GMT+8 PHP, GMT+3 BRA/TZA, GMT-5 COL).
    */
   timeZone?: string;
   /** ISO 4217 code put on events; Cashy's webhook does not carry one. Default null. */
   currency?: string | null;
   /**
    * Decimal places of amounts: `100.1` becomes `100.10` at 2. More places with a non-zero digit
-   * are refused, never rounded. Default 0 for MXN, TZS and CLP (integer countries, §4.7), else 2.
+   * are refused, never rounded. Default 0 for MXN, TZS and CLP (integer countries), else 2.
    */
   amountScale?: number;
   /** API base URL (with any path prefix, e.g. `.../stage-api/`): enables `fetchStatus`. */

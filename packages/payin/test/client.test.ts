@@ -7,7 +7,8 @@ import { API_KEY, MERCHANT_ID, OTHER_KEY } from './fixtures';
 
 /**
  * A local server that plays Cashy: it checks every request's MerchantId and Sign with its own MD5
- * (not the package's code) and answers with the envelopes of seed 004 / providers.md §4.6.
+ * (not the package's code) and answers with the envelopes of Cashy's payin page and error table
+ * (https://docs.cashypro.com/en_us/<country>/payin.html, .../pak/appendix.html).
  */
 interface Received {
   path: string;
@@ -24,7 +25,8 @@ interface FakeCashy {
   close(): Promise<void>;
 }
 
-// Orders the fake gateway knows, written as Cashy writes them (numbers unquoted, seed 004 query example).
+// Orders the fake gateway knows, written as Cashy writes them (numbers unquoted, as in the "Query
+// Payin Order" example of Cashy's payin page).
 const ORDERS: Record<string, string> = {
   PAYIN8231497473279467520:
     '{"merchantId":"100001","mchOrderNo":"M1656752128806","orderNo":"PAYIN8231497473279467520","payType":"1","payCode":"646012000000015887","payUrl":null,"payDeskUrl":null,"amount":100.10,"patchOrderNo":"PAYIN8231497473279467520","patchMchOrderNo":"M1656752128806","orderType":"API","fee":2.0050,"orderStatus":"SUCCESS","completionTime":"2022-07-02 16:55:28"}',

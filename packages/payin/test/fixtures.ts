@@ -24,7 +24,8 @@ export const OTHER_KEY = 'an-apikey-that-is-not-ours';
 export const baseOptions: PayinProviderOptions = { merchantId: MERCHANT_ID, apiKey: API_KEY };
 
 /**
- * The webhook body exactly as printed in seed 004 ("Webhook RequestBody"): a PATCH order whose
+ * The webhook body exactly as printed in Cashy's payin page ("Webhook RequestBody",
+ * https://docs.cashypro.com/en_us/<country>/payin.html): a PATCH order whose
  * mchOrderNo is a UUID, `amount` a JSON number with a trailing zero, pretty-printed.
  */
 export const DOC_SAMPLE_BODY = `{
@@ -47,7 +48,7 @@ export function signed(body: string, options: Partial<CashySignOptions> = {}): S
 }
 
 /**
- * A payin webhook with the field order of seed 004; values from its create/query examples
+ * A payin webhook with the field order of that page; values from its create/query examples
  * (merchant 100001, orderNo PAYIN8232154612109344768). `undefined` drops a field.
  */
 export function payinWebhook(

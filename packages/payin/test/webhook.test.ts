@@ -227,7 +227,8 @@ describe('Cashy payin webhook: amounts, merchantId and time', () => {
 });
 
 describe('Cashy payin webhook: PATCH (replenishment) orders', () => {
-  // seed 004: merchant order MCH20230088; replenishments come back as MCH2023008800001, ...00002
+  // Cashy's payin page: merchant order MCH20230088; replenishments come back as MCH2023008800001,
+  // ...00002
   const original = payinWebhook({
     mchOrderNo: 'MCH20230088',
     orderNo: 'PAYIN1000000000000000001',
@@ -243,7 +244,7 @@ describe('Cashy payin webhook: PATCH (replenishment) orders', () => {
     orderType: 'PATCH',
     amount: jsonNumber('30.00'),
   });
-  // no patchMchOrderNo (as in the seed's sample): the 5-digit serial is stripped from mchOrderNo
+  // no patchMchOrderNo (as in the doc's sample): the 5-digit serial is stripped from mchOrderNo
   const patch2 = payinWebhook({
     mchOrderNo: 'MCH2023008800002',
     orderNo: 'PAYIN1000000000000000003',
@@ -380,7 +381,7 @@ describe('Cashy payin webhook: authenticity', () => {
 });
 
 describe('Cashy payin webhook: raw bytes behind body parsers', () => {
-  // The seed sample is pretty-printed with `10000.0`: any re-serialization changes its bytes.
+  // The doc sample is pretty-printed with `10000.0`: any re-serialization changes its bytes.
   const sample = signed(DOC_SAMPLE_BODY);
 
   it('express.json() mounted first without a verify hook: 500 ERR_BODY_CONSUMED, no event', async () => {

@@ -19,7 +19,7 @@ import type {
 
 export const SOURCE = '@payhook/lailaolab-socket';
 export const PROVIDER_ID = 'lailaolab';
-/** Gateway wall clock (providers.md §1.8: assume Asia/Vientiane, UTC+7). */
+/** Gateway wall clock (the docs name no zone: assume Asia/Vientiane, UTC+7). */
 export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
 
 /**
@@ -111,7 +111,10 @@ export const statusResponseSchema = {
 
 export type MessageOutcome = 'completed' | 'failed' | 'other';
 
-/** SUCCESS + PAYMENT_COMPLETED → completed; FAILED → failed (providers.md §1.5). */
+/**
+ * SUCCESS + PAYMENT_COMPLETED → completed (react-phajay, `src/qr-subscription.service.ts`);
+ * FAILED → failed (flutter_phajay, `lib/src/qr_payment_screen.dart`).
+ */
 export function classifyMessage(raw: LailaolabMessage): MessageOutcome {
   if (raw.message === 'FAILED') return 'failed';
   if (raw.message === 'SUCCESS' && raw.status === 'PAYMENT_COMPLETED') return 'completed';

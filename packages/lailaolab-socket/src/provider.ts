@@ -49,7 +49,11 @@ export interface LailaolabProviderOptions {
   statusTimeoutMs?: number;
 }
 
-/** Lailaolab documents only "return status 200" (providers.md §1.2); nothing is said of retries. */
+/**
+ * Lailaolab documents only "return with status 200 for success"
+ * (https://payment-doc.lailaolab.com/v1/connect-subscription/debit-subscription); nothing is said of
+ * retries.
+ */
 export const LAILAOLAB_ACK: { ok: ReplyInit; retry: ReplyInit } = {
   ok: { status: 200, body: 'OK' },
   retry: { status: 500, body: 'RETRY' },

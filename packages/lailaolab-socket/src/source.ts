@@ -18,7 +18,10 @@ import {
 } from './provider';
 import type { LailaolabPayload } from './types';
 
-/** Seed 000: `https://payment-Support.lailaolab.com/?key=<PAYMENT_Support_SECRET>`. */
+/**
+ * https://payment-doc.lailaolab.com/v1/subscription:
+ * `https://payment-Support.lailaolab.com/?key=<PAYMENT_Support_SECRET>`.
+ */
 export const DEFAULT_SOCKET_URL = 'https://payment-Support.lailaolab.com/';
 
 export interface LailaolabSourceOptions extends LailaolabProviderOptions {
@@ -160,7 +163,8 @@ export function createLailaolabSource(
     const u = new URL(url);
     return `${u.origin}${u.pathname}`;
   })();
-  // The documented channel carries every transaction of the merchant (providers.md §1.7).
+  // The documented channel carries every transaction of the merchant
+  // (https://payment-doc.lailaolab.com/v1/subscription).
   const channel = `join::${secretKey}`;
 
   const encodedForms = [

@@ -11,7 +11,10 @@ import {
 import { SOURCE, statusResponseSchema } from './normalize';
 import type { LailaolabStatusData, LailaolabStatusResponse } from './types';
 
-/** The API host in the Lailaolab docs (providers.md §1.1); PhaJay's SDK uses https://payment-gateway.phajay.co. */
+/**
+ * The API host in the Lailaolab docs (e.g. https://payment-doc.lailaolab.com/v1/payment-link);
+ * PhaJay's SDK uses https://payment-gateway.phajay.co.
+ */
 export const DEFAULT_API_BASE = 'https://payment-gateway.lailaolab.com';
 export const STATUS_PATH = '/v1/api/payment/check-transaction/status/';
 
@@ -45,9 +48,10 @@ export function checkKey(value: unknown, option: string): string {
 }
 
 /**
- * The status API client (providers.md §1.6): `GET {apiBase}/v1/api/payment/check-transaction/status/{id}`
- * with the raw key Base64-encoded as Basic credentials, no `user:` separator (barlus request.go,
- * react-phajay base-client.ts). Numbers are kept as their exact text.
+ * The status API client (https://payment-doc.lailaolab.com/v1/check-transaction-status, as cited by
+ * the barlus SDK): `GET {apiBase}/v1/api/payment/check-transaction/status/{id}` with the raw key
+ * Base64-encoded as Basic credentials, no `user:` separator (barlus request.go, react-phajay
+ * base-client.ts). Numbers are kept as their exact text.
  */
 export function createLailaolabStatusClient(
   options: LailaolabStatusClientOptions,

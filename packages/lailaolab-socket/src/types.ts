@@ -1,7 +1,10 @@
 /**
- * Payload types. Field list: seed 000 (payment-doc.lailaolab.com/v1/subscription) and
- * providers.md §1.3/§1.6. Only `transactionId`, `txnAmount`, `status` and `message` drive the
- * mapping; the rest is optional because "banks return different subsets" (providers.md §1.3).
+ * Payload types. Field list: https://payment-doc.lailaolab.com/v1/subscription, the fields the
+ * SDKs add (GitHub lailaolabdev/react-phajay `src/types.ts`,
+ * barlus-developer/phajay-payment-gateway) and the status API
+ * (https://payment-doc.lailaolab.com/v1/check-transaction-status). Only `transactionId`,
+ * `txnAmount`, `status` and `message` drive the mapping; the rest is optional because "banks return
+ * different subsets" (barlus-developer/phajay-payment-gateway).
  */
 
 /** One message of the `join::<secret>` channel, and the body of the portal webhook. */
@@ -32,7 +35,10 @@ export interface LailaolabMessage {
   [extra: string]: unknown;
 }
 
-/** `data` of the status API (`GET /v1/api/payment/check-transaction/status/{id}`, providers.md §1.6). */
+/**
+ * `data` of the status API (`GET /v1/api/payment/check-transaction/status/{id}`,
+ * https://payment-doc.lailaolab.com/v1/check-transaction-status).
+ */
 export interface LailaolabStatusData {
   transactionId: string;
   /** WAITING, EXPIRED, REFUNDED, DISPUTED, PAYMENT_COMPLETED (barlus SDK transaction.go). */

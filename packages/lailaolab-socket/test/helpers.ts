@@ -7,7 +7,7 @@ import {
 } from '@payhook/core';
 import { createCountingStore } from '@payhook/core/testing';
 
-/** Looks like the bcrypt-style keys in public code (providers.md §1.8): `$`, `/` and `.` inside. */
+/** Looks like the bcrypt-style keys seen in public integration code: `$`, `/` and `.` inside. */
 export const SECRET = '$2b$10$Test.Only/Key9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68';
 
 export interface Recorder {

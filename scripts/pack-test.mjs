@@ -1,0 +1,792 @@
+#!/usr/bin/env node
+// `npm run test:pack`: every package as a merchant installs it from its published tarball.
+//
+// Builds the workspace, `npm pack`s every packages/* package, checks what each tarball holds
+// (LICENSE, README, entry points, no sources or tests, source maps that carry their sources, every
+// runtime require declared), then installs the tarballs into two scratch apps in os.tmpdir(),
+// outside the workspace, each with only the packages it uses, and sends real signed deliveries
+// through each over real HTTP:
+//   - esm-ts: ESM, TypeScript strict with module/moduleResolution nodenext, Express 5; type-checked
+//     and compiled with the workspace's tsc, then run with node. @payhook/core, newpay-callback and
+//     signed-param, deliveries signed with those packages' own signers and an RSA pair made here.
+//   - cjs-js: CommonJS plain JavaScript, Express 4; @payhook/core, payin and testing (Cashy
+//     fixtures), and nothing else: @payhook/lailaolab-socket must not resolve.
+// Third-party packages come from the registry (the npm cache makes it fast); @payhook/* can only
+// come from the tarballs (the scratch apps point the @payhook scope at a closed port).
+//
+// Options: --no-build (use the current dist/), --keep (leave the temp dir for inspection).
+// The last line is `N passed, N failed`; the exit code is 1 when anything failed.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const started = Date.now();
+
+// ---------------------------------------------------------------------------------------------
+// Checks and their tally
+
+let passed = 0;
+let failed = 0;
+
+function report(ok, name, detail) {
+  if (ok) {
+    passed += 1;
+    console.log(`ok   ${name}`);
+  } else {
+    failed += 1;
+    console.log(`FAIL ${name}`);
+    for (const line of String(detail).trimEnd().split('\n')) console.log(`       ${line}`);
+  }
+}
+
+/** Runs one check; returns its value, or undefined when it failed. */
+async function check(name, fn) {
+  try {
+    const value = await fn();
+    report(true, name);
+    return value === undefined ? true : value;
+  } catch (error) {
+    report(false, name, error instanceof Error ? (error.stack ?? error.message) : error);
+    return undefined;
+  }
+}
+
+/** A check that cannot run because an earlier step failed: counted as failed, so totals hold. */
+function notRun(name, because) {
+  report(false, name, `not run: ${because}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/** The environment for child npm/node processes, without what `npm run` adds (npm_*). */
+function childEnv(extra = {}) {
+  const env = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(key)) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function run(command, argv, { cwd = root, env = childEnv(), timeoutMs = 180_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+async function runOk(command, argv, options) {
+  const result = await run(command, argv, options);
+  if (result.code !== 0) {
+    throw new Error(
+      `${command} ${argv.join(' ')} exited with ${result.code ?? result.signal}\n` +
+        `${result.stdout}${result.stderr}`.trim(),
+    );
+  }
+  return result;
+}
+
+const servers = new Set();
+
+/** Starts `node <entry>` in an app; it prints one JSON line `{"port": n}` once listening. */
+function startServer(cwd, entry, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [entry], {
+      cwd,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    servers.add(child);
+    let stdout = '';
+    let stderr = '';
+    const fail = (why) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${why}\n${stdout}${stderr}`.trim()));
+    };
+    const timer = setTimeout(() => fail(`${entry} did not listen within 15 s`), 15_000);
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const line = stdout.split('\n').find((l) => l.startsWith('{"port"'));
+      if (!line) return;
+      clearTimeout(timer);
+      resolve({ port: JSON.parse(line).port, child, output: () => stdout + stderr });
+    });
+    child.on('exit', (code, signal) => {
+      servers.delete(child);
+      fail(`${entry} exited with ${code ?? signal} before listening`);
+    });
+  });
+}
+
+function stopServers() {
+  for (const child of servers) child.kill('SIGTERM');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+function walk(dir, base = dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...walk(full, base));
+    else out.push(path.relative(base, full).split(path.sep).join('/'));
+  }
+  return out;
+}
+
+function writeFiles(dir, files) {
+  for (const [name, text] of Object.entries(files)) {
+    const file = path.join(dir, name);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+}
+
+const json = (value) => `${JSON.stringify(value, null, 2)}\n`;
+
+// ---------------------------------------------------------------------------------------------
+// The packages
+
+const packageDirs = readdirSync(path.join(root, 'packages'))
+  .map((name) => path.join(root, 'packages', name))
+  .filter((dir) => existsSync(path.join(dir, 'package.json')))
+  .sort();
+const manifests = new Map(
+  packageDirs.map((dir) => [dir, JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'))]),
+);
+const nameOf = (dir) => manifests.get(dir).name;
+
+/**
+ * tsc never deletes output whose source is gone, so a working tree can hold dist files of a moved
+ * or deleted module (a clean clone cannot). They would end up in the tarball: remove them.
+ */
+function pruneOrphanOutput(dir) {
+  const dist = path.join(dir, 'dist');
+  if (!existsSync(dist)) return [];
+  const pruned = [];
+  for (const file of walk(dist)) {
+    const base = file.replace(/(\.d\.ts\.map|\.js\.map|\.d\.ts|\.js)$/, '');
+    if (base === file) continue;
+    if (existsSync(path.join(dir, 'src', `${base}.ts`))) continue;
+    rmSync(path.join(dist, file));
+    pruned.push(`${path.relative(root, dist)}/${file}`);
+  }
+  return pruned;
+}
+
+/** Bare module specifiers a shipped file loads (require, import(), from '...', reference types). */
+function bareSpecifiers(text, isDeclaration) {
+  const found = new Set();
+  const patterns = [/\brequire\(\s*(['"])([^'"]+)\1\s*\)/g, /\bimport\(\s*(['"])([^'"]+)\1\s*\)/g];
+  if (isDeclaration) {
+    patterns.push(/\bfrom\s+(['"])([^'"]+)\1/g, /^\s*import\s+(['"])([^'"]+)\1/gm);
+    patterns.push(/\/\/\/\s*<reference\s+types=(['"])([^'"]+)\1/g);
+  }
+  // Comments (kept in the build) may quote code; only look at code lines.
+  const code = text
+    .split('\n')
+    .filter((line) => !/^\s*(\*|\/\/(?!\/\s*<reference)|\/\*)/.test(line))
+    .join('\n');
+  for (const pattern of patterns) {
+    for (const match of code.matchAll(pattern)) {
+      const spec = match[2];
+      if (spec.startsWith('.') || spec.startsWith('/')) continue;
+      found.add(spec);
+    }
+  }
+  return found;
+}
+
+function packageNameOf(spec) {
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+
+async function checkTarball(extracted, manifest) {
+  const name = manifest.name;
+  const files = walk(extracted);
+  const has = (file) => files.includes(file);
+  const read = (file) => readFileSync(path.join(extracted, file), 'utf8');
+
+  await check(
+    `${name}: tarball holds LICENSE (MIT), README.md, dist/index.js, dist/index.d.ts`,
+    () => {
+      const missing = ['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts'].filter(
+        (f) => !has(f),
+      );
+      assert.deepEqual(missing, [], `missing from the tarball: ${missing.join(', ')}`);
+      const license = read('LICENSE');
+      assert.match(license, /^MIT License/, 'LICENSE is not the MIT licence');
+      assert.match(license, /Copyright \(c\) 2026 payhook contributors/, 'LICENSE copyright line');
+      assert.equal(manifest.license, 'MIT', 'package.json "license"');
+    },
+  );
+
+  await check(`${name}: tarball ships no src/, test/ or build config files`, () => {
+    const unwanted = files.filter(
+      (f) =>
+        /^(src|test|tests|__tests__)\//.test(f) ||
+        /\.(test|spec)\.[cm]?[jt]s$/.test(f) ||
+        /(^|\/)tsconfig[^/]*\.json$/.test(f) ||
+        /\.tsbuildinfo$/.test(f) ||
+        (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)),
+    );
+    assert.deepEqual(unwanted, [], `shipped: ${unwanted.join(', ')}`);
+  });
+
+  await check(`${name}: every source map carries its sources`, () => {
+    const maps = files.filter((f) => f.endsWith('.map'));
+    const problems = [];
+    for (const file of maps) {
+      const map = JSON.parse(read(file));
+      const sources = map.sources ?? [];
+      sources.forEach((source, i) => {
+        const content = map.sourcesContent?.[i];
+        if (typeof content === 'string') return;
+        // A declaration map cannot inline sources: then the source must be shipped beside it.
+        const shipped = path.posix.normalize(
+          path.posix.join(path.posix.dirname(file), map.sourceRoot ?? '', source),
+        );
+        if (!has(shipped)) problems.push(`${file}: no sourcesContent for ${source}`);
+      });
+    }
+    const jsFiles = files.filter((f) => f.endsWith('.js') && f.startsWith('dist/'));
+    for (const file of jsFiles) {
+      const ref = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(read(file));
+      if (ref && !ref[1].startsWith('data:')) {
+        const target = path.posix.join(path.posix.dirname(file), ref[1]);
+        if (!has(target)) problems.push(`${file}: points at ${ref[1]}, not shipped`);
+      }
+    }
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
+  await check(`${name}: main, types, exports and bin point at shipped files`, () => {
+    const targets = [];
+    const collect = (value) => {
+      if (typeof value === 'string') targets.push(value);
+      else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+    };
+    collect(manifest.main);
+    collect(manifest.types);
+    collect(manifest.exports);
+    collect(manifest.bin);
+    const missing = targets
+      .map((t) => path.posix.normalize(t))
+      .filter((t) => !t.includes('*') && !has(t));
+    assert.deepEqual(missing, [], `not in the tarball: ${missing.join(', ')}`);
+  });
+
+  await check(
+    `${name}: every bare require/import in dist is a dependency, a peer or a builtin`,
+    () => {
+      const declared = new Set([
+        name,
+        ...Object.keys(manifest.dependencies ?? {}),
+        ...Object.keys(manifest.peerDependencies ?? {}),
+        ...Object.keys(manifest.optionalDependencies ?? {}),
+      ]);
+      const undeclared = [];
+      for (const file of files.filter((f) => /^dist\/.*(\.[cm]?js|\.d\.ts)$/.test(f))) {
+        for (const spec of bareSpecifiers(read(file), file.endsWith('.d.ts'))) {
+          if (builtins.has(spec) || declared.has(packageNameOf(spec))) continue;
+          undeclared.push(`${file}: ${spec}`);
+        }
+      }
+      assert.deepEqual(undeclared, [], `undeclared: ${undeclared.join(', ')}`);
+    },
+  );
+
+  if (name !== '@payhook/testing') {
+    await check(`${name}: "dependencies" do not pull socket.io (the server)`, () => {
+      assert.ok(
+        !Object.hasOwn(manifest.dependencies ?? {}, 'socket.io'),
+        `${name} depends on socket.io ${manifest.dependencies?.['socket.io']}: only @payhook/testing may`,
+      );
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scratch apps
+
+/** .npmrc of a scratch app: @payhook/* only from the tarballs, never from a registry. */
+const SCRATCH_NPMRC = [
+  '@payhook:registry=http://127.0.0.1:9/',
+  'fetch-retries=0',
+  'audit=false',
+  'fund=false',
+  'update-notifier=false',
+  '',
+].join('\n');
+
+const ESM_APP = {
+  'package.json': json({ name: 'payhook-pack-esm', private: true, type: 'module' }),
+  'tsconfig.json': json({
+    compilerOptions: {
+      target: 'ES2022',
+      lib: ['ES2022'],
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      skipLibCheck: false,
+      types: ['node'],
+      rootDir: 'src',
+      outDir: 'dist',
+    },
+    include: ['src'],
+  }),
+  'src/server.ts': `import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createPaymentHub, type PaymentEvent } from '@payhook/core';
+import { createNewpayMiddleware } from '@payhook/newpay-callback';
+import { createSignedParamMiddleware } from '@payhook/signed-param';
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error('missing ' + name);
+  return value;
+}
+
+interface Seen {
+  provider: string;
+  orderId: string | null;
+  amount: string;
+  currency: string | null;
+}
+
+const completed: Seen[] = [];
+const hub = createPaymentHub();
+hub.on('payment.completed', async (event: PaymentEvent) => {
+  completed.push({
+    provider: event.provider,
+    orderId: event.orderId,
+    amount: event.amount,
+    currency: event.currency,
+  });
+});
+
+const platformPublicKey = env('PLATFORM_PUBLIC_KEY');
+const app = express();
+app.use('/webhooks/newpay', createNewpayMiddleware(hub, { platformPublicKey, appId: '6' }));
+app.use(
+  '/webhooks/paycools',
+  createSignedParamMiddleware(hub, { id: 'paycools', platformPublicKey, country: 'PH' }),
+);
+app.use(express.json());
+app.get('/completed', (_req, res) => {
+  res.json(completed);
+});
+
+const server = app.listen(0, '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo;
+  console.log(JSON.stringify({ port }));
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`,
+  'src/gateway.ts': `// The gateways' side, signed with the plugins' own exported signers.
+import { jsonNumber } from '@payhook/core';
+import { signV1Callback, type SignedDelivery } from '@payhook/newpay-callback';
+import { buildNotification, type SignedParamNotification } from '@payhook/signed-param';
+
+export function newpayPayment(
+  platformPrivateKey: string,
+  orderNo: string,
+  amount: string,
+): SignedDelivery {
+  return signV1Callback(
+    {
+      orderNo,
+      subject: 'pack test order',
+      transInfo: 'Transaction Success',
+      orderAmt: amount,
+      newpayOrderNo: '202601150000004242',
+      settlementStatus: jsonNumber('1'),
+      payMethod: jsonNumber('1'),
+      extra: '',
+      appId: jsonNumber('6'),
+      currency: 'LAK',
+      transStatus: jsonNumber('0'),
+      timestamp: jsonNumber(String(Date.now())),
+    },
+    platformPrivateKey,
+  );
+}
+
+export function paycoolsPayment(
+  platformPrivateKey: string,
+  mchOrderId: string,
+  amountInCentavos: number,
+): { body: string; headers: Record<string, string> } {
+  const signed: SignedParamNotification = buildNotification(
+    {
+      eventName: 'order.payment.success',
+      amount: amountInCentavos,
+      channelCode: 'PH_QRPH_DYNAMIC',
+      mchOrderId,
+      createTime: '2026-01-15 10:00:00',
+      remark: 'pack test payment',
+      returnTime: '2026-01-15 10:02:00',
+      transactionId: 'C2026011500000004242',
+      transactionStatus: 'COMPLETED',
+    },
+    platformPrivateKey,
+  );
+  return { body: signed.body, headers: signed.headers };
+}
+`,
+};
+
+const CJS_APP = {
+  'package.json': json({ name: 'payhook-pack-cjs', private: true, type: 'commonjs' }),
+  'server.js': `'use strict';
+const express = require('express');
+const { createPaymentHub } = require('@payhook/core');
+const { createPayinMiddleware } = require('@payhook/payin');
+
+const completed = [];
+const hub = createPaymentHub();
+hub.on('payment.completed', async (event) => {
+  completed.push({
+    provider: event.provider,
+    orderId: event.orderId,
+    amount: event.amount,
+    currency: event.currency,
+  });
+});
+
+const app = express();
+app.use('/webhooks/cashy', createPayinMiddleware(hub, JSON.parse(process.env.CASHY_OPTIONS)));
+app.use(express.json());
+app.get('/completed', (_req, res) => res.json(completed));
+
+const server = app.listen(0, '127.0.0.1', () => {
+  console.log(JSON.stringify({ port: server.address().port }));
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`,
+  // The merchant's test helper: Cashy deliveries from @payhook/testing's fixtures.
+  'gateway.js': `'use strict';
+const { createCashyFixtures } = require('@payhook/testing');
+
+const cashy = createCashyFixtures();
+module.exports = {
+  providerOptions: cashy.providerOptions,
+  payin: (mchOrderNo, amount) => cashy.payin({ mchOrderNo, amount }),
+};
+`,
+};
+
+/** Changes one byte of `body`: the last digit of the first `needle`. */
+function forgeOneByte(body, needle) {
+  const at = body.indexOf(needle);
+  assert.ok(at >= 0, `${needle} not in the body`);
+  const i = at + needle.length - 1;
+  const digit = Number(body[i]);
+  assert.ok(Number.isInteger(digit), `${needle} does not end with a digit`);
+  const forged = `${body.slice(0, i)}${(digit + 1) % 10}${body.slice(i + 1)}`;
+  const a = Buffer.from(body);
+  const b = Buffer.from(forged);
+  assert.equal(a.length, b.length);
+  assert.equal(a.filter((byte, k) => byte !== b[k]).length, 1);
+  return forged;
+}
+
+async function post(port, route, delivery) {
+  const response = await fetch(`http://127.0.0.1:${port}${route}`, {
+    method: 'POST',
+    headers: delivery.headers,
+    body: delivery.body,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+async function completedOn(port) {
+  const response = await fetch(`http://127.0.0.1:${port}/completed`);
+  assert.equal(response.status, 200);
+  return response.json();
+}
+
+function installedScope(app) {
+  const dir = path.join(app, 'node_modules', '@payhook');
+  return existsSync(dir) ? readdirSync(dir).map((n) => `@payhook/${n}`) : [];
+}
+
+const tarballOf = (tarballs, name) => {
+  const file = tarballs.get(name);
+  if (!file) throw new Error(`no tarball for ${name}`);
+  return file;
+};
+
+async function install(app, specs) {
+  const t0 = Date.now();
+  await runOk('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...specs], {
+    cwd: app,
+  });
+  return Date.now() - t0;
+}
+
+async function esmApp(scratch, tarballs, keys) {
+  const app = path.join(scratch, 'esm-ts');
+  const label = 'esm-ts (ESM, TypeScript strict nodenext, Express 5)';
+  writeFiles(app, { ...ESM_APP, '.npmrc': SCRATCH_NPMRC });
+  const wanted = ['@payhook/core', '@payhook/newpay-callback', '@payhook/signed-param'];
+
+  const installed = await check(`${label}: npm install of 3 tarballs + express@5`, async () => {
+    const ms = await install(app, [
+      ...wanted.map((n) => tarballOf(tarballs, n)),
+      'express@^5',
+      '@types/express@^5',
+      '@types/node@^20',
+    ]);
+    console.log(`       ${label}: install took ${(ms / 1000).toFixed(1)} s`);
+  });
+  const later = [
+    'only its @payhook packages are installed',
+    'tsc type-checks and compiles it',
+    'the server starts',
+    'NewPay v1 callback signed with signV1Callback: 200 {"transResult":"SUCCESS"}, listener ran',
+    'NewPay callback with one byte changed: 401, listener not run',
+    'signed-param notification signed with buildNotification: 200 {"code":10000,...}, listener ran',
+    'signed-param notification with one byte changed: 401, listener not run',
+  ];
+  if (!installed) return later.forEach((n) => notRun(`${label}: ${n}`, 'install failed'));
+
+  await check(`${label}: ${later[0]}`, () => {
+    assert.deepEqual(installedScope(app).sort(), [...wanted].sort());
+  });
+
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const compiled = await check(`${label}: ${later[1]}`, async () => {
+    await runOk(process.execPath, [tsc, '-p', path.join(app, 'tsconfig.json')], { cwd: app });
+    assert.ok(existsSync(path.join(app, 'dist', 'server.js')));
+  });
+  if (!compiled) return later.slice(2).forEach((n) => notRun(`${label}: ${n}`, 'tsc failed'));
+
+  const server = await check(`${label}: ${later[2]}`, () =>
+    startServer(app, 'dist/server.js', { PLATFORM_PUBLIC_KEY: keys.publicKey }),
+  );
+  if (!server) return later.slice(3).forEach((n) => notRun(`${label}: ${n}`, 'no server'));
+
+  let gateway;
+  try {
+    gateway = await import(pathToFileURL(path.join(app, 'dist', 'gateway.js')).href);
+  } catch (error) {
+    gateway = { error };
+  }
+  const signer = (name) => {
+    if (gateway.error) throw gateway.error;
+    return gateway[name];
+  };
+  const seen = async (provider) =>
+    (await completedOn(server.port)).filter((e) => e.provider === provider);
+
+  const newpay = await check(`${label}: ${later[3]}`, async () => {
+    const delivery = signer('newpayPayment')(keys.privateKey, 'PACK-NP-1', '15000.00');
+    const reply = await post(server.port, '/webhooks/newpay', delivery);
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(JSON.parse(reply.text), { transResult: 'SUCCESS' });
+    assert.deepEqual(await seen('newpay'), [
+      { provider: 'newpay', orderId: 'PACK-NP-1', amount: '15000.00', currency: 'LAK' },
+    ]);
+    return delivery;
+  });
+  await check(`${label}: ${later[4]}`, async () => {
+    const delivery = newpay ?? signer('newpayPayment')(keys.privateKey, 'PACK-NP-1', '15000.00');
+    const body = forgeOneByte(delivery.body, '"orderAmt":"15000.00');
+    const before = (await seen('newpay')).length;
+    const reply = await post(server.port, '/webhooks/newpay', { ...delivery, body });
+    assert.equal(reply.status, 401, reply.text);
+    assert.equal((await seen('newpay')).length, before, 'the listener ran on a forgery');
+  });
+
+  const paycools = await check(`${label}: ${later[5]}`, async () => {
+    const delivery = signer('paycoolsPayment')(keys.privateKey, 'PACK-SP-1', 50010);
+    const reply = await post(server.port, '/webhooks/paycools', delivery);
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(JSON.parse(reply.text), { code: 10000, message: 'Success' });
+    assert.deepEqual(await seen('paycools'), [
+      { provider: 'paycools', orderId: 'PACK-SP-1', amount: '500.10', currency: 'PHP' },
+    ]);
+    return delivery;
+  });
+  await check(`${label}: ${later[6]}`, async () => {
+    const delivery = paycools ?? signer('paycoolsPayment')(keys.privateKey, 'PACK-SP-1', 50010);
+    const body = forgeOneByte(delivery.body, '\\"amount\\":50010');
+    const before = (await seen('paycools')).length;
+    const reply = await post(server.port, '/webhooks/paycools', { ...delivery, body });
+    assert.equal(reply.status, 401, reply.text);
+    assert.equal((await seen('paycools')).length, before, 'the listener ran on a forgery');
+  });
+}
+
+async function cjsApp(scratch, tarballs) {
+  const app = path.join(scratch, 'cjs-js');
+  const label = 'cjs-js (CommonJS JavaScript, Express 4)';
+  writeFiles(app, { ...CJS_APP, '.npmrc': SCRATCH_NPMRC });
+  const wanted = ['@payhook/core', '@payhook/payin', '@payhook/testing'];
+
+  const installed = await check(`${label}: npm install of 3 tarballs + express@4`, async () => {
+    const ms = await install(app, [...wanted.map((n) => tarballOf(tarballs, n)), 'express@^4']);
+    console.log(`       ${label}: install took ${(ms / 1000).toFixed(1)} s`);
+  });
+  const later = [
+    'only its @payhook packages are installed; @payhook/lailaolab-socket does not resolve',
+    'the server starts',
+    '@payhook/testing loads beside core + payin alone (createCashyFixtures)',
+    'Cashy payin from createCashyFixtures: 200 SUCCESS, listener ran',
+    'Cashy payin with one byte changed: 401, listener not run',
+  ];
+  if (!installed) return later.forEach((n) => notRun(`${label}: ${n}`, 'install failed'));
+
+  await check(`${label}: ${later[0]}`, async () => {
+    assert.deepEqual(installedScope(app).sort(), [...wanted].sort());
+    const probe = await run(
+      process.execPath,
+      ['-e', "require('@payhook/lailaolab-socket'); console.log('resolved')"],
+      { cwd: app },
+    );
+    assert.notEqual(probe.code, 0, 'require("@payhook/lailaolab-socket") succeeded');
+    assert.match(probe.stderr, /MODULE_NOT_FOUND|Cannot find module '@payhook\/lailaolab-socket'/);
+  });
+
+  // The fixtures make the provider options too, so a failure to load them stops the server.
+  let gateway;
+  const loaded = await check(`${label}: ${later[2]}`, () => {
+    gateway = createRequire(path.join(app, 'package.json'))('./gateway.js');
+    assert.equal(typeof gateway.payin, 'function');
+  });
+  if (!loaded) return [1, 3, 4].forEach((i) => notRun(`${label}: ${later[i]}`, later[2]));
+
+  const server = await check(`${label}: ${later[1]}`, () =>
+    startServer(app, 'server.js', { CASHY_OPTIONS: JSON.stringify(gateway.providerOptions) }),
+  );
+  if (!server) return later.slice(3).forEach((n) => notRun(`${label}: ${n}`, 'no server'));
+
+  const seen = async () => (await completedOn(server.port)).filter((e) => e.provider === 'cashy');
+  const delivery = gateway.payin('PACK-CY-1', '100.10');
+  await check(`${label}: ${later[3]}`, async () => {
+    const reply = await post(server.port, '/webhooks/cashy', delivery);
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.text, 'SUCCESS');
+    assert.deepEqual(await seen(), [
+      { provider: 'cashy', orderId: 'PACK-CY-1', amount: '100.10', currency: 'IDR' },
+    ]);
+  });
+  await check(`${label}: ${later[4]}`, async () => {
+    const body = forgeOneByte(delivery.body, '"amount":100.10');
+    const before = (await seen()).length;
+    const reply = await post(server.port, '/webhooks/cashy', { ...delivery, body });
+    assert.equal(reply.status, 401, reply.text);
+    assert.equal((await seen()).length, before, 'the listener ran on a forgery');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'payhook-pack-'));
+  const cleanup = () => {
+    stopServers();
+    if (!args.has('--keep')) rmSync(scratch, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  console.log(`== pack test in ${scratch}`);
+  try {
+    if (!args.has('--no-build')) {
+      const built = await check('npm run build', () => runOk('npm', ['run', 'build']));
+      if (!built) return;
+    }
+    for (const dir of packageDirs) {
+      for (const file of pruneOrphanOutput(dir)) console.log(`       pruned ${file} (no source)`);
+    }
+
+    const packDir = path.join(scratch, 'tarballs');
+    mkdirSync(packDir);
+    const tarballs = new Map();
+    const packed = await check(`npm pack of ${packageDirs.length} packages`, async () => {
+      const { stdout } = await runOk('npm', [
+        'pack',
+        '--json',
+        '--pack-destination',
+        packDir,
+        ...packageDirs.flatMap((dir) => ['-w', path.relative(root, dir)]),
+      ]);
+      for (const entry of JSON.parse(stdout)) {
+        tarballs.set(entry.name, path.join(packDir, entry.filename));
+      }
+      const missing = packageDirs.map(nameOf).filter((n) => !tarballs.has(n));
+      assert.deepEqual(missing, [], `not packed: ${missing.join(', ')}`);
+    });
+    if (!packed) return;
+
+    for (const dir of packageDirs) {
+      const manifest = manifests.get(dir);
+      const extracted = path.join(scratch, 'extracted', manifest.name.replace('/', '+'));
+      mkdirSync(extracted, { recursive: true });
+      await runOk('tar', ['-xzf', tarballs.get(manifest.name), '-C', extracted]);
+      // The manifest as packed (npm may normalise it), not the one in the tree.
+      const packedManifest = JSON.parse(
+        readFileSync(path.join(extracted, 'package', 'package.json'), 'utf8'),
+      );
+      await checkTarball(path.join(extracted, 'package'), packedManifest);
+    }
+
+    const keys = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    await Promise.all([esmApp(scratch, tarballs, keys), cjsApp(scratch, tarballs)]);
+  } catch (error) {
+    report(false, 'pack test harness', error instanceof Error ? error.stack : error);
+  } finally {
+    cleanup();
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(`== ${seconds} s${args.has('--keep') ? `, kept ${scratch}` : ''}`);
+    console.log(`${passed} passed, ${failed} failed`);
+    const left = existsSync(scratch) && !args.has('--keep');
+    if (left && statSync(scratch).isDirectory()) console.log(`warning: ${scratch} not removed`);
+  }
+}
+
+await main();
+process.exitCode = failed > 0 || passed === 0 ? 1 : 0;

@@ -76,7 +76,8 @@ export function createBuilder(secrets: SenderSecrets): Builder {
         return { body, headers: { 'content-type': 'application/json' }, signed: body };
       }
       case 'signed-param': {
-        // Shape of seed 002 (providers.md 3.2.3), one distinct transaction per serial.
+        // Shape of the dynamic-order "3.2.3 Payment Notification" example (docs.paycools.com/en/v2),
+        // one distinct transaction per serial.
         const note = buildNotification(
           {
             eventName: 'order.payment.success',
@@ -94,7 +95,8 @@ export function createBuilder(secrets: SenderSecrets): Builder {
         return { body: note.body, headers: note.headers, signed: note.param };
       }
       case 'newpay': {
-        // v1 payment callback of providers.md §2.1, one distinct NewPay order per serial.
+        // v1 payment callback of pre-lnp-openapi.newpay.la/5-result-callback.html, one distinct
+        // NewPay order per serial.
         const params = {
           orderNo: `O${serial}`,
           subject: `bench ${pad}`,
@@ -114,7 +116,8 @@ export function createBuilder(secrets: SenderSecrets): Builder {
       }
       case 'payin':
       case 'payin-redis': {
-        // Field order of seed 004; payUrl is one of the members Cashy sends and the schema allows.
+        // Field order of Cashy's payin page ("Webhook RequestBody"); payUrl is one of the members
+        // Cashy sends and the schema allows.
         const m = buildCashyMessage(
           {
             orderStatus: 'SUCCESS',

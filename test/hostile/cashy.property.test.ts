@@ -1,7 +1,8 @@
 /**
- * Cashy (@payhook/payin): `Sign: MD5(raw body + apiKey)` and `MerchantId` headers (providers.md
- * 4.2). Hostile payloads are signed per case with the package's own signer (MD5 is cheap), so they
- * reach the parser, the schema and normalize.
+ * Cashy (@payhook/payin): `Sign: MD5(raw body + apiKey)` and `MerchantId` headers
+ * (https://docs.cashypro.com/en_us/quickstart/quickstart.html). Hostile payloads are signed per
+ * case with the package's own signer (MD5 is cheap), so they reach the parser, the schema and
+ * normalize.
  */
 import { stringifyJson } from '@payhook/core';
 import { cashySign } from '@payhook/payin';

@@ -1,8 +1,8 @@
 /**
  * NewPay: `sign` inside the parameters (v1) or inside `data` (v2), SHA256withRSA over the sorted
- * `k=v` string (providers.md 2.1). Signed once and mutated. Hostile parameter sets that reach the
- * code behind the signature come from a pool signed once in beforeAll, each sent with its members
- * in varied order (the sign string sorts them, so the signature still holds).
+ * `k=v` string (NewPay "8. Signature and verification"). Signed once and mutated. Hostile parameter
+ * sets that reach the code behind the signature come from a pool signed once in beforeAll, each
+ * sent with its members in varied order (the sign string sorts them, so the signature still holds).
  */
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';

@@ -1,9 +1,9 @@
 /**
- * signed-param: `{"sign": "...", "param": "<JSON text>"}`, SHA256withRSA over param (providers.md
- * 3.2). The delivery is signed once and mutated. Hostile params that reach the code behind the
- * signature come from a pool signed once in beforeAll (RSA signing per case would dominate the
- * run), each sent in many envelopes (key order, whitespace, extra members) that the signature
- * does not cover.
+ * signed-param: `{"sign": "...", "param": "<JSON text>"}`, SHA256withRSA over param
+ * (https://docs.paycools.com/en/v2/common/UnifiedAPIParam.html). The delivery is signed once and
+ * mutated. Hostile params that reach the code behind the signature come from a pool signed once in
+ * beforeAll (RSA signing per case would dominate the run), each sent in many envelopes (key order,
+ * whitespace, extra members) that the signature does not cover.
  */
 import fc from 'fast-check';
 import { signParam } from '@payhook/signed-param';

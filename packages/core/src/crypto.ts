@@ -79,6 +79,33 @@ function loadKey(
   return fail(`is not a parseable ${kind} key in Base64 DER form (${types.join(' or ')})`);
 }
 
+/**
+ * One key or several (old and new, during a rotation), each loaded as `loadPublicKey` does; the
+ * option may be a single key or a non-empty array of them. The order is the order they are tried.
+ */
+export function loadPublicKeys(
+  keys: KeyInput | readonly KeyInput[],
+  option: string,
+  source?: string,
+): KeyObject[] {
+  if (!Array.isArray(keys)) return [loadPublicKey(keys as KeyInput, option, source)];
+  if (keys.length === 0)
+    throw new ProviderConfigError(option, 'must hold at least one public key', { source });
+  return keys.map((key, i) => loadPublicKey(key, `${option}[${i}]`, source));
+}
+
+/** The index of the first key that verifies the SHA256withRSA signature, or -1 when none does. */
+export function verifyRsaSha256WithAny(
+  data: string | Buffer,
+  signatureBase64: string,
+  keys: readonly KeyObject[],
+): number {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  for (let i = 0; i < keys.length; i++)
+    if (verifyRsaSha256(bytes, signatureBase64, keys[i]!)) return i;
+  return -1;
+}
+
 /** RSA PKCS#1 v1.5 with SHA-256 ("SHA256withRSA"); false for any malformed signature, never a throw. */
 export function verifyRsaSha256(
   data: string | Buffer,

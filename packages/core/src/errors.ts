@@ -21,6 +21,7 @@ export const ERROR_CATALOGUE = {
   ERR_STORE_UNAVAILABLE: 503,
   ERR_GATEWAY_API: 502,
   ERR_STATUS_MISMATCH: 409,
+  ERR_DELIVERY_STALE: 401,
 } as const;
 
 export type PaymentErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -82,6 +83,17 @@ export class SignatureError extends PaymentError {
       source: options.source,
       cause: options.cause,
     });
+  }
+}
+
+/**
+ * 401: the signed (or confirmed) time of the delivery is older than the provider's maximum age, or
+ * further in the future than the clock-skew tolerance. A genuine old delivery replayed after the
+ * store forgot it would otherwise be processed again.
+ */
+export class StaleDeliveryError extends PaymentError {
+  constructor(message: string, source?: string) {
+    super(message, { code: 'ERR_DELIVERY_STALE', source });
   }
 }
 

@@ -43,6 +43,11 @@ export interface PaymentEvent<Raw = unknown> {
   /** ISO 8601 (UTC) of the moment payhook received the delivery. */
   receivedAt: string;
   verification: VerificationMethod;
+  /**
+   * Which of the configured verification keys matched (0 = the first), for gateways that accept
+   * several during a key rotation.
+   */
+  keyIndex?: number;
   failure?: PaymentFailure;
   refund?: PaymentRefund;
   /** Gateway-specific extras that have no place in the envelope (fees, PATCH serials...). */
@@ -90,6 +95,7 @@ export const paymentEventSchema = {
     occurredAt: { type: 'string', pattern: ISO_DATETIME_PATTERN },
     receivedAt: { type: 'string', pattern: ISO_DATETIME_PATTERN },
     verification: { type: 'string', enum: [...VERIFICATION_METHODS] },
+    keyIndex: { type: 'integer', minimum: 0 },
     failure: {
       type: 'object',
       properties: { code: { type: 'string' }, message: { type: 'string' } },

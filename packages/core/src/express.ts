@@ -8,7 +8,7 @@ import {
   UnsupportedMediaTypeError,
   type PaymentErrorLike,
 } from './errors';
-import type { PaymentHub, ReceiveResult } from './hub';
+import { assertRetentionCovers, type PaymentHub, type ReceiveResult } from './hub';
 import type { AnyPaymentProvider, Delivery, HttpReply, PaymentProvider } from './provider';
 
 export interface WebhookMiddlewareOptions {
@@ -75,6 +75,7 @@ export function createWebhookMiddleware(
     throw new ConfigError('limit', 'must be a positive number of bytes', {
       source: provider.source,
     });
+  assertRetentionCovers(hub, provider);
   const accepted = provider.contentTypes;
   const acceptsAny = accepted.includes('*/*');
   const onResult = options.onResult;

@@ -12,12 +12,13 @@ import {
   type PaymentErrorLike,
 } from './errors';
 import { silentLogger, type Logger } from './logger';
-import type {
-  Delivery,
-  HttpReply,
-  NotPaymentEvent,
-  PaymentEventDraft,
-  AnyPaymentProvider,
+import {
+  unwrapVerified,
+  type Delivery,
+  type HttpReply,
+  type NotPaymentEvent,
+  type PaymentEventDraft,
+  type AnyPaymentProvider,
 } from './provider';
 import { createMemoryStore, type IdempotencyStore } from './store';
 
@@ -108,8 +109,17 @@ export interface PaymentHub {
   /** Every payment event, whatever its type; awaited like the typed listeners. */
   onAny(listener: AnyPaymentListener): PaymentHub;
   offAny(listener: AnyPaymentListener): PaymentHub;
-  /** The transport-free entry point: verify → validate → normalize → claim → dispatch → commit/release. */
+  /**
+   * The transport-free entry point: verify → validate → confirm → normalize → claim → dispatch →
+   * commit/release.
+   */
   receive(provider: AnyPaymentProvider, delivery: Delivery): Promise<ReceiveResult>;
+  /**
+   * Asks the gateway about a payment (the provider's `fetchStatus`) and processes what it says
+   * through the same claim/dispatch path as a notification: a payment seen both ways is processed
+   * once. `outcome: 'unhandled'` when the gateway knows no such payment.
+   */
+  reconcile(provider: AnyPaymentProvider, reference: string): Promise<ReceiveResult>;
   /** For adapters: report a delivery refused before it reached `receive` (413, 415, 405...). */
   reject(provider: AnyPaymentProvider, error: PaymentErrorLike, delivery?: Delivery): HttpReply;
   /** For sources: report on a notice channel (`source.up`, `source.down`, `source.error`). */
@@ -280,8 +290,10 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
     draft: PaymentEventDraft,
     raw: unknown,
     delivery: Delivery,
+    keyIndex?: number,
   ): PaymentEvent => {
     const event: PaymentEvent = {
+      // The one rule for event ids: the provider id, a colon, the plugin's own stable key.
       id: `${provider.id}:${draft.id}`,
       type: draft.type,
       provider: provider.id,
@@ -294,6 +306,7 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
       verification: draft.verification ?? provider.verification,
       raw: draft.raw ?? raw,
     };
+    if (keyIndex !== undefined) event.keyIndex = keyIndex;
     if (draft.failure) event.failure = draft.failure;
     if (draft.refund) event.refund = draft.refund;
     if (draft.details) event.details = draft.details;
@@ -394,8 +407,9 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
   ): Promise<ReceiveResult> => {
     // 1 verify: fail closed. An unexpected throw from a plugin's verify is a 401, never a pass.
     let raw: unknown;
+    let keyIndex: number | undefined;
     try {
-      raw = await provider.verify(delivery);
+      ({ payload: raw, keyIndex } = unwrapVerified(await provider.verify(delivery)));
     } catch (cause) {
       const error = isPaymentError(cause)
         ? cause
@@ -403,7 +417,7 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
             source: provider.source,
             cause,
           });
-      return { outcome: 'rejected', reply: reject(provider, error, delivery), events: [], error };
+      return refused(provider, error, delivery);
     }
     // 2 validate
     const problems = provider.validate(raw);
@@ -415,33 +429,69 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
           fields: problems,
         },
       );
-      return { outcome: 'rejected', reply: reject(provider, error, delivery), events: [], error };
+      return refused(provider, error, delivery);
     }
-    // 3 normalize
+    // 3 confirm: the gateway's own record, for providers whose notification is not signed
+    let confirmation: unknown;
+    if (provider.confirm) {
+      try {
+        confirmation = await provider.confirm(raw, { delivery });
+      } catch (cause) {
+        return stepFailed(provider, 'confirm', cause, delivery);
+      }
+    }
+    // 4 normalize
     let normalized: ReadonlyArray<PaymentEventDraft> | NotPaymentEvent;
     try {
-      normalized = provider.normalize(raw, { delivery });
+      normalized = provider.normalize(raw, { delivery, confirmation });
     } catch (cause) {
-      // A PaymentError here is a verdict on the payload; anything else is a bug, answered with the
-      // gateway's retry so the payment is redelivered once it is fixed, instead of being dropped.
-      if (isPaymentError(cause))
-        return {
-          outcome: 'rejected',
-          reply: reject(provider, cause, delivery),
-          events: [],
-          error: cause,
-        };
-      const error = new PaymentError(
-        `normalize failed: ${(cause as Error)?.message ?? String(cause)}`,
-        {
+      return stepFailed(provider, 'normalize', cause, delivery);
+    }
+    return settle(provider, normalized, raw, delivery, keyIndex);
+  };
+
+  const refused = (
+    provider: AnyPaymentProvider,
+    error: PaymentErrorLike,
+    delivery: Delivery,
+  ): ReceiveResult => ({
+    outcome: 'rejected',
+    reply: reject(provider, error, delivery),
+    events: [],
+    error,
+  });
+
+  /**
+   * A PaymentError below 500 from confirm or normalize is a verdict on the delivery; a 5xx one (a
+   * status API that is down) or anything else (a bug) gets the gateway's retry body, so the payment
+   * is redelivered once the cause is gone, instead of being dropped.
+   */
+  const stepFailed = (
+    provider: AnyPaymentProvider,
+    step: 'confirm' | 'normalize',
+    cause: unknown,
+    delivery: Delivery,
+  ): ReceiveResult => {
+    if (isPaymentError(cause) && cause.statusCode < 500) return refused(provider, cause, delivery);
+    const error = isPaymentError(cause)
+      ? cause
+      : new PaymentError(`${step} failed: ${(cause as Error)?.message ?? String(cause)}`, {
           code: 'ERR_NORMALIZE_FAILED',
           source: provider.source,
           cause,
-        },
-      );
-      reportError(error, { provider: provider.id, delivery });
-      return { outcome: 'failed', reply: provider.ack.retry, events: [], error };
-    }
+        });
+    reportError(error, { provider: provider.id, delivery });
+    return { outcome: 'failed', reply: provider.ack.retry, events: [], error };
+  };
+
+  /** 5-8: the normalized result, through claim, dispatch, commit or release, and the answer. */
+  const settle = async (
+    provider: AnyPaymentProvider,
+    normalized: ReadonlyArray<PaymentEventDraft> | NotPaymentEvent,
+    raw: unknown,
+    delivery: Delivery,
+    keyIndex?: number,
+  ): Promise<ReceiveResult> => {
     if (!Array.isArray(normalized) || normalized.length === 0) {
       const note = normalized as NotPaymentEvent | readonly [];
       const kind = 'kind' in note ? note.kind : 'not-a-payment-event';
@@ -457,9 +507,8 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
       return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
     }
     const events = (normalized as ReadonlyArray<PaymentEventDraft>).map((d) =>
-      finalize(provider, d, raw, delivery),
+      finalize(provider, d, raw, delivery, keyIndex),
     );
-    // 4-6 claim, dispatch, commit or release: per event
     let outcome: EventOutcome = 'duplicate';
     let firstError: PaymentErrorLike | undefined;
     for (const event of events) {
@@ -478,9 +527,37 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
       if (RANK[result[0]] > RANK[outcome]) outcome = result[0];
       firstError ??= result[1];
     }
-    // 7 acknowledge: success only when every event is done
+    // acknowledge: success only when every event is done
     const ok = outcome === 'processed' || outcome === 'duplicate' || outcome === 'superseded';
     return { outcome, reply: ok ? provider.ack.ok : provider.ack.retry, events, error: firstError };
+  };
+
+  const reconcile = async (
+    provider: AnyPaymentProvider,
+    reference: string,
+  ): Promise<ReceiveResult> => {
+    if (typeof provider.fetchStatus !== 'function')
+      throw new ConfigError('provider', `${provider.id} has no status query (fetchStatus)`, {
+        source: provider.source,
+      });
+    const delivery: Delivery = {
+      body: Buffer.alloc(0),
+      headers: {},
+      transport: 'status-query',
+      receivedAt: new Date(),
+    };
+    let found: Awaited<ReturnType<NonNullable<AnyPaymentProvider['fetchStatus']>>>;
+    try {
+      found = await provider.fetchStatus(reference);
+    } catch (cause) {
+      return stepFailed(provider, 'confirm', cause, delivery);
+    }
+    if (found === null) {
+      const reason = `the gateway knows no payment ${reference}`;
+      notify('unhandled', { provider: provider.id, reason, raw: null, delivery });
+      return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
+    }
+    return settle(provider, found, null, delivery);
   };
 
   const hub: PaymentHub = {
@@ -507,6 +584,7 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
       return hub;
     },
     receive,
+    reconcile,
     reject,
     notify,
     listenerCount: (name) => emitter.listenerCount(name),
@@ -515,6 +593,24 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
     options: Object.freeze({ handlerTimeoutMs, leaseMs, retentionMs }),
   };
   return hub;
+}
+
+/**
+ * Called wherever a provider is mounted on a hub (the webhook middleware, a socket source): a
+ * provider that accepts deliveries up to `maxAgeMs` old needs a hub that remembers processed events
+ * for longer, or a genuine old delivery replayed after the store forgot it would be processed again.
+ */
+export function assertRetentionCovers(hub: PaymentHub, provider: AnyPaymentProvider): void {
+  const maxAgeMs = provider.maxAgeMs;
+  if (maxAgeMs === undefined) return;
+  const retentionMs = hub.options.retentionMs;
+  if (retentionMs <= maxAgeMs)
+    throw new ConfigError(
+      'retentionMs',
+      `(${retentionMs} ms) must be longer than the ${provider.id} provider's maxAgeMs (${maxAgeMs} ms): ` +
+        'a delivery still young enough to be accepted must never be one the store has forgotten',
+      { source: provider.source },
+    );
 }
 
 /** The names a hub accepts, for runtime checks. */

@@ -30,6 +30,7 @@ export {
   StoreError,
   GatewayApiError,
   StatusMismatchError,
+  StaleDeliveryError,
   isPaymentError,
 } from './errors';
 export type { PaymentErrorCode, PaymentErrorLike, FieldProblem } from './errors';
@@ -57,8 +58,10 @@ export {
 export type { GatewayTimeOptions, WallTime } from './time';
 export {
   loadPublicKey,
+  loadPublicKeys,
   loadPrivateKey,
   verifyRsaSha256,
+  verifyRsaSha256WithAny,
   signRsaSha256,
   md5Hex,
   hmacSha256Hex,
@@ -70,6 +73,7 @@ export { createMemoryStore } from './store';
 export type { Claim, IdempotencyStore, MemoryStoreOptions } from './store';
 export {
   defineProvider,
+  verified,
   notAPaymentEvent,
   pendingPayment,
   getAjv,
@@ -83,11 +87,13 @@ export type {
   PaymentEventDraft,
   NormalizeResult,
   NormalizeContext,
+  ConfirmContext,
+  VerifiedPayload,
   ProviderDefinition,
   PaymentProvider,
   AnyPaymentProvider,
 } from './provider';
-export { createPaymentHub, errorReply, HUB_EVENT_NAMES } from './hub';
+export { createPaymentHub, errorReply, assertRetentionCovers, HUB_EVENT_NAMES } from './hub';
 export type {
   PaymentHub,
   PaymentHubOptions,
@@ -117,3 +123,10 @@ export type {
 export { requestGateway } from './http-client';
 export type { GatewayRequestOptions, GatewayResponse } from './http-client';
 export { checkHttpUrl, checkPositiveMs, checkRequiredText } from './options';
+export {
+  checkSignedTime,
+  resolveMaxAge,
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_CLOCK_SKEW_MS,
+} from './signed-time';
+export type { MaxAge, MaxAgeOptions } from './signed-time';

@@ -57,11 +57,40 @@ export type PaymentEventDraft<Raw = unknown> = Omit<
 export type NormalizeResult<Raw = unknown> =
   ReadonlyArray<PaymentEventDraft<Raw>> | NotPaymentEvent;
 
-export interface NormalizeContext {
+export interface NormalizeContext<Confirmation = unknown> {
+  delivery: Delivery;
+  /** What `confirm` returned (the gateway's own record of the payment), for confirming providers. */
+  confirmation?: Confirmation;
+}
+
+export interface ConfirmContext {
   delivery: Delivery;
 }
 
-export interface ProviderDefinition<Raw> {
+const VERIFIED = Symbol('payhook.verified');
+
+/** What `verify` may return to tell the hub which of several keys matched (a key rotation). */
+export interface VerifiedPayload<Raw> {
+  readonly [VERIFIED]: true;
+  readonly payload: Raw;
+  readonly keyIndex: number;
+}
+
+/** `return verified(payload, { keyIndex })` from verify: the event then says which key matched. */
+export function verified<Raw>(payload: Raw, info: { keyIndex: number }): VerifiedPayload<Raw> {
+  return { [VERIFIED]: true, payload, keyIndex: info.keyIndex };
+}
+
+/** Splits what verify returned into the payload and the matching key's index, if it said one. */
+export function unwrapVerified(value: unknown): { payload: unknown; keyIndex?: number } {
+  if (value !== null && typeof value === 'object' && VERIFIED in value) {
+    const v = value as VerifiedPayload<unknown>;
+    return { payload: v.payload, keyIndex: v.keyIndex };
+  }
+  return { payload: value };
+}
+
+export interface ProviderDefinition<Raw, Confirmation = undefined> {
   /** Short, stable, kebab-case: it prefixes every event id and store key (`newpay`, `cashy`). */
   id: string;
   /** The package name, for error messages (`@payhook/newpay-callback`). */
@@ -72,10 +101,25 @@ export interface ProviderDefinition<Raw> {
   contentTypes?: readonly string[];
   /** How authenticity is established, unless a draft says otherwise (default 'signature'). */
   verification?: VerificationMethod;
-  /** Checks authenticity on the raw bytes and returns the payload; throws SignatureError/PayloadError. */
-  verify(delivery: Delivery): Raw | Promise<Raw>;
+  /**
+   * Checks authenticity on the raw bytes and returns the payload (or `verified(payload, { keyIndex })`);
+   * throws SignatureError/PayloadError.
+   */
+  verify(delivery: Delivery): Raw | VerifiedPayload<Raw> | Promise<Raw | VerifiedPayload<Raw>>;
+  /**
+   * For gateways whose notification is not (fully) signed: asks the gateway's own status API about
+   * the payment, after validation and before normalize, which sees the answer as
+   * `context.confirmation`. A PaymentError below 500 refuses the delivery; 5xx (the API is down)
+   * gets the gateway's retry body.
+   */
+  confirm?(raw: Raw, context: ConfirmContext): Confirmation | Promise<Confirmation>;
   /** Maps a verified, schema-valid payload to 0..n events, or says why there is none. */
-  normalize(raw: Raw, context: NormalizeContext): NormalizeResult<Raw>;
+  normalize(raw: Raw, context: NormalizeContext<Confirmation>): NormalizeResult<Raw>;
+  /**
+   * The oldest signed or confirmed time this provider accepts, in ms. The hub checks at mount that
+   * its retention is longer, so that no accepted delivery can outlive the store's memory.
+   */
+  maxAgeMs?: number;
   /** The gateway's own bodies: `ok` stops its retries, `retry` asks it to deliver again. */
   ack: { ok: ReplyInit; retry: ReplyInit };
   /** Optional reconciliation: ask the gateway about a payment by its reference. */
@@ -84,7 +128,7 @@ export interface ProviderDefinition<Raw> {
   ): Promise<ReadonlyArray<PaymentEventDraft<Raw>> | NotPaymentEvent | null>;
 }
 
-export interface PaymentProvider<Raw = unknown> {
+export interface PaymentProvider<Raw = unknown, Confirmation = unknown> {
   readonly id: string;
   readonly source: string;
   readonly contentTypes: readonly string[];
@@ -92,8 +136,10 @@ export interface PaymentProvider<Raw = unknown> {
   readonly schema: Record<string, unknown>;
   /** The compiled schema; returns problems as FieldProblems, or null when valid. */
   validate(raw: unknown): FieldProblem[] | null;
-  verify(delivery: Delivery): Raw | Promise<Raw>;
-  normalize(raw: Raw, context: NormalizeContext): NormalizeResult<Raw>;
+  verify(delivery: Delivery): Raw | VerifiedPayload<Raw> | Promise<Raw | VerifiedPayload<Raw>>;
+  confirm?(raw: Raw, context: ConfirmContext): Confirmation | Promise<Confirmation>;
+  normalize(raw: Raw, context: NormalizeContext<Confirmation>): NormalizeResult<Raw>;
+  readonly maxAgeMs?: number;
   readonly ack: { readonly ok: HttpReply; readonly retry: HttpReply };
   fetchStatus?(
     reference: string,
@@ -123,7 +169,9 @@ const ID = /^[a-z][a-z0-9-]{0,39}$/;
  * Builds a provider from its definition, checking it once at construction: a bad definition throws
  * a ProviderConfigError naming what is wrong, at boot rather than at the first payment.
  */
-export function defineProvider<Raw>(definition: ProviderDefinition<Raw>): PaymentProvider<Raw> {
+export function defineProvider<Raw, Confirmation = undefined>(
+  definition: ProviderDefinition<Raw, Confirmation>,
+): PaymentProvider<Raw, Confirmation> {
   const source = definition.source ?? '@payhook/core';
   const fail = (option: string, problem: string, cause?: unknown): never => {
     throw new ProviderConfigError(option, problem, { source, cause });
@@ -132,6 +180,11 @@ export function defineProvider<Raw>(definition: ProviderDefinition<Raw>): Paymen
     fail('id', 'must be lower-case kebab-case, 1-40 characters');
   if (typeof definition.verify !== 'function') fail('verify', 'must be a function');
   if (typeof definition.normalize !== 'function') fail('normalize', 'must be a function');
+  if (definition.confirm !== undefined && typeof definition.confirm !== 'function')
+    fail('confirm', 'must be a function when given');
+  const maxAgeMs = definition.maxAgeMs;
+  if (maxAgeMs !== undefined && (!Number.isSafeInteger(maxAgeMs) || maxAgeMs <= 0))
+    fail('maxAgeMs', 'must be a positive whole number of milliseconds');
   if (!definition.schema || typeof definition.schema !== 'object')
     fail('schema', 'must be a JSON schema object');
   let compiled: ValidateFunction;
@@ -160,7 +213,9 @@ export function defineProvider<Raw>(definition: ProviderDefinition<Raw>): Paymen
       return compiled(raw) ? null : toFieldProblems(compiled.errors);
     },
     verify: definition.verify,
+    confirm: definition.confirm,
     normalize: definition.normalize,
+    maxAgeMs,
     ack,
     fetchStatus: definition.fetchStatus,
   });
@@ -198,4 +253,4 @@ function buildReply(
  * one adapter accept every provider.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyPaymentProvider = PaymentProvider<any>;
+export type AnyPaymentProvider = PaymentProvider<any, any>;

@@ -43,7 +43,7 @@ const delivery = (note: Note): Delivery => ({
 
 /** An unsigned gateway whose every event field comes from its status API (the ledger). */
 function confirmingProvider(ledger: Map<string, StatusRecord | Error>) {
-  const draftOf = (txn: string, record: StatusRecord): PaymentEventDraft[] => [
+  const draftOf = (txn: string, record: StatusRecord): PaymentEventDraft<Note>[] => [
     {
       id: `${txn}:paid`,
       type: 'payment.completed',
@@ -117,7 +117,7 @@ describe('confirm step', () => {
 
   it('a status API that is down gets the gateway retry body, and nothing is stored', async () => {
     const ledger = new Map<string, StatusRecord | Error>([
-      ['T1', new GatewayApiError('status API answered 503', { status: 503 })],
+      ['T1', new GatewayApiError('status API answered 503', { httpStatus: 503, retryable: true })],
     ]);
     const hub = createPaymentHub();
     const events = record(hub);

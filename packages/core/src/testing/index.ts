@@ -38,6 +38,17 @@ export interface ConformanceFixtures {
    * wrong-key and tampered cases, which have nothing to break there.
    */
   contradicted?: Array<{ fixture: DeliveryFixture; status: number }>;
+  /**
+   * For providers with a `confirm` step: a delivery whose confirmation cannot be had right now
+   * (the status API is down), with a hook that brings the API down before it is posted. It must get
+   * the gateway's retry body and change nothing.
+   */
+  unconfirmable?: { fixture: DeliveryFixture; before(): void | Promise<void> };
+  /**
+   * For providers with `maxAgeMs`: a genuinely signed (or confirmed) delivery whose time is older
+   * than the maximum age. It must be refused with 401 ERR_DELIVERY_STALE and change nothing.
+   */
+  stale?: DeliveryFixture;
   /** Correctly authenticated, but not a payload the gateway could have sent. */
   malformed: DeliveryFixture;
   /** A genuine delivery that is not a payment event (payout, unknown event...), when the gateway has one. */
@@ -337,6 +348,42 @@ export function runProviderConformance(
     h.it('a malformed delivery is refused with 400 and changes nothing', () =>
       expectRefused(fixtures.malformed, 400),
     );
+
+    if (fixtures.stale) {
+      const stale = fixtures.stale;
+      h.it('a delivery older than the maximum age is refused with 401 and changes nothing', () =>
+        expectRefused(stale, 401),
+      );
+    }
+
+    const maxAgeMs = fixtures.provider().maxAgeMs;
+    if (maxAgeMs !== undefined) {
+      h.it('it cannot be mounted on a hub that forgets sooner than its maximum age', () => {
+        const hub = createPaymentHub({
+          retentionMs: maxAgeMs,
+          leaseMs: Math.min(maxAgeMs, 30_000),
+          handlerTimeoutMs: Math.min(maxAgeMs - 1, 8_000),
+        });
+        assert.throws(() => createWebhookMiddleware(hub, fixtures.provider()), /retentionMs/);
+      });
+    }
+
+    if (fixtures.unconfirmable) {
+      const { fixture, before } = fixtures.unconfirmable;
+      h.it(
+        'a delivery that cannot be confirmed now gets the retry answer and changes nothing',
+        () =>
+          withServer(async (server, store, rec, provider) => {
+            assert.ok(provider.confirm, '`unconfirmable` is for providers with a confirm step');
+            await before();
+            const reply = await postDelivery(server.url, fixture, contentType);
+            assert.equal(reply.status, provider.ack.retry.status, reply.body);
+            assert.equal(reply.body, provider.ack.retry.body);
+            assert.equal(rec.events.length, 0);
+            assert.equal(store.calls.claim, 0);
+          }),
+      );
+    }
 
     h.it('a failing listener gets the gateway retry answer, and the redelivery is processed', () =>
       withServer(async (server, _store, rec, provider) => {

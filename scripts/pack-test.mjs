@@ -33,6 +33,7 @@ import {
 import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,8 +45,11 @@ const started = Date.now();
 
 let passed = 0;
 let failed = 0;
+/** Set on SIGINT/SIGTERM/SIGHUP: what the killed children make fail is not reported. */
+let interrupted = false;
 
 function report(ok, name, detail) {
+  if (interrupted) return;
   if (ok) {
     passed += 1;
     console.log(`ok   ${name}`);
@@ -85,9 +89,13 @@ function childEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
+/** Every child process still running (servers included): stopped when this run ends. */
+const children = new Set();
+
 function run(command, argv, { cwd = root, env = childEnv(), timeoutMs = 180_000 } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -99,6 +107,7 @@ function run(command, argv, { cwd = root, env = childEnv(), timeoutMs = 180_000 
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      children.delete(child);
       resolve({ code, signal, stdout, stderr });
     });
   });
@@ -115,8 +124,6 @@ async function runOk(command, argv, options) {
   return result;
 }
 
-const servers = new Set();
-
 /** Starts `node <entry>` in an app; it prints one JSON line `{"port": n}` once listening. */
 function startServer(cwd, entry, env) {
   return new Promise((resolve, reject) => {
@@ -125,7 +132,7 @@ function startServer(cwd, entry, env) {
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    servers.add(child);
+    children.add(child);
     let stdout = '';
     let stderr = '';
     const fail = (why) => {
@@ -143,14 +150,18 @@ function startServer(cwd, entry, env) {
       resolve({ port: JSON.parse(line).port, child, output: () => stdout + stderr });
     });
     child.on('exit', (code, signal) => {
-      servers.delete(child);
+      children.delete(child);
       fail(`${entry} exited with ${code ?? signal} before listening`);
     });
   });
 }
 
-function stopServers() {
-  for (const child of servers) child.kill('SIGTERM');
+/** Kills every child and waits (up to 5 s) until they are gone, so none writes after cleanup. */
+async function stopChildren() {
+  const running = [...children].filter((c) => c.exitCode === null && c.signalCode === null);
+  const gone = running.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  for (const child of running) child.kill('SIGKILL');
+  await Promise.race([Promise.all(gone), delay(5_000, undefined, { ref: false })]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,14 +732,31 @@ async function cjsApp(scratch, tarballs) {
 
 async function main() {
   const scratch = mkdtempSync(path.join(tmpdir(), 'payhook-pack-'));
-  const cleanup = () => {
-    stopServers();
+  const removeScratch = () => {
     if (!args.has('--keep')) rmSync(scratch, { recursive: true, force: true });
   };
-  process.on('SIGINT', () => {
-    cleanup();
-    process.exit(130);
+  const cleanup = async () => {
+    await stopChildren();
+    removeScratch();
+  };
+  // The temp dir goes whatever happens: interrupted, killed by a signal, or a closed stdout
+  // (`npm run test:pack | head`), which would otherwise crash the run before its finally.
+  process.on('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+    removeScratch();
   });
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ]) {
+    process.on(signal, () => {
+      interrupted = true;
+      console.log(`== ${signal}: stopping`);
+      cleanup().finally(() => process.exit(code));
+    });
+  }
+  process.stdout.on('error', () => {});
   console.log(`== pack test in ${scratch}`);
   try {
     if (!args.has('--no-build')) {
@@ -779,7 +807,7 @@ async function main() {
   } catch (error) {
     report(false, 'pack test harness', error instanceof Error ? error.stack : error);
   } finally {
-    cleanup();
+    await cleanup();
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     console.log(`== ${seconds} s${args.has('--keep') ? `, kept ${scratch}` : ''}`);
     console.log(`${passed} passed, ${failed} failed`);

@@ -1,7 +1,7 @@
-import { buildLailaolabMessage, startLailaolabSimulator } from '@payhook/lailaolab-socket';
+import { buildLailaolabMessage, startLailaolabSimulator } from '@payhook/testing';
 
 /**
- * The gateway side of the socket benchmark, in its own process: the package's simulator (a local
+ * The gateway side of the socket benchmark, in its own process: @payhook/testing's simulator (a local
  * Socket.IO server emitting on `join::<secret>` as Lailaolab does). On `emit` it sends `count`
  * distinct payment messages, yielding to its event loop every `batch` so socket.io can flush.
  */

@@ -7,8 +7,9 @@ import { createLailaolabSource } from '@payhook/lailaolab-socket';
 
 /**
  * Socket: payment messages per second through the Lailaolab source (socket.io-client → hub.receive
- * → memory store → one async listener), from the package's simulator running in another process on
- * 127.0.0.1. Every message is a distinct transaction; lost and duplicated are counted per id.
+ * → memory store → one async listener), from @payhook/testing's simulator running in another
+ * process on 127.0.0.1. Every message is a distinct transaction; lost and duplicated are counted
+ * per id.
  */
 
 export interface SocketOptions {

@@ -10,7 +10,7 @@
  * count is printed. Every payment must end dispatched successfully exactly once: none lost.
  */
 import { createHash } from 'node:crypto';
-import type { LailaolabSimulator } from '@payhook/lailaolab-socket';
+import type { LailaolabSimulator } from '@payhook/testing';
 import {
   agent,
   post,

@@ -5,7 +5,7 @@
  * against the package's local simulator of the status API.
  */
 import fc from 'fast-check';
-import type { LailaolabSimulator } from '@payhook/lailaolab-socket';
+import type { LailaolabSimulator } from '@payhook/testing';
 import { mutationArb, applyMutation, type Fields } from './arbitraries';
 import { checkHostile, parseOrNull, RUNS } from './properties';
 import { agent, lailaolabTxn, post, startGateway, startSimulator, type Gateway } from './support';

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { LailaolabSimulator } from '@payhook/lailaolab-socket';
+import type { LailaolabSimulator } from '@payhook/testing';
 import { createRedisStore, type RedisStore } from '@payhook/redis-store';
 import {
   agent,

@@ -8,7 +8,8 @@
  */
 import { createPaymentHub, createWebhookMiddleware, type IdempotencyStore } from '@payhook/core';
 import { createCountingStore, recordHub, reportCounts } from '@payhook/core/testing';
-import { createLailaolabSource, type LailaolabSimulator } from '@payhook/lailaolab-socket';
+import { createLailaolabSource } from '@payhook/lailaolab-socket';
+import type { LailaolabSimulator } from '@payhook/testing';
 import { createNewpayProvider } from '@payhook/newpay-callback';
 import { createPayinProvider } from '@payhook/payin';
 import { createSignedParamProvider } from '@payhook/signed-param';

@@ -20,12 +20,12 @@ import {
 import { buildNotification, createSignedParamMiddleware } from '@payhook/signed-param';
 import { createNewpayMiddleware, signV1Callback, signV2Callback } from '@payhook/newpay-callback';
 import { buildCashyMessage, createPayinMiddleware } from '@payhook/payin';
+import { createLailaolabMiddleware } from '@payhook/lailaolab-socket';
 import {
   buildLailaolabMessage,
-  createLailaolabMiddleware,
   startLailaolabSimulator,
   type LailaolabSimulator,
-} from '@payhook/lailaolab-socket';
+} from '@payhook/testing';
 import {
   createCountingStore,
   createTestProvider,

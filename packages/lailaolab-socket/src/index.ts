@@ -19,12 +19,6 @@ export type {
 export { backoffDelay } from './backoff';
 export type { ReconnectOptions } from './backoff';
 export { PROVIDER_ID as LAILAOLAB_PROVIDER_ID, DEFAULT_TIME_ZONE } from './normalize';
-export { startLailaolabSimulator, buildLailaolabMessage, formatLailaolabTime } from './simulator';
-export type {
-  LailaolabSimulator,
-  LailaolabSimulatorOptions,
-  SimulatedPaymentOptions,
-} from './simulator';
 export type {
   LailaolabMessage,
   LailaolabPayload,

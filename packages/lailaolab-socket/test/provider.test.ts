@@ -13,9 +13,9 @@ import {
   createLailaolabSource,
   createLailaolabStatusClient,
   lailaolabSocketUrl,
-  startLailaolabSimulator,
-  type LailaolabSimulator,
 } from '../src';
+// The gateway side lives in @payhook/testing: this package ships no Socket.IO server.
+import { startLailaolabSimulator, type LailaolabSimulator } from '@payhook/testing';
 import { resolveReconnect } from '../src/backoff';
 import { record, SECRET } from './helpers';
 

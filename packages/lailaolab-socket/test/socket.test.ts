@@ -1,12 +1,10 @@
 import { validatePaymentEvent } from '@payhook/core';
 import {
   buildLailaolabMessage,
-  createLailaolabSource,
   startLailaolabSimulator,
   type LailaolabSimulator,
-  type LailaolabSource,
-  type LailaolabSourceOptions,
-} from '../src';
+} from '@payhook/testing';
+import { createLailaolabSource, type LailaolabSource, type LailaolabSourceOptions } from '../src';
 import { SECRET, settle, testHub } from './helpers';
 
 // The doc sample (seed 000): transaction VobAkGl0gVKrVecIbo2ogYrIk, 100000 kip, 2024-03-28 22:30:50.

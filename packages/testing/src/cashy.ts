@@ -1,7 +1,7 @@
 import { jsonNumber, normalizeDecimal, type JsonValue } from '@payhook/core';
-import { buildCashyMessage, createPayinProvider, type SignCase } from '@payhook/payin';
 import { derivedDigits, gatewayWallTime, successAckOf, type GatewayDelivery } from './delivery';
 import { SOURCE } from './keys';
+import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody } from './plugins';
 
 /**
  * Cashy payin webhooks built with the plugin's own signer (buildCashyMessage: MD5(body + apiKey)
@@ -21,8 +21,8 @@ export interface CashyFixtureOptions {
   timeZone?: string;
   /** Put on events by the plugin (the webhook carries none); default IDR. */
   currency?: string;
-  /** Hex case of the Sign header (default upper, as Cashy's examples). */
-  signCase?: SignCase;
+  /** Hex case of the Sign header (default upper, as Cashy's examples); the plugin's SignCase. */
+  signCase?: 'upper' | 'lower';
 }
 
 export interface CashyPayinFields {
@@ -57,9 +57,22 @@ export interface CashyFixtures {
   payin(fields: CashyPayinFields): GatewayDelivery;
 }
 
+/** What the builders use of @payhook/payin (see plugins.ts). */
+export interface CashyPlugin {
+  createPayinProvider: (options: CashyFixtures['providerOptions']) => AnsweringProvider;
+  buildCashyMessage: (
+    payload: { readonly [key: string]: JsonValue },
+    options: { merchantId: string; apiKey: string; signCase?: CashyFixtureOptions['signCase'] },
+  ) => SignedBody;
+}
+
 const STATUS = { success: 'SUCCESS', failed: 'FAIL', cancelled: 'CANCEL', paying: 'PAYING' };
 
 export function createCashyFixtures(options: CashyFixtureOptions = {}): CashyFixtures {
+  const { buildCashyMessage, createPayinProvider } = requirePlugin<CashyPlugin>(
+    GATEWAY_PLUGINS.cashy,
+    'createCashyFixtures',
+  );
   const merchantId = String(options.merchantId ?? CASHY_TEST_MERCHANT_ID);
   const apiKey = options.apiKey ?? CASHY_TEST_API_KEY;
   const timeZone = options.timeZone ?? 'Asia/Jakarta';

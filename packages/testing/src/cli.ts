@@ -1,13 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isPaymentError } from '@payhook/core';
+import { ConfigError, isPaymentError } from '@payhook/core';
 import { forgeDelivery, postFixture, type DeliveryView, type GatewayDelivery } from './delivery';
 import { testKeyPairFrom, writeTestKeyPair, KEY_FILES } from './keys';
+import { GATEWAY_PLUGINS, MissingPluginError, requirePlugin } from './plugins';
+import type { SignedParamPlugin } from './signed-param';
 
-// Gateway modules load on demand: a command pays only for the plugin it uses.
+// Gateway modules load on demand: a command pays only for the plugin it uses, and a plugin that
+// is not installed fails only the commands that need it (they are optional peers).
 const CASHY_TEST_MERCHANT_ID = '100001';
+const CASHY_TEST_API_KEY = 'payhook-test-cashy-api-key';
 const LAILAOLAB_TEST_SECRET = 'payhook-test-secret';
+const NEWPAY_DEFAULT_APP_ID = '6';
 
 /** Exit codes, for scripts. */
 export const EXIT = {
@@ -69,15 +74,21 @@ Gateways and events:
 Options:
   --url <url>          your webhook endpoint (required, except lailaolab with --simulator)
   --order <id>         your order number (default: a new one)
-  --amount <decimal>   amount in major units; the refunded amount for refunds
+  --amount <decimal>   amount in major units, no more decimals than the currency has (NewPay
+                       2; signed-param ID whole rupiah, else 2; lailaolab whole kip); the
+                       refunded amount for refunds. Defaults: newpay 15000.00 (refund 5000.00),
+                       cashy 100.10, signed-param 500.10 (ID 50000; refund 100, payout 20000),
+                       lailaolab 100000
   --transaction <id>   gateway transaction id (signed-param refund: the refunded payment's;
                        lailaolab: the QR's); derived from --order when absent
   --key <file>         newpay, signed-param: the gateway's private key (PEM or Base64 DER),
                        e.g. from "payhook keys"; env PAYHOOK_PRIVATE_KEY (a file path)
-  --app-id <id>        newpay: your appId (default 6)
+  --app-id <id>        newpay: your app's NewPay appId, which the app checks (default ${NEWPAY_DEFAULT_APP_ID});
+                       the output says which appId it signed with
   --v2                 newpay: send the v2 callback instead of v1
   --merchant-id <id>   cashy: merchant id (env CASHY_MERCHANT_ID, default ${CASHY_TEST_MERCHANT_ID})
-  --api-key <key>      cashy: apiKey (env CASHY_API_KEY, default the test key of @payhook/testing)
+  --api-key <key>      cashy: apiKey (env CASHY_API_KEY, default ${CASHY_TEST_API_KEY},
+                       CASHY_TEST_API_KEY of @payhook/testing)
   --country <cc>       signed-param: PH, ID, MY, TH or RU (default PH)
   --simulator <url>    lailaolab: control URL of "payhook simulate lailaolab"; the payment is
                        registered and played there first (its socket emits it, its status API agrees)
@@ -97,6 +108,8 @@ Writes a fresh RSA key pair for testing, as a gateway would hold it:
   <dir>/${KEY_FILES.privateKey}     the gateway's private key: give it to "payhook send --key"
   <dir>/${KEY_FILES.publicKey}      the public key (PEM): configure your app's plugin with it
   <dir>/${KEY_FILES.publicKeyBase64}   the same as bare Base64 DER, the form gateway portals show
+  <dir>/.gitignore     keeps the keys out of git: "*" in a directory of its own; in a directory
+                       with other files, "/${KEY_FILES.privateKey}" added to the .gitignore there
 
 Options:
   --out <dir>   default ./payhook-keys
@@ -183,7 +196,12 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
       out.stderr(`payhook: ${error.message}\n`);
       return EXIT.IO;
     }
-    // A configuration error of a plugin (a key that does not parse) is the user's input.
+    // A gateway plugin that is not installed: say which package to install.
+    if (error instanceof MissingPluginError) {
+      out.stderr(`payhook: ${error.hint}\n`);
+      return EXIT.USAGE;
+    }
+    // A configuration error of a plugin the steps below did not tie to a flag: still the input.
     if (isPaymentError(error)) {
       out.stderr(`payhook: ${error.message}\n`);
       return EXIT.USAGE;
@@ -208,8 +226,46 @@ function networkReason(error: unknown): string {
   return e.cause?.code ?? e.cause?.message ?? e.message ?? String(error);
 }
 
+/** An option's value and how the user gave it: the flag, or else the environment variable. */
+interface Given {
+  value: string | undefined;
+  /** `--api-key` or `CASHY_API_KEY`: what error messages name. */
+  name: string;
+}
+
+function given(flag: string, value: string | undefined, envName: string, io: CliIo): Given {
+  if (value !== undefined) return { value, name: flag };
+  return { value: io.env[envName], name: envName };
+}
+
+/** `option "privateKey" is not ...` → `is not ...`: the problem, without the library's name. */
+function problemOf(error: ConfigError): string {
+  return error.message.replace(/^.*?: option "[^"]*" /, '');
+}
+
+/**
+ * Runs a step whose only user input is one option, so that a plugin's ConfigError about it names
+ * what the user typed (`--key`), not the library's option (`privateKey`).
+ */
+function about<T>(name: string, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof ConfigError && !(error instanceof MissingPluginError))
+      throw new UsageError(`${name} ${problemOf(error)}`);
+    throw error;
+  }
+}
+
+function nonEmpty(option: Given): string | undefined {
+  if (option.value !== undefined && option.value.trim() === '')
+    throw new UsageError(`${option.name} is empty`);
+  return option.value;
+}
+
 function readKey(file: string | undefined, gateway: string, io: CliIo) {
-  const keyFile = file ?? io.env.PAYHOOK_PRIVATE_KEY;
+  const key = given('--key', file, 'PAYHOOK_PRIVATE_KEY', io);
+  const keyFile = key.value;
   if (!keyFile)
     throw new UsageError(
       `${gateway} deliveries are signed with the gateway's RSA private key: give --key <file> ` +
@@ -220,23 +276,34 @@ function readKey(file: string | undefined, gateway: string, io: CliIo) {
     text = readFileSync(path.resolve(io.cwd, keyFile), 'utf8');
   } catch (error) {
     throw new UsageError(
-      `cannot read the key file ${keyFile} (${(error as NodeJS.ErrnoException).code})`,
+      `${key.name} ${keyFile}: cannot read the key file (${(error as NodeJS.ErrnoException).code})`,
     );
   }
-  return testKeyPairFrom(text);
-}
-
-function checkAmount(
-  amount: string | undefined,
-  pattern: RegExp,
-  what: string,
-): string | undefined {
-  if (amount !== undefined && !pattern.test(amount))
-    throw new UsageError(`--amount "${amount}" is not ${what}`);
-  return amount;
+  return about(`${key.name} ${keyFile}`, () => testKeyPairFrom(text));
 }
 
 const DECIMAL = /^\d+(\.\d+)?$/;
+
+/**
+ * `--amount` as decimal major units with at most `places` decimals, the currency's minor units:
+ * the gateway writes integer minor units (or a fixed scale), so more would not be an amount.
+ */
+function checkAmount(
+  amount: string | undefined,
+  currency: { code: string; places?: number },
+): string | undefined {
+  if (amount === undefined) return undefined;
+  if (!DECIMAL.test(amount)) throw new UsageError(`--amount "${amount}" is not a decimal amount`);
+  const decimals = (amount.split('.')[1] ?? '').replace(/0+$/, '').length;
+  const places = currency.places;
+  if (places !== undefined && decimals > places)
+    throw new UsageError(
+      places === 0
+        ? `--amount "${amount}" has decimals, but ${currency.code} has no minor unit: give a whole amount`
+        : `--amount "${amount}" has more than ${places} decimal places, the most ${currency.code} has`,
+    );
+  return amount;
+}
 
 async function send(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -271,6 +338,8 @@ async function send(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(
       `${gateway} has no event "${event}" (one of ${GATEWAYS[gateway].join(', ')})`,
     );
+  // Before anything else about the gateway: without its plugin, no option can help.
+  requirePlugin(GATEWAY_PLUGINS[gateway], `payhook send ${gateway}`);
   const url = values.url;
   if (url !== undefined && !/^https?:\/\/./.test(url))
     throw new UsageError(`--url "${url}" is not an http(s) URL`);
@@ -282,17 +351,25 @@ async function send(args: string[], io: CliIo): Promise<number> {
   const order = values.order ?? `payhook-${Date.now().toString(36)}`;
 
   let delivery: GatewayDelivery | undefined;
+  /** What the app must agree with beyond the signature (NewPay's appId), shown with the result. */
+  let signedFor: { appId: string } | undefined;
   let socketNote: string | undefined;
   let socketHeard = true;
   switch (gateway) {
     case 'newpay': {
       const { createNewpayFixtures } = load<typeof import('./newpay')>('./newpay');
-      const fixtures = createNewpayFixtures({
-        keys: readKey(values.key, 'NewPay', io),
-        appId: values['app-id'],
-        version: values.v2 ? 2 : 1,
-      });
-      const amount = checkAmount(values.amount, DECIMAL, 'a decimal amount');
+      const keys = readKey(values.key, 'NewPay', io);
+      const appId = nonEmpty({ value: values['app-id'], name: '--app-id' });
+      const fixtures = about('--app-id', () =>
+        createNewpayFixtures({
+          keys,
+          appId: appId ?? NEWPAY_DEFAULT_APP_ID,
+          version: values.v2 ? 2 : 1,
+        }),
+      );
+      signedFor = { appId: fixtures.appId };
+      // NewPay writes amounts with 2 decimals (`orderAmt` "15000.00"), whatever the currency.
+      const amount = checkAmount(values.amount, { code: 'NewPay', places: 2 });
       delivery =
         event === 'refund'
           ? fixtures.refundCallback({
@@ -309,25 +386,28 @@ async function send(args: string[], io: CliIo): Promise<number> {
       break;
     }
     case 'cashy': {
-      const { createCashyFixtures, CASHY_TEST_API_KEY } = load<typeof import('./cashy')>('./cashy');
-      const merchantId =
-        values['merchant-id'] ?? io.env.CASHY_MERCHANT_ID ?? CASHY_TEST_MERCHANT_ID;
-      if (!/^\d+$/.test(merchantId)) throw new UsageError('--merchant-id must be digits');
-      const fixtures = createCashyFixtures({
-        merchantId,
-        apiKey: values['api-key'] ?? io.env.CASHY_API_KEY ?? CASHY_TEST_API_KEY,
-      });
+      const { createCashyFixtures } = load<typeof import('./cashy')>('./cashy');
+      const merchant = given('--merchant-id', values['merchant-id'], 'CASHY_MERCHANT_ID', io);
+      const merchantId = merchant.value ?? CASHY_TEST_MERCHANT_ID;
+      if (!/^\d+$/.test(merchantId)) throw new UsageError(`${merchant.name} must be digits`);
+      const apiKey = given('--api-key', values['api-key'], 'CASHY_API_KEY', io);
+      const fixtures = about(apiKey.name, () =>
+        createCashyFixtures({ merchantId, apiKey: nonEmpty(apiKey) ?? CASHY_TEST_API_KEY }),
+      );
       delivery = fixtures.payin({
         mchOrderNo: order,
-        amount: checkAmount(values.amount, DECIMAL, 'a decimal amount'),
+        // Cashy writes the amount as a bare JSON decimal: any scale is one it can carry.
+        amount: checkAmount(values.amount, { code: 'Cashy' }),
         status: event === 'failed' ? 'failed' : 'success',
         orderNo: values.transaction,
       });
       break;
     }
     case 'signed-param': {
-      const { COUNTRIES, isCountryCode } =
-        load<typeof import('@payhook/signed-param')>('@payhook/signed-param');
+      const { COUNTRIES, isCountryCode } = requirePlugin<SignedParamPlugin>(
+        GATEWAY_PLUGINS['signed-param'],
+        'payhook send signed-param',
+      );
       const { createSignedParamFixtures } = load<typeof import('./signed-param')>('./signed-param');
       const country = values.country ?? 'PH';
       if (!isCountryCode(country))
@@ -336,7 +416,9 @@ async function send(args: string[], io: CliIo): Promise<number> {
         keys: readKey(values.key, 'signed-param', io),
         country,
       });
-      const amount = checkAmount(values.amount, DECIMAL, 'a decimal amount');
+      // The platform sends integer minor units: IDR has none, the other currencies cents.
+      const { currency, exponent } = COUNTRIES[country];
+      const amount = checkAmount(values.amount, { code: currency, places: exponent });
       delivery =
         event === 'refund'
           ? fixtures.refund({
@@ -355,10 +437,13 @@ async function send(args: string[], io: CliIo): Promise<number> {
     }
     case 'lailaolab': {
       const { createLailaolabFixtures } = load<typeof import('./lailaolab')>('./lailaolab');
-      const fixtures = createLailaolabFixtures({
-        secretKey: io.env.LAILAOLAB_SECRET_KEY ?? LAILAOLAB_TEST_SECRET,
-      });
-      const amount = checkAmount(values.amount, /^\d+$/, 'whole kip') ?? '100000';
+      const secret = { value: io.env.LAILAOLAB_SECRET_KEY, name: 'LAILAOLAB_SECRET_KEY' };
+      const fixtures = about(secret.name, () =>
+        createLailaolabFixtures({ secretKey: nonEmpty(secret) ?? LAILAOLAB_TEST_SECRET }),
+      );
+      if (values.amount !== undefined && !/^\d+$/.test(values.amount))
+        throw new UsageError(`--amount "${values.amount}" is not whole kip`);
+      const amount = values.amount ?? '100000';
       const transactionId = values.transaction ?? `${order}-qr`;
       if (values.simulator) {
         const played = await playOnSimulator(values.simulator, {
@@ -410,6 +495,7 @@ async function send(args: string[], io: CliIo): Promise<number> {
           ? { status: view.status, contentType: view.contentType, body: view.body }
           : null,
         acknowledged: view ? view.acknowledged : null,
+        ...(signedFor ?? {}),
         simulator: socketNote ?? null,
         exitCode: code,
       })}\n`,
@@ -417,6 +503,10 @@ async function send(args: string[], io: CliIo): Promise<number> {
     return code;
   }
   const lines = [delivery.description];
+  if (signedFor)
+    lines.push(
+      `signed for appId ${signedFor.appId} (--app-id <id>): your app's NewPay appId must be the same`,
+    );
   if (socketNote) lines.push(socketNote);
   if (view) {
     lines.push(`→ POST ${url}`);
@@ -493,12 +583,14 @@ function keys(args: string[], io: CliIo): number {
   if (existing.length > 0 && !values.force)
     throw new UsageError(`${existing.join(', ')} already exist: use --force to overwrite`);
   let written;
+  let ignore;
   try {
     written = writeTestKeyPair(dir, { force: values.force });
+    ignore = ignoreKeys(dir);
   } catch (error) {
     throw new IoError(`cannot write keys in ${dir} (${(error as NodeJS.ErrnoException).code})`);
   }
-  if (values.json) io.stdout(`${JSON.stringify(written.files)}\n`);
+  if (values.json) io.stdout(`${JSON.stringify({ ...written.files, gitignore: ignore.file })}\n`);
   else
     io.stdout(
       [
@@ -506,10 +598,35 @@ function keys(args: string[], io: CliIo): number {
         `  ${written.files.privateKey}   the gateway's private key: payhook send ... --key ${written.files.privateKey}`,
         `  ${written.files.publicKey}    configure the plugin's platformPublicKey with it`,
         `  ${written.files.publicKeyBase64} the same as bare Base64 DER`,
+        `  ${ignore.file}     ${ignore.note}`,
         '',
       ].join('\n'),
     );
   return EXIT.OK;
+}
+
+const OWN_FILES = new Set<string>([...Object.values(KEY_FILES), '.gitignore']);
+
+/**
+ * Keeps the private key out of git: it signs as the gateway, and a committed one is a key anyone
+ * can sign with. A directory holding only the keys gets a `.gitignore` of `*`; in a directory with
+ * other files (`--out .`), the line `/private.pem` is added to its .gitignore, so nothing else of
+ * the user's is ignored.
+ */
+function ignoreKeys(dir: string): { file: string; note: string } {
+  const file = path.join(dir, '.gitignore');
+  const own = readdirSync(dir).every((name) => OWN_FILES.has(name));
+  if (!existsSync(file) && own) {
+    writeFileSync(file, '# written by payhook keys: test keys stay out of git\n*\n');
+    return { file, note: 'written ("*"): git ignores the keys, the private one above all' };
+  }
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const lines = text.split(/\r?\n/).map((line) => line.trim());
+  const covers = ['*', KEY_FILES.privateKey, `/${KEY_FILES.privateKey}`];
+  if (lines.some((line) => covers.includes(line)))
+    return { file, note: `already ignores ${KEY_FILES.privateKey}: git will not commit it` };
+  appendFileSync(file, `${text && !text.endsWith('\n') ? '\n' : ''}/${KEY_FILES.privateKey}\n`);
+  return { file, note: `"/${KEY_FILES.privateKey}" added: git will not commit the private key` };
 }
 
 async function simulate(args: string[], io: CliIo): Promise<number> {
@@ -533,11 +650,15 @@ async function simulate(args: string[], io: CliIo): Promise<number> {
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError('--port must be a port number');
-  const secretGiven = values.secret ?? io.env.LAILAOLAB_SECRET_KEY;
-  const { createLailaolabFixtures } = load<typeof import('./lailaolab')>('./lailaolab');
+  const secretGiven = nonEmpty(given('--secret', values.secret, 'LAILAOLAB_SECRET_KEY', io));
+  // The simulator plays the gateway: it needs socket.io (a dependency), not the plugin, so it
+  // also serves an app that runs elsewhere.
+  const { startLailaolabSimulator } =
+    load<typeof import('./lailaolab-simulator')>('./lailaolab-simulator');
   const { startSimulatorControl } = load<typeof import('./control')>('./control');
-  const fixtures = createLailaolabFixtures({ secretKey: secretGiven ?? LAILAOLAB_TEST_SECRET });
-  const simulator = await fixtures.startSimulator();
+  const simulator = await startLailaolabSimulator({
+    secretKey: secretGiven ?? LAILAOLAB_TEST_SECRET,
+  });
   let control;
   try {
     control = await startSimulatorControl(simulator, { port });

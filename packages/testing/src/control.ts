@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LailaolabSimulator } from '@payhook/lailaolab-socket';
+import type { LailaolabSimulator } from './lailaolab-simulator';
 
 /**
  * A small HTTP front for a running Lailaolab simulator, so another process (the `payhook send`

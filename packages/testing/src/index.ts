@@ -24,6 +24,7 @@ export type {
   NewpayPaymentFields,
   NewpayRefundFields,
   NewpayVersion,
+  NewpayParams,
 } from './newpay';
 export { createCashyFixtures, CASHY_TEST_API_KEY, CASHY_TEST_MERCHANT_ID } from './cashy';
 export type { CashyFixtures, CashyFixtureOptions, CashyPayinFields } from './cashy';
@@ -34,6 +35,7 @@ export type {
   SignedParamPaymentFields,
   SignedParamRefundFields,
   SignedParamPayoutFields,
+  SignedParamCountry,
 } from './signed-param';
 export { createLailaolabFixtures, LAILAOLAB_TEST_SECRET } from './lailaolab';
 export type {
@@ -43,11 +45,19 @@ export type {
 } from './lailaolab';
 export { startSimulatorControl } from './control';
 export type { SimulatorControl } from './control';
-// The Lailaolab simulator and message builder, re-exported from the plugin that owns them.
-export { startLailaolabSimulator, buildLailaolabMessage } from '@payhook/lailaolab-socket';
+// The Lailaolab simulator (a Socket.IO server) lives here, so the production plugin needs none.
+export {
+  startLailaolabSimulator,
+  buildLailaolabMessage,
+  formatLailaolabTime,
+} from './lailaolab-simulator';
 export type {
   LailaolabSimulator,
   LailaolabSimulatorOptions,
+  SimulatedPaymentOptions,
   LailaolabMessage,
-} from '@payhook/lailaolab-socket';
+  LailaolabStatusData,
+} from './lailaolab-simulator';
+export { MissingPluginError, GATEWAY_PLUGINS } from './plugins';
+export type { GatewayPlugin } from './plugins';
 export { main as runCli, EXIT } from './cli';

@@ -1,18 +1,23 @@
+import { successAckOf, type GatewayDelivery } from './delivery';
+import { SOURCE } from './keys';
 import {
   buildLailaolabMessage,
-  createLailaolabProvider,
   startLailaolabSimulator,
   type LailaolabMessage,
   type LailaolabSimulator,
   type LailaolabSimulatorOptions,
-} from '@payhook/lailaolab-socket';
-import { successAckOf, type GatewayDelivery } from './delivery';
-import { SOURCE } from './keys';
+} from './lailaolab-simulator';
+import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider } from './plugins';
+
+/** What the builders use of @payhook/lailaolab-socket (see plugins.ts). */
+export interface LailaolabPlugin {
+  createLailaolabProvider: (options: { secretKey: string; timeZone?: string }) => AnsweringProvider;
+}
 
 /**
- * Lailaolab (PhaJay) messages built with the plugin's own builder (buildLailaolabMessage), and its
+ * Lailaolab (PhaJay) messages built with the simulator's builder (buildLailaolabMessage), and the
  * simulator. The channel and the portal webhook carry no signature: authenticity is the secret
- * channel, or the status API, which the simulator plays.
+ * channel, or the status API, which the simulator plays. The plugin gives the success answer.
  */
 
 /** The test secret used when none is given. Real secrets come from the PhaJay portal. */
@@ -71,6 +76,10 @@ function kip(amount: string | number): number | string {
 }
 
 export function createLailaolabFixtures(options: LailaolabFixtureOptions = {}): LailaolabFixtures {
+  const { createLailaolabProvider } = requirePlugin<LailaolabPlugin>(
+    GATEWAY_PLUGINS.lailaolab,
+    'createLailaolabFixtures',
+  );
   const secretKey = options.secretKey ?? LAILAOLAB_TEST_SECRET;
   const timeZone = options.timeZone;
   const successAck = successAckOf(createLailaolabProvider({ secretKey, timeZone }).ack.ok);

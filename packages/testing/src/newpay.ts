@@ -1,12 +1,14 @@
-import { jsonNumber, normalizeDecimal, type KeyInput } from '@payhook/core';
+import type { KeyObject } from 'node:crypto';
 import {
-  createNewpayProvider,
-  signV1Callback,
-  signV2Callback,
-  type SignParams,
-} from '@payhook/newpay-callback';
+  jsonNumber,
+  normalizeDecimal,
+  type JsonNumber,
+  type JsonValue,
+  type KeyInput,
+} from '@payhook/core';
 import { derivedDigits, successAckOf, type GatewayDelivery } from './delivery';
 import { resolveTestKeyPair, SOURCE, type TestKeyPair } from './keys';
+import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody } from './plugins';
 
 /**
  * NewPay deliveries built with the plugin's own signer (signV1Callback / signV2Callback): field
@@ -15,6 +17,26 @@ import { resolveTestKeyPair, SOURCE, type TestKeyPair } from './keys';
  */
 
 export type NewpayVersion = 1 | 2;
+
+/**
+ * Callback parameters, as the plugin's SignParams: written here so that these types never make a
+ * consumer's compiler look for @payhook/newpay-callback.
+ */
+export type NewpayParams = { readonly [key: string]: JsonValue };
+
+/** What the builders use of @payhook/newpay-callback (see plugins.ts). */
+export interface NewpayPlugin {
+  createNewpayProvider: (options: {
+    platformPublicKey: string;
+    appId: string;
+  }) => AnsweringProvider;
+  signV1Callback: (params: NewpayParams, platformPrivateKey: KeyObject) => SignedBody;
+  signV2Callback: (
+    data: NewpayParams,
+    platformPrivateKey: KeyObject,
+    envelope: { timestamp: JsonNumber },
+  ) => SignedBody;
+}
 
 export interface NewpayFixtureOptions {
   /** NewPay's platform key pair (it signs callbacks); generated when absent. */
@@ -41,7 +63,7 @@ export interface NewpayPaymentFields {
   at?: Date;
   version?: NewpayVersion;
   /** Extra or overriding parameters (they are signed too). */
-  extra?: SignParams;
+  extra?: NewpayParams;
 }
 
 export interface NewpayRefundFields {
@@ -59,7 +81,7 @@ export interface NewpayRefundFields {
   currency?: string;
   at?: Date;
   version?: NewpayVersion;
-  extra?: SignParams;
+  extra?: NewpayParams;
 }
 
 export interface NewpayFixtures {
@@ -73,10 +95,14 @@ export interface NewpayFixtures {
 }
 
 /** JSON number when it is digits (the doc sample writes `"appId":6`), text otherwise. */
-const numeric = (value: string): SignParams[string] =>
+const numeric = (value: string): NewpayParams[string] =>
   /^\d+$/.test(value) ? jsonNumber(value) : value;
 
 export function createNewpayFixtures(options: NewpayFixtureOptions = {}): NewpayFixtures {
+  const { createNewpayProvider, signV1Callback, signV2Callback } = requirePlugin<NewpayPlugin>(
+    GATEWAY_PLUGINS.newpay,
+    'createNewpayFixtures',
+  );
   const keys = resolveTestKeyPair(options.keys);
   const appId = String(options.appId ?? 6);
   const defaultVersion = options.version ?? 1;
@@ -113,7 +139,7 @@ export function createNewpayFixtures(options: NewpayFixtureOptions = {}): Newpay
         if (status !== 'success' && status !== 'failed')
           throw new TypeError(`${SOURCE}: NewPay v1 payment callbacks are success or failed`);
         // Field order and number forms of the v1 doc sample (providers.md §2.1).
-        const params: SignParams = {
+        const params: NewpayParams = {
           orderNo: fields.orderNo,
           subject: 'payhook test order',
           transInfo: status === 'success' ? 'Transaction Success' : 'Transaction Failed',
@@ -137,7 +163,7 @@ export function createNewpayFixtures(options: NewpayFixtureOptions = {}): Newpay
         processing: 'PROCESSING',
       }[status];
       // v2 payment data, fields of NewPay GitBook 5.6 (providers.md §2.2).
-      const data: SignParams = {
+      const data: NewpayParams = {
         appId,
         payStatus,
         payMethod: jsonNumber('11'),
@@ -169,7 +195,7 @@ export function createNewpayFixtures(options: NewpayFixtureOptions = {}): Newpay
       const description = `NewPay v${version} refund callback: order ${fields.orderNo}, ${amount} ${currency} refunded, ${status}`;
       if (version === 1) {
         // Field list of seed 001 §2.2.2, which spells the status `tranStatus` (1 success, 0 failure).
-        const params: SignParams = {
+        const params: NewpayParams = {
           appId: numeric(appId),
           payMethod: jsonNumber('1'),
           refundOrderAmt: amount,
@@ -186,7 +212,7 @@ export function createNewpayFixtures(options: NewpayFixtureOptions = {}): Newpay
         return deliver(signV1Callback(params, keys.privateKey), description);
       }
       // NewPay does not publish the v2 refund callback; fields of uniQueryRefund (providers.md §2.2).
-      const data: SignParams = {
+      const data: NewpayParams = {
         appId,
         refundStatus: status === 'success' ? 'SUCCESS' : 'FAIL',
         newpayRefundNo: refundNo,

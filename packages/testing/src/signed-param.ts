@@ -1,18 +1,34 @@
+import type { KeyObject } from 'node:crypto';
 import { decimalToMinorUnits, type KeyInput } from '@payhook/core';
-import {
-  buildNotification,
-  COUNTRIES,
-  createSignedParamProvider,
-  type CountryCode,
-} from '@payhook/signed-param';
 import { derivedDigits, gatewayWallTime, successAckOf, type GatewayDelivery } from './delivery';
 import { resolveTestKeyPair, type TestKeyPair } from './keys';
+import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody } from './plugins';
 
 /**
  * `{param, sign}` notifications (PayCools "Platform" API and its white labels) built with the
  * plugin's own signer (buildNotification: SHA256withRSA over the param text). Param fields of
  * seeds 002/003 (payments) and providers.md 3.3 (refunds, payouts).
  */
+
+/**
+ * The plugin's CountryCode, written here so that these types never make a consumer's compiler look
+ * for @payhook/signed-param (the builders pass it to the plugin, which checks it agrees).
+ */
+export type SignedParamCountry = 'PH' | 'ID' | 'MY' | 'TH' | 'RU';
+type CountryCode = SignedParamCountry;
+
+/** What the builders (and the CLI) use of @payhook/signed-param (see plugins.ts). */
+export interface SignedParamPlugin {
+  COUNTRIES: Readonly<
+    Record<CountryCode, { currency: string; exponent: number; timeZone: string }>
+  >;
+  isCountryCode: (value: unknown) => value is CountryCode;
+  buildNotification: (param: Record<string, unknown>, platformPrivateKey: KeyObject) => SignedBody;
+  createSignedParamProvider: (options: {
+    platformPublicKey: string;
+    country: CountryCode;
+  }) => AnsweringProvider;
+}
 
 export interface SignedParamFixtureOptions {
   /** The platform's key pair (it signs notifications); generated when absent. */
@@ -30,7 +46,10 @@ const CHANNELS: Partial<Record<CountryCode, string>> = {
 export interface SignedParamPaymentFields {
   /** Your order number (`mchOrderId`). */
   orderId: string;
-  /** Decimal in major units (default "500.10"); sent as integer minor units like the platform. */
+  /**
+   * Decimal in major units, sent as integer minor units like the platform. Default "500.10", or
+   * "50000" where the currency has no minor unit (IDR): a default the country always accepts.
+   */
   amount?: string;
   /** success → COMPLETED, failed → FAILED, pending → PENDING. Default success. */
   status?: 'success' | 'failed' | 'pending';
@@ -81,6 +100,8 @@ export interface SignedParamFixtures {
 export function createSignedParamFixtures(
   options: SignedParamFixtureOptions = {},
 ): SignedParamFixtures {
+  const { buildNotification, COUNTRIES, createSignedParamProvider } =
+    requirePlugin<SignedParamPlugin>(GATEWAY_PLUGINS['signed-param'], 'createSignedParamFixtures');
   const keys = resolveTestKeyPair(options.keys);
   const defaultCountry = options.country ?? 'PH';
   const providerOptions = { platformPublicKey: keys.publicKeyBase64, country: defaultCountry };
@@ -113,7 +134,8 @@ export function createSignedParamFixtures(
       const country = fields.country ?? defaultCountry;
       const facts = COUNTRIES[country];
       const status = fields.status ?? 'success';
-      const amount = fields.amount ?? '500.10';
+      // A default the currency can carry: IDR has no minor unit, so "500.10" would not convert.
+      const amount = fields.amount ?? (facts.exponent === 0 ? '50000' : '500.10');
       const at = fields.at ?? new Date();
       const product = fields.product ?? 'order';
       const transactionId = fields.transactionId ?? transactionIdOf(fields.orderId);

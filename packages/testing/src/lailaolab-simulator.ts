@@ -1,0 +1,361 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Server as IoServer } from 'socket.io';
+import { zoneOffsetMinutes } from '@payhook/core';
+
+/**
+ * A local stand-in for Lailaolab/PhaJay: a Socket.IO server that emits payment messages on
+ * `join::<secret>` as the gateway does (https://payment-doc.lailaolab.com/v1/subscription), and the
+ * status API (`GET /v1/api/payment/check-transaction/status/{id}`, Basic auth,
+ * https://payment-doc.lailaolab.com/v1/check-transaction-status), both on 127.0.0.1. It plays the gateway's side only, so it needs neither @payhook/lailaolab-socket nor
+ * any plugin: the wire formats below are the gateway's, which the plugin reads.
+ */
+
+/** The status API's path, as the gateway serves it (the plugin's STATUS_PATH asks for it). */
+const STATUS_PATH = '/v1/api/payment/check-transaction/status/';
+/** Lailaolab's wall clock (Laos), the zone of `txnDateTime`. */
+const GATEWAY_TIME_ZONE = 'Asia/Vientiane';
+
+/**
+ * One message of the `join::<secret>` channel as the gateway writes it (the response sample of
+ * https://payment-doc.lailaolab.com/v1/subscription, values shaped like the BCEL payload observed
+ * in barlus-developer/phajay-payment-gateway payment_qr_webhook_test.go); also the webhook body.
+ */
+export interface LailaolabMessage {
+  /** `SUCCESS` or `FAILED`. */
+  message: string;
+  /** Always `PAYMENT_COMPLETED` on the channel, whatever `message` says. */
+  status: string;
+  transactionId: string;
+  /** Whole kip, a JSON integer (text only past 2^53). */
+  txnAmount: number | string;
+  /** `YYYY-MM-DD HH:MM:SS` (documented) or `DD/MM/YYYY HH:MM:SS` (observed), gateway wall time. */
+  txnDateTime: string;
+  refNo: string | number;
+  exReferenceNo: string;
+  merchantName: string;
+  memo: string;
+  billNumber: string;
+  sourceAccount: string;
+  sourceName: string;
+  sourceCurrency: string;
+  userId: string;
+  paymentMethod: string;
+  [extra: string]: unknown;
+}
+
+/** `data` of the status API's answer: one transaction, as the simulator's ledger holds it. */
+export interface LailaolabStatusData {
+  transactionId: string;
+  /** WAITING, EXPIRED, REFUNDED, DISPUTED, PAYMENT_COMPLETED (barlus SDK transaction.go). */
+  status: string;
+  isPaid?: boolean;
+  /** Kip, written as a bare JSON number even when given as decimal text. */
+  amount?: number | string;
+  currency?: string | null;
+  linkCode?: string | null;
+  orderNo?: string | null;
+  description?: string | null;
+  paymentMethod?: string | null;
+  paymentTime?: string | number | null;
+  createdAt?: string | number | null;
+  [extra: string]: unknown;
+}
+
+export interface LailaolabSimulatorOptions {
+  secretKey: string;
+  /** Key the status API accepts (default secretKey). */
+  apiKey?: string;
+  /**
+   * Refuse socket connections whose `?key=` is not `secretKey` (default true). What the real
+   * server does with a wrong key is undocumented: it may also accept and stay silent.
+   */
+  checkKey?: boolean;
+  /** Zone of the `txnDateTime` it writes (default Asia/Vientiane). */
+  timeZone?: string;
+  merchantName?: string;
+}
+
+export interface SimulatedPaymentOptions {
+  /** When the bank processed it (default now). */
+  at?: Date;
+  /** `ymd`: the documented `YYYY-MM-DD HH:MM:SS`; `dmy`: the observed `DD/MM/YYYY HH:MM:SS`. */
+  dateFormat?: 'ymd' | 'dmy';
+  refNo?: string | number;
+  paymentMethod?: string;
+  /** Emit the message on the channel (default true); false is a payment the socket never told. */
+  emit?: boolean;
+  /** Extra or overriding message fields. */
+  extra?: Record<string, unknown>;
+}
+
+export interface LailaolabSimulator {
+  /** `http://127.0.0.1:<port>/`: give it as the source's `url`. */
+  readonly socketBase: string;
+  readonly apiBase: string;
+  /** Every status API request, in order. */
+  readonly statusRequests: Array<{ transactionId: string; authorized: boolean }>;
+  /** `up`, or `down` (answers 503) to play an outage of the status API. */
+  statusApiMode: 'up' | 'down';
+  /** Registers a transaction in WAITING, as generating a QR does. */
+  createTransaction(init: {
+    amount: number | string;
+    transactionId?: string;
+    orderNo?: string;
+    description?: string;
+  }): LailaolabStatusData;
+  transaction(transactionId: string): LailaolabStatusData | undefined;
+  /** Changes what the status API says (to play a forged or contradicted message). */
+  setTransaction(transactionId: string, patch: Partial<LailaolabStatusData>): void;
+  /** The payment completes: status API says PAYMENT_COMPLETED, and the channel is told. */
+  pay(transactionId: string, options?: SimulatedPaymentOptions): LailaolabMessage;
+  /** The payment fails: the channel says FAILED; the status API keeps WAITING. */
+  fail(transactionId: string, options?: SimulatedPaymentOptions): LailaolabMessage;
+  /** Emits any message on `join::<secret>` (or `event`) to every connected client. */
+  emit(message: unknown, event?: string): void;
+  connectedClients(): number;
+  waitForClients(count: number): Promise<void>;
+  /** Stops the Socket.IO server (clients see a disconnect); the status API stays up. */
+  stopSocket(): Promise<void>;
+  /** Starts it again on the same port. */
+  startSocket(): Promise<void>;
+  /** POSTs a message as the portal webhook would (JSON body; a string is sent as it is). */
+  postWebhook(url: string, message: unknown): Promise<{ status: number; body: string }>;
+  close(): Promise<void>;
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** Gateway wall time in `timeZone`, in the documented (`ymd`) or observed (`dmy`) format. */
+export function formatLailaolabTime(
+  date: Date,
+  format: 'ymd' | 'dmy' = 'ymd',
+  timeZone = GATEWAY_TIME_ZONE,
+): string {
+  const ms = Math.floor(date.getTime() / 1000) * 1000;
+  const local = new Date(ms + zoneOffsetMinutes(timeZone, ms) * 60_000);
+  const y = pad(local.getUTCFullYear(), 4);
+  const mo = pad(local.getUTCMonth() + 1);
+  const d = pad(local.getUTCDate());
+  const time = `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}`;
+  return format === 'ymd' ? `${y}-${mo}-${d} ${time}` : `${d}/${mo}/${y} ${time}`;
+}
+
+/**
+ * A channel message with the documented fields (the subscription doc's response sample) and values
+ * shaped like the observed BCEL payload.
+ */
+export function buildLailaolabMessage(fields: {
+  transactionId: string;
+  amount: number | string;
+  outcome?: 'SUCCESS' | 'FAILED';
+  at?: Date;
+  dateFormat?: 'ymd' | 'dmy';
+  timeZone?: string;
+  refNo?: string | number;
+  merchantName?: string;
+  paymentMethod?: string;
+  extra?: Record<string, unknown>;
+}): LailaolabMessage {
+  return {
+    message: fields.outcome ?? 'SUCCESS',
+    refNo: fields.refNo ?? '001LNMI811581649255',
+    exReferenceNo: 'BONEN5JL999C3ZLN',
+    merchantName: fields.merchantName ?? 'LAILAOLAB ICT SOLUTIONS CO.,LTD',
+    memo: 'PAYMENT',
+    txnDateTime: formatLailaolabTime(fields.at ?? new Date(), fields.dateFormat, fields.timeZone),
+    txnAmount: fields.amount,
+    billNumber: fields.transactionId,
+    sourceAccount: '1600120000000004810001',
+    sourceName: '',
+    sourceCurrency: 'LAK',
+    userId: '656fd8886b411beab18eca79',
+    status: 'PAYMENT_COMPLETED',
+    transactionId: fields.transactionId,
+    paymentMethod: fields.paymentMethod ?? 'BCEL',
+    ...fields.extra,
+  };
+}
+
+/** JSON with amounts given as decimal text written as bare JSON numbers, digit for digit. */
+function statusJson(body: { message: string; data: LailaolabStatusData | null }): string {
+  const marks = new Map<string, string>();
+  const text = JSON.stringify(body, (key, value: unknown) => {
+    if (key === 'amount' && typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)) {
+      const mark = `@@amount${marks.size}@@`;
+      marks.set(`"${mark}"`, value);
+      return mark;
+    }
+    return value;
+  });
+  let out = text;
+  for (const [mark, value] of marks) out = out.replace(mark, value);
+  return out;
+}
+
+export async function startLailaolabSimulator(
+  options: LailaolabSimulatorOptions,
+): Promise<LailaolabSimulator> {
+  // Loaded here, not at the top: importing @payhook/testing for a signer never loads socket.io.
+  const { Server } = require('socket.io') as typeof import('socket.io');
+  const secretKey = options.secretKey;
+  if (typeof secretKey !== 'string' || secretKey.length === 0)
+    throw new TypeError('startLailaolabSimulator: secretKey is required');
+  const apiKey = options.apiKey ?? secretKey;
+  const checkKey = options.checkKey ?? true;
+  const timeZone = options.timeZone ?? GATEWAY_TIME_ZONE;
+  const channel = `join::${secretKey}`;
+  const ledger = new Map<string, LailaolabStatusData>();
+  const statusRequests: LailaolabSimulator['statusRequests'] = [];
+  const expectedAuth = `Basic ${Buffer.from(apiKey, 'utf8').toString('base64')}`;
+
+  const api: HttpServer = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const send = (status: number, body: string): void => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' || !path.startsWith(STATUS_PATH))
+      return send(404, JSON.stringify({ message: 'NOT_FOUND' }));
+    const transactionId = decodeURIComponent(path.slice(STATUS_PATH.length));
+    const authorized = req.headers.authorization === expectedAuth;
+    statusRequests.push({ transactionId, authorized });
+    if (sim.statusApiMode === 'down')
+      return send(503, JSON.stringify({ message: 'SERVICE_UNAVAILABLE' }));
+    if (!authorized) return send(401, JSON.stringify({ message: 'UNAUTHORIZED' }));
+    const data = ledger.get(transactionId);
+    if (!data) return send(200, JSON.stringify({ message: 'PAYMENT_NOT_FOUND', data: null }));
+    return send(200, statusJson({ message: 'SUCCESSFULLY', data }));
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const apiPort = (api.address() as AddressInfo).port;
+
+  let http: HttpServer | undefined;
+  let io: IoServer | undefined;
+  let socketPort = 0;
+  const startSocket = async (): Promise<void> => {
+    if (io) return;
+    const server = createServer();
+    const ioServer = new Server(server);
+    ioServer.use((socket, next) => {
+      if (!checkKey || socket.handshake.query.key === secretKey) return next();
+      next(new Error('unauthorized'));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPort, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    socketPort = (server.address() as AddressInfo).port;
+    http = server;
+    io = ioServer;
+  };
+  const stopSocket = async (): Promise<void> => {
+    const ioServer = io;
+    const server = http;
+    io = undefined;
+    http = undefined;
+    if (!ioServer || !server) return;
+    const closed = ioServer.close();
+    server.closeAllConnections();
+    await closed;
+  };
+  await startSocket();
+
+  const ensure = (transactionId: string): LailaolabStatusData => {
+    const data = ledger.get(transactionId);
+    if (!data) throw new Error(`simulator: unknown transaction ${transactionId}`);
+    return data;
+  };
+  const message = (
+    data: LailaolabStatusData,
+    outcome: 'SUCCESS' | 'FAILED',
+    o: SimulatedPaymentOptions,
+  ): LailaolabMessage =>
+    buildLailaolabMessage({
+      transactionId: data.transactionId,
+      amount: typeof data.amount === 'string' ? data.amount : Number(data.amount),
+      outcome,
+      at: o.at,
+      dateFormat: o.dateFormat,
+      timeZone,
+      refNo: o.refNo,
+      merchantName: options.merchantName,
+      paymentMethod: o.paymentMethod,
+      extra: o.extra,
+    });
+
+  const sim: LailaolabSimulator = {
+    get socketBase() {
+      return `http://127.0.0.1:${socketPort}/`;
+    },
+    apiBase: `http://127.0.0.1:${apiPort}`,
+    statusRequests,
+    statusApiMode: 'up',
+    createTransaction(init) {
+      const transactionId = init.transactionId ?? randomUUID();
+      const data: LailaolabStatusData = {
+        transactionId,
+        linkCode: null,
+        orderNo: init.orderNo ?? null,
+        status: 'WAITING',
+        isPaid: false,
+        amount: init.amount,
+        currency: 'LAK',
+        description: init.description ?? 'PAYMENT',
+        paymentMethod: 'BCEL',
+        paymentTime: null,
+        createdAt: new Date().toISOString(),
+      };
+      ledger.set(transactionId, data);
+      return { ...data };
+    },
+    transaction: (id) => (ledger.has(id) ? { ...ledger.get(id)! } : undefined),
+    setTransaction(id, patch) {
+      Object.assign(ensure(id), patch);
+    },
+    pay(id, o = {}) {
+      const data = ensure(id);
+      const at = o.at ?? new Date();
+      Object.assign(data, {
+        status: 'PAYMENT_COMPLETED',
+        isPaid: true,
+        paymentTime: at.toISOString(),
+      });
+      const msg = message(data, 'SUCCESS', { ...o, at });
+      if (o.emit !== false) sim.emit(msg);
+      return msg;
+    },
+    fail(id, o = {}) {
+      const msg = message(ensure(id), 'FAILED', o);
+      if (o.emit !== false) sim.emit(msg);
+      return msg;
+    },
+    emit(msg, event = channel) {
+      io?.emit(event, msg);
+    },
+    connectedClients: () => io?.of('/').sockets.size ?? 0,
+    async waitForClients(count) {
+      while (sim.connectedClients() !== count) await new Promise((r) => setTimeout(r, 10));
+    },
+    stopSocket,
+    startSocket,
+    async postWebhook(url, msg) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: typeof msg === 'string' ? msg : JSON.stringify(msg),
+      });
+      return { status: response.status, body: await response.text() };
+    },
+    async close() {
+      await stopSocket();
+      api.closeAllConnections();
+      await new Promise<void>((resolve) => api.close(() => resolve()));
+    },
+  };
+  return sim;
+}

@@ -3,11 +3,11 @@
  * server. One listener call in ten fails (decided by a hash of the event id and the attempt, so the
  * run is reproducible, not luck); the sender redelivers on the gateway's retry answer within the
  * gateway's own attempt budget (NewPay 1+3, Cashy 1+10; signed-param and Lailaolab publish none,
- * 1+3 assumed), with the delays scaled from minutes to milliseconds. One acknowledged payment in ten
- * is delivered once more, as a gateway that missed the ack would. A payment whose every attempt
+ * 1+3 assumed), with the delays scaled from minutes to milliseconds. One acknowledged payment in
+ * ten is delivered once more, as a gateway that missed the ack would. A payment whose every attempt
  * failed (about 1 in 10,000 with a 1+3 budget) is what the gateway then stops sending: the operator
- * replays it from the merchant's list of unpaid orders (ARCHITECTURE: the replay entry), and the
- * count is printed. Every payment must end dispatched successfully exactly once: none lost.
+ * replays it from the merchant's list of unpaid orders (the same delivery bytes sent again), and
+ * the count is printed. Every payment must end dispatched successfully exactly once: none lost.
  */
 import { createHash } from 'node:crypto';
 import type { LailaolabSimulator } from '@payhook/testing';

@@ -1,5 +1,5 @@
 /**
- * Lailaolab portal webhook: no signature (providers.md 1.2); every payment outcome is confirmed by
+ * Lailaolab portal webhook: no signature (none is published); every payment outcome is confirmed by
  * the status API before it is emitted. A "mutated delivery" is therefore a forged or altered
  * webhook: it must never produce an event the status API does not back, and never a 5xx. Runs
  * against the package's local simulator of the status API.

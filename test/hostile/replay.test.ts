@@ -1,7 +1,7 @@
 /**
  * Replays of an old, genuine delivery after it was processed. None of these gateways signs a
- * timestamp (ARCHITECTURE: "the store is also the only defence against a replayed genuine
- * notification"), so the guarantee is exactly the store's retention: within it, every replay is
+ * timestamp, so the idempotency store is also the only defence against a replayed genuine
+ * notification, and the guarantee is exactly the store's retention: within it, every replay is
  * acknowledged with the gateway's success body and never dispatched again; after it, the same
  * bytes are a new delivery. Shown with a short retention (3 s) on the memory store for every HTTP
  * gateway, and on the real Redis store for one of them.

@@ -117,7 +117,10 @@ export interface GatewayOptions {
   simulator?: LailaolabSimulator;
 }
 
-/** A signed-param payment param (seed 002 shape, providers.md 3.2), transaction `n`. */
+/**
+ * A signed-param payment param (the shape of the dynamic-order "3.2.3 Payment Notification"
+ * example, docs.paycools.com/en/v2), transaction `n`.
+ */
 export function signedParamPayment(n: number): Record<string, unknown> {
   return {
     eventName: 'order.payment.success',
@@ -132,7 +135,10 @@ export function signedParamPayment(n: number): Record<string, unknown> {
   };
 }
 
-/** A NewPay v1 payment callback (providers.md 2.1 sample), order `n`. */
+/**
+ * A NewPay v1 payment callback (the doc sample of
+ * https://pre-lnp-openapi.newpay.la/5-result-callback.html), order `n`.
+ */
 export function newpayPayment(n: number): Record<string, ReturnType<typeof jsonNumber> | string> {
   return {
     orderNo: `20220906${String(n).padStart(10, '0')}`,
@@ -169,7 +175,7 @@ export function newpayV2Payment(
   };
 }
 
-/** A Cashy payin webhook (seed 004 field order), order `n`. */
+/** A Cashy payin webhook (field order of Cashy's payin page, "Webhook RequestBody"), order `n`. */
 export function cashyPayment(
   n: number,
 ): Record<string, ReturnType<typeof jsonNumber> | string | null> {
@@ -270,7 +276,9 @@ export async function startGateway(
   }
   const server = await listen(middleware);
   // The provider's ack bodies, read from the first genuine answer would couple tests; these are the
-  // documented ones (providers.md: 3.4 signed-param, 2.3 NewPay, 4.3 Cashy, 1.2 Lailaolab).
+  // documented ones (signed-param: the Payment Notification pages' "fixed value" 10000; NewPay:
+  // v1 "4.4. Callback", `{"transResult":"SUCCESS"}`; Cashy: the payin page, `SUCCESS`; Lailaolab:
+  // "return with status 200 for success", connect-subscription/debit-subscription).
   const acks: Record<GatewayName, { ok: Reply; retry: Reply }> = {
     core: {
       ok: { status: 200, body: '{"ok":true}' },

@@ -7,7 +7,8 @@ import {
 import { createLailaolabSource, type LailaolabSource, type LailaolabSourceOptions } from '../src';
 import { SECRET, settle, testHub } from './helpers';
 
-// The doc sample (seed 000): transaction VobAkGl0gVKrVecIbo2ogYrIk, 100000 kip, 2024-03-28 22:30:50.
+// The doc sample (https://payment-doc.lailaolab.com/v1/subscription): transaction
+// VobAkGl0gVKrVecIbo2ogYrIk, 100000 kip, 2024-03-28 22:30:50.
 const DOC_TXN = 'VobAkGl0gVKrVecIbo2ogYrIk';
 const DOC_AT = new Date('2024-03-28T15:30:50Z');
 
@@ -100,7 +101,8 @@ describe('socket source: messages', () => {
     const ymd = sim.pay('T-YMD', { at, dateFormat: 'ymd' });
     const dmy = sim.pay('T-DMY', { at, dateFormat: 'dmy' });
     expect(ymd.txnDateTime).toBe('2025-09-23 11:37:55');
-    // The observed BCEL payload (providers.md §1.3): "23/09/2025 11:37:55".
+    // The observed BCEL payload (barlus-developer/phajay-payment-gateway,
+    // payment_qr_webhook_test.go): "23/09/2025 11:37:55".
     expect(dmy.txnDateTime).toBe('23/09/2025 11:37:55');
     await rec.until((r) => r.events.length === 2, 'two events');
     for (const e of rec.events) expect(e.occurredAt).toBe('2025-09-23T11:37:55+07:00');
@@ -110,7 +112,7 @@ describe('socket source: messages', () => {
     const { rec } = await connected();
     sim.createTransaction({ transactionId: 'T-REF1', amount: 1 });
     sim.createTransaction({ transactionId: 'T-REF2', amount: 1 });
-    sim.pay('T-REF1', { refNo: 580960503 }); // providers.md §1.3: refNo as a number
+    sim.pay('T-REF1', { refNo: 580960503 }); // refNo as a number, as in that observed payload
     sim.pay('T-REF2', { refNo: 2 ** 64 });
     await rec.until((r) => r.events.length === 2, 'two events');
     const byId = Object.fromEntries(rec.events.map((e) => [e.transactionId, e.details]));

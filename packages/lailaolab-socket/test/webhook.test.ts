@@ -10,8 +10,9 @@ import {
 import { createLailaolabMiddleware, createLailaolabProvider, createLailaolabSource } from '../src';
 import { record, SECRET, settle, testHub } from './helpers';
 
-// The QR webhook body observed in barlus-developer/phajay-payment-gateway:payment_qr_webhook_test.go
-// (providers.md §1.3): refNo as a JSON number, DD/MM/YYYY time, Lao-script sourceName, empty tags.
+// The QR webhook body observed in barlus-developer/phajay-payment-gateway
+// (payment_qr_webhook_test.go): refNo as a JSON number, DD/MM/YYYY time, Lao-script sourceName,
+// empty tags.
 const OBSERVED_TXN = '2b0e4f0c-6f1d-4c57-9a53-2f6f1b9d7a10';
 const observedBody = (overrides: Record<string, unknown> = {}): string => {
   const fields: Record<string, unknown> = {
@@ -72,7 +73,8 @@ runProviderConformance({
   contradicted: [{ fixture: { body: observedBody({ txnAmount: 1000000 }) }, status: 409 }],
   malformed: { body: '{"message":"SUCCESS","status":"PAYMENT_COMPLETED","transactionId":"x"}' },
   notPaymentEvent: {
-    // providers.md §1.5: subscription webhooks (connect-subscription/setup-subscription).
+    // Subscription webhooks
+    // (https://payment-doc.lailaolab.com/v1/connect-subscription/setup-subscription).
     body: '{"status":"SUBSCRIPTION_CONNECTED","message":"SUBSCRIPTION_CONNECTED_SUCCESSFULLY"}',
   },
 });

@@ -5,7 +5,8 @@ import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody
 
 /**
  * Cashy payin webhooks built with the plugin's own signer (buildCashyMessage: MD5(body + apiKey)
- * in the Sign header). Field order of seed 004 ("Webhook RequestBody").
+ * in the Sign header). Field order of Cashy's payin page, "Webhook RequestBody"
+ * (https://docs.cashypro.com/en_us/<country>/payin.html).
  */
 
 /** A test apiKey: Cashy keys are shared secrets, so a constant is as good as a generated one. */
@@ -13,7 +14,7 @@ export const CASHY_TEST_API_KEY = 'payhook-test-cashy-api-key';
 export const CASHY_TEST_MERCHANT_ID = '100001';
 
 export interface CashyFixtureOptions {
-  /** Default 100001 (seed 004's merchant). */
+  /** Default 100001 (the merchant of the payin page's example). */
   merchantId?: string | number;
   /** Default CASHY_TEST_API_KEY. */
   apiKey?: string;

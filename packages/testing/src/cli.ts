@@ -2,16 +2,19 @@ import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } 
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, isPaymentError } from '@payhook/core';
+import { CASHY_TEST_API_KEY, CASHY_TEST_MERCHANT_ID, createCashyFixtures } from './cashy';
+import { startSimulatorControl } from './control';
 import { forgeDelivery, postFixture, type DeliveryView, type GatewayDelivery } from './delivery';
 import { testKeyPairFrom, writeTestKeyPair, KEY_FILES } from './keys';
+import { createLailaolabFixtures, LAILAOLAB_TEST_SECRET } from './lailaolab';
+import { startLailaolabSimulator } from './lailaolab-simulator';
+import { createNewpayFixtures } from './newpay';
 import { GATEWAY_PLUGINS, MissingPluginError, requirePlugin } from './plugins';
-import type { SignedParamPlugin } from './signed-param';
+import { createSignedParamFixtures, type SignedParamPlugin } from './signed-param';
 
-// Gateway modules load on demand: a command pays only for the plugin it uses, and a plugin that
-// is not installed fails only the commands that need it (they are optional peers).
-const CASHY_TEST_MERCHANT_ID = '100001';
-const CASHY_TEST_API_KEY = 'payhook-test-cashy-api-key';
-const LAILAOLAB_TEST_SECRET = 'payhook-test-secret';
+// The builders load their gateway's plugin when called (they are optional peers): a command
+// loads only the plugin it uses, and a plugin that is not installed fails only the commands that
+// need it. socket.io, too, loads only when the simulator starts.
 const NEWPAY_DEFAULT_APP_ID = '6';
 
 /** Exit codes, for scripts. */
@@ -108,8 +111,8 @@ Writes a fresh RSA key pair for testing, as a gateway would hold it:
   <dir>/${KEY_FILES.privateKey}     the gateway's private key: give it to "payhook send --key"
   <dir>/${KEY_FILES.publicKey}      the public key (PEM): configure your app's plugin with it
   <dir>/${KEY_FILES.publicKeyBase64}   the same as bare Base64 DER, the form gateway portals show
-  <dir>/.gitignore     keeps the keys out of git: "*" in a directory of its own; in a directory
-                       with other files, "/${KEY_FILES.privateKey}" added to the .gitignore there
+  <dir>/.gitignore      keeps the keys out of git: "*" in a directory of its own; in a
+                        directory with other files, "/${KEY_FILES.privateKey}" added to its .gitignore
 
 Options:
   --out <dir>   default ./payhook-keys
@@ -208,11 +211,6 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     }
     throw error;
   }
-}
-
-/** A module loaded when a command needs it (see the note at the top). */
-function load<T>(id: string): T {
-  return require(id) as T;
 }
 
 /** ECONNREFUSED, ENOTFOUND, "timed out"...: what fetch's error says about the network. */
@@ -357,7 +355,6 @@ async function send(args: string[], io: CliIo): Promise<number> {
   let socketHeard = true;
   switch (gateway) {
     case 'newpay': {
-      const { createNewpayFixtures } = load<typeof import('./newpay')>('./newpay');
       const keys = readKey(values.key, 'NewPay', io);
       const appId = nonEmpty({ value: values['app-id'], name: '--app-id' });
       const fixtures = about('--app-id', () =>
@@ -386,7 +383,6 @@ async function send(args: string[], io: CliIo): Promise<number> {
       break;
     }
     case 'cashy': {
-      const { createCashyFixtures } = load<typeof import('./cashy')>('./cashy');
       const merchant = given('--merchant-id', values['merchant-id'], 'CASHY_MERCHANT_ID', io);
       const merchantId = merchant.value ?? CASHY_TEST_MERCHANT_ID;
       if (!/^\d+$/.test(merchantId)) throw new UsageError(`${merchant.name} must be digits`);
@@ -408,7 +404,6 @@ async function send(args: string[], io: CliIo): Promise<number> {
         GATEWAY_PLUGINS['signed-param'],
         'payhook send signed-param',
       );
-      const { createSignedParamFixtures } = load<typeof import('./signed-param')>('./signed-param');
       const country = values.country ?? 'PH';
       if (!isCountryCode(country))
         throw new UsageError(`--country must be one of ${Object.keys(COUNTRIES).join(', ')}`);
@@ -436,7 +431,6 @@ async function send(args: string[], io: CliIo): Promise<number> {
       break;
     }
     case 'lailaolab': {
-      const { createLailaolabFixtures } = load<typeof import('./lailaolab')>('./lailaolab');
       const secret = { value: io.env.LAILAOLAB_SECRET_KEY, name: 'LAILAOLAB_SECRET_KEY' };
       const fixtures = about(secret.name, () =>
         createLailaolabFixtures({ secretKey: nonEmpty(secret) ?? LAILAOLAB_TEST_SECRET }),
@@ -598,7 +592,7 @@ function keys(args: string[], io: CliIo): number {
         `  ${written.files.privateKey}   the gateway's private key: payhook send ... --key ${written.files.privateKey}`,
         `  ${written.files.publicKey}    configure the plugin's platformPublicKey with it`,
         `  ${written.files.publicKeyBase64} the same as bare Base64 DER`,
-        `  ${ignore.file}     ${ignore.note}`,
+        `  ${ignore.file}    ${ignore.note}`,
         '',
       ].join('\n'),
     );
@@ -653,9 +647,6 @@ async function simulate(args: string[], io: CliIo): Promise<number> {
   const secretGiven = nonEmpty(given('--secret', values.secret, 'LAILAOLAB_SECRET_KEY', io));
   // The simulator plays the gateway: it needs socket.io (a dependency), not the plugin, so it
   // also serves an app that runs elsewhere.
-  const { startLailaolabSimulator } =
-    load<typeof import('./lailaolab-simulator')>('./lailaolab-simulator');
-  const { startSimulatorControl } = load<typeof import('./control')>('./control');
   const simulator = await startLailaolabSimulator({
     secretKey: secretGiven ?? LAILAOLAB_TEST_SECRET,
   });

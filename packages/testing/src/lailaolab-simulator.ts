@@ -8,8 +8,9 @@ import { zoneOffsetMinutes } from '@payhook/core';
  * A local stand-in for Lailaolab/PhaJay: a Socket.IO server that emits payment messages on
  * `join::<secret>` as the gateway does (https://payment-doc.lailaolab.com/v1/subscription), and the
  * status API (`GET /v1/api/payment/check-transaction/status/{id}`, Basic auth,
- * https://payment-doc.lailaolab.com/v1/check-transaction-status), both on 127.0.0.1. It plays the gateway's side only, so it needs neither @payhook/lailaolab-socket nor
- * any plugin: the wire formats below are the gateway's, which the plugin reads.
+ * https://payment-doc.lailaolab.com/v1/check-transaction-status), both on 127.0.0.1. It plays
+ * the gateway's side only, so it needs neither @payhook/lailaolab-socket nor any plugin: the wire
+ * formats below are the gateway's, which the plugin reads.
  */
 
 /** The status API's path, as the gateway serves it (the plugin's STATUS_PATH asks for it). */

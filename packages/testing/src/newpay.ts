@@ -12,8 +12,9 @@ import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody
 
 /**
  * NewPay deliveries built with the plugin's own signer (signV1Callback / signV2Callback): field
- * lists and number forms of the doc samples (seed 001, providers.md §2.1-2.2, and the
- * newpay-callback test fixtures that cite them).
+ * lists and number forms of NewPay's doc samples (v1: https://pre-lnp-openapi.newpay.la/
+ * 5-result-callback.html and 8-refund-callback.html; v2: the GitBook "5.6 Callback",
+ * https://newpay-api-document.gitbook.io/newpay-api-document/5.-apis-v2/5.6-callback).
  */
 
 export type NewpayVersion = 1 | 2;
@@ -138,7 +139,7 @@ export function createNewpayFixtures(options: NewpayFixtureOptions = {}): Newpay
       if (version === 1) {
         if (status !== 'success' && status !== 'failed')
           throw new TypeError(`${SOURCE}: NewPay v1 payment callbacks are success or failed`);
-        // Field order and number forms of the v1 doc sample (providers.md §2.1).
+        // Field order and number forms of the v1 doc sample (5-result-callback.html).
         const params: NewpayParams = {
           orderNo: fields.orderNo,
           subject: 'payhook test order',
@@ -162,7 +163,7 @@ export function createNewpayFixtures(options: NewpayFixtureOptions = {}): Newpay
         expired: 'EXPIRED',
         processing: 'PROCESSING',
       }[status];
-      // v2 payment data, fields of NewPay GitBook 5.6 (providers.md §2.2).
+      // v2 payment data, fields of the GitBook "5.6 Callback".
       const data: NewpayParams = {
         appId,
         payStatus,
@@ -194,7 +195,8 @@ export function createNewpayFixtures(options: NewpayFixtureOptions = {}): Newpay
       const at = String((fields.at ?? new Date()).getTime());
       const description = `NewPay v${version} refund callback: order ${fields.orderNo}, ${amount} ${currency} refunded, ${status}`;
       if (version === 1) {
-        // Field list of seed 001 §2.2.2, which spells the status `tranStatus` (1 success, 0 failure).
+        // Field list of the v1 refund callback (8-refund-callback.html), which spells the status
+        // `tranStatus` (1 success, 0 failure).
         const params: NewpayParams = {
           appId: numeric(appId),
           payMethod: jsonNumber('1'),
@@ -211,7 +213,8 @@ export function createNewpayFixtures(options: NewpayFixtureOptions = {}): Newpay
         };
         return deliver(signV1Callback(params, keys.privateKey), description);
       }
-      // NewPay does not publish the v2 refund callback; fields of uniQueryRefund (providers.md §2.2).
+      // NewPay does not publish the v2 refund callback: fields of its v2 refund query,
+      // uniQueryRefund.
       const data: NewpayParams = {
         appId,
         refundStatus: status === 'success' ? 'SUCCESS' : 'FAIL',

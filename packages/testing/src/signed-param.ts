@@ -7,7 +7,9 @@ import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody
 /**
  * `{param, sign}` notifications (PayCools "Platform" API and its white labels) built with the
  * plugin's own signer (buildNotification: SHA256withRSA over the param text). Param fields of
- * seeds 002/003 (payments) and providers.md 3.3 (refunds, payouts).
+ * the Payment Notification examples (docs.paycools.com/en/v2), the refund callback
+ * (docs.paycools.com.my RefundCallback) and the disbursement notification
+ * (https://docs.paycools.com/en/v2/Disbursement/Notification.html).
  */
 
 /**
@@ -37,7 +39,7 @@ export interface SignedParamFixtureOptions {
   country?: CountryCode;
 }
 
-/** Channel codes from the docs: ID_BCA_VA (seeds 002/003), PH_QRPH_DYNAMIC (CollectionStatus). */
+/** Channel codes: ID_BCA_VA (Payment Notification pages), PH_QRPH_DYNAMIC (CollectionStatus). */
 const CHANNELS: Partial<Record<CountryCode, string>> = {
   PH: 'PH_QRPH_DYNAMIC',
   ID: 'ID_BCA_VA',
@@ -166,7 +168,7 @@ export function createSignedParamFixtures(
       const refundTransactionId =
         fields.refundTransactionId ??
         `R${derivedDigits(`platform-refund:${fields.transactionId}:${fields.amount}`, 19)}`;
-      // Refund notifications name no currency (providers.md 3.3): the plugin's `country` decides.
+      // Refund notifications name no currency (RefundCallback): the plugin's `country` decides.
       const param: Record<string, unknown> = {
         eventName: 'payment.refund.success',
         mchRefundOrderId: fields.refundOrderId ?? `RF-${refundTransactionId.slice(-8)}`,

@@ -1,5 +1,5 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { createNewpayMiddleware } from '@payhook/newpay-callback';
 import { createPayinMiddleware } from '@payhook/payin';
 import { createSignedParamMiddleware } from '@payhook/signed-param';
 import { createLailaolabMiddleware, createLailaolabSource } from '@payhook/lailaolab-socket';
-import { CASHY_TEST_API_KEY, EXIT, LAILAOLAB_TEST_SECRET, runCli } from '../src';
+import { CASHY_TEST_API_KEY, EXIT, KEY_FILES, LAILAOLAB_TEST_SECRET, runCli } from '../src';
 
 // The real binary, run as a child process (no build: the bin falls back to tsx on the sources).
 const BIN = path.join(__dirname, '..', 'bin', 'payhook.js');
@@ -35,14 +35,20 @@ function payhook(args: string[], env: Record<string, string> = {}): Promise<Run>
 }
 
 /** The same CLI in-process, for the many usage cases (each binary start costs about a second). */
-async function inProcess(args: string[], env: Record<string, string> = {}): Promise<Run> {
+async function inProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = process.cwd(),
+): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
     stdout: (t) => void (stdout += t),
     stderr: (t) => void (stderr += t),
     env,
-    cwd: process.cwd(),
+    cwd,
+    // simulate: stop as soon as it started (these tests only look at its start).
+    stopSignal: () => Promise.resolve(),
   });
   return { code, stdout, stderr };
 }
@@ -86,6 +92,13 @@ beforeAll(async () => {
     }),
   );
   app.use(
+    '/paycools-id',
+    createSignedParamMiddleware(hub, {
+      platformPublicKey: readFileSync(path.join(dir, 'public.pem'), 'utf8'),
+      country: 'ID',
+    }),
+  );
+  app.use(
     '/cashy',
     createPayinMiddleware(hub, { merchantId: '100001', apiKey: CASHY_TEST_API_KEY }),
   );
@@ -114,6 +127,54 @@ describe('payhook keys', () => {
     expect(forced.code).toBe(EXIT.OK);
     expect(forced.stdout).toContain('private.pem');
     rmSync(other, { recursive: true, force: true });
+  });
+});
+
+describe('payhook keys keeps the private key out of git', () => {
+  const git = (cwd: string, ...args: string[]): string =>
+    execFileSync('git', args, { cwd, encoding: 'utf8' });
+  /** Exit status of `git check-ignore -q`: 0 ignored, 1 not ignored. */
+  const ignored = (cwd: string, file: string): boolean => {
+    try {
+      git(cwd, 'check-ignore', '-q', file);
+      return true;
+    } catch (error) {
+      if ((error as { status?: number }).status === 1) return false;
+      throw error;
+    }
+  };
+  let repo: string;
+  beforeEach(() => {
+    repo = mkdtempSync(path.join(tmpdir(), 'payhook-git-'));
+    git(repo, 'init', '-q');
+  });
+  afterEach(() => rmSync(repo, { recursive: true, force: true }));
+
+  it('a directory of its own gets a .gitignore of "*": git sees nothing to commit', async () => {
+    const run = await payhook(['keys', '--out', path.join(repo, 'payhook-keys')]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${path.join(repo, 'payhook-keys', '.gitignore')}    written`);
+    expect(readFileSync(path.join(repo, 'payhook-keys', '.gitignore'), 'utf8')).toMatch(/^\*$/m);
+    for (const file of Object.values(KEY_FILES))
+      expect(ignored(repo, path.join('payhook-keys', file))).toBe(true);
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
+
+  it('a directory with other files: only /private.pem is added to its .gitignore, once', async () => {
+    writeFileSync(path.join(repo, '.gitignore'), 'node_modules/');
+    writeFileSync(path.join(repo, 'app.ts'), 'export {};\n');
+    const first = await inProcess(['keys', '--out', '.', '--json'], {}, repo);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout).gitignore).toBe(path.join(repo, '.gitignore'));
+    const forced = await inProcess(['keys', '--out', '.', '--force'], {}, repo);
+    expect(forced.stdout).toMatch(/already ignores private\.pem/);
+    expect(readFileSync(path.join(repo, '.gitignore'), 'utf8')).toBe(
+      'node_modules/\n/private.pem\n',
+    );
+    expect(ignored(repo, KEY_FILES.privateKey)).toBe(true);
+    // The user's own files, and the public halves they configure their app with, stay visible.
+    expect(ignored(repo, 'app.ts')).toBe(false);
+    expect(ignored(repo, KEY_FILES.publicKey)).toBe(false);
   });
 });
 
@@ -226,6 +287,140 @@ describe('payhook send against a listening app', () => {
     expect(unreachable.stderr).toBe(`payhook: could not deliver to ${dead} (ECONNREFUSED)\n`);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Exit codes/);
+  });
+});
+
+describe('payhook send: amounts fit the currency, errors name the flag, the appId is shown', () => {
+  it('signed-param ID (no minor unit) works with the default amount; decimals are refused', async () => {
+    const [ok, decimals, newpay] = await Promise.all([
+      inProcess([
+        'send',
+        'signed-param',
+        'payment',
+        '--country',
+        'ID',
+        '--url',
+        `${url}/paycools-id`,
+        '--order',
+        'ID-1',
+        '--key',
+        keyFile,
+      ]),
+      inProcess(
+        ['send', 'signed-param', 'payment', '--country', 'ID', '--amount', '100.5', '--url', url],
+        { PAYHOOK_PRIVATE_KEY: keyFile },
+      ),
+      inProcess(['send', 'newpay', 'payment', '--url', url, '--amount', '1.005', '--key', keyFile]),
+    ]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(EXIT.OK);
+    expect(ok.stdout).toContain('50000 IDR');
+    expect(rec.events.find((e) => e.orderId === 'ID-1')).toMatchObject({
+      type: 'payment.completed',
+      amount: '50000',
+      currency: 'IDR',
+    });
+    expect(decimals.code).toBe(EXIT.USAGE);
+    expect(decimals.stderr).toMatch(
+      /^payhook: --amount "100\.5" has decimals, but IDR has no minor unit/,
+    );
+    expect(newpay.code).toBe(EXIT.USAGE);
+    expect(newpay.stderr).toMatch(/^payhook: --amount "1\.005" has more than 2 decimal places/);
+  });
+
+  it('every error names the flag or variable the user gave, never the library option', async () => {
+    const garbage = path.join(dir, 'not-a-key.pem');
+    writeFileSync(garbage, 'not a key\n');
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [
+        ['send', 'newpay', 'payment', '--url', url, '--key', garbage],
+        {},
+        /^payhook: --key \S+not-a-key\.pem is not a parseable private key/,
+      ],
+      [
+        ['send', 'signed-param', 'payment', '--url', url],
+        { PAYHOOK_PRIVATE_KEY: garbage },
+        /^payhook: PAYHOOK_PRIVATE_KEY \S+not-a-key\.pem is not a parseable/,
+      ],
+      [
+        ['send', 'newpay', 'payment', '--url', url, '--key', path.join(dir, 'missing.pem')],
+        {},
+        /^payhook: --key \S+missing\.pem: cannot read the key file \(ENOENT\)/,
+      ],
+      [
+        ['send', 'newpay', 'payment', '--url', url, '--key', keyFile, '--app-id', ' '],
+        {},
+        /^payhook: --app-id is empty/,
+      ],
+      [
+        ['send', 'newpay', 'payment', '--url', url, '--key', keyFile, '--app-id', ' 6'],
+        {},
+        /^payhook: --app-id is required: your NewPay appId/,
+      ],
+      [
+        ['send', 'cashy', 'payment', '--url', url, '--api-key', ''],
+        {},
+        /^payhook: --api-key is empty/,
+      ],
+      [
+        ['send', 'cashy', 'payment', '--url', url],
+        { CASHY_API_KEY: '' },
+        /^payhook: CASHY_API_KEY is empty/,
+      ],
+      [
+        ['send', 'cashy', 'payment', '--url', url],
+        { CASHY_MERCHANT_ID: 'M1' },
+        /^payhook: CASHY_MERCHANT_ID must be digits/,
+      ],
+      [
+        ['send', 'lailaolab', 'payment', '--url', url],
+        { LAILAOLAB_SECRET_KEY: ' ' },
+        /^payhook: LAILAOLAB_SECRET_KEY is empty/,
+      ],
+      [['simulate', 'lailaolab', '--secret', ''], {}, /^payhook: --secret is empty/],
+    ];
+    const runs = await Promise.all(cases.map(([args, env]) => inProcess(args, env)));
+    runs.forEach((run, i) => {
+      expect({ i, code: run.code }).toEqual({ i, code: EXIT.USAGE });
+      expect(run.stderr).toMatch(cases[i]![2]);
+      // The library's wording for its own options ("option \"privateKey\"") never reaches the user.
+      expect(run.stderr).not.toMatch(/option "|privateKey|secretKey|apiKey/);
+    });
+  });
+
+  it('says which appId it signed with; --app-id changes it (text and --json)', async () => {
+    const [text, json] = await Promise.all([
+      payhook([
+        'send',
+        'newpay',
+        'payment',
+        '--url',
+        `${url}/newpay`,
+        '--order',
+        'AP-1',
+        '--key',
+        keyFile,
+      ]),
+      inProcess([
+        'send',
+        'newpay',
+        'refund',
+        '--url',
+        `${url}/newpay`,
+        '--app-id',
+        '7',
+        '--key',
+        keyFile,
+        '--json',
+      ]),
+    ]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(
+      "signed for appId 6 (--app-id <id>): your app's NewPay appId must be the same",
+    );
+    // The app under test has appId 6: a callback for appId 7 is not for it.
+    expect(json.code).toBe(EXIT.NOT_ACKNOWLEDGED);
+    expect(JSON.parse(json.stdout)).toMatchObject({ appId: '7', response: { status: 401 } });
   });
 });
 

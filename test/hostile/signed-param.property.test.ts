@@ -6,12 +6,31 @@
  * whitespace, extra members) that the signature does not cover.
  */
 import fc from 'fast-check';
-import { signParam } from '@payhook/signed-param';
+import { instantToIso } from '@payhook/core';
+import { buildNotification, signParam } from '@payhook/signed-param';
 import { hostilePayloadArb, shortReport, type Fields, type HostilePayload } from './arbitraries';
 import { base64Bytes, checkHostile, checkMutations, parseOrNull, RUNS } from './properties';
 import { agent, keys, signedParamPayment, startGateway, type Gateway } from './support';
 import { serializeParam } from '@payhook/signed-param';
 import { reportCounts } from '@payhook/core/testing';
+
+/** `yyyy-MM-dd HH:mm:ss` on the Manila clock the PH_ channel of these params is read on. */
+const manilaWallTime = (agoMs: number): string =>
+  instantToIso(Math.floor((Date.now() - agoMs) / 1000) * 1000, 'Asia/Manila')
+    .slice(0, 19)
+    .replace('T', ' ');
+
+/**
+ * Payment `n` signed with fresh times: the signed returnTime bounds a delivery's age (24 h by
+ * default), so the fixed example times of the shared payment would make every genuine delivery
+ * stale.
+ */
+const freshPayment = (n: number): Record<string, unknown> => ({
+  ...signedParamPayment(n),
+  createTime: manilaWallTime(120_000),
+  returnTime: manilaWallTime(60_000),
+});
+const genuine = (n: number) => buildNotification(freshPayment(n), keys.signedParam.privateKey);
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -25,7 +44,7 @@ afterAll(async () => {
 const POOL = 200;
 
 it(`${RUNS} mutated signed deliveries (body byte, sign byte) are refused and emit nothing`, async () => {
-  const original = gw.genuine(1);
+  const original = genuine(1);
   const outer = JSON.parse(original.body as string) as { sign: string; param: string };
   const counts = await checkMutations(gw, {
     genuine: original,
@@ -52,7 +71,7 @@ it(`${RUNS} mutated signed deliveries (body byte, sign byte) are refused and emi
 });
 
 const paramFields = (): Fields => {
-  const text = serializeParam(signedParamPayment(9));
+  const text = serializeParam(freshPayment(9));
   return Object.entries(JSON.parse(text) as Record<string, unknown>).map(([k, v]) => [
     k,
     JSON.stringify(v),
@@ -60,11 +79,11 @@ const paramFields = (): Fields => {
 };
 
 it(`${RUNS} hostile bodies (unsigned outer envelope) are 4xx, never 5xx, never an event`, async () => {
-  const genuine = JSON.parse(gw.genuine(9).body as string) as { sign: string; param: string };
+  const envelope = JSON.parse(genuine(9).body) as { sign: string; param: string };
   const counts = await checkHostile(gw, {
     fields: [
-      ['sign', JSON.stringify(genuine.sign)],
-      ['param', JSON.stringify(genuine.param)],
+      ['sign', JSON.stringify(envelope.sign)],
+      ['param', JSON.stringify(envelope.param)],
     ],
     required: ['sign', 'param'],
     amountFields: ['param'],

@@ -2,20 +2,24 @@ import {
   assertTimeZone,
   checkHttpUrl,
   checkPositiveMs,
+  checkSignedTime,
   createGatewayMiddleware,
   decimalFromMinorUnits,
   defineProvider,
   instantToIso,
   loadPrivateKey,
-  loadPublicKey,
+  loadPublicKeys,
   notAPaymentEvent,
   parseGatewayTime,
   parseJson,
   PayloadError,
   pendingPayment,
   ProviderConfigError,
+  resolveMaxAge,
   SignatureError,
-  verifyRsaSha256,
+  verified,
+  verifyRsaSha256WithAny,
+  type MaxAge,
   type NotPaymentEvent,
   type PaymentEventDraft,
   type PaymentHub,
@@ -125,18 +129,32 @@ export const PARAM_SCHEMA = {
 };
 
 interface Settings {
-  country: CountryCode | undefined;
+  country: CountryCode;
   timeZones: Record<CountryCode, string>;
+  /** How old a signed time may be: checked on notifications, never on fetchStatus answers. */
+  limits: MaxAge;
+  /** Merchant binding: every payment's mchOrderId must start with it, when set. */
+  orderIdPrefix: string | undefined;
+}
+
+/** For a notification (not a status query): when it arrived, against which the signed time is checked. */
+interface Received {
+  receivedAt: Date;
+  checkAge: boolean;
 }
 
 export function createSignedParamProvider(
   options: SignedParamOptions,
 ): PaymentProvider<SignedParamRaw> {
   if (!options || typeof options !== 'object')
-    throw new ProviderConfigError('options', 'must be an object with platformPublicKey', {
-      source: SOURCE,
-    });
-  const publicKey = loadPublicKey(options.platformPublicKey, 'platformPublicKey', SOURCE);
+    throw new ProviderConfigError(
+      'options',
+      'must be an object with platformPublicKey and country',
+      {
+        source: SOURCE,
+      },
+    );
+  const publicKeys = loadPublicKeys(options.platformPublicKey, 'platformPublicKey', SOURCE);
   const settings = readSettings(options);
   const query = readQueryConfig(options, settings);
   const fetchStatus = query
@@ -151,9 +169,17 @@ export function createSignedParamProvider(
     schema: PARAM_SCHEMA,
     contentTypes: ['application/json'],
     verification: 'signature',
-    verify: (delivery) => verifyNotification(delivery.body, publicKey),
+    verify: (delivery) => {
+      const { payload, keyIndex } = verifySignedParam(delivery.body, publicKeys);
+      return verified(payload, { keyIndex });
+    },
     normalize: (raw, { delivery }) =>
-      normalizeParam(raw as SignedParamPayload, settings, delivery.receivedAt),
+      normalizeParam(raw as SignedParamPayload, settings, {
+        receivedAt: delivery.receivedAt,
+        checkAge: true,
+      }),
+    // The hub checks at mount that it remembers processed events for longer than this.
+    maxAgeMs: settings.limits.maxAgeMs,
     ack: { ok: { body: { ...ACK_OK } }, retry: { status: 503, body: { ...ACK_RETRY } } },
     fetchStatus,
   });
@@ -170,12 +196,22 @@ export function createSignedParamMiddleware(
 /**
  * Checks the outer `sign` against the `param` text exactly as sent (JSON unescaping of the outer
  * body is the only transformation: that string IS what the platform signed), then parses param.
- * Numbers stay text so amounts and ids never pass through a float.
+ * Numbers stay text so amounts and ids never pass through a float. Several keys (a rotation) are
+ * tried in order.
  */
 export function verifyNotification(
   body: Buffer | string,
-  publicKey: KeyObject,
+  publicKey: KeyObject | readonly KeyObject[],
 ): SignedParamPayload {
+  return verifySignedParam(body, Array.isArray(publicKey) ? publicKey : [publicKey as KeyObject])
+    .payload;
+}
+
+/** verifyNotification, also saying which key matched. */
+function verifySignedParam(
+  body: Buffer | string,
+  publicKeys: readonly KeyObject[],
+): { payload: SignedParamPayload; keyIndex: number } {
   const outer = parseJson(body, { source: SOURCE, what: 'body' });
   if (outer === null || typeof outer !== 'object' || Array.isArray(outer)) {
     throw new PayloadError('body must be a JSON object {"param": "...", "sign": "..."}', {
@@ -202,7 +238,8 @@ export function verifyNotification(
       },
     );
   }
-  if (typeof sign !== 'string' || !verifyRsaSha256(param, sign, publicKey)) {
+  const keyIndex = typeof sign === 'string' ? verifyRsaSha256WithAny(param, sign, publicKeys) : -1;
+  if (keyIndex < 0) {
     throw new SignatureError('sign does not verify over param with the platform public key', {
       source: SOURCE,
     });
@@ -214,17 +251,18 @@ export function verifyNotification(
       source: SOURCE,
     });
   }
-  return payload as SignedParamPayload;
+  return { payload: payload as SignedParamPayload, keyIndex };
 }
 
-function normalizeParam(raw: SignedParamPayload, settings: Settings, receivedAt: Date): Outcome {
+function normalizeParam(raw: SignedParamPayload, settings: Settings, received: Received): Outcome {
   const rule = eventRule(raw.eventName);
   if (!rule) return notAPaymentEvent(`unknown eventName ${quote(raw.eventName)}`);
   if (rule.family === 'not-a-payment') return notAPaymentEvent(`${raw.eventName}: ${rule.reason}`);
   if (rule.family === 'refund')
-    return normalizeRefund(raw as SignedParamRefund, settings, receivedAt);
+    return normalizeRefund(raw as SignedParamRefund, settings, received);
 
   const payment = raw as SignedParamPayment;
+  checkMerchantBinding(payment, settings);
   const status = statusOf(payment.transactionStatus, TRANSACTION_STATUS, 'transactionStatus');
   if (status === 'pending')
     return pendingPayment(
@@ -239,7 +277,23 @@ function normalizeParam(raw: SignedParamPayload, settings: Settings, receivedAt:
       },
     );
   }
-  return [paymentDraft(payment, raw.eventName, rule.product, status, settings, receivedAt)];
+  return [paymentDraft(payment, raw.eventName, rule.product, status, settings, received)];
+}
+
+/**
+ * The param names no merchant and one platform key signs every merchant's notifications: the only
+ * binding it allows is the merchant's own order number, when the merchant gives its prefix.
+ */
+function checkMerchantBinding(payment: SignedParamPayment, settings: Settings): void {
+  const prefix = settings.orderIdPrefix;
+  if (prefix === undefined) return;
+  const orderId = text(payment.mchOrderId);
+  if (orderId === undefined || !orderId.startsWith(prefix)) {
+    throw new SignatureError(
+      `mchOrderId ${orderId === undefined ? '(none)' : quote(orderId)} does not start with the configured orderIdPrefix: not an order of this merchant`,
+      { code: 'ERR_SENDER_UNKNOWN', source: SOURCE },
+    );
+  }
 }
 
 function normalizeQueryData(
@@ -253,7 +307,11 @@ function normalizeQueryData(
   // The query covers dynamic orders, so its ids are those of `order.payment.*` notifications:
   // a payment seen both ways is processed once.
   const eventName = status === 'completed' ? 'order.payment.success' : 'order.payment.failed';
-  const draft = paymentDraft(data, eventName, 'dynamic order', status, settings, receivedAt);
+  // The answer to our own query: fresh by construction, so its times are not age-checked.
+  const draft = paymentDraft(data, eventName, 'dynamic order', status, settings, {
+    receivedAt,
+    checkAge: false,
+  });
   return [{ ...draft, verification: 'status-query', raw: data }];
 }
 
@@ -263,9 +321,9 @@ function paymentDraft(
   product: string,
   outcome: 'completed' | 'failed',
   settings: Settings,
-  receivedAt: Date,
+  received: Received,
 ): Draft {
-  const money = moneyOf(p, eventName, settings);
+  const money = moneyOf(p, settings);
   const draft: Draft = {
     id: `${eventName}:${p.transactionId}`,
     type: outcome === 'completed' ? 'payment.completed' : 'payment.failed',
@@ -273,7 +331,7 @@ function paymentDraft(
     transactionId: p.transactionId,
     amount: decimalFromMinorUnits(p.amount, money.exponent, { source: SOURCE, field: 'amount' }),
     currency: money.currency,
-    occurredAt: timeOf(p.returnTime, p.createTime, money.timeZone, receivedAt, eventName),
+    occurredAt: timeOf(p.returnTime, p.createTime, money.timeZone, received, eventName, settings),
     details: compact({
       eventName,
       product,
@@ -290,7 +348,7 @@ function paymentDraft(
   return draft;
 }
 
-function normalizeRefund(r: SignedParamRefund, settings: Settings, receivedAt: Date): Outcome {
+function normalizeRefund(r: SignedParamRefund, settings: Settings, received: Received): Outcome {
   const status =
     text(r.refundStatus) === undefined
       ? 'refunded'
@@ -302,7 +360,7 @@ function normalizeRefund(r: SignedParamRefund, settings: Settings, receivedAt: D
       `${r.eventName} with refundStatus ${r.refundStatus}: the refund did not happen`,
     );
   }
-  const money = moneyOf(r, r.eventName, settings);
+  const money = moneyOf(r, settings);
   const amount = decimalFromMinorUnits(r.refundAmount, money.exponent, {
     source: SOURCE,
     field: 'refundAmount',
@@ -321,8 +379,9 @@ function normalizeRefund(r: SignedParamRefund, settings: Settings, receivedAt: D
         r.refundReturnTime,
         r.refundCreateTime,
         money.timeZone,
-        receivedAt,
+        received,
         r.eventName,
+        settings,
         ['refundReturnTime', 'refundCreateTime'],
       ),
       refund: { refundId: r.refundTransactionId, amount },
@@ -345,8 +404,8 @@ function normalizeRefund(r: SignedParamRefund, settings: Settings, receivedAt: D
 interface Money {
   currency: string;
   exponent: number;
-  country: CountryCode | undefined;
-  timeZone: string | undefined;
+  country: CountryCode;
+  timeZone: string;
 }
 
 /**
@@ -355,7 +414,6 @@ interface Money {
  */
 function moneyOf(
   p: { currency?: unknown; countryCode?: unknown; channelCode?: unknown },
-  eventName: string,
   settings: Settings,
 ): Money {
   const sentCurrency = text(p.currency);
@@ -364,51 +422,47 @@ function moneyOf(
     countryOfChannel(p.channelCode) ??
     (sentCurrency ? countryOfCurrency(sentCurrency) : undefined) ??
     settings.country;
-  const currency = sentCurrency ?? (country ? COUNTRIES[country].currency : undefined);
-  if (!currency) {
-    // Authentic and well-formed, but unreadable without configuration: answer 500 so the
-    // platform redelivers once the option is set, instead of losing the notification.
-    throw new ProviderConfigError(
-      'country',
-      `must be set: a ${eventName} notification named no currency, countryCode or country-prefixed channelCode`,
-      { source: SOURCE },
-    );
-  }
+  // `country` is required at construction, so a notification that names none (every refund) is
+  // read in the account's country rather than answered 500 at runtime.
+  const currency = sentCurrency ?? COUNTRIES[country].currency;
   const currencyCountry = countryOfCurrency(currency);
   const exponent = currencyCountry ? COUNTRIES[currencyCountry].exponent : 2;
-  return {
-    currency,
-    exponent,
-    country,
-    timeZone: country ? settings.timeZones[country] : undefined,
-  };
+  return { currency, exponent, country, timeZone: settings.timeZones[country] };
 }
 
 const HAS_OFFSET = /(Z|[+-]\d{2}:?\d{2})$/;
 
-/** The platform's finish time, else its create time, else the moment of receipt. */
+/**
+ * The platform's finish time, else its create time, else the moment of receipt. For a notification,
+ * the time read from the signed param is also its age: older than maxAgeMs (or further ahead than
+ * clockSkewMs) is a 401 ERR_DELIVERY_STALE, so a genuine delivery replayed after the store forgot it
+ * is never processed again. Without either time there is nothing signed to check: the store's
+ * retention is then the only bound.
+ */
 function timeOf(
   primary: unknown,
   fallback: unknown,
-  timeZone: string | undefined,
-  receivedAt: Date,
+  timeZone: string,
+  received: Received,
   eventName: string,
+  settings: Settings,
   fields: [string, string] = ['returnTime', 'createTime'],
 ): string {
   const value = text(primary) ?? text(fallback);
-  if (value === undefined) return instantToIso(receivedAt.getTime(), timeZone ?? 'UTC');
-  if (timeZone === undefined && !HAS_OFFSET.test(value)) {
-    throw new ProviderConfigError(
-      'country',
-      `must be set: a ${eventName} notification has a local time and no country to read its zone from`,
-      { source: SOURCE },
-    );
+  if (value === undefined) return instantToIso(received.receivedAt.getTime(), timeZone);
+  const field = text(primary) !== undefined ? fields[0] : fields[1];
+  const iso = parseGatewayTime(value, { timeZone, source: SOURCE, field });
+  if (received.checkAge) {
+    const zone = HAS_OFFSET.test(value.trim())
+      ? ''
+      : ` (read as ${timeZone} time: see the timeZones option)`;
+    checkSignedTime(iso, settings.limits, {
+      now: received.receivedAt.getTime(),
+      what: `${eventName} ${field} ${quote(value)}${zone}`,
+      source: SOURCE,
+    });
   }
-  return parseGatewayTime(value, {
-    timeZone: timeZone ?? 'UTC',
-    source: SOURCE,
-    field: text(primary) !== undefined ? fields[0] : fields[1],
-  });
+  return iso;
 }
 
 function statusOf<T extends string>(
@@ -428,8 +482,16 @@ function readSettings(options: SignedParamOptions): Settings {
   const fail = (option: string, problem: string, cause?: unknown): never => {
     throw new ProviderConfigError(option, problem, { source: SOURCE, cause });
   };
-  if (options.country !== undefined && !isCountryCode(options.country))
+  if (options.country === undefined)
+    fail(
+      'country',
+      `is required: your platform account's country (${Object.keys(COUNTRIES).join(', ')}); refund notifications name no currency and are read in it`,
+    );
+  if (!isCountryCode(options.country))
     fail('country', `must be one of ${Object.keys(COUNTRIES).join(', ')}`);
+  const prefix = options.orderIdPrefix;
+  if (prefix !== undefined && (typeof prefix !== 'string' || prefix.trim() === ''))
+    fail('orderIdPrefix', 'must be a non-empty string: the start of every mchOrderId of yours');
   const timeZones = Object.fromEntries(
     (Object.keys(COUNTRIES) as CountryCode[]).map((c) => [c, COUNTRIES[c].timeZone]),
   ) as Record<CountryCode, string>;
@@ -442,7 +504,12 @@ function readSettings(options: SignedParamOptions): Settings {
       timeZones[country as CountryCode] = assertTimeZone(zone, `timeZones.${country}`, SOURCE);
     }
   }
-  return { country: options.country, timeZones };
+  return {
+    country: options.country,
+    timeZones,
+    limits: resolveMaxAge(options, SOURCE),
+    orderIdPrefix: prefix,
+  };
 }
 
 function readQueryConfig(
@@ -465,14 +532,12 @@ function readQueryConfig(
     'merchantPrivateKey',
     SOURCE,
   );
-  if (!settings.country)
-    fail('country', 'must be set when fetchStatus is configured: the query needs a countryCode');
   const timeoutMs = checkPositiveMs(queryTimeoutMs, 10_000, 'queryTimeoutMs', SOURCE);
   return {
     url: `${origin}/open-api/payment/query`,
     appId: appId as string,
     merchantKey: key,
-    country: settings.country as CountryCode,
+    country: settings.country,
     timeoutMs,
   };
 }

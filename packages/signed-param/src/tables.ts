@@ -20,6 +20,8 @@ export interface EventRule {
 }
 
 const BLUEPAY_ORDER = 'docs.bluepay.asia/en/PaymentOrder/PaymentOrderPaymentNotification.html';
+const STATIC_ORDER =
+  'docs.ezpaytechs.com/en/philippines/Payment/Static/CollectionNotification.html';
 const BLUEPAY_QR = 'docs.bluepay.asia/en/PaymentQR/QRCodePaymentNotification.html';
 const REFUND = 'docs.paycools.com.my/en/refund/RefundCallback.html';
 const PAYOUT = 'docs.paycools.com/en/v2/Disbursement/Notification.html';
@@ -34,7 +36,7 @@ export const EVENT_RULES: Readonly<Record<string, EventRule>> = Object.freeze({
     family: 'payment',
     product: 'dynamic order',
     outcome: 'completed',
-    source: `seed 002 (3.2.3 Payment Notification); ${BLUEPAY_ORDER}`,
+    source: `docs.paycools.com/en/v2 (3.2.3 Payment Notification); ${BLUEPAY_ORDER}`,
   },
   'order.payment.failed': {
     family: 'payment',
@@ -46,13 +48,13 @@ export const EVENT_RULES: Readonly<Record<string, EventRule>> = Object.freeze({
     family: 'payment',
     product: 'static order (VA / payment code)',
     outcome: 'completed',
-    source: 'seed 003 (static order Payment Notification)',
+    source: STATIC_ORDER,
   },
   'static.order.payment.failed': {
     family: 'payment',
     product: 'static order (VA / payment code)',
     outcome: 'failed',
-    source: 'seed 003 (static order Payment Notification)',
+    source: STATIC_ORDER,
   },
   'qrcode.payment.success': {
     family: 'payment',

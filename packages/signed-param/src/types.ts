@@ -1,4 +1,4 @@
-import type { KeyInput, WebhookMiddlewareOptions } from '@payhook/core';
+import type { KeyInput, MaxAgeOptions, WebhookMiddlewareOptions } from '@payhook/core';
 import type { CountryCode } from './tables';
 
 /**
@@ -73,21 +73,30 @@ export interface SignedParamQueryData {
 /** What events carry in `raw`: the verified param, or the query answer for fetchStatus. */
 export type SignedParamRaw = SignedParamPayload | SignedParamQueryData;
 
-export interface SignedParamOptions {
+export interface SignedParamOptions extends MaxAgeOptions {
   /**
    * The platform's RSA public key ("Please ask the Platform administrator for the RSA public key of
-   * Platform"): PEM, or bare Base64 DER (SubjectPublicKeyInfo) as the portal hands it out.
+   * Platform"): PEM, or bare Base64 DER (SubjectPublicKeyInfo) as the portal hands it out. During a
+   * key rotation, a list (old and new): the keys are tried in order and `event.keyIndex` says which
+   * one matched.
    */
-  platformPublicKey: KeyInput;
+  platformPublicKey: KeyInput | readonly KeyInput[];
   /** Provider id; prefixes every event id and store key. Default `signed-param`; e.g. `paycools`. */
   id?: string;
   /**
-   * The merchant account's country. Used when a notification names neither a currency, a country
-   * nor a channel code with a country prefix (refund notifications), and by fetchStatus.
+   * The merchant account's country (required). Refund notifications name no currency and no
+   * country, so they are read in this one; so is any payment whose channel code has no country
+   * prefix, and the clock of its `yyyy-MM-dd HH:mm:ss` times. fetchStatus sends it as countryCode.
    */
-  country?: CountryCode;
+  country: CountryCode;
   /** IANA zones of the platform's `yyyy-MM-dd HH:mm:ss` times, per country (defaults: COUNTRIES). */
   timeZones?: Partial<Record<CountryCode, string>>;
+  /**
+   * Merchant binding: the prefix every `mchOrderId` of yours starts with. A payment notification
+   * whose `mchOrderId` does not start with it is refused (401 ERR_SENDER_UNKNOWN): the param names
+   * no merchant, and the platform signs every merchant's notifications with the same key.
+   */
+  orderIdPrefix?: string;
   /** For fetchStatus: the platform API origin, e.g. `https://openapi.paycools.com`. */
   baseUrl?: string;
   /** For fetchStatus: the merchant's appId. */

@@ -19,6 +19,7 @@ import {
 const build = (options: Partial<SignedParamOptions>) => () =>
   createSignedParamProvider({
     platformPublicKey: platformPublicBase64,
+    country: 'PH',
     ...options,
   } as SignedParamOptions);
 
@@ -64,9 +65,15 @@ describe('options are checked at construction', () => {
       'merchantPrivateKey',
       { baseUrl: 'https://openapi.example', appId: 'a', country: 'PH' as const },
     ],
+    ['country', { country: undefined }],
     [
       'country',
-      { baseUrl: 'https://openapi.example', appId: 'a', merchantPrivateKey: merchant.privateKey },
+      {
+        baseUrl: 'https://openapi.example',
+        appId: 'a',
+        merchantPrivateKey: merchant.privateKey,
+        country: undefined,
+      },
     ],
     [
       'queryTimeoutMs',
@@ -89,7 +96,9 @@ describe('options are checked at construction', () => {
       hub.on('payment.completed', () => {
         seen++;
       });
-      const app = express().use(createSignedParamMiddleware(hub, { platformPublicKey: key }));
+      const app = express().use(
+        createSignedParamMiddleware(hub, { platformPublicKey: key, country: 'PH' }),
+      );
       const res = await request(app)
         .post('/')
         .set('content-type', 'application/json')
@@ -107,6 +116,7 @@ describe('options are checked at construction', () => {
     });
     const middleware = createSignedParamMiddleware(hub, {
       platformPublicKey: platformPublicBase64,
+      country: 'PH',
       id: 'paycools',
     });
     expect(middleware.provider.id).toBe('paycools');
@@ -132,6 +142,7 @@ describe('options are checked at construction', () => {
     });
     const middleware = createSignedParamMiddleware(hub, {
       platformPublicKey: platformPublicBase64,
+      country: 'PH',
     });
     const res = await request(express().use(middleware))
       .post('/')

@@ -1,10 +1,20 @@
 import { runProviderConformance } from '@payhook/core/testing';
 import { createSignedParamProvider } from '../src';
-import { SEED_002_PARAM, payoutParam, platformPublicBase64, signed, stranger } from './helpers';
+import {
+  RETURN_TIME,
+  SEED_002_PARAM,
+  freshDocParam,
+  payoutParam,
+  platformPublicBase64,
+  signed,
+  stranger,
+  wallTime,
+} from './helpers';
 
 // The genuine delivery is the doc example of the dynamic-order "3.2.3 Payment Notification"
-// (docs.paycools.com/en/v2), signed with the test platform key.
-const valid = signed(SEED_002_PARAM);
+// (docs.paycools.com/en/v2) with fresh times, signed with the test platform key. The example as
+// the doc prints it (signed in 2023) is the stale delivery.
+const valid = signed(freshDocParam());
 const expected = (provider: string) => [
   {
     type: 'payment.completed' as const,
@@ -13,20 +23,24 @@ const expected = (provider: string) => [
     transactionId: 'C1032653961085706055',
     amount: '50000',
     currency: 'IDR',
-    occurredAt: '2023-01-01T09:40:06+07:00',
+    // ID_BCA_VA: the time is read on a Jakarta clock.
+    occurredAt: `${RETURN_TIME.replace(' ', 'T')}+07:00`,
     verification: 'signature' as const,
+    keyIndex: 0,
   },
 ];
 
 for (const id of [undefined, 'paycools']) {
   runProviderConformance({
     name: `@payhook/signed-param (id ${id ?? 'default'})`,
-    provider: () => createSignedParamProvider({ platformPublicKey: platformPublicBase64, id }),
+    provider: () =>
+      createSignedParamProvider({ platformPublicKey: platformPublicBase64, country: 'PH', id }),
     valid,
     expected: expected(id ?? 'signed-param'),
-    wrongKey: signed(SEED_002_PARAM, stranger.privateKey),
+    wrongKey: signed(freshDocParam(), stranger.privateKey),
+    stale: signed(SEED_002_PARAM),
     // Authentic (signed by the platform key) but param is not JSON.
     malformed: signed('eventName=order.payment.success&amount=50000'),
-    notPaymentEvent: signed(payoutParam()),
+    notPaymentEvent: signed(payoutParam({ createTime: wallTime(60_000), returnTime: wallTime(0) })),
   });
 }

@@ -216,7 +216,8 @@ describe('fetchStatus against a local platform', () => {
 
   it('is absent when no query options are given', () => {
     expect(
-      createSignedParamProvider({ platformPublicKey: platformPublicPem }).fetchStatus,
+      createSignedParamProvider({ platformPublicKey: platformPublicPem, country: 'PH' })
+        .fetchStatus,
     ).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import express from 'express';
 import {
   createPaymentHub,
+  instantToIso,
   type PaymentEvent,
   type PaymentHub,
   type UnhandledDelivery,
@@ -35,6 +36,37 @@ export const platformPublicPem = platform.publicKey
 export const SEED_002_PARAM =
   '{"eventName":"order.payment.success","amount":50000,"channelCode":"ID_BCA_VA","mchOrderId":"Platform653350151938813","createTime":"2023-01-01 09:38:06","remark":"test payment","sign":"xxxxxxxxxxxxx","returnTime":"2023-01-01 09:40:06","transactionId":"C1032653961085706055","transactionStatus":"COMPLETED"}';
 
+/** `yyyy-MM-dd HH:mm:ss` in `timeZone`, `agoMs` before now: the platform's time format. */
+export function wallTime(agoMs: number, timeZone = 'Asia/Manila'): string {
+  return instantToIso(Math.floor((Date.now() - agoMs) / 1000) * 1000, timeZone)
+    .slice(0, 19)
+    .replace('T', ' ');
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * The signed times of the default params: two hours ago on a Manila (UTC+8) clock. Read in any
+ * zone from UTC+6 to UTC+9 (every default but Moscow's) that is still within the default 24 h
+ * maximum age and not in the future, so tests about something else never trip the age check.
+ */
+export const RETURN_TIME = wallTime(2 * HOUR);
+export const CREATE_TIME = wallTime(2 * HOUR + 120_000);
+/** RETURN_TIME as the event's occurredAt when read in Manila (+08:00). */
+export const RETURN_AT_PH = `${RETURN_TIME.replace(' ', 'T')}+08:00`;
+
+/**
+ * SEED_002_PARAM with its two times replaced by fresh ones (same length, same places): the doc
+ * example as the platform would sign it today. The doc's own times (2023) are older than any
+ * maximum age.
+ */
+export function freshDocParam(returnTime = RETURN_TIME, createTime = CREATE_TIME): string {
+  return SEED_002_PARAM.replace('2023-01-01 09:38:06', createTime).replace(
+    '2023-01-01 09:40:06',
+    returnTime,
+  );
+}
+
 /** A payment param in the shape of those two doc examples, amount in cents as the doc writes it. */
 export function paymentParam(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -42,9 +74,9 @@ export function paymentParam(overrides: Record<string, unknown> = {}): Record<st
     amount: 50010,
     channelCode: 'PH_QRPH_DYNAMIC',
     mchOrderId: 'Platform653350151938813',
-    createTime: '2023-01-01 09:38:06',
+    createTime: CREATE_TIME,
     remark: 'test payment',
-    returnTime: '2023-01-01 09:40:06',
+    returnTime: RETURN_TIME,
     transactionId: 'C1032653961085706055',
     transactionStatus: 'COMPLETED',
     ...overrides,
@@ -61,8 +93,8 @@ export function refundParam(overrides: Record<string, unknown> = {}): Record<str
     refundAmount: 2500,
     feeRefunded: 0,
     refundStatus: 'COMPLETE',
-    refundCreateTime: '2023-01-02 10:00:00',
-    refundReturnTime: '2023-01-02 10:05:00',
+    refundCreateTime: wallTime(2 * HOUR + 300_000),
+    refundReturnTime: RETURN_TIME,
     refundReason: 'customer request',
     ...overrides,
   };
@@ -103,13 +135,18 @@ export interface Harness {
   errors: unknown[];
 }
 
-/** An Express app with the middleware on /webhooks/platform, recording everything the hub says. */
+/**
+ * An Express app with the middleware on /webhooks/platform, recording everything the hub says.
+ * `country` defaults to PH (the option is required). A `maxAgeMs` beyond the default retention gets
+ * a hub that remembers longer, as the hub requires at mount.
+ */
 export function createHarness(
   options: Partial<SignedParamOptions> & { limit?: number } = {},
   mount?: (app: express.Express, middleware: express.RequestHandler) => void,
 ): Harness {
   const store = createCountingStore();
-  const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000 });
+  const retentionMs = Math.max(72 * HOUR, (options.maxAgeMs ?? 0) + HOUR);
+  const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000, retentionMs });
   const events: PaymentEvent[] = [];
   const unhandled: UnhandledDelivery[] = [];
   const errors: unknown[] = [];
@@ -124,6 +161,7 @@ export function createHarness(
   });
   const middleware = createSignedParamMiddleware(hub, {
     platformPublicKey: platformPublicBase64,
+    country: 'PH',
     ...options,
   }) as unknown as express.RequestHandler;
   const app = express();

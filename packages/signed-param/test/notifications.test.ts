@@ -3,15 +3,18 @@ import request from 'supertest';
 import { validatePaymentEvent } from '@payhook/core';
 import { buildNotification } from '../src';
 import {
+  CREATE_TIME,
   OK_BODY,
-  SEED_002_PARAM,
+  RETURN_AT_PH,
   createHarness,
+  freshDocParam,
   paymentParam,
   payoutParam,
   platform,
   refundParam,
   signed,
   stranger,
+  wallTime,
   type Harness,
 } from './helpers';
 
@@ -65,7 +68,7 @@ describe('payment families and statuses', () => {
           transactionId: 'C1032653961085706055',
           amount: '500.10',
           currency: 'PHP',
-          occurredAt: '2023-01-01T09:40:06+08:00',
+          occurredAt: RETURN_AT_PH,
           verification: 'signature',
         });
         expect(event.details).toMatchObject({ eventName: `${family}.success`, country: 'PH' });
@@ -176,9 +179,9 @@ describe('payment families and statuses', () => {
     ]);
   });
 
-  it('ignores the stray sign inside param (seed 002 example) and reads the doc example', async () => {
+  it('ignores the stray sign inside param (the doc example, with fresh times) and reads it', async () => {
     const h = createHarness();
-    const res = await post(h, signed(SEED_002_PARAM).body);
+    const res = await post(h, signed(freshDocParam()).body);
     expect(res.text).toBe(OK_BODY);
     expect(h.events[0]).toMatchObject({ amount: '50000', currency: 'IDR' });
     expect((h.events[0]!.raw as Record<string, unknown>).amount).toBe('50000');
@@ -233,10 +236,9 @@ describe('amounts and currencies', () => {
   it('converts amounts beyond 2^53 exactly, never through a float', async () => {
     const h = createHarness();
     // Written by hand: JSON.stringify cannot write a number this large exactly.
-    const param = SEED_002_PARAM.replace('"amount":50000', '"amount":12345678901234567891').replace(
-      'ID_BCA_VA',
-      'PH_GCASH',
-    );
+    const param = freshDocParam()
+      .replace('"amount":50000', '"amount":12345678901234567891')
+      .replace('ID_BCA_VA', 'PH_GCASH');
     await post(h, signed(param).body);
     expect(h.events[0]!.amount).toBe('123456789012345678.91');
   });
@@ -251,49 +253,55 @@ describe('amounts and currencies', () => {
     );
   });
 
-  it('answers 500 (so the platform retries) when no currency can be told and no country is configured', async () => {
-    const h = createHarness();
-    const res = await post(h, signed(paymentParam({ channelCode: 'GCASH' })).body);
-    expect(res.status).toBe(500);
-    expect(res.text).not.toBe(OK_BODY);
-    expect(JSON.parse(res.text).error).toMatchObject({ code: 'ERR_PROVIDER_CONFIG' });
-    expect(JSON.parse(res.text).error.message).toContain('"country"');
-    expect(h.events).toHaveLength(0);
-    expect(h.store.calls.claim).toBe(0);
+  it('reads a payment naming no currency, country or prefixed channel in the country option (required)', async () => {
+    // Before `country` was required this was a 500 at runtime; now it cannot be left out.
+    const h = createHarness({ country: 'MY' });
+    const res = await post(h, signed(paymentParam({ channelCode: 'GCASH', amount: 199 })).body);
+    expect(res.text).toBe(OK_BODY);
+    expect(h.events[0]).toMatchObject({ amount: '1.99', currency: 'MYR' });
   });
 });
 
 describe('times', () => {
+  // One wall time three hours ago on a Jakarta clock: read in Jakarta (+07:00) or Manila (+08:00),
+  // it is within the default maximum age either way.
+  const wall = wallTime(3 * 3_600_000, 'Asia/Jakarta');
+  const iso = wall.replace(' ', 'T');
+
   it('reads yyyy-MM-dd HH:mm:ss in the country zone (ID → +07:00, PH → +08:00)', async () => {
     const h = createHarness();
-    await post(h, signed(paymentParam({ channelCode: 'ID_BCA_VA', transactionId: 'A' })).body);
-    await post(h, signed(paymentParam({ channelCode: 'PH_GCASH', transactionId: 'B' })).body);
-    expect(h.events.map((e) => e.occurredAt)).toEqual([
-      '2023-01-01T09:40:06+07:00',
-      '2023-01-01T09:40:06+08:00',
-    ]);
+    const at = { returnTime: wall, createTime: wall };
+    await post(
+      h,
+      signed(paymentParam({ ...at, channelCode: 'ID_BCA_VA', transactionId: 'A' })).body,
+    );
+    await post(
+      h,
+      signed(paymentParam({ ...at, channelCode: 'PH_GCASH', transactionId: 'B' })).body,
+    );
+    expect(h.events.map((e) => e.occurredAt)).toEqual([`${iso}+07:00`, `${iso}+08:00`]);
   });
 
   it('keeps an ISO 8601 time with its offset as written', async () => {
     const h = createHarness();
-    await post(
-      h,
-      signed(paymentParam({ returnTime: '2024-07-19T14:14:47+08:00', channelCode: 'ID_BCA_VA' }))
-        .body,
-    );
-    expect(h.events[0]!.occurredAt).toBe('2024-07-19T14:14:47+08:00');
+    const returnTime = `${iso}+05:30`;
+    await post(h, signed(paymentParam({ returnTime, channelCode: 'ID_BCA_VA' })).body);
+    expect(h.events[0]!.occurredAt).toBe(returnTime);
   });
 
   it('takes the zone from the timeZones option', async () => {
     const h = createHarness({ timeZones: { ID: 'Asia/Makassar' } });
-    await post(h, signed(paymentParam({ channelCode: 'ID_BCA_VA' })).body);
-    expect(h.events[0]!.occurredAt).toBe('2023-01-01T09:40:06+08:00');
+    await post(
+      h,
+      signed(paymentParam({ returnTime: wall, createTime: wall, channelCode: 'ID_BCA_VA' })).body,
+    );
+    expect(h.events[0]!.occurredAt).toBe(`${iso}+08:00`);
   });
 
   it('uses createTime when returnTime is empty', async () => {
     const h = createHarness();
     await post(h, signed(paymentParam({ returnTime: '' })).body);
-    expect(h.events[0]!.occurredAt).toBe('2023-01-01T09:38:06+08:00');
+    expect(h.events[0]!.occurredAt).toBe(`${CREATE_TIME.replace(' ', 'T')}+08:00`);
   });
 
   it('refuses an unreadable time with 400 naming the field', async () => {
@@ -322,7 +330,7 @@ describe('refunds', () => {
       orderId: null,
       amount: '25.00',
       currency: 'PHP',
-      occurredAt: '2023-01-02T10:05:00+08:00',
+      occurredAt: RETURN_AT_PH,
       refund: { refundId: 'R1032653961085700001', amount: '25.00' },
     });
     expect(event.details).toMatchObject({

@@ -19,13 +19,18 @@ export function checkMerchantId(value: unknown): string {
   return text.trim();
 }
 
-export function checkApiKey(value: unknown): string {
-  return checkRequiredText(
-    value,
-    'apiKey',
-    'the apiKey from the Cashy merchant back office',
-    SOURCE,
-  );
+export function checkApiKey(value: unknown, option = 'apiKey'): string {
+  return checkRequiredText(value, option, 'the apiKey from the Cashy merchant back office', SOURCE);
+}
+
+/**
+ * One apiKey, or several during a rotation (old and new, tried in that order). The first one signs
+ * API requests, so list the key in force first.
+ */
+export function checkApiKeys(value: unknown): string[] {
+  if (!Array.isArray(value)) return [checkApiKey(value)];
+  if (value.length === 0) return fail('apiKey', 'must hold at least one apiKey');
+  return value.map((key, i) => checkApiKey(key, `apiKey[${i}]`));
 }
 
 /** Joined by appending `api/payIn`, so a path prefix such as `/stage-api/` is kept. */

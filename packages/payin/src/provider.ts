@@ -1,6 +1,7 @@
 import {
   PayloadError,
   SignatureError,
+  checkSignedTime,
   createGatewayMiddleware,
   defineProvider,
   instantToIso,
@@ -10,6 +11,8 @@ import {
   parseGatewayTime,
   parseJson,
   pendingPayment,
+  resolveMaxAge,
+  verified,
   type Delivery,
   type NotPaymentEvent,
   type PaymentEventDraft,
@@ -19,7 +22,7 @@ import {
   type WebhookMiddlewareOptions,
 } from '@payhook/core';
 import { createPayinClient, type PayinClient } from './client';
-import { SOURCE, checkApiKey, checkMerchantId, checkTimeout, configFail } from './options';
+import { SOURCE, checkApiKeys, checkMerchantId, checkTimeout, configFail } from './options';
 import { verifyCashySign } from './sign';
 import type { CashyPayinWebhook, PayinProviderOptions } from './types';
 
@@ -111,7 +114,8 @@ export function createPayinProvider(
   if (!options || typeof options !== 'object')
     return configFail('merchantId', 'is required (options object missing)');
   const merchantId = checkMerchantId(options.merchantId);
-  const apiKey = checkApiKey(options.apiKey);
+  const apiKeys = checkApiKeys(options.apiKey);
+  const limits = resolveMaxAge(options, SOURCE);
   const timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
   const currency = options.currency ?? null;
   if (currency !== null && (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)))
@@ -124,11 +128,16 @@ export function createPayinProvider(
     client = createPayinClient({
       baseUrl: options.baseUrl,
       merchantId,
-      apiKey,
+      // The key in force signs requests: the first of a rotation's list.
+      apiKey: apiKeys[0]!,
       timeoutMs: checkTimeout(options.timeoutMs),
     });
   }
 
+  /**
+   * `verification` is set for a status-query answer (our own question, fresh by construction);
+   * a webhook (none) has its signed completionTime checked against the maximum age.
+   */
   const normalizeOrder = (
     raw: CashyPayinWebhook,
     receivedAt: Date,
@@ -149,6 +158,17 @@ export function createPayinProvider(
       ? parseGatewayTime(raw.completionTime, { timeZone, source: SOURCE, field: 'completionTime' })
       : // fee and completionTime only exist for paid orders: a failure is dated by its arrival.
         instantToIso(receivedAt.getTime(), timeZone);
+    if (raw.completionTime && verification === undefined) {
+      // The only time in the signed body, PATCH orders included (a PATCH is its own order, with
+      // its own completion). Older than maxAgeMs, or ahead by more than clockSkewMs: a 401, so a
+      // genuine webhook replayed after the store forgot it is never credited again. Without it
+      // (failures) the store's retention is the only bound.
+      checkSignedTime(occurredAt, limits, {
+        now: receivedAt.getTime(),
+        what: `completionTime ${JSON.stringify(raw.completionTime).slice(0, 40)} (read as ${timeZone} time: see the timeZone option)`,
+        source: SOURCE,
+      });
+    }
     const draft: PaymentEventDraft<CashyPayinWebhook> = {
       // One key per platform order and outcome: each PATCH order has its own orderNo, and a
       // failure notice cannot shadow a later success of the same order.
@@ -195,7 +215,8 @@ export function createPayinProvider(
           code: 'ERR_SENDER_UNKNOWN',
           source: SOURCE,
         });
-      if (!verifyCashySign(delivery.body, sign, apiKey))
+      const keyIndex = apiKeys.findIndex((apiKey) => verifyCashySign(delivery.body, sign, apiKey));
+      if (keyIndex < 0)
         throw new SignatureError('the Sign header does not match MD5(raw body + apiKey)', {
           source: SOURCE,
         });
@@ -209,11 +230,13 @@ export function createPayinProvider(
           code: 'ERR_SENDER_UNKNOWN',
           source: SOURCE,
         });
-      return raw;
+      return verified(raw, { keyIndex });
     },
     normalize(raw, context) {
       return normalizeOrder(raw, context.delivery.receivedAt);
     },
+    // The hub checks at mount that it remembers processed events for longer than this.
+    maxAgeMs: limits.maxAgeMs,
     ack: {
       ok: { status: 200, body: 'SUCCESS' },
       retry: { status: 500, body: 'FAIL' },

@@ -1,3 +1,5 @@
+import type { MaxAgeOptions } from '@payhook/core';
+
 /**
  * Payload types. The body is parsed with every JSON number kept as its source text, so a field the
  * docs type as a number (`amount`, `fee`, `merchantId`) is a string here whether Cashy wrote
@@ -72,11 +74,15 @@ export interface CashyApiResponse<T> {
   data: T | null;
 }
 
-export interface PayinProviderOptions {
+export interface PayinProviderOptions extends MaxAgeOptions {
   /** Your Cashy merchant id (numeric); the `MerchantId` header must name it. */
   merchantId: string | number;
-  /** Your Cashy apiKey: it signs every request and webhook. */
-  apiKey: string;
+  /**
+   * Your Cashy apiKey: it signs every request and webhook. During a rotation, a list (old and
+   * new): webhooks are checked against each in order and `event.keyIndex` says which one matched;
+   * API requests (fetchStatus) are signed with the first.
+   */
+  apiKey: string | readonly string[];
   /**
    * IANA zone of `completionTime`, which carries no offset. Default `Asia/Jakarta` (GMT+7, the
    * zone of the Indonesian webhook doc, https://www.showdoc.com.cn/IdCashyEnglish); other countries

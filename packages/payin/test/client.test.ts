@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GatewayApiError } from '@payhook/core';
+import { createPaymentHub, GatewayApiError, type PaymentEvent } from '@payhook/core';
 import { createPayinClient, createPayinProvider, type PayinClient } from '../src';
 import { API_KEY, MERCHANT_ID, OTHER_KEY } from './fixtures';
 
@@ -301,5 +301,35 @@ describe('createPayinProvider: fetchStatus uses queryPayin', () => {
     expect(
       createPayinProvider({ merchantId: MERCHANT_ID, apiKey: API_KEY }).fetchStatus,
     ).toBeUndefined();
+  });
+
+  it('hub.reconcile credits a PATCH order whose completionTime is older than the webhook maximum age', async () => {
+    // Its webhook would be refused as stale (completionTime 2022); the status query is our own
+    // question to Cashy, not a replayable delivery, so it is not age-bounded: the way to recover
+    // a genuine order whose webhooks all came too late.
+    const hub = createPaymentHub();
+    const events: PaymentEvent[] = [];
+    hub.onAny((e) => {
+      events.push(e);
+    });
+    const result = await hub.reconcile(provider(), 'PAYIN8231497473279467522');
+    expect(result.outcome).toBe('processed');
+    expect(events.map((e) => [e.id, e.orderId, e.verification])).toEqual([
+      ['cashy:PAYIN8231497473279467522:completed', 'M1656752128806', 'status-query'],
+    ]);
+  });
+
+  it('with several apiKeys (a rotation), API requests are signed with the first', async () => {
+    const rotating = createPayinProvider({
+      merchantId: MERCHANT_ID,
+      apiKey: [API_KEY, OTHER_KEY],
+      baseUrl: cashy.baseUrl,
+    });
+    const result = await rotating.fetchStatus!('PAYIN8231497473279467520');
+    expect(result).toEqual([expect.objectContaining({ type: 'payment.completed' })]);
+    const expected = createHash('md5')
+      .update(cashy.received[0]!.body + API_KEY)
+      .digest('hex');
+    expect(String(cashy.received[0]!.headers.sign).toLowerCase()).toBe(expected);
   });
 });

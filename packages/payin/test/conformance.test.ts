@@ -1,6 +1,13 @@
 import { runProviderConformance } from '@payhook/core/testing';
 import { createPayinProvider } from '../src';
-import { OTHER_KEY, baseOptions, payinWebhook, signed } from './fixtures';
+import {
+  COMPLETED_AT,
+  DOC_SAMPLE_BODY,
+  OTHER_KEY,
+  baseOptions,
+  payinWebhook,
+  signed,
+} from './fixtures';
 
 runProviderConformance({
   name: 'Cashy payin (@payhook/payin)',
@@ -14,11 +21,14 @@ runProviderConformance({
       transactionId: 'PAYIN8232154612109344768',
       amount: '100.10',
       currency: 'IDR',
-      occurredAt: '2022-08-08T08:08:08+07:00',
+      occurredAt: COMPLETED_AT,
       verification: 'signature',
+      keyIndex: 0,
     },
   ],
   wrongKey: payinWebhook({}, { apiKey: OTHER_KEY }),
+  // Genuinely signed, completed in 2022 (the doc sample): older than the 24 h maximum age.
+  stale: signed(DOC_SAMPLE_BODY),
   // correctly signed, but cut short: not JSON
   malformed: signed('{"orderStatus":"SUCCESS","amount":100.10,'),
   notPaymentEvent: payinWebhook({ orderStatus: 'REVERSED' }),

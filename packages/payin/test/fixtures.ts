@@ -1,6 +1,7 @@
 import express, { type RequestHandler } from 'express';
 import {
   createPaymentHub,
+  instantToIso,
   jsonNumber,
   type JsonValue,
   type PaymentEvent,
@@ -43,6 +44,30 @@ export const DOC_SAMPLE_BODY = `{
   "nonceStr": "xxxxxxxxxx"
 }`;
 
+const HOUR = 3_600_000;
+
+/** `yyyy-MM-dd HH:mm:ss` in `timeZone`, `agoMs` before now: Cashy's completionTime format. */
+export function wallTime(agoMs: number, timeZone = 'Asia/Jakarta'): string {
+  return instantToIso(Math.floor((Date.now() - agoMs) / 1000) * 1000, timeZone)
+    .slice(0, 19)
+    .replace('T', ' ');
+}
+
+/**
+ * The completionTime of the default webhook: an hour ago on the default Jakarta clock, well within
+ * the default 24 h maximum age, so that tests about something else never trip the age check.
+ */
+export const COMPLETION_TIME = wallTime(HOUR);
+/** COMPLETION_TIME as the event's occurredAt in the default zone. */
+export const COMPLETED_AT = `${COMPLETION_TIME.replace(' ', 'T')}+07:00`;
+
+/**
+ * For tests about the doc sample's bytes, not about age: its completionTime (2022) is older than
+ * any default, so they take a maximum age that reaches back to it (createHarness gives the hub a
+ * retention to match, as the hub requires at mount).
+ */
+export const DOC_SAMPLE_MAX_AGE = { maxAgeMs: 30 * 365 * 24 * HOUR };
+
 export function signed(body: string, options: Partial<CashySignOptions> = {}): SignedCashyMessage {
   return signCashyBody(body, { merchantId: MERCHANT_ID, apiKey: API_KEY, ...options });
 }
@@ -68,7 +93,7 @@ export function payinWebhook(
       patchOrderNo: 'PAYIN8232154612109344768',
       patchMchOrderNo: 'M1656908719283',
       orderType: 'API',
-      completionTime: '2022-08-08 08:08:08',
+      completionTime: COMPLETION_TIME,
       nonceStr: '162838128',
       ...fields,
     },
@@ -86,13 +111,17 @@ export interface Harness {
   hub: ReturnType<typeof createPaymentHub>;
 }
 
-/** An Express 5 app with the Cashy middleware on /webhooks/cashy, after any `before` middleware. */
+/**
+ * An Express 5 app with the Cashy middleware on /webhooks/cashy, after any `before` middleware. A
+ * `maxAgeMs` beyond the default retention gets a hub that remembers longer, as the hub requires.
+ */
 export function createHarness(
   options: Partial<PayinProviderOptions> = {},
   before: RequestHandler[] = [],
 ): Harness {
   const store = createCountingStore();
-  const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000 });
+  const retentionMs = Math.max(72 * HOUR, (options.maxAgeMs ?? 0) + HOUR);
+  const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000, retentionMs });
   const h: Harness = {
     app: express(),
     events: [],

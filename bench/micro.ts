@@ -63,7 +63,8 @@ export async function runMicro(options: MicroOptions): Promise<MicroRow[]> {
     {
       route: 'signed-param',
       crypto: 'RSA-2048 verify',
-      provider: createSignedParamProvider({ platformPublicKey: sp.publicKey }),
+      // PH: the country of the bench's notifications (channel PH_QRPH_DYNAMIC).
+      provider: createSignedParamProvider({ platformPublicKey: sp.publicKey, country: 'PH' }),
       floor: (w) => {
         const data = Buffer.from(w.signed);
         const sig = Buffer.from((JSON.parse(w.body) as { sign: string }).sign, 'base64');

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     '/signed-param',
     createSignedParamMiddleware(hubFor('signed-param'), {
       platformPublicKey: config.signedParamPublicPem,
+      country: 'PH', // the country of the bench's notifications (channel PH_QRPH_DYNAMIC)
     }),
   );
   app.use(

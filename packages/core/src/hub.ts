@@ -32,6 +32,11 @@ export interface UnhandledDelivery {
   provider: string;
   /** Why it is not a payment event ("payout", "unknown event name refund.created"...). */
   reason: string;
+  /**
+   * Whether the delivery's authenticity was established (signature, secret channel or status
+   * query). False for an unsigned notice nobody confirmed: report it, never act on it.
+   */
+  verified: boolean;
   raw: unknown;
   delivery: Delivery;
 }
@@ -503,7 +508,8 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
         );
         return { outcome: 'pending', reply: provider.ack.ok, events: [] };
       }
-      notify('unhandled', { provider: provider.id, reason, raw, delivery });
+      const verified = !('verified' in note) || note.verified !== false;
+      notify('unhandled', { provider: provider.id, reason, verified, raw, delivery });
       return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
     }
     const events = (normalized as ReadonlyArray<PaymentEventDraft>).map((d) =>
@@ -554,7 +560,7 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
     }
     if (found === null) {
       const reason = `the gateway knows no payment ${reference}`;
-      notify('unhandled', { provider: provider.id, reason, raw: null, delivery });
+      notify('unhandled', { provider: provider.id, reason, verified: true, raw: null, delivery });
       return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
     }
     return settle(provider, found, null, delivery);

@@ -33,11 +33,24 @@ export interface ReplyInit {
 export interface NotPaymentEvent {
   readonly kind: 'not-a-payment-event' | 'pending';
   readonly reason: string;
+  /**
+   * False when nothing established that the notice came from the gateway (an unsigned webhook's
+   * notice that was not worth a status query): `unhandled` listeners must not act on it.
+   */
+  readonly verified?: boolean;
 }
 
-/** A verified delivery that is not about a payment (a payout, a dispute, an unknown event name). */
-export function notAPaymentEvent(reason: string): NotPaymentEvent {
-  return { kind: 'not-a-payment-event', reason };
+/**
+ * A delivery that is not about a payment (a payout, a dispute, an unknown event name). Pass
+ * `{ verified: false }` when its authenticity was not established.
+ */
+export function notAPaymentEvent(
+  reason: string,
+  options: { verified?: boolean } = {},
+): NotPaymentEvent {
+  return options.verified === false
+    ? { kind: 'not-a-payment-event', reason, verified: false }
+    : { kind: 'not-a-payment-event', reason };
 }
 
 /** A payment that is not final yet (PENDING, PROCESSING): acknowledge it, emit nothing. */

@@ -13,6 +13,7 @@ import {
   createPaymentHub,
   createWebhookMiddleware,
   defineProvider,
+  notAPaymentEvent,
   loadPublicKeys,
   parseJson,
   resolveMaxAge,
@@ -243,5 +244,26 @@ describe('signed times', () => {
     const hub = createPaymentHub({ retentionMs: 3_600_000 });
     expect(() => createWebhookMiddleware(hub, provider(3_600_000))).toThrow(/retentionMs/);
     expect(() => createWebhookMiddleware(hub, provider(3_599_999))).not.toThrow();
+  });
+});
+
+describe('unhandled notices say whether they were verified', () => {
+  it.each([
+    [{}, true],
+    [{ verified: false }, false],
+  ])('notAPaymentEvent(reason, %j) reaches unhandled with verified %s', async (options, flag) => {
+    const provider = defineProvider({
+      id: 'notices',
+      schema: {},
+      verify: () => ({}),
+      normalize: () => notAPaymentEvent('a notice', options),
+      ack: { ok: { body: 'OK' }, retry: { body: 'NO' } },
+    });
+    const hub = createPaymentHub();
+    const seen: Array<{ reason: string; verified: boolean }> = [];
+    hub.on('unhandled', (u) => void seen.push({ reason: u.reason, verified: u.verified }));
+    const result = await hub.receive(provider, delivery({ txn: 'x', order: 'y' }));
+    expect(result.outcome).toBe('unhandled');
+    expect(seen).toEqual([{ reason: 'a notice', verified: flag }]);
   });
 });

@@ -219,48 +219,60 @@ function interfaceMembers(file: string, name: string, inherited: Record<string, 
 const MAX_AGE_OPTIONS = interfaceMembers('packages/core/src/signed-time.ts', 'MaxAgeOptions');
 
 describe('every option the code accepts has a row in its README', () => {
-  const cases: Array<[string, string, string, string?]> = [
-    ['packages/core/README.md', 'packages/core/src/hub.ts', 'PaymentHubOptions'],
-    ['packages/payin/README.md', 'packages/payin/src/types.ts', 'PayinProviderOptions'],
-    [
-      'packages/newpay-callback/README.md',
-      'packages/newpay-callback/src/types.ts',
-      'NewpayProviderOptions',
-    ],
-    [
-      'packages/newpay-callback/README.md',
-      'packages/newpay-callback/src/types.ts',
-      'NewpayQueryOptions',
-      'query.',
-    ],
-    ['packages/signed-param/README.md', 'packages/signed-param/src/types.ts', 'SignedParamOptions'],
-    [
-      'packages/lailaolab-socket/README.md',
-      'packages/lailaolab-socket/src/provider.ts',
-      'LailaolabProviderOptions',
-    ],
-    [
-      'packages/lailaolab-socket/README.md',
-      'packages/lailaolab-socket/src/source.ts',
-      'LailaolabSourceOptions',
-    ],
-    [
-      'packages/lailaolab-socket/README.md',
-      'packages/lailaolab-socket/src/middleware.ts',
-      'LailaolabMiddlewareOptions',
-    ],
-    [
-      'packages/redis-store/README.md',
-      'packages/redis-store/src/redis-store.ts',
-      'RedisStoreOptions',
-    ],
+  const cases = [
+    { readme: 'core', source: 'core/src/hub.ts', name: 'PaymentHubOptions', prefix: '' },
+    { readme: 'payin', source: 'payin/src/types.ts', name: 'PayinProviderOptions', prefix: '' },
+    {
+      readme: 'newpay-callback',
+      source: 'newpay-callback/src/types.ts',
+      name: 'NewpayProviderOptions',
+      prefix: '',
+    },
+    {
+      readme: 'newpay-callback',
+      source: 'newpay-callback/src/types.ts',
+      name: 'NewpayQueryOptions',
+      prefix: 'query.',
+    },
+    {
+      readme: 'signed-param',
+      source: 'signed-param/src/types.ts',
+      name: 'SignedParamOptions',
+      prefix: '',
+    },
+    {
+      readme: 'lailaolab-socket',
+      source: 'lailaolab-socket/src/provider.ts',
+      name: 'LailaolabProviderOptions',
+      prefix: '',
+    },
+    {
+      readme: 'lailaolab-socket',
+      source: 'lailaolab-socket/src/source.ts',
+      name: 'LailaolabSourceOptions',
+      prefix: '',
+    },
+    {
+      readme: 'lailaolab-socket',
+      source: 'lailaolab-socket/src/middleware.ts',
+      name: 'LailaolabMiddlewareOptions',
+      prefix: '',
+    },
+    {
+      readme: 'redis-store',
+      source: 'redis-store/src/redis-store.ts',
+      name: 'RedisStoreOptions',
+      prefix: '',
+    },
   ];
-  it.each(cases)('%s: %s %s', (readme, source, name, prefix = '') => {
-    const rows = read(readme)
+  it.each(cases)('packages/$readme/README.md: $name', ({ readme, source, name, prefix }) => {
+    const rows = read(`packages/${readme}/README.md`)
       .split('\n')
       .filter((line) => line.startsWith('| `'))
       .map((line) => line.split('|')[1]!.trim());
-    const members = interfaceMembers(source, name, { MaxAgeOptions: MAX_AGE_OPTIONS });
+    const members = interfaceMembers(`packages/${source}`, name, {
+      MaxAgeOptions: MAX_AGE_OPTIONS,
+    });
     expect(members.length).toBeGreaterThan(0);
     // `name`, `name(args)`, or `name.child` rows (an options object documented by its members).
     const documented = (member: string) =>
@@ -312,7 +324,7 @@ describe('names the READMEs say are exported', () => {
     const rows = read('packages/core/README.md')
       .split('\n')
       .filter((line) => line.startsWith('| `ERR_'));
-    const documented = new Map<string, string[]>();
+    const documented = new Map<string, [string, string]>();
     for (const row of rows) {
       const [, codes, status, classes] = row.split('|').map((cell) => cell.trim());
       for (const code of names(codes!)) documented.set(code, [status!, classes!]);

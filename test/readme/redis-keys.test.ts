@@ -16,9 +16,11 @@ const README_PREFIX = 'payhook:shop-1:';
 const NEWPAY_ORDER_NO = '202209210000006950';
 const prefix = `payhook-readme-test:${process.pid}:${randomBytes(4).toString('hex')}:`;
 
-// Hub and store durations chosen so that "the longer of the two" is visible in each PTTL.
-const HUB = { handlerTimeoutMs: 8_000, leaseMs: 30_000, retentionMs: 600_000 };
-const STORE = { leaseMs: 45_000, ttlMs: 900_000 };
+// Hub and store durations chosen so that "the longer of the two" is visible in each PTTL. The hub
+// must remember events longer than the NewPay provider accepts them (its maxAgeMs, 24 h).
+const HOUR = 3_600_000;
+const HUB = { handlerTimeoutMs: 8_000, leaseMs: 30_000, retentionMs: 25 * HOUR };
+const STORE = { leaseMs: 45_000, ttlMs: 26 * HOUR };
 
 const fixtures = createNewpayFixtures();
 let admin: Redis;

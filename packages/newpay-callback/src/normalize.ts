@@ -1,4 +1,5 @@
 import {
+  instantToIso,
   normalizeDecimal,
   notAPaymentEvent,
   parseGatewayTime,
@@ -24,6 +25,11 @@ type Result = NormalizeResult<NewpayCallback>;
 
 export interface NormalizeOptions {
   timeZone: string;
+  /**
+   * When the callback (or the query answer) arrived: `occurredAt` when NewPay signed no time. The
+   * v2 envelope `timestamp` is not signed and never feeds the event.
+   */
+  receivedAt: Date;
   verification?: VerificationMethod;
 }
 
@@ -47,6 +53,10 @@ const amount = (value: string, field: string): string =>
 
 const time = (value: string, field: string, options: NormalizeOptions): string =>
   parseGatewayTime(value, { timeZone: options.timeZone, source: SOURCE, field });
+
+/** No signed time: the moment we received it, written in the merchant's zone. */
+const received = (options: NormalizeOptions): string =>
+  instantToIso(options.receivedAt.getTime(), options.timeZone);
 
 export function isV2(
   raw: NewpayCallback,
@@ -162,10 +172,8 @@ export function normalizeV2Payment(
     transactionId: data.newpayOrderNo,
     amount: amount(data.orderAmt.value, 'orderAmt.value'),
     currency: currencyCode(data.orderAmt.currency),
-    // paytime is signed; the envelope timestamp is not, so it is only the fallback.
-    occurredAt: data.paytime
-      ? time(data.paytime, 'paytime', options)
-      : time(raw.timestamp, 'timestamp', options),
+    // paytime is signed; the envelope timestamp is not, so without paytime it is the arrival.
+    occurredAt: data.paytime ? time(data.paytime, 'paytime', options) : received(options),
     ...(options.verification ? { verification: options.verification } : {}),
     details: {
       version: 'v2',
@@ -223,7 +231,8 @@ function normalizeV2Refund(
         transactionId: data.newpayOrderNo,
         amount: refunded,
         currency: currencyCode(refundAmt.currency ?? data.orderAmt?.currency),
-        occurredAt: time(raw.timestamp, 'timestamp', options),
+        // The v2 refund data carries no signed time (as far as NewPay documents it).
+        occurredAt: received(options),
         refund: { refundId, amount: refunded },
         details: {
           version: 'v2',

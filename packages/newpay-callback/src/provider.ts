@@ -6,11 +6,13 @@ import {
   createGatewayMiddleware,
   defineProvider,
   loadPrivateKey,
-  loadPublicKey,
+  loadPublicKeys,
   ProviderConfigError,
+  resolveMaxAge,
   type PaymentHub,
   type PaymentProvider,
   type GatewayMiddleware,
+  type VerifiedPayload,
 } from '@payhook/core';
 import { normalizeCallback } from './normalize';
 import { createFetchStatus, DEFAULT_QUERY_BASE_URL } from './query';
@@ -22,7 +24,7 @@ import type {
   NewpayProviderOptions,
   NewpayQueryOptions,
 } from './types';
-import { verifyCallbackBody, type VerifierConfig } from './verify';
+import { verifyCallbackBody, type CallbackVerifierConfig } from './verify';
 
 export const NEWPAY_PROVIDER_ID = 'newpay';
 export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
@@ -71,12 +73,18 @@ export function createNewpayProvider(
   if (typeof options !== 'object' || options === null) fail('options', 'must be an object');
   if (options.platformPublicKey === undefined || options.platformPublicKey === null)
     fail('platformPublicKey', 'is required: the NewPay platform public key (PEM or Base64 DER)');
-  const publicKey = loadPublicKey(options.platformPublicKey, 'platformPublicKey', SOURCE);
+  // One key, or several during a rotation (old and new), tried in order.
+  const publicKeys = loadPublicKeys(options.platformPublicKey, 'platformPublicKey', SOURCE);
   const appId = checkAppId(options.appId);
   const timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
-  const verifier: VerifierConfig = {
-    publicKey,
+  // NewPay signs a time in its callbacks (v1 timestamp, v2 data.paytime): how old it may be.
+  const maxAge = resolveMaxAge(options, SOURCE);
+  const verifier: CallbackVerifierConfig = {
+    publicKeys,
+    reportKeyIndex: Array.isArray(options.platformPublicKey),
     appId,
+    maxAge,
+    timeZone,
     readings: {
       emptyValues: checkReading(options.emptyValues, 'emptyValues', [
         'either',
@@ -96,8 +104,13 @@ export function createNewpayProvider(
     source: SOURCE,
     schema: newpayCallbackSchema,
     contentTypes: ['application/json'],
-    verify: (delivery) => verifyCallbackBody(delivery.body, verifier) as unknown as NewpayCallback,
-    normalize: (raw) => normalizeCallback(raw, { timeZone }),
+    verify: (delivery) =>
+      verifyCallbackBody(delivery, verifier) as unknown as
+        NewpayCallback | VerifiedPayload<NewpayCallback>,
+    normalize: (raw, context) =>
+      normalizeCallback(raw, { timeZone, receivedAt: context.delivery.receivedAt }),
+    // The hub checks at mount that its retention outlives this.
+    maxAgeMs: maxAge.maxAgeMs,
     ack: {
       ok: { status: 200, body: { transResult: 'SUCCESS' } },
       retry: { status: 500, body: { transResult: 'FAIL' } },

@@ -51,6 +51,7 @@ export function createFetchStatus(
       timeoutMs: config.timeoutMs,
       source: SOURCE,
     });
+    const receivedAt = new Date();
     if (response.status < 200 || response.status >= 300) {
       throw apiError(`HTTP ${response.status}`, {
         httpStatus: response.status,
@@ -99,8 +100,10 @@ export function createFetchStatus(
       data,
     } as NewpayV2Callback<NewpayV2PaymentData>;
     try {
+      // No age check here: we asked, and an old paytime is the answer about an old payment.
       const result = normalizeV2Payment(raw, {
         timeZone: config.timeZone,
+        receivedAt,
         verification: 'status-query',
       });
       return Array.isArray(result) ? result.map((draft) => ({ ...draft, raw })) : result;

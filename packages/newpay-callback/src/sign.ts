@@ -48,7 +48,10 @@ export function toCompactJson(value: SignValue, nestedKeys: NestedKeyOrder = 'so
 }
 
 /** The text one parameter contributes after `k=`, or null when it does not take part. */
-function valueText(value: SignValue, options: Required<SignStringOptions>): string | null {
+export function signStringValue(
+  value: SignValue,
+  options: Required<SignStringOptions>,
+): string | null {
   if (value === null || value === undefined) return null;
   if (value === '') return options.emptyValues === 'keep' ? '' : null;
   if (typeof value === 'string') return value;
@@ -70,7 +73,7 @@ export function buildSignString(params: SignParams, options: SignStringOptions =
   const parts: string[] = [];
   for (const key of Object.keys(params).sort()) {
     if (key === 'sign') continue;
-    const text = valueText(params[key], resolved);
+    const text = signStringValue(params[key], resolved);
     if (text !== null) parts.push(`${key}=${text}`);
   }
   return parts.join('&');
@@ -81,14 +84,10 @@ export interface SignStringReadings {
   nestedKeys?: NestedKeyOrder | 'either';
 }
 
-/**
- * Every distinct string1 the accepted readings give for these parameters. Each one still has to
- * carry a signature made with NewPay's private key, so accepting several costs no authenticity.
- */
-export function signStringCandidates(
-  params: SignParams,
+/** Each combination of readings accepted, in the order they are tried. */
+export function signStringReadings(
   readings: SignStringReadings = {},
-): string[] {
+): Array<Required<SignStringOptions>> {
   const empties: EmptyValueReading[] =
     (readings.emptyValues ?? 'either') === 'either'
       ? ['keep', 'drop']
@@ -97,11 +96,22 @@ export function signStringCandidates(
     (readings.nestedKeys ?? 'either') === 'either'
       ? ['sorted', 'received']
       : [readings.nestedKeys as NestedKeyOrder];
-  const out = new Set<string>();
-  for (const emptyValues of empties) {
-    for (const nestedKeys of orders) out.add(buildSignString(params, { emptyValues, nestedKeys }));
-  }
-  return [...out];
+  return empties.flatMap((emptyValues) =>
+    orders.map((nestedKeys) => ({ emptyValues, nestedKeys })),
+  );
+}
+
+/**
+ * Every distinct string1 the accepted readings give for these parameters. Each one still has to
+ * carry a signature made with NewPay's private key, so accepting several costs no authenticity.
+ */
+export function signStringCandidates(
+  params: SignParams,
+  readings: SignStringReadings = {},
+): string[] {
+  return [
+    ...new Set(signStringReadings(readings).map((options) => buildSignString(params, options))),
+  ];
 }
 
 function privateKeyObject(key: KeyInput): KeyObject {

@@ -114,8 +114,12 @@ export interface NewpayQueryOptions {
 }
 
 export interface NewpayProviderOptions {
-  /** NewPay's platform public key (PEM or bare Base64 DER): verifies callbacks and query answers. */
-  platformPublicKey: KeyInput;
+  /**
+   * NewPay's platform public key (PEM or bare Base64 DER): verifies callbacks and query answers.
+   * During a key rotation, give the old and the new key as an array: they are tried in order and
+   * each event then carries `keyIndex`, the index of the key that verified it.
+   */
+  platformPublicKey: KeyInput | readonly KeyInput[];
   /**
    * Your appId. Required: NewPay signs every merchant's callbacks with the same platform key, so a
    * genuine callback for another app would otherwise verify here.
@@ -123,6 +127,15 @@ export interface NewpayProviderOptions {
   appId: string | number;
   /** Zone used to write `occurredAt` (default Asia/Vientiane, UTC+7). */
   timeZone?: string;
+  /**
+   * Oldest signed time accepted, in ms before the callback is received (default 24 h): v1
+   * `timestamp`, v2 `data.paytime`. Older is refused with 401 ERR_DELIVERY_STALE. The hub's
+   * `retentionMs` must be longer (checked at mount), so a replay is refused by its age once the
+   * store has forgotten it.
+   */
+  maxAgeMs?: number;
+  /** How far a signed time may be ahead of this server's clock, in ms (default 5 minutes). */
+  clockSkewMs?: number;
   /** Which empty-value reading verifies (default `either`). Pin it once NewPay confirms one. */
   emptyValues?: EmptyValueReading | 'either';
   /** Key order of nested objects in the sign string (default `either`). */

@@ -1,24 +1,41 @@
 import type { KeyObject } from 'node:crypto';
 import {
+  checkSignedTime,
   JsonNumber,
+  parseGatewayTime,
   parseJson,
   PayloadError,
   SignatureError,
-  verifyRsaSha256,
+  verified,
+  verifyRsaSha256WithAny,
+  type Delivery,
+  type MaxAge,
+  type VerifiedPayload,
 } from '@payhook/core';
 import {
-  signStringCandidates,
+  buildSignString,
+  signStringReadings,
+  signStringValue,
   SOURCE,
   type SignParams,
+  type SignStringOptions,
   type SignStringReadings,
   type SignValue,
 } from './sign';
 
 export interface VerifierConfig {
-  publicKey: KeyObject;
+  /** The platform public keys, tried in order (old and new during a rotation). */
+  publicKeys: readonly KeyObject[];
   /** The merchant's appId as text. */
   appId: string;
   readings: SignStringReadings;
+}
+
+export interface CallbackVerifierConfig extends VerifierConfig {
+  /** Whether several keys were configured: then the event says which one matched (`keyIndex`). */
+  reportKeyIndex: boolean;
+  maxAge: MaxAge;
+  timeZone: string;
 }
 
 export interface ParsedJson {
@@ -70,10 +87,78 @@ export function scalarText(value: SignValue): string | undefined {
 }
 
 /**
- * Checks `sign` inside `params` against every accepted reading of the sign string, then the appId.
- * Throws SignatureError (401); never returns on a mismatch.
+ * Fields that name the event or decide it: ids (they build the event id), amounts, currency,
+ * statuses, payMethod, appId and the signed times. Their values are machine text, so a separator in
+ * one of them is refused outright; other values only when they would make string1 ambiguous.
  */
-export function verifySignedParams(params: SignParams, config: VerifierConfig, what: string): void {
+const DECIDING_FIELDS = new Set([
+  'appId',
+  'newpayOrderNo',
+  'orderNo',
+  'mchOrderNo',
+  'newpayRefundOrderNo',
+  'refundOrderNo',
+  'newpayRefundNo',
+  'mchRefundNo',
+  'orderAmt',
+  'refundOrderAmt',
+  'refundAmt',
+  'currency',
+  'transStatus',
+  'tranStatus',
+  'payStatus',
+  'refundStatus',
+  'payMethod',
+  'timestamp',
+  'paytime',
+]);
+
+/** A `&` whose piece of string1 (up to the next `&`) holds a `=`: it would read as a new pair. */
+const SECOND_READING = /&[^&]*=/;
+
+/**
+ * string1 joins `k=v` with `&` and escapes nothing, so a value can absorb the pairs after it
+ * (`newpayRefundOrderNo` = `711&orderNo=…`) and the signature still verifies. Splitting string1 at
+ * each `&` whose piece holds a `=`, then each pair at its first `=`, gives back exactly these
+ * parameters when no key holds `&` or `=` and no value holds a `&` followed by a `=` before the
+ * next `&`: then no other parameter set has this string1 (for the reading that verified). Anything
+ * else is refused, and the deciding fields may hold neither separator at all.
+ */
+function assertSingleReading(
+  params: SignParams,
+  options: Required<SignStringOptions>,
+  what: string,
+): void {
+  for (const key of Object.keys(params)) {
+    if (key === 'sign') continue;
+    const text = signStringValue(params[key], options);
+    if (text === null) continue;
+    const problem = /[&=]/.test(key)
+      ? 'a parameter name holds "&" or "="'
+      : DECIDING_FIELDS.has(key) && /[&=]/.test(text)
+        ? `${key} holds "&" or "="`
+        : SECOND_READING.test(text)
+          ? `${key} holds "&" followed by "="`
+          : null;
+    if (problem) {
+      throw new SignatureError(
+        `${what}: ${problem}, so its signed string also reads as other parameters: refused`,
+        { source: SOURCE },
+      );
+    }
+  }
+}
+
+/**
+ * Checks `sign` inside `params` against every accepted reading of the sign string and every
+ * configured platform key, that the parameters are the only ones the signed string can mean, then
+ * the appId. Returns the index of the key that matched; throws SignatureError (401) otherwise.
+ */
+export function verifySignedParams(
+  params: SignParams,
+  config: VerifierConfig,
+  what: string,
+): number {
   const sign = params.sign;
   if (sign === undefined || sign === null || sign === '') {
     throw new SignatureError(`${what} carries no sign`, {
@@ -84,15 +169,26 @@ export function verifySignedParams(params: SignParams, config: VerifierConfig, w
   if (typeof sign !== 'string') {
     throw new SignatureError(`${what} sign is not a Base64 string`, { source: SOURCE });
   }
-  const verified = signStringCandidates(params, config.readings).some((candidate) =>
-    verifyRsaSha256(candidate, sign, config.publicKey),
-  );
-  if (!verified) {
+  let keyIndex = -1;
+  let reading: Required<SignStringOptions> | undefined;
+  const tried = new Set<string>();
+  for (const options of signStringReadings(config.readings)) {
+    const candidate = buildSignString(params, options);
+    if (tried.has(candidate)) continue;
+    tried.add(candidate);
+    keyIndex = verifyRsaSha256WithAny(candidate, sign, config.publicKeys);
+    if (keyIndex >= 0) {
+      reading = options;
+      break;
+    }
+  }
+  if (!reading) {
     throw new SignatureError(
       `${what} signature does not verify with the NewPay platform public key`,
       { source: SOURCE },
     );
   }
+  assertSingleReading(params, reading, what);
   // After the signature: NewPay signs every merchant's callbacks with one platform key, so a
   // genuine callback for another app verifies and must still be refused.
   const appId = scalarText(params.appId);
@@ -108,6 +204,7 @@ export function verifySignedParams(params: SignParams, config: VerifierConfig, w
       source: SOURCE,
     });
   }
+  return keyIndex;
 }
 
 /**
@@ -126,8 +223,45 @@ export function signedPart(tagged: { [key: string]: SignValue }): SignParams {
   return tagged;
 }
 
-export function verifyCallbackBody(body: Buffer, config: VerifierConfig): Record<string, unknown> {
-  const { lossless, tagged } = parseNewpayJson(body);
-  verifySignedParams(signedPart(tagged), config, 'callback');
-  return lossless;
+/**
+ * The signed time of a callback: v1 `timestamp`, v2 `data.paytime` (both inside the signature).
+ * Refuses one older than maxAgeMs or further ahead than clockSkewMs (401 ERR_DELIVERY_STALE), so
+ * that a genuine callback replayed after the store forgot it is not processed again. A v2 callback
+ * without paytime (a refund, or a payment NewPay sent none for) has no signed time: the store's
+ * retention is then its only replay bound. A missing v1 timestamp is refused by the schema.
+ */
+function checkCallbackTime(
+  params: SignParams,
+  field: 'timestamp' | 'paytime',
+  config: CallbackVerifierConfig,
+  receivedAt: Date,
+): void {
+  const value = params[field];
+  if (value === undefined || value === null || value === '') return;
+  const text = scalarText(value);
+  // Not a scalar: the schema refuses it next, with the field named.
+  if (text === undefined) return;
+  const path = field === 'paytime' ? 'data/paytime' : field;
+  const at = parseGatewayTime(text, { timeZone: config.timeZone, source: SOURCE, field: path });
+  checkSignedTime(at, config.maxAge, {
+    now: receivedAt.getTime(),
+    what: `the signed ${field}`,
+    source: SOURCE,
+  });
+}
+
+export function verifyCallbackBody(
+  delivery: Pick<Delivery, 'body' | 'receivedAt'>,
+  config: CallbackVerifierConfig,
+): Record<string, unknown> | VerifiedPayload<Record<string, unknown>> {
+  const { lossless, tagged } = parseNewpayJson(delivery.body);
+  const params = signedPart(tagged);
+  const keyIndex = verifySignedParams(params, config, 'callback');
+  checkCallbackTime(
+    params,
+    params === tagged ? 'timestamp' : 'paytime',
+    config,
+    delivery.receivedAt,
+  );
+  return config.reportKeyIndex ? verified(lossless, { keyIndex }) : lossless;
 }

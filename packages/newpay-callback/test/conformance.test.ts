@@ -5,6 +5,10 @@ import {
   keys,
   providerOptions,
   V2_ENVELOPE_TIME,
+  V1_TIME,
+  V2_PAYTIME,
+  DOC_V1_TIMESTAMP,
+  vientiane,
   v1Payment,
   v1Refund,
   v2Payment,
@@ -27,7 +31,7 @@ runProviderConformance({
       transactionId: '202209210000006950',
       amount: '123.00',
       currency: 'LAK',
-      occurredAt: '2022-09-21T12:36:54.280+07:00',
+      occurredAt: vientiane(V1_TIME),
     },
   ],
   wrongKey: signV1Callback(v1Payment(), keys.stranger.privateKey),
@@ -35,6 +39,8 @@ runProviderConformance({
   malformed: signV1Callback(v1Payment({ orderAmt: jsonNumber('1e3') }), platform),
   // A refused refund (tranStatus 0) is genuine but leaves the payment as it was.
   notPaymentEvent: signV1Callback(v1Refund('0'), platform),
+  // The doc sample exactly as published: its signed timestamp is from 2022.
+  stale: signV1Callback(v1Payment({ timestamp: jsonNumber(DOC_V1_TIMESTAMP) }), platform),
 });
 
 runProviderConformance({
@@ -49,7 +55,7 @@ runProviderConformance({
       transactionId: 'NP20250102000000123',
       amount: '15000.00',
       currency: 'LAK',
-      occurredAt: '2025-01-02T10:00:00+07:00',
+      occurredAt: vientiane(V2_PAYTIME),
     },
   ],
   wrongKey: v2(v2Payment(), keys.stranger.privateKey),
@@ -57,7 +63,9 @@ runProviderConformance({
   // Flip a digit of the signed paytime, not of the unsigned envelope.
   tamper: (valid) => ({
     ...valid,
-    body: String(valid.body).replace('"paytime":1735786800000', '"paytime":1735786800001'),
+    body: String(valid.body).replace(`"paytime":${V2_PAYTIME}`, `"paytime":${V2_PAYTIME + 1}`),
   }),
+  // A signed paytime 30 days old, in a fresh (unsigned) envelope.
+  stale: v2(v2Payment({ paytime: jsonNumber(String(V2_PAYTIME - 30 * 86_400_000)) })),
   notPaymentEvent: v2(v2Refund({ refundStatus: 'FAIL' })),
 });

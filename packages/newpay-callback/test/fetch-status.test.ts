@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import { GatewayApiError, jsonNumber, StatusMismatchError, verifyRsaSha256 } from '@payhook/core';
 import { buildSignString, createNewpayProvider, signV2Callback, type SignParams } from '../src';
-import { keys, providerOptions, V2_ENVELOPE_TIME, v2Payment } from './helpers';
+import {
+  keys,
+  providerOptions,
+  V2_ENVELOPE_TIME,
+  V2_PAYTIME,
+  v2Payment,
+  vientiane,
+} from './helpers';
 
 /**
  * A local server playing NewPay's uniQueryPay (NewPay GitBook 5.2 "Query Order"): it checks the
@@ -103,10 +110,47 @@ describe('fetchStatus (v2 uniQueryPay)', () => {
       amount: '15000.00',
       currency: 'LAK',
       orderId: 'M20250102001',
-      occurredAt: '2025-01-02T10:00:00+07:00',
+      occurredAt: vientiane(V2_PAYTIME),
       verification: 'status-query',
     });
     expect(draft!.raw).toMatchObject({ success: true, data: { payStatus: 'SUCCESS' } });
+  });
+
+  it('an answer about an old payment is believed: a status we asked for has no maximum age', async () => {
+    fake.orders.set(
+      'NP-OLD',
+      v2Payment({ newpayOrderNo: 'NP-OLD', paytime: jsonNumber('1663738614280') }),
+    );
+    const [draft] = (await provider().fetchStatus!('NP-OLD')) as unknown as Array<
+      Record<string, unknown>
+    >;
+    expect(draft).toMatchObject({
+      type: 'payment.completed',
+      occurredAt: '2022-09-21T12:36:54.280+07:00',
+    });
+  });
+
+  it('an answer without paytime gets occurredAt = when it arrived, never the unsigned envelope time', async () => {
+    fake.orders.set('NP-NOTIME', v2Payment({ newpayOrderNo: 'NP-NOTIME', paytime: null }));
+    const before = Date.now();
+    const [draft] = (await provider().fetchStatus!('NP-NOTIME')) as unknown as Array<{
+      occurredAt: string;
+    }>;
+    const at = Date.parse(draft!.occurredAt);
+    expect(draft!.occurredAt).toMatch(/\+07:00$/);
+    expect(at).toBeGreaterThanOrEqual(before - 1_000);
+    expect(at).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('an answer signed with the new key of a rotation [old, new] verifies', async () => {
+    const rotated = createNewpayProvider(
+      providerOptions({
+        platformPublicKey: [keys.stranger.publicKey, keys.platform.publicKey],
+        query: { mchId: 'MCH001', merchantPrivateKey: keys.merchant.privateKey, baseUrl: fake.url },
+      }),
+    );
+    const result = await rotated.fetchStatus!('NP20250102000000123');
+    expect(result).toEqual([expect.objectContaining({ type: 'payment.completed' })]);
   });
 
   it('PROCESSING comes back as pending', async () => {

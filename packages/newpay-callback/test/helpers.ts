@@ -3,6 +3,7 @@ import express from 'express';
 import request from 'supertest';
 import {
   createPaymentHub,
+  instantToIso,
   jsonNumber,
   type PaymentEvent,
   type PaymentHub,
@@ -26,6 +27,21 @@ export const platformPublicPem = keys.platform.publicKey.export({
 /** The sample's appId is the JSON number 6 (pre-lnp-openapi.newpay.la/5-result-callback.html). */
 export const APP_ID = 6;
 
+/**
+ * Signed times of the fixtures. The doc samples' own times (2022, 2025) are older than the default
+ * maxAgeMs (24 h), so the fixtures carry recent ones; the samples' times are kept below for the
+ * tests that pin them.
+ */
+const NOW = Date.now();
+export const V1_TIME = NOW - 60_000;
+export const V1_REFUND_TIME = NOW - 30_000;
+export const V2_PAYTIME = NOW - 120_000;
+/** The doc sample's timestamp (https://pre-lnp-openapi.newpay.la/5-result-callback.html). */
+export const DOC_V1_TIMESTAMP = '1663738614280';
+
+/** An epoch-ms time as `occurredAt` writes it in the default zone (Asia/Vientiane, UTC+7). */
+export const vientiane = (ms: number): string => instantToIso(ms, 'Asia/Vientiane');
+
 export function providerOptions(
   overrides: Partial<NewpayProviderOptions> = {},
 ): NewpayProviderOptions {
@@ -34,7 +50,7 @@ export function providerOptions(
 
 /**
  * v1 payment callback, the doc sample of https://pre-lnp-openapi.newpay.la/5-result-callback.html,
- * numbers written as NewPay writes them.
+ * numbers written as NewPay writes them; its timestamp is recent (V1_TIME), not the sample's.
  */
 export function v1Payment(overrides: Record<string, SignParams[string]> = {}): SignParams {
   return {
@@ -49,7 +65,7 @@ export function v1Payment(overrides: Record<string, SignParams[string]> = {}): S
     appId: jsonNumber('6'),
     currency: 'LAK',
     transStatus: jsonNumber('0'),
-    timestamp: jsonNumber('1663738614280'),
+    timestamp: jsonNumber(String(V1_TIME)),
     ...overrides,
   };
 }
@@ -74,7 +90,7 @@ export function v1Refund(
     refundOrderNo: 'R202209220001',
     [statusField]: jsonNumber(status),
     transInfo: status === '1' ? 'Refund Success' : 'Refund rejected',
-    timestamp: jsonNumber('1663825014280'),
+    timestamp: jsonNumber(String(V1_REFUND_TIME)),
     ...overrides,
   };
 }
@@ -94,7 +110,7 @@ export function v2Payment(overrides: Record<string, SignParams[string]> = {}): S
     newpayOrderNo: 'NP20250102000000123',
     subject: 'Coffee',
     settlementStatus: jsonNumber('0'),
-    paytime: jsonNumber('1735786800000'),
+    paytime: jsonNumber(String(V2_PAYTIME)),
     attach: '',
     ...overrides,
   };
@@ -115,7 +131,8 @@ export function v2Refund(overrides: Record<string, SignParams[string]> = {}): Si
   };
 }
 
-export const V2_ENVELOPE_TIME = jsonNumber('1735873200000');
+/** The v2 envelope's `timestamp`: not signed, and never read for the event. */
+export const V2_ENVELOPE_TIME = jsonNumber(String(NOW - 10_000));
 
 export interface Harness {
   hub: PaymentHub;

@@ -9,7 +9,11 @@ import {
   signV2Callback,
   toCompactJson,
 } from '../src';
-import { keys, v1Payment, v2Payment } from './helpers';
+import { DOC_V1_TIMESTAMP, keys, v1Payment as fixture, v2Payment } from './helpers';
+
+/** The doc sample exactly, its timestamp included (the fixtures carry a recent one). */
+const v1Payment = (overrides: Parameters<typeof fixture>[0] = {}) =>
+  fixture({ timestamp: jsonNumber(DOC_V1_TIMESTAMP), ...overrides });
 
 // string1 of the v1 doc sample (https://pre-lnp-openapi.newpay.la/5-result-callback.html), built by
 // the rule of NewPay "8. Signature and verification": keys sorted, `sign` left out, `extra=` kept.

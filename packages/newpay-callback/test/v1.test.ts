@@ -1,11 +1,42 @@
 import { jsonNumber, signRsaSha256 } from '@payhook/core';
 import { flipLastDigit } from '@payhook/core/testing';
-import { buildSignString, serializeBody, signNewpayParams, signV1Callback, withSign } from '../src';
-import { ACK_OK, ACK_RETRY, expectRefused, harness, keys, v1Payment, v1Refund } from './helpers';
+import {
+  buildSignString,
+  parseNewpayJson,
+  serializeBody,
+  signNewpayParams,
+  signV1Callback,
+  withSign,
+  type NewpayCallback,
+} from '../src';
+import {
+  ACK_OK,
+  ACK_RETRY,
+  DOC_V1_TIMESTAMP,
+  expectRefused,
+  harness,
+  keys,
+  V1_TIME,
+  v1Payment,
+  v1Refund,
+  vientiane,
+} from './helpers';
+import { normalizeCallback } from '../src/normalize';
 
 const platform = keys.platform.privateKey;
 
 describe('v1 payment callback', () => {
+  it('occurredAt is the signed timestamp written in Asia/Vientiane (the doc sample, pinned)', () => {
+    const body = signV1Callback(v1Payment({ timestamp: jsonNumber(DOC_V1_TIMESTAMP) }), platform);
+    const raw = parseNewpayJson(body.body).lossless as unknown as NewpayCallback;
+    const [draft] = normalizeCallback(raw, {
+      timeZone: 'Asia/Vientiane',
+      receivedAt: new Date(),
+    }) as ReadonlyArray<{ occurredAt: string }>;
+    // 1663738614280 ms = 2022-09-21T05:36:54.280Z, written in Asia/Vientiane (UTC+7).
+    expect(draft!.occurredAt).toBe('2022-09-21T12:36:54.280+07:00');
+  });
+
   it('transStatus 0 is payment.completed, acknowledged with {"transResult":"SUCCESS"}', async () => {
     const h = harness();
     const reply = await h.post(signV1Callback(v1Payment(), platform).body);
@@ -21,8 +52,7 @@ describe('v1 payment callback', () => {
       transactionId: '202209210000006950',
       amount: '123.00',
       currency: 'LAK',
-      // 1663738614280 ms = 2022-09-21T05:36:54.280Z, written in Asia/Vientiane (UTC+7).
-      occurredAt: '2022-09-21T12:36:54.280+07:00',
+      occurredAt: vientiane(V1_TIME),
       verification: 'signature',
       details: { version: 'v1', transStatus: '0', payMethod: '1', settlementStatus: '1' },
     });
@@ -176,7 +206,7 @@ describe('number-vs-string fields: verified as received, normalized after', () =
     const asNumbers = v1Payment();
     const asStrings = v1Payment({
       appId: '6',
-      timestamp: '1663738614280',
+      timestamp: String(V1_TIME),
       transStatus: '0',
       payMethod: '1',
       settlementStatus: '1',
@@ -189,7 +219,7 @@ describe('number-vs-string fields: verified as received, normalized after', () =
     expect(reply.text).toBe(ACK_OK);
     expect(h.events[0]).toMatchObject({
       amount: '123.00',
-      occurredAt: '2022-09-21T12:36:54.280+07:00',
+      occurredAt: vientiane(V1_TIME),
     });
   });
 

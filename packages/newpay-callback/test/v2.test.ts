@@ -13,8 +13,10 @@ import {
   harness,
   keys,
   V2_ENVELOPE_TIME,
+  V2_PAYTIME,
   v2Payment,
   v2Refund,
+  vientiane,
 } from './helpers';
 
 const platform = keys.platform.privateKey;
@@ -43,8 +45,7 @@ describe('v2 payment callback (payStatus)', () => {
       transactionId: 'NP20250102000000123',
       amount: '15000.00',
       currency: 'LAK',
-      // 1735786800000 ms = 2025-01-02T03:00:00Z.
-      occurredAt: '2025-01-02T10:00:00+07:00',
+      occurredAt: vientiane(V2_PAYTIME),
       verification: 'signature',
       details: { version: 'v2', payStatus: 'SUCCESS', orderType: 'ONLINE', payMethod: '11' },
     });
@@ -60,9 +61,9 @@ describe('v2 payment callback (payStatus)', () => {
       id: 'newpay:NP20250102000000123:failed',
       type: 'payment.failed',
       failure: { code: payStatus },
-      // No paytime: the envelope timestamp 1735873200000 = 2025-01-03T03:00:00Z.
-      occurredAt: '2025-01-03T10:00:00+07:00',
     });
+    // No paytime, and the envelope timestamp is not signed: the time it was received.
+    expect(h.events[0]!.occurredAt).toBe(vientiane(Date.parse(h.events[0]!.receivedAt)));
   });
 
   it('PROCESSING is not final: acknowledged, no event, store untouched', async () => {
@@ -85,9 +86,9 @@ describe('v2 payment callback (payStatus)', () => {
 
   it('appId as the number 6 or the string "6" verifies (value as received)', async () => {
     const h = harness();
-    await h.post(deliver(v2Payment({ appId: jsonNumber('6'), paytime: '1735786800000' })));
+    await h.post(deliver(v2Payment({ appId: jsonNumber('6'), paytime: String(V2_PAYTIME) })));
     expect(h.events).toHaveLength(1);
-    expect(h.events[0]!.occurredAt).toBe('2025-01-02T10:00:00+07:00');
+    expect(h.events[0]!.occurredAt).toBe(vientiane(V2_PAYTIME));
   });
 });
 
@@ -104,7 +105,6 @@ describe('v2 refund callback (refundStatus)', () => {
       transactionId: 'NP20250102000000123',
       amount: '5000.00',
       currency: 'LAK',
-      occurredAt: '2025-01-03T10:00:00+07:00',
       refund: { refundId: 'NPR20250103000000009', amount: '5000.00' },
       details: { version: 'v2', merchantRefundNo: 'MR20250103001', originalAmount: '15000.00' },
     });

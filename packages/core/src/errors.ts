@@ -22,6 +22,7 @@ export const ERROR_CATALOGUE = {
   ERR_GATEWAY_API: 502,
   ERR_STATUS_MISMATCH: 409,
   ERR_DELIVERY_STALE: 401,
+  ERR_COMMIT_FAILED: 503,
 } as const;
 
 export type PaymentErrorCode = keyof typeof ERROR_CATALOGUE;

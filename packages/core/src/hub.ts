@@ -1,5 +1,10 @@
 import { EventEmitter } from 'eventemitter3';
-import { PAYMENT_EVENT_TYPES, type PaymentEvent, type PaymentEventType } from './events';
+import {
+  PAYMENT_EVENT_TYPES,
+  isPaymentEventType,
+  type PaymentEvent,
+  type PaymentEventType,
+} from './events';
 import {
   ConfigError,
   ListenerError,
@@ -20,7 +25,7 @@ import {
   type PaymentEventDraft,
   type AnyPaymentProvider,
 } from './provider';
-import { createMemoryStore, type IdempotencyStore } from './store';
+import { createMemoryStore, isMemoryStore, type IdempotencyStore } from './store';
 
 export interface ListenerContext {
   /** Aborted when the handler timeout passes: the gateway is then told to retry. */
@@ -30,6 +35,8 @@ export interface ListenerContext {
 
 export interface UnhandledDelivery {
   provider: string;
+  /** The payment event nobody listens to, when that is why it is unhandled. */
+  event?: PaymentEvent;
   /** Why it is not a payment event ("payout", "unknown event name refund.created"...). */
   reason: string;
   /**
@@ -79,6 +86,7 @@ export type ReceiveOutcome =
   | 'duplicate'
   | 'busy'
   | 'unhandled'
+  | 'ignored'
   | 'pending'
   | 'superseded'
   | 'failed'
@@ -96,15 +104,39 @@ export interface ReceiveResult {
 export interface PaymentHubOptions {
   store?: IdempotencyStore;
   logger?: Logger;
-  /** How long listeners of one event may run before it counts as failed (default 8,000 ms). */
+  /**
+   * How long the gateway waits for its answer while listeners run (default 8,000 ms). Past it the
+   * gateway gets its retry body, but the listeners keep running and keep the event's claim (renewed
+   * every leaseMs / 3) until they settle: committed when they resolve, released when they reject.
+   * Redeliveries meanwhile get the retry body too.
+   */
   handlerTimeoutMs?: number;
-  /** How long a claim holds before another delivery may take it over (default 30,000 ms). */
+  /**
+   * How long a claim holds without renewal (default 30,000 ms): only a process that dies stops
+   * renewing, so this is how soon a redelivery can take over the event of a crashed process.
+   */
   leaseMs?: number;
   /**
    * How long a processed event is remembered (default 72 h). It must outlive the gateways' retry
-   * windows (Cashy: about 17 h): none of them signs a timestamp, so this is also the replay window.
+   * windows (Cashy: about 17 h) and every provider's maxAgeMs (checked at mount).
    */
   retentionMs?: number;
+  /**
+   * How long a commit that fails after the listeners succeeded is retried, with backoff, before
+   * it is reported on `error` as ERR_COMMIT_FAILED (default 5,000 ms; shorter than leaseMs).
+   */
+  commitRetryMs?: number;
+  /**
+   * Payment types the merchant does not handle on purpose: with no listener, they are acknowledged
+   * and reported on `unhandled` as ignored. Any other type with no listener gets the retry body and
+   * is never marked done, so adding the listener later still processes the redelivery.
+   */
+  ignore?: readonly PaymentEventType[];
+  /**
+   * Most events dispatched at once (listeners still running count, timed out or not). Beyond it a
+   * delivery gets the retry body at once, without a claim. Default: no cap.
+   */
+  maxInFlight?: number;
 }
 
 export interface PaymentHub {
@@ -132,7 +164,14 @@ export interface PaymentHub {
   listenerCount(name: HubEventName | '*'): number;
   readonly store: IdempotencyStore;
   readonly logger: Logger;
-  readonly options: Readonly<Required<Omit<PaymentHubOptions, 'store' | 'logger'>>>;
+  readonly options: Readonly<{
+    handlerTimeoutMs: number;
+    leaseMs: number;
+    retentionMs: number;
+    commitRetryMs: number;
+    ignore: readonly PaymentEventType[];
+    maxInFlight: number | undefined;
+  }>;
 }
 
 type Collect = (result: unknown) => void;
@@ -160,6 +199,88 @@ export function errorReply(error: PaymentErrorLike | unknown): HttpReply {
   };
 }
 
+/** What a dispatch came to: listeners 0 means nobody listens to the type. */
+interface Dispatched {
+  listeners: number;
+  failures: unknown[];
+  /** Set when the handler timeout passed first: resolves with the failures once they settle. */
+  settled?: Promise<unknown[]>;
+}
+const NO_LISTENER: Dispatched = Object.freeze({ listeners: 0, failures: [] }) as Dispatched;
+const SUCCEEDED: Dispatched = Object.freeze({ listeners: 1, failures: [] }) as Dispatched;
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+
+/**
+ * Renews the claim every leaseMs / 3 while a timed-out listener runs, so that only a process that
+ * dies lets the lease lapse. A store without `renew` cannot: the lease then lapses after leaseMs.
+ */
+function keepLease(
+  store: IdempotencyStore,
+  key: string,
+  token: string,
+  leaseMs: number,
+  logger: Logger,
+): () => void {
+  const renew = store.renew?.bind(store);
+  if (!renew) {
+    logger.warn(
+      { key },
+      '@payhook/core: the store cannot renew a claim; the lease lapses after leaseMs',
+    );
+    return () => {};
+  }
+  const renewOnce = (): void => {
+    renew(key, token, leaseMs).then(
+      (held) => {
+        if (!held) {
+          clearInterval(timer);
+          logger.warn({ key }, '@payhook/core: a timed-out listener lost its claim');
+        }
+      },
+      (error: unknown) => logger.warn({ key, err: error }, '@payhook/core: lease renewal failed'),
+    );
+  };
+  // Every third of a lease, and at once: the handler timeout may be close to the lease's end.
+  const timer = setInterval(renewOnce, Math.max(1, Math.floor(leaseMs / 3)));
+  timer.unref?.();
+  renewOnce();
+  return () => clearInterval(timer);
+}
+
+function checkIgnore(value: unknown): readonly PaymentEventType[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((t) => isPaymentEventType(t)))
+    throw new ConfigError(
+      'ignore',
+      `must be a list of payment event types (${PAYMENT_EVENT_TYPES.join(', ')})`,
+    );
+  return Object.freeze([...value]) as readonly PaymentEventType[];
+}
+
+let memoryStoreWarned = false;
+/** The memory store forgets on restart: say so once, where production operators look. */
+function warnIfMemoryStoreInProduction(store: IdempotencyStore): void {
+  if (memoryStoreWarned || process.env.NODE_ENV !== 'production' || !isMemoryStore(store)) return;
+  memoryStoreWarned = true;
+  process.emitWarning(
+    'the in-memory idempotency store forgets every processed event when the process restarts, and ' +
+      'each instance has its own: a replay after a restart, or on another instance, is processed again. ' +
+      'Use @payhook/redis-store (shared, survives restarts of the app) or @payhook/postgres.',
+    { type: 'PayhookWarning', code: 'PAYHOOK_MEMORY_STORE' },
+  );
+}
+
+function checkEventName(name: string): HubEventName {
+  if (!HUB_EVENT_SET.has(name as HubEventName))
+    throw new ConfigError(
+      'event name',
+      `"${String(name)}" is not an event of the hub; use one of ${HUB_EVENT_NAMES.join(', ')}`,
+    );
+  return name as HubEventName;
+}
+
 function positiveInt(value: number | undefined, fallback: number, option: string): number {
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v <= 0)
@@ -178,12 +299,28 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
     );
   }
   if (retentionMs < leaseMs) throw new ConfigError('retentionMs', 'must be at least leaseMs');
+  const commitRetryMs = positiveInt(
+    options.commitRetryMs,
+    Math.min(5_000, leaseMs / 2),
+    'commitRetryMs',
+  );
+  if (commitRetryMs >= leaseMs)
+    throw new ConfigError(
+      'commitRetryMs',
+      `(${commitRetryMs}) must be shorter than leaseMs (${leaseMs})`,
+    );
+  const ignore = checkIgnore(options.ignore);
+  const maxInFlight =
+    options.maxInFlight === undefined
+      ? undefined
+      : positiveInt(options.maxInFlight, 0, 'maxInFlight');
   const logger = options.logger ?? silentLogger;
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof logger[level] !== 'function')
       throw new ConfigError('logger', `must have a ${level}() method (pino-compatible)`);
   }
   const store = options.store ?? createMemoryStore();
+  warnIfMemoryStoreInProduction(store);
   for (const op of ['claim', 'commit', 'release'] as const) {
     if (typeof store[op] !== 'function')
       throw new ConfigError('store', `must implement ${op}() (IdempotencyStore)`);
@@ -232,8 +369,12 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
     notify('error', error, context);
   };
 
-  /** Awaits every listener of the event concurrently; resolves with the failures (empty = success). */
-  const dispatch = (event: PaymentEvent, delivery: Delivery): unknown[] | Promise<unknown[]> => {
+  /**
+   * Runs every listener of the event concurrently. Resolves with the failures (empty = success), or
+   * at the handler timeout with the timeout and `settled`, which resolves with the failures once the
+   * listeners really finish: the caller keeps the claim until then.
+   */
+  const dispatch = (event: PaymentEvent, delivery: Delivery): Dispatched | Promise<Dispatched> => {
     // The AbortController is made only when a listener reads `signal` (most never do): it was the
     // largest single cost of a dispatch. A signal read after the timeout comes already aborted.
     let controller: AbortController | undefined;
@@ -251,35 +392,31 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
     const args = [event, context];
     const results = call(event.type, args);
     for (const r of call(ANY, args)) results.push(r);
-    if (results.length === 0) {
-      logger.warn(
-        { eventId: event.id, type: event.type },
-        `@payhook/core: no listener for ${event.type}; it is acknowledged unhandled`,
-      );
-      return [];
-    }
-    if (!results.some(isThenable)) return [];
+    if (results.length === 0) return NO_LISTENER;
+    if (!results.some(isThenable)) return SUCCEEDED;
     // One promise that counts settlements, instead of Promise.race over allSettled and a timer
     // promise: same outcome (failures in listener order, or the timeout), fewer allocations.
-    return new Promise<unknown[]>((resolve) => {
+    return new Promise<Dispatched>((resolve) => {
       const outcomes: Array<{ error: unknown } | undefined> = new Array(results.length);
       let pending = results.length;
-      let finished = false;
+      let answered = false;
+      let settledLate: ((failures: unknown[]) => void) | undefined;
       const timer = setTimeout(() => {
-        if (finished) return;
-        finished = true;
+        answered = true;
         timedOut = new ListenerTimeoutError(handlerTimeoutMs, event.id);
         controller?.abort(timedOut);
-        resolve([timedOut]);
+        const settled = new Promise<unknown[]>((r) => (settledLate = r));
+        resolve({ listeners: results.length, failures: [timedOut], settled });
       }, handlerTimeoutMs);
       timer.unref?.();
       const settle = (): void => {
-        if (--pending > 0 || finished) return;
-        finished = true;
-        clearTimeout(timer);
+        if (--pending > 0) return;
         const failures: unknown[] = [];
         for (const o of outcomes) if (o) failures.push(o.error);
-        resolve(failures);
+        if (answered) return settledLate!(failures);
+        answered = true;
+        clearTimeout(timer);
+        resolve(failures.length === 0 ? SUCCEEDED : { listeners: results.length, failures });
       };
       results.forEach((r, i) => {
         Promise.resolve(r).then(settle, (error: unknown) => {
@@ -338,7 +475,11 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
     return errorReply(error);
   };
 
-  type EventOutcome = 'processed' | 'duplicate' | 'busy' | 'superseded' | 'failed';
+  type EventOutcome =
+    'processed' | 'duplicate' | 'busy' | 'superseded' | 'failed' | 'unhandled' | 'ignored';
+
+  /** Events whose listeners run now, timed out or not (for maxInFlight). */
+  let inFlight = 0;
 
   const processEvent = async (
     event: PaymentEvent,
@@ -359,6 +500,13 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
         return ['superseded'];
       } else return ['busy'];
     }
+    if (maxInFlight !== undefined && inFlight >= maxInFlight) {
+      logger.warn(
+        { eventId: event.id, inFlight },
+        '@payhook/core: maxInFlight reached; asking the gateway to retry',
+      );
+      return ['busy'];
+    }
     const claim = await store.claim(event.id, leaseMs);
     if (claim.state === 'done') {
       logger.debug({ eventId: event.id }, '@payhook/core: duplicate delivery acknowledged');
@@ -372,36 +520,140 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
       );
       return ['busy'];
     }
-    const failures = await dispatch(event, delivery);
-    if (failures.length > 0) {
-      const error = new ListenerError(failures, event);
-      try {
-        await store.release(event.id, claim.token);
-      } catch (cause) {
-        reportError(new StoreError('release', cause), {
-          provider: event.provider,
-          event,
-          delivery,
-        });
-      }
+    inFlight++;
+    let run: Dispatched;
+    try {
+      run = await dispatch(event, delivery);
+    } catch (cause) {
+      inFlight--;
+      throw cause;
+    }
+    if (run.settled) {
+      // Timed out: the gateway hears "retry" now, but the claim stays ours until the listeners end.
+      settleLater(event, claim.token, run.settled, delivery);
+      const error = new ListenerError(run.failures, event);
       reportError(error, { provider: event.provider, event, delivery });
       return ['failed', error];
     }
-    if (event.type === 'payment.completed') {
-      // The completion marker is written beside the commit, not after it: on a networked store the
-      // two round trips overlap.
-      await Promise.all([store.commit(event.id, claim.token, retentionMs), markCompleted(event)]);
-    } else {
-      await store.commit(event.id, claim.token, retentionMs);
+    inFlight--;
+    if (run.listeners === 0) return noListener(event, claim.token, delivery);
+    if (run.failures.length > 0) {
+      await releaseClaim(event, claim.token, delivery);
+      const error = new ListenerError(run.failures, event);
+      reportError(error, { provider: event.provider, event, delivery });
+      return ['failed', error];
     }
-    logger.info({ eventId: event.id, type: event.type }, '@payhook/core: payment event processed');
-    return ['processed'];
+    const commitError = await commitProcessed(event, claim.token);
+    if (commitError) reportError(commitError, { provider: event.provider, event, delivery });
+    // The listeners did succeed: the gateway is told so even when the record could not be written
+    // (a retry answer would make a redelivery run them again once the lease lapses).
+    return ['processed', commitError];
+  };
+
+  const releaseClaim = async (event: PaymentEvent, token: string, delivery?: Delivery) => {
+    try {
+      await store.release(event.id, token);
+    } catch (cause) {
+      reportError(new StoreError('release', cause), { provider: event.provider, event, delivery });
+    }
+  };
+
+  /** Nobody listens to this type: never mark it done, so a listener added later still gets it. */
+  const noListener = async (
+    event: PaymentEvent,
+    token: string,
+    delivery: Delivery,
+  ): Promise<[EventOutcome]> => {
+    await releaseClaim(event, token, delivery);
+    const ignored = ignore.includes(event.type);
+    const reason = ignored
+      ? `no listener for ${event.type}; ignored (hub option ignore)`
+      : `no listener for ${event.type}; the gateway is asked to retry until one is added`;
+    logger[ignored ? 'info' : 'warn'](
+      { eventId: event.id, type: event.type },
+      `@payhook/core: ${reason}`,
+    );
+    notify('unhandled', {
+      provider: event.provider,
+      event,
+      reason,
+      verified: true,
+      raw: event.raw,
+      delivery,
+    });
+    return [ignored ? 'ignored' : 'unhandled'];
+  };
+
+  /** The listeners outlived the handler timeout: hold the claim until they settle, then settle it. */
+  const settleLater = (
+    event: PaymentEvent,
+    token: string,
+    settled: Promise<unknown[]>,
+    delivery: Delivery,
+  ): void => {
+    const stop = keepLease(store, event.id, token, leaseMs, logger);
+    void settled
+      .then(async (failures) => {
+        stop();
+        if (failures.length > 0) {
+          await releaseClaim(event, token, delivery);
+          reportError(new ListenerError(failures, event), {
+            provider: event.provider,
+            event,
+            delivery,
+          });
+        } else {
+          const commitError = await commitProcessed(event, token);
+          if (commitError) reportError(commitError, { provider: event.provider, event, delivery });
+        }
+      })
+      .finally(() => inFlight--);
+  };
+
+  /**
+   * claimed → done after the listeners succeeded, retried with backoff for commitRetryMs: a store
+   * blip must not turn a processed event into a redelivery that runs the listeners again. The
+   * claim is never released here. Resolves with the ERR_COMMIT_FAILED error when it gave up.
+   */
+  const commitProcessed = async (
+    event: PaymentEvent,
+    token: string,
+  ): Promise<PaymentError | undefined> => {
+    const deadline = Date.now() + commitRetryMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (event.type === 'payment.completed') {
+          // The completion marker is written beside the commit, not after it: on a networked store
+          // the two round trips overlap.
+          await Promise.all([store.commit(event.id, token, retentionMs), markCompleted(event)]);
+        } else {
+          await store.commit(event.id, token, retentionMs);
+        }
+        logger.info(
+          { eventId: event.id, type: event.type },
+          '@payhook/core: payment event processed',
+        );
+        return undefined;
+      } catch (cause) {
+        const wait = Math.min(25 * 2 ** attempt, 1_000);
+        if (Date.now() + wait > deadline)
+          return new PaymentError(
+            `the listeners of ${event.id} succeeded but the store could not record it within ${commitRetryMs} ms; ` +
+              'a redelivery after the lease may run them again',
+            { code: 'ERR_COMMIT_FAILED', cause },
+          );
+        logger.warn({ eventId: event.id, attempt }, '@payhook/core: commit failed; retrying');
+        await sleep(wait);
+      }
+    }
   };
 
   const RANK: Record<EventOutcome, number> = {
-    failed: 4,
-    busy: 3,
-    processed: 2,
+    failed: 6,
+    busy: 5,
+    unhandled: 4,
+    processed: 3,
+    ignored: 2,
     superseded: 1,
     duplicate: 0,
   };
@@ -533,8 +785,12 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
       if (RANK[result[0]] > RANK[outcome]) outcome = result[0];
       firstError ??= result[1];
     }
-    // acknowledge: success only when every event is done
-    const ok = outcome === 'processed' || outcome === 'duplicate' || outcome === 'superseded';
+    // acknowledge: success only when every event is done (or deliberately ignored)
+    const ok =
+      outcome === 'processed' ||
+      outcome === 'duplicate' ||
+      outcome === 'superseded' ||
+      outcome === 'ignored';
     return { outcome, reply: ok ? provider.ack.ok : provider.ack.retry, events, error: firstError };
   };
 
@@ -568,14 +824,15 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
 
   const hub: PaymentHub = {
     on(name, listener) {
-      emitter.on(name, wrap(listener as never));
+      emitter.on(checkEventName(name), wrap(listener as never));
       return hub;
     },
     once(name, listener) {
-      emitter.once(name, wrap(listener as never));
+      emitter.once(checkEventName(name), wrap(listener as never));
       return hub;
     },
     off(name, listener) {
+      checkEventName(name);
       const w = wrappers.get(listener as never);
       if (w) emitter.off(name, w);
       return hub;
@@ -596,7 +853,14 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
     listenerCount: (name) => emitter.listenerCount(name),
     store,
     logger,
-    options: Object.freeze({ handlerTimeoutMs, leaseMs, retentionMs }),
+    options: Object.freeze({
+      handlerTimeoutMs,
+      leaseMs,
+      retentionMs,
+      commitRetryMs,
+      ignore,
+      maxInFlight,
+    }),
   };
   return hub;
 }
@@ -620,7 +884,7 @@ export function assertRetentionCovers(hub: PaymentHub, provider: AnyPaymentProvi
 }
 
 /** The names a hub accepts, for runtime checks. */
-export const HUB_EVENT_NAMES: readonly HubEventName[] = [
+export const HUB_EVENT_NAMES: readonly HubEventName[] = Object.freeze([
   ...PAYMENT_EVENT_TYPES,
   'unhandled',
   'duplicate',
@@ -629,4 +893,5 @@ export const HUB_EVENT_NAMES: readonly HubEventName[] = [
   'source.up',
   'source.down',
   'source.error',
-];
+]);
+const HUB_EVENT_SET: ReadonlySet<HubEventName> = new Set([...HUB_EVENT_NAMES, ANY as HubEventName]);

@@ -20,6 +20,12 @@ export interface IdempotencyStore {
   /** Drops the claim so a redelivery can process the event, only while `token` still holds it. */
   release(key: string, token: string): Promise<void>;
   /**
+   * Optional: extends the claim to `leaseMs` from now, only while `token` still holds it (false
+   * otherwise). The hub renews the claim of a listener that outlives the handler timeout, so that
+   * only a process that dies lets the lease lapse.
+   */
+  renew?(key: string, token: string, leaseMs: number): Promise<boolean>;
+  /**
    * Optional: record `key` as done at once, whatever it holds (one write instead of claim + commit).
    * The hub uses it for the marker that lets a late failure notice be recognised as stale.
    */
@@ -36,12 +42,19 @@ export interface MemoryStoreOptions {
 }
 
 type Entry = { state: 'claimed'; token: string } | { state: 'done' };
+const MEMORY_STORE = Symbol('payhook.memoryStore');
+
+/** True for the store createMemoryStore makes (it forgets on restart). */
+export function isMemoryStore(store: IdempotencyStore): boolean {
+  return (store as { [MEMORY_STORE]?: true })[MEMORY_STORE] === true;
+}
 /** One shared marker: a done entry then costs only its key and the cache's bookkeeping. */
 const DONE: Entry = Object.freeze({ state: 'done' });
 
 /**
- * The default store: in-process, bounded by count with lru-cache. It protects one process; for
- * several instances behind a load balancer use @payhook/redis-store.
+ * The default store: in-process, bounded by count with lru-cache. It protects one process while it
+ * runs: it forgets everything on restart, and each instance has its own. For several instances, or
+ * replays across restarts, use @payhook/redis-store.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): IdempotencyStore {
   const max = options.max ?? 100_000;
@@ -57,7 +70,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Idempotency
         }
       : undefined,
   });
-  return {
+  const store: IdempotencyStore & { [MEMORY_STORE]: true } = {
+    [MEMORY_STORE]: true,
     async claim(key, leaseMs) {
       const entry = cache.get(key);
       if (entry?.state === 'done') return { state: 'done' };
@@ -76,8 +90,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Idempotency
       const entry = cache.get(key);
       if (entry?.state === 'claimed' && entry.token === token) cache.delete(key);
     },
+    async renew(key, token, leaseMs) {
+      const entry = cache.get(key);
+      if (entry?.state !== 'claimed' || entry.token !== token) return false;
+      cache.set(key, entry, { ttl: leaseMs });
+      return true;
+    },
     async markDone(key, ttlMs) {
       cache.set(key, DONE, { ttl: ttlMs });
     },
   };
+  return store;
 }

@@ -162,13 +162,25 @@ export function flipLastDigit(fixture: DeliveryFixture): DeliveryFixture {
 /** Counts what a store is asked, so a test can show that bad input never reached it. */
 export function createCountingStore(
   inner: IdempotencyStore = createMemoryStore(),
-): IdempotencyStore & { calls: { claim: number; commit: number; release: number } } {
-  const calls = { claim: 0, commit: 0, release: 0 };
+): IdempotencyStore & {
+  calls: { claim: number; commit: number; release: number; renew: number };
+} {
+  const calls = { claim: 0, commit: 0, release: 0, renew: 0 };
   return {
     calls,
     claim: (key, leaseMs) => (calls.claim++, inner.claim(key, leaseMs)),
     commit: (key, token, ttl) => (calls.commit++, inner.commit(key, token, ttl)),
     release: (key, token) => (calls.release++, inner.release(key, token)),
+    // Renewal is passed through (a timed-out listener keeps its claim); markDone is left out on
+    // purpose, so every write goes through the counted claim/commit.
+    ...(inner.renew
+      ? {
+          renew: (key: string, token: string, leaseMs: number) => (
+            calls.renew++,
+            inner.renew!(key, token, leaseMs)
+          ),
+        }
+      : {}),
   };
 }
 

@@ -1,10 +1,11 @@
 /**
- * Replays of an old, genuine delivery after it was processed. None of these gateways signs a
- * timestamp, so the idempotency store is also the only defence against a replayed genuine
- * notification, and the guarantee is exactly the store's retention: within it, every replay is
- * acknowledged with the gateway's success body and never dispatched again; after it, the same
- * bytes are a new delivery. Shown with a short retention (3 s) on the memory store for every HTTP
- * gateway, and on the real Redis store for one of them.
+ * Replays of an old, genuine delivery after it was processed. Within the store's retention, every
+ * replay is acknowledged with the gateway's success body and never dispatched again. After it, the
+ * same bytes are a new delivery, unless the gateway signs a time: signed-param (returnTime), NewPay
+ * (timestamp, paytime) and Cashy (completionTime) refuse a signed time older than their maxAgeMs, which must be shorter than
+ * the retention, so that the forgotten replay is a 401 ERR_DELIVERY_STALE instead. Shown with a
+ * short retention (5 s, maxAgeMs 4 s) on the memory store for every HTTP gateway, and on the real
+ * Redis store for one of them.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -22,7 +23,13 @@ import {
 } from './support';
 import { reportCounts } from '@payhook/core/testing';
 
-const RETENTION_MS = 3_000;
+const RETENTION_MS = 5_000;
+/**
+ * For the gateways that sign a time: shorter than the retention (the hub requires it at mount), and
+ * longer than the age of the last replay below (its time is truncated to the second when signed).
+ */
+const MAX_AGE_MS = 4_000;
+const SIGNS_A_TIME: ReadonlySet<GatewayName> = new Set(['signed-param', 'newpay', 'cashy']);
 /** Replay times, from the first processing: all well inside the retention. */
 const REPLAYS_AT = [0, 500, 1_000, 1_500, 2_000];
 /** Well past it (lru-cache and Redis both expire on read, so no purge timing is involved). */
@@ -53,6 +60,7 @@ afterAll(async () => {
 
 interface Trace {
   name: string;
+  signsATime: boolean;
   replies: Array<{ at: number; status: number; ok: boolean }>;
   dispatchesInRetention: number;
   duplicates: number;
@@ -64,6 +72,7 @@ async function replayScenario(name: GatewayName, store?: RedisStore): Promise<Tr
     simulator: sim,
     store,
     hubOptions: { retentionMs: RETENTION_MS, leaseMs: 1_000, handlerTimeoutMs: 500 },
+    maxAgeMs: SIGNS_A_TIME.has(name) ? MAX_AGE_MS : undefined,
   });
   gateways.push(gw);
   const delivery = gw.genuine(7);
@@ -89,6 +98,7 @@ async function replayScenario(name: GatewayName, store?: RedisStore): Promise<Tr
   const late = await post(gw.url, delivery);
   return {
     name: store ? `${name} (redis)` : name,
+    signsATime: SIGNS_A_TIME.has(name),
     replies,
     dispatchesInRetention,
     duplicates,
@@ -105,9 +115,13 @@ it('a replayed genuine delivery is acknowledged and never dispatched again while
     for (const r of t.replies) expect([t.name, r.status, r.ok]).toEqual([t.name, 200, true]);
     expect([t.name, t.dispatchesInRetention]).toEqual([t.name, 1]);
     expect([t.name, t.duplicates]).toEqual([t.name, REPLAYS_AT.length]);
-    // After the retention the same bytes are new again: the documented limit of replay protection
-    // when the gateway signs no timestamp. Retention must outlive the gateway's retry window.
-    expect([t.name, t.afterExpiry]).toEqual([t.name, { status: 200, dispatches: 1 }]);
+    // After the retention the same bytes are new again when the gateway signs no time (the
+    // documented limit: retention must outlive its retry window); a signed time older than
+    // maxAgeMs is refused instead, and nothing is dispatched.
+    expect([t.name, t.afterExpiry]).toEqual([
+      t.name,
+      t.signsATime ? { status: 401, dispatches: 0 } : { status: 200, dispatches: 1 },
+    ]);
   }
   reportCounts(
     traces

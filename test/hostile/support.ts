@@ -10,6 +10,7 @@ import {
   createMemoryStore,
   createPaymentHub,
   createWebhookMiddleware,
+  instantToIso,
   jsonNumber,
   type IdempotencyStore,
   type Logger,
@@ -115,21 +116,35 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Lailaolab only: the simulator whose status API confirms webhooks. */
   simulator?: LailaolabSimulator;
+  /** signed-param, NewPay and Cashy: the provider's maximum age of a signed time (default 24 h). */
+  maxAgeMs?: number;
+}
+
+/**
+ * `yyyy-MM-dd HH:mm:ss` on `timeZone`'s clock at `at`: the format signed-param and Cashy sign their
+ * times in. Their providers refuse a signed time older than maxAgeMs (24 h by default), so genuine
+ * deliveries carry the time they are built at.
+ */
+export function gatewayWallTime(at: Date, timeZone: string): string {
+  return instantToIso(Math.floor(at.getTime() / 1000) * 1000, timeZone)
+    .slice(0, 19)
+    .replace('T', ' ');
 }
 
 /**
  * A signed-param payment param (the shape of the dynamic-order "3.2.3 Payment Notification"
  * example, docs.paycools.com/en/v2), transaction `n`.
  */
-export function signedParamPayment(n: number): Record<string, unknown> {
+export function signedParamPayment(n: number, at = new Date()): Record<string, unknown> {
   return {
     eventName: 'order.payment.success',
     amount: 50010 + n,
     channelCode: 'PH_QRPH_DYNAMIC',
     mchOrderId: `M${n}`,
-    createTime: '2023-01-01 09:38:06',
+    // PH_ channel: the platform's times are read on a Manila clock.
+    createTime: gatewayWallTime(new Date(at.getTime() - 120_000), 'Asia/Manila'),
     remark: 'test payment',
-    returnTime: '2023-01-01 09:40:06',
+    returnTime: gatewayWallTime(at, 'Asia/Manila'),
     transactionId: `C${String(n).padStart(12, '0')}`,
     transactionStatus: 'COMPLETED',
   };
@@ -152,7 +167,8 @@ export function newpayPayment(n: number): Record<string, ReturnType<typeof jsonN
     appId: jsonNumber(String(NEWPAY_APP_ID)),
     currency: 'LAK',
     transStatus: jsonNumber('0'),
-    timestamp: jsonNumber('1663738614280'),
+    // NewPay signs this time and refuses one older than maxAgeMs: built when the delivery is.
+    timestamp: jsonNumber(String(Date.now())),
   };
 }
 
@@ -170,7 +186,7 @@ export function newpayV2Payment(
     newpayOrderNo: `NP2025${String(n).padStart(12, '0')}`,
     subject: 'Coffee',
     settlementStatus: jsonNumber('0'),
-    paytime: jsonNumber('1735786800000'),
+    paytime: jsonNumber(String(Date.now())),
     attach: '',
   };
 }
@@ -178,6 +194,7 @@ export function newpayV2Payment(
 /** A Cashy payin webhook (field order of Cashy's payin page, "Webhook RequestBody"), order `n`. */
 export function cashyPayment(
   n: number,
+  at = new Date(),
 ): Record<string, ReturnType<typeof jsonNumber> | string | null> {
   return {
     orderStatus: 'SUCCESS',
@@ -189,7 +206,8 @@ export function cashyPayment(
     orderNo: `PAYIN${String(n).padStart(12, '0')}`,
     payUrl: null,
     orderType: 'API',
-    completionTime: '2022-08-08 08:08:08',
+    // Read on the provider's default Jakarta clock.
+    completionTime: gatewayWallTime(at, 'Asia/Jakarta'),
     nonceStr: '162838128',
   };
 }
@@ -224,9 +242,9 @@ export async function startGateway(
     case 'signed-param': {
       middleware = createSignedParamMiddleware(hub, {
         platformPublicKey: pem(keys.signedParam.publicKey),
-        // Set as a merchant should: without it, a genuine notification naming no currency or
-        // country is answered 500 on purpose (the platform redelivers once it is configured).
+        // Required: refund notifications name no currency and are read in this country.
         country: 'PH',
+        maxAgeMs: options.maxAgeMs,
       });
       genuine = (n) => buildNotification(signedParamPayment(n), keys.signedParam.privateKey);
       break;
@@ -235,12 +253,13 @@ export async function startGateway(
       middleware = createNewpayMiddleware(hub, {
         platformPublicKey: pem(keys.newpay.publicKey),
         appId: NEWPAY_APP_ID,
+        maxAgeMs: options.maxAgeMs,
       });
       genuine = (n) =>
         n % 2 === 0
           ? signV1Callback(newpayPayment(n), keys.newpay.privateKey)
           : signV2Callback(newpayV2Payment(n), keys.newpay.privateKey, {
-              timestamp: 1735786800000,
+              timestamp: Date.now(),
             });
       break;
     }
@@ -249,6 +268,7 @@ export async function startGateway(
         merchantId: CASHY_MERCHANT,
         apiKey: CASHY_API_KEY,
         currency: 'IDR',
+        maxAgeMs: options.maxAgeMs,
       });
       genuine = (n) => cashyWire(cashyPayment(n));
       break;

@@ -459,6 +459,10 @@ export function newpayPayment(
   );
 }
 
+/** The platform signs Manila wall times (PH channels); it refuses one older than 24 h. */
+const manilaWallTime = (ms: number): string =>
+  new Date(ms + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+
 export function paycoolsPayment(
   platformPrivateKey: string,
   mchOrderId: string,
@@ -470,9 +474,9 @@ export function paycoolsPayment(
       amount: amountInCentavos,
       channelCode: 'PH_QRPH_DYNAMIC',
       mchOrderId,
-      createTime: '2026-01-15 10:00:00',
+      createTime: manilaWallTime(Date.now() - 120_000),
       remark: 'pack test payment',
-      returnTime: '2026-01-15 10:02:00',
+      returnTime: manilaWallTime(Date.now()),
       transactionId: 'C2026011500000004242',
       transactionStatus: 'COMPLETED',
     },

@@ -50,11 +50,16 @@ export interface Builder {
   build(route: RouteName, serial: string, n: number): Wire;
 }
 
-const BASE_MS = Date.UTC(2025, 0, 1, 1, 0, 0);
+/**
+ * Two hours before the run, whole seconds: the gateways refuse a signed time older than their
+ * maxAgeMs (24 h), and the wall times below are read on clocks up to 8 h ahead of UTC, so every
+ * time stays between about 1 h and 10 h old.
+ */
+const BASE_MS = Math.floor((Date.now() - 2 * 3_600_000) / 1000) * 1000;
 const pad2 = (v: number): string => String(v).padStart(2, '0');
-/** Gateway wall time `yyyy-MM-dd HH:mm:ss`, one second apart per delivery. */
+/** Gateway wall time `yyyy-MM-dd HH:mm:ss`, one second apart per delivery (within an hour). */
 function wallTime(n: number, offsetSeconds = 0): string {
-  const d = new Date(BASE_MS + (n + offsetSeconds) * 1000);
+  const d = new Date(BASE_MS + ((n % 3_600) + offsetSeconds) * 1000);
   return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
 }
 
@@ -109,7 +114,7 @@ export function createBuilder(secrets: SenderSecrets): Builder {
           appId: jsonNumber(String(secrets.newpayAppId)),
           currency: 'LAK',
           transStatus: jsonNumber('0'),
-          timestamp: jsonNumber(String(BASE_MS + n * 1000)),
+          timestamp: jsonNumber(String(BASE_MS + (n % 3_600) * 1000)),
         };
         const d = signV1Callback(params, npKey());
         return { body: d.body, headers: d.headers, signed: '' };

@@ -64,16 +64,29 @@ export interface RedisStoreOptions {
   /** Told about connection loss and recovery (pino-compatible); silent by default. */
   logger?: Logger;
   /**
-   * Told when a commit or release finds the claim held by someone else: the lease ran out while the
-   * listener ran and another delivery may have processed the same event.
+   * Told when a commit or release finds the claim held by someone else, or a renew finds it no longer
+   * held (lapsed, taken over or done): the lease ran out while the listener ran and another delivery
+   * may have processed the same event.
    */
-  onLostClaim?: (key: string, operation: 'commit' | 'release') => void;
+  onLostClaim?: (key: string, operation: 'commit' | 'release' | 'renew') => void;
+  /**
+   * Most claims remembered whose answer never came (the command timed out or the connection
+   * dropped while it was in flight), to be released by token once Redis answers again; default
+   * 10,000. Beyond it the oldest is forgotten (logged) and holds its key until its lease ends.
+   */
+  maxOrphanedClaims?: number;
 }
 
 export interface RedisStore extends IdempotencyStore {
   /** The ioredis client in use, for health checks. */
   readonly client: Redis | Cluster;
   readonly prefix: string;
+  /**
+   * A new lease of `leaseMs` (or the store's `leaseMs` floor, if longer) from now, only while `token`
+   * holds the key: one Lua script (GET, compare, PEXPIRE). False when the claim lapsed, was taken
+   * over or is done; the hub calls it for listeners that outlive its handler timeout.
+   */
+  renew(key: string, token: string, leaseMs: number): Promise<boolean>;
   /** One SET: the key is done for `ttlMs` whatever it held (used for completion markers). */
   markDone(key: string, ttlMs: number): Promise<void>;
   /** Resolves once the client is connected; rejects with a StoreError after `timeoutMs` (default 5,000). */
@@ -107,6 +120,15 @@ if v == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 if not v then return 2 end
 return 0`;
 
+// A new lease from now, only while this holder's token holds the key: never revives a claim that
+// lapsed, never touches another holder's claim or a done marker.
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`;
+
 // The completion marker: done whatever the key held (a completion outranks a probe's claim).
 const MARK = `redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) return 1`;
 
@@ -122,6 +144,7 @@ const SCRIPTS = {
   claim: script(CLAIM),
   commit: script(COMMIT),
   release: script(RELEASE),
+  renew: script(RENEW),
   mark: script(MARK),
 };
 
@@ -136,9 +159,27 @@ function positiveMs(value: number | undefined, option: string): number | undefin
   return value;
 }
 
+function positiveCount(value: number | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new ConfigError(option, 'must be a positive whole number', { source: SOURCE });
+  return value;
+}
+
+/**
+ * Whether a command that failed may still have run on Redis: it timed out, or the connection dropped
+ * while it was in flight. A command refused before it was sent (offline, store closed) or answered
+ * with a Redis error did not change anything.
+ */
+function mayHaveRun(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  if (error.name === 'ReplyError') return false;
+  return !error.message.includes('enableOfflineQueue');
+}
+
 /**
  * An IdempotencyStore on Redis, so that several app instances process each payment once:
- * claim is SET NX PX, commit and release are Lua scripts that check the claim's token.
+ * claim is SET NX PX, commit, release and renew are Lua scripts that check the claim's token.
  */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
   if (!options || typeof options !== 'object')
@@ -166,6 +207,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const commandTimeoutMs = positiveMs(options.commandTimeoutMs, 'commandTimeoutMs') ?? 1_000;
   const logger = options.logger ?? silentLogger;
   const onLostClaim = options.onLostClaim;
+  const maxOrphanedClaims = positiveCount(options.maxOrphanedClaims, 'maxOrphanedClaims') ?? 10_000;
 
   const owned = !given;
   const client: Redis | Cluster =
@@ -192,10 +234,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     });
   }
 
-  const run = async (op: keyof typeof SCRIPTS, key: string, args: string[]): Promise<unknown> => {
+  const run = async (
+    op: keyof typeof SCRIPTS,
+    key: string,
+    args: string[],
+    { withSource = false } = {},
+  ): Promise<unknown> => {
     if (closed) throw new StoreError(op, new Error('the store is closed'), SOURCE);
     const { sha, source } = SCRIPTS[op];
     const call = async (): Promise<unknown> => {
+      if (withSource) return client.eval(source, 1, key, ...args);
       try {
         return await client.evalsha(sha, 1, key, ...args);
       } catch (error) {
@@ -214,13 +262,95 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       );
     });
     try {
-      return await Promise.race([call(), timeout]);
+      const result = await Promise.race([call(), timeout]);
+      // Redis answers again: release what earlier claims may have left behind.
+      if (orphans.size > 0 && !flushing) void releaseOrphans();
+      return result;
     } catch (cause) {
       throw new StoreError(op, cause, SOURCE);
     } finally {
       clearTimeout(timer);
     }
   };
+
+  /**
+   * Claims whose answer never came, token → prefixed key, oldest first. Their SET NX may have run
+   * (or may still run: a frozen Redis executes what is in its socket when it resumes), and then it
+   * holds the key for the whole lease with nobody to dispatch, commit or release it: the hub
+   * answered the gateway with its retry body. Each is released by its token, which this store
+   * generated and nobody else ever used, once Redis answers again.
+   */
+  const orphans = new Map<string, string>();
+  let flushing = false;
+  /** Since the last log line: orphans answered for, those of them still held and released, forgotten. */
+  let settled = 0;
+  let released = 0;
+  let forgotten = 0;
+
+  /** true: answered (released, already gone, or not ours); false: no answer, kept for later. */
+  const releaseOrphan = async (token: string, redisKey: string): Promise<boolean> => {
+    try {
+      // EVAL, not EVALSHA: the answer of a NOSCRIPT fallback may be lost too (a restarted server).
+      const result = await run('release', redisKey, [token], { withSource: true });
+      if (orphans.delete(token)) settled++;
+      if (result === 1) released++;
+      return true;
+    } catch {
+      return false; // kept: the next answer from Redis, or its 'ready', tries again
+    }
+  };
+
+  const rememberOrphan = (token: string, redisKey: string): void => {
+    if (closed) return;
+    orphans.set(token, redisKey);
+    if (orphans.size > maxOrphanedClaims) {
+      const [oldest] = orphans.keys();
+      orphans.delete(oldest!);
+      if (forgotten++ === 0)
+        logger.warn(
+          { maxOrphanedClaims },
+          `${SOURCE}: more than ${maxOrphanedClaims} claims without an answer; forgetting the oldest, ` +
+            'whose keys then stay claimed until their lease ends',
+        );
+    }
+    // At once: on a connection that is still open (a frozen or slow Redis), this release is queued
+    // behind the claim and runs right after it when Redis resumes, before any later redelivery.
+    void releaseOrphan(token, redisKey).then((answered) => {
+      if (answered && orphans.size === 0) report();
+    });
+  };
+
+  const report = (): void => {
+    if (settled === 0 && forgotten === 0) return;
+    logger.info(
+      { settled, released, forgotten },
+      `${SOURCE}: ${settled} claims whose answer was lost are settled (${released} still held, released now)` +
+        (forgotten > 0 ? `; ${forgotten} more were forgotten (maxOrphanedClaims)` : ''),
+    );
+    settled = 0;
+    released = 0;
+    forgotten = 0;
+  };
+
+  const releaseOrphans = async (): Promise<void> => {
+    if (flushing || closed) return;
+    flushing = true;
+    try {
+      while (orphans.size > 0 && !closed) {
+        const batch = [...orphans].slice(0, 100);
+        const answered = await Promise.all(batch.map(([t, k]) => releaseOrphan(t, k)));
+        // Redis is away again: stop here, the next answer or 'ready' resumes.
+        if (!answered.every(Boolean)) return;
+      }
+      report();
+    } finally {
+      flushing = false;
+    }
+  };
+  const onReady = (): void => {
+    if (orphans.size > 0) void releaseOrphans();
+  };
+  client.on('ready', onReady);
 
   const checkKey = (key: unknown, op: string): string => {
     if (typeof key !== 'string' || key.length === 0)
@@ -248,8 +378,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async claim(key, leaseMs): Promise<Claim> {
       const redisKey = checkKey(key, 'claim');
       const lease = checkMs(leaseMs, minLeaseMs, 'leaseMs', 'claim');
+      // Generated here, not in Lua: a claim whose answer is lost can still be released by its token.
       const token = randomBytes(12).toString('base64url');
-      const result = await run('claim', redisKey, [token, lease, DONE]);
+      let result: unknown;
+      try {
+        result = await run('claim', redisKey, [token, lease, DONE]);
+      } catch (error) {
+        if (mayHaveRun((error as StoreError).cause)) rememberOrphan(token, redisKey);
+        throw error;
+      }
       if (result === 1) return { state: 'claimed', token };
       if (result === 2) return { state: 'done' };
       return { state: 'busy' };
@@ -275,6 +412,18 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       }
       const result = await run('release', redisKey, [token]);
       if (result === 0) onLostClaim?.(key, 'release');
+    },
+
+    async renew(key, token, leaseMs) {
+      const redisKey = checkKey(key, 'renew');
+      const lease = checkMs(leaseMs, minLeaseMs, 'leaseMs', 'renew');
+      if (typeof token !== 'string' || !TOKEN.test(token)) {
+        onLostClaim?.(key, 'renew');
+        return false;
+      }
+      const held = (await run('renew', redisKey, [token, lease])) === 1;
+      if (!held) onLostClaim?.(key, 'renew');
+      return held;
     },
 
     async markDone(key, ttlMs) {
@@ -309,6 +458,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async close() {
       if (closed) return;
       closed = true;
+      client.off('ready', onReady);
+      if (orphans.size > 0)
+        logger.warn(
+          { left: orphans.size },
+          `${SOURCE}: closed with ${orphans.size} claims whose answer was lost; those that landed hold their keys until their lease ends`,
+        );
+      orphans.clear();
       if (!owned || client.status === 'end') return;
       // quit() resolves on Redis's OK, before the socket is gone: wait for 'end' so nothing is left open.
       const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));

@@ -1,22 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent } from 'node:http';
-import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, testPrefix } from './support/redis';
 import {
-  createTestProvider,
-  postKeepAlive,
-  signedDelivery,
-  reportCounts,
-} from '@payhook/core/testing';
+  createPoster,
+  dispatchTotals,
+  ROOT,
+  startInstance as startChild,
+  stats as readStats,
+  stopInstance,
+  type Instance,
+} from './support/instances';
+import { createTestProvider, signedDelivery, reportCounts } from '@payhook/core/testing';
 
 /**
  * Two separate Node processes, each an Express app with its own hub, share one Redis. The same
  * 1,000 payments are each delivered several times to both at once, and the "gateway" redelivers
  * whatever was answered with its retry body. Every payment must be dispatched exactly once in total.
  */
-const ROOT = resolve(__dirname, '../../..');
 const PAYMENTS = 1_000;
 const COPIES_PER_INSTANCE = 3;
 const PAYMENTS_IN_FLIGHT = 25;
@@ -24,89 +24,14 @@ const MAX_ATTEMPTS = 200;
 const provider = createTestProvider();
 const prefix = testPrefix('cross-process');
 
-interface Ready {
-  name: string;
-  pid: number;
-  port: number;
-  core: string;
-  redisStore: string;
-}
-interface Stats {
-  name: string;
-  pid: number;
-  dispatched: Record<string, number>;
-  outcomes: Record<string, number>;
-  errors: string[];
-}
-interface Child {
-  process: ChildProcess;
-  ready: Ready;
-  url: string;
-}
-
-const children: Child[] = [];
+const children: Instance[] = [];
 let admin: Redis;
-// Plain node:http with keep-alive: ten thousand POSTs cost a fraction of what fetch costs here.
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+const { post, destroy: destroyAgent } = createPoster();
 
-function post(
-  url: string,
-  fixture: { body: string; headers: Record<string, string> },
-): Promise<{ status: number; body: string }> {
-  return postKeepAlive(url, fixture, agent);
-}
-
-async function startInstance(name: string): Promise<Child> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'packages/redis-store/test/support/instance.ts'],
-    {
-      cwd: ROOT,
-      // Explicit: tsx maps @payhook/* to packages/*/src through the root tsconfig paths.
-      env: {
-        ...process.env,
-        TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json'),
-        REDIS_URL,
-        PREFIX: prefix,
-        INSTANCE_NAME: name,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const ready = await new Promise<Ready>((resolveReady, reject) => {
-    let stdout = '';
-    const onData = (chunk: Buffer): void => {
-      stdout += chunk.toString();
-      const line = stdout.split('\n').find((l) => l.startsWith('{'));
-      if (line) {
-        child.stdout!.off('data', onData);
-        child.off('exit', onExit);
-        resolveReady(JSON.parse(line) as Ready);
-      }
-    };
-    const onExit = (code: number | null): void =>
-      reject(new Error(`instance ${name} exited with ${code}: ${stderr}`));
-    child.stdout!.on('data', onData);
-    child.once('exit', onExit);
-  });
-  child.stdout!.resume();
-  const started: Child = {
-    process: child,
-    ready,
-    url: `http://127.0.0.1:${ready.port}/webhooks/test`,
-  };
-  children.push(started);
-  return started;
-}
-
-async function stopInstance(child: Child): Promise<number | null> {
-  if (child.process.exitCode !== null) return child.process.exitCode;
-  const exited = once(child.process, 'exit');
-  child.process.kill('SIGTERM');
-  const [code] = (await exited) as [number | null];
-  return code;
+async function startInstance(name: string): Promise<Instance> {
+  const child = await startChild(name, { redisUrl: REDIS_URL, prefix });
+  children.push(child);
+  return child;
 }
 
 beforeAll(() => {
@@ -117,7 +42,7 @@ afterAll(async () => {
   for (const child of children.splice(0)) await stopInstance(child);
   await deletePrefix(admin, prefix);
   await admin.quit();
-  agent.destroy();
+  destroyAgent();
 });
 
 it('two processes on one Redis dispatch each of 1,000 payments exactly once', async () => {
@@ -170,16 +95,8 @@ it('two processes on one Redis dispatch each of 1,000 payments exactly once', as
   await Promise.all(Array.from({ length: PAYMENTS_IN_FLIGHT }, worker));
 
   const deliveryMs = Date.now() - startedDeliveries;
-  const stats = await Promise.all(
-    [a, b].map(async (child) => {
-      const response = await fetch(`http://127.0.0.1:${child.ready.port}/stats`);
-      return (await response.json()) as Stats;
-    }),
-  );
-  const total = new Map<string, number>();
-  for (const s of stats)
-    for (const [id, n] of Object.entries(s.dispatched)) total.set(id, (total.get(id) ?? 0) + n);
-  const perInstance = stats.map((s) => Object.values(s.dispatched).reduce((x, y) => x + y, 0));
+  const stats = await Promise.all([a, b].map(readStats));
+  const { total, perInstance } = dispatchTotals(stats);
   const dispatchedTotal = perInstance.reduce((x, y) => x + y, 0);
   const twice = [...total].filter(([, n]) => n !== 1);
   const elapsed = Date.now() - started;

@@ -51,6 +51,7 @@ describe('createRedisStore options', () => {
     [{ url: REDIS_URL, prefix: 'p:', ttlMs: 1.5 }, 'ttlMs'],
     [{ url: REDIS_URL, prefix: 'p:', leaseMs: 5_000, ttlMs: 1_000 }, 'ttlMs'],
     [{ url: REDIS_URL, prefix: 'p:', commandTimeoutMs: -1 }, 'commandTimeoutMs'],
+    [{ url: REDIS_URL, prefix: 'p:', maxOrphanedClaims: 0 }, 'maxOrphanedClaims'],
     [{ url: REDIS_URL, client: {} as Redis, prefix: 'p:' }, 'client'],
     [{ client: {} as Redis, prefix: 'p:' }, 'client'],
   ])('refuses %j at construction, naming %s', (options, option) => {
@@ -191,6 +192,68 @@ describe('claim / commit / release', () => {
     } while (cursor !== '0');
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.every((k) => k.startsWith(prefix))).toBe(true);
+  });
+});
+
+describe('renew', () => {
+  it('extends the holder lease from now, with its token, and keeps the token', async () => {
+    const token = claimed(await store.claim('renew:1', 300));
+    expect(await store.renew('renew:1', token, 60_000)).toBe(true);
+    expect(await admin.get(prefix + 'renew:1')).toBe(token);
+    const left = await admin.pttl(prefix + 'renew:1');
+    expect(left).toBeGreaterThan(30_000);
+    expect(left).toBeLessThanOrEqual(60_000);
+    // Renewed past its first lease: still held, and the holder can still commit.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await store.claim('renew:1', 300)).toEqual({ state: 'busy' });
+    await store.commit('renew:1', token, 60_000);
+    expect(await admin.get(prefix + 'renew:1')).toBe(DONE);
+    expect(lost).toEqual([]);
+  });
+
+  it('with another token it answers false and changes nothing', async () => {
+    const token = claimed(await store.claim('renew:2', 5_000));
+    const before = await admin.pttl(prefix + 'renew:2');
+    const stranger = claimed(await store.claim('renew:2-other', 5_000));
+    expect(await store.renew('renew:2', stranger, 600_000)).toBe(false);
+    expect(await store.renew('renew:2', DONE, 600_000)).toBe(false);
+    expect(await store.renew('renew:2', '', 600_000)).toBe(false);
+    expect(await admin.get(prefix + 'renew:2')).toBe(token);
+    expect(await admin.pttl(prefix + 'renew:2')).toBeLessThanOrEqual(before);
+    expect(lost).toEqual([
+      ['renew:2', 'renew'],
+      ['renew:2', 'renew'],
+      ['renew:2', 'renew'],
+    ]);
+  });
+
+  it('a done key answers false and keeps its retention; a lapsed claim is not revived', async () => {
+    const token = claimed(await store.claim('renew:3', 5_000));
+    await store.commit('renew:3', token, 3_600_000);
+    expect(await store.renew('renew:3', token, 1_000)).toBe(false);
+    expect(await admin.get(prefix + 'renew:3')).toBe(DONE);
+    expect(await admin.pttl(prefix + 'renew:3')).toBeGreaterThan(3_000_000);
+
+    const late = claimed(await store.claim('renew:4', 150));
+    await untilExpired('renew:4');
+    expect(await store.renew('renew:4', late, 60_000)).toBe(false);
+    expect(await admin.exists(prefix + 'renew:4')).toBe(0);
+    expect(lost.map(([key, op]) => `${key} ${op}`)).toEqual(['renew:3 renew', 'renew:4 renew']);
+  });
+
+  it('respects the store leaseMs floor, and refuses a call with no usable lease', async () => {
+    const floored = createRedisStore({ url: REDIS_URL, prefix, leaseMs: 60_000 });
+    try {
+      await floored.ready();
+      const token = claimed(await floored.claim('renew:5', 100));
+      expect(await floored.renew('renew:5', token, 100)).toBe(true);
+      expect(await admin.pttl(prefix + 'renew:5')).toBeGreaterThan(30_000);
+    } finally {
+      await floored.close();
+    }
+    const token = claimed(await store.claim('renew:6', 5_000));
+    await expect(store.renew('renew:6', token, 0)).rejects.toThrow(/leaseMs must be a positive/);
+    expect(await admin.get(prefix + 'renew:6')).toBe(token);
   });
 });
 

@@ -1,19 +1,48 @@
 /**
- * One merchant app instance for the cross-process test, run as its own Node process with
+ * One merchant app instance for the cross-process tests, run as its own Node process with
  * `node --import tsx`: an Express app with its own hub, sharing only Redis with the other instance.
- * Environment: REDIS_URL, PREFIX, INSTANCE_NAME. Prints one JSON line when it listens.
+ * Environment: REDIS_URL, PREFIX, INSTANCE_NAME; optional HANDLER_TIMEOUT_MS, LEASE_MS,
+ * COMMAND_TIMEOUT_MS. Prints one JSON line when it listens; GET /stats returns its counts.
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createPaymentHub, createWebhookMiddleware, type ReceiveOutcome } from '@payhook/core';
+import {
+  createPaymentHub,
+  createWebhookMiddleware,
+  type Logger,
+  type ReceiveOutcome,
+} from '@payhook/core';
 import { createRedisStore } from '@payhook/redis-store';
 import { createTestProvider } from '@payhook/core/testing';
 
+const numberFromEnv = (name: string): number | undefined =>
+  process.env[name] ? Number(process.env[name]) : undefined;
+
 async function main(): Promise<void> {
   const name = process.env.INSTANCE_NAME ?? 'instance';
-  const store = createRedisStore({ url: process.env.REDIS_URL!, prefix: process.env.PREFIX! });
+  const lostClaims: Record<string, number> = {};
+  const storeLog: string[] = [];
+  const remember = (obj: unknown, msg?: string): void => void storeLog.push(msg ?? String(obj));
+  const logger: Logger = {
+    debug: () => undefined,
+    info: remember,
+    warn: remember,
+    error: remember,
+  };
+  const store = createRedisStore({
+    url: process.env.REDIS_URL!,
+    prefix: process.env.PREFIX!,
+    commandTimeoutMs: numberFromEnv('COMMAND_TIMEOUT_MS'),
+    logger,
+    onLostClaim: (_key, operation) =>
+      void (lostClaims[operation] = (lostClaims[operation] ?? 0) + 1),
+  });
   await store.ready();
-  const hub = createPaymentHub({ store, handlerTimeoutMs: 5_000, leaseMs: 15_000 });
+  const hub = createPaymentHub({
+    store,
+    handlerTimeoutMs: numberFromEnv('HANDLER_TIMEOUT_MS') ?? 5_000,
+    leaseMs: numberFromEnv('LEASE_MS') ?? 15_000,
+  });
   const dispatched: Record<string, number> = {};
   const outcomes: Partial<Record<ReceiveOutcome, number>> = {};
   const errors: string[] = [];
@@ -36,7 +65,7 @@ async function main(): Promise<void> {
     }),
   );
   app.get('/stats', (_req, res) => {
-    res.json({ name, pid: process.pid, dispatched, outcomes, errors });
+    res.json({ name, pid: process.pid, dispatched, outcomes, errors, lostClaims, storeLog });
   });
   const server = app.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;

@@ -2,11 +2,12 @@
  * One merchant app instance for the cross-process tests, run as its own Node process with
  * `node --import tsx`: an Express app with its own hub, sharing only Redis with the other instance.
  * Environment: REDIS_URL, PREFIX, INSTANCE_NAME; optional HANDLER_TIMEOUT_MS, LEASE_MS,
- * COMMAND_TIMEOUT_MS. Prints one JSON line when it listens; GET /stats returns its counts.
+ * COMMAND_TIMEOUT_MS, and STORE=memory for the in-process store instead of Redis (restart tests). Prints one JSON line when it listens; GET /stats returns its counts.
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import {
+  createMemoryStore,
   createPaymentHub,
   createWebhookMiddleware,
   type Logger,
@@ -29,15 +30,18 @@ async function main(): Promise<void> {
     warn: remember,
     error: remember,
   };
-  const store = createRedisStore({
-    url: process.env.REDIS_URL!,
-    prefix: process.env.PREFIX!,
-    commandTimeoutMs: numberFromEnv('COMMAND_TIMEOUT_MS'),
-    logger,
-    onLostClaim: (_key, operation) =>
-      void (lostClaims[operation] = (lostClaims[operation] ?? 0) + 1),
-  });
-  await store.ready();
+  const memory = process.env.STORE === 'memory';
+  const store = memory
+    ? createMemoryStore()
+    : createRedisStore({
+        url: process.env.REDIS_URL!,
+        prefix: process.env.PREFIX!,
+        commandTimeoutMs: numberFromEnv('COMMAND_TIMEOUT_MS'),
+        logger,
+        onLostClaim: (_key, operation) =>
+          void (lostClaims[operation] = (lostClaims[operation] ?? 0) + 1),
+      });
+  if (!memory) await (store as ReturnType<typeof createRedisStore>).ready();
   const hub = createPaymentHub({
     store,
     handlerTimeoutMs: numberFromEnv('HANDLER_TIMEOUT_MS') ?? 5_000,
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => {
     server.closeAllConnections();
     server.close(() => {
-      store.close().then(
+      (store.close?.() ?? Promise.resolve()).then(
         () => process.exit(0),
         () => process.exit(1),
       );

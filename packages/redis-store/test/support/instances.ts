@@ -43,6 +43,8 @@ export interface InstanceOptions {
   handlerTimeoutMs?: number;
   leaseMs?: number;
   commandTimeoutMs?: number;
+  /** `memory`: the instance uses the in-process store (REDIS_URL is then ignored). */
+  store?: 'redis' | 'memory';
 }
 
 export async function startInstance(name: string, options: InstanceOptions): Promise<Instance> {
@@ -57,6 +59,7 @@ export async function startInstance(name: string, options: InstanceOptions): Pro
   if (options.handlerTimeoutMs) env.HANDLER_TIMEOUT_MS = String(options.handlerTimeoutMs);
   if (options.leaseMs) env.LEASE_MS = String(options.leaseMs);
   if (options.commandTimeoutMs) env.COMMAND_TIMEOUT_MS = String(options.commandTimeoutMs);
+  if (options.store === 'memory') env.STORE = 'memory';
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'packages/redis-store/test/support/instance.ts'],

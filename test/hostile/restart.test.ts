@@ -76,3 +76,24 @@ it.each([
   },
   30_000,
 );
+
+it('two instances, each with its own memory store, both process every payment', async () => {
+  const options = { redisUrl: REDIS_URL, prefix: 'unused:', store: 'memory' as const };
+  const poster = createPoster(16);
+  const [a, b] = await Promise.all([startInstance('a', options), startInstance('b', options)]);
+  try {
+    const some = deliveries.slice(0, 100);
+    await Promise.all(some.flatMap((d) => [poster.post(a.url, d), poster.post(b.url, d)]));
+    const perInstance = [await stats(a), await stats(b)].map(
+      (s) => Object.keys(s.dispatched).length,
+    );
+    reportCounts(
+      'two memory-store instances',
+      `100 payments, one copy to each: dispatched ${perInstance.join(' + ')}`,
+    );
+    expect(perInstance).toEqual([100, 100]);
+  } finally {
+    poster.destroy();
+    await Promise.all([stopInstance(a), stopInstance(b)]);
+  }
+}, 30_000);

@@ -8,7 +8,7 @@ import {
   UnsupportedMediaTypeError,
   type PaymentErrorLike,
 } from './errors';
-import { assertRetentionCovers, type PaymentHub, type ReceiveResult } from './hub';
+import { assertRetentionCovers, rejectDelivery, type PaymentHub, type ReceiveResult } from './hub';
 import type { AnyPaymentProvider, Delivery, HttpReply, PaymentProvider } from './provider';
 
 export interface WebhookMiddlewareOptions {
@@ -81,7 +81,7 @@ export function createWebhookMiddleware(
   const onResult = options.onResult;
 
   const refuse = (res: ServerResponse, error: PaymentErrorLike, closeConnection = false): void => {
-    const reply = hub.reject(provider, error);
+    const reply = rejectDelivery(hub, provider, error);
     if (error.code === 'ERR_METHOD_NOT_ALLOWED')
       reply.headers = { ...reply.headers, allow: 'POST' };
     if (closeConnection) reply.headers = { ...reply.headers, connection: 'close' };

@@ -93,7 +93,14 @@ export type {
   PaymentProvider,
   AnyPaymentProvider,
 } from './provider';
-export { createPaymentHub, errorReply, assertRetentionCovers, HUB_EVENT_NAMES } from './hub';
+export {
+  createPaymentHub,
+  errorReply,
+  assertRetentionCovers,
+  rejectDelivery,
+  notifyHub,
+  HUB_EVENT_NAMES,
+} from './hub';
 export type {
   PaymentHub,
   PaymentHubOptions,

@@ -12,6 +12,8 @@ import {
 export async function cashyWithYourKey(apiKey = process.env.CASHY_API_KEY ?? CASHY_TEST_API_KEY) {
   const cashy = createCashyFixtures({ merchantId: '100001', apiKey });
   const hub = createPaymentHub();
+  const paid: string[] = [];
+  hub.on('payment.completed', async (event) => void paid.push(event.id)); // without a listener: retry
 
   const app = express();
   // providerOptions: { merchantId, apiKey, timeZone, currency }, the plugin's options
@@ -19,5 +21,5 @@ export async function cashyWithYourKey(apiKey = process.env.CASHY_API_KEY ?? CAS
 
   const delivery = cashy.payin({ mchOrderNo: 'C-1', amount: '100.10' });
   const reply = await sendFixture(request(app).post('/webhooks/cashy'), delivery);
-  return { acknowledged: isAcknowledged(delivery, reply), sign: delivery.headers.Sign };
+  return { acknowledged: isAcknowledged(delivery, reply), paid, sign: delivery.headers.Sign };
 }

@@ -1,0 +1,62 @@
+import type { PaymentEvent } from '../events';
+import { PaymentError } from '../errors';
+import type { HubState } from './types';
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+
+/** The key that records a transaction's completion, so a later failure notice is known stale. */
+export const completedMarker = (event: PaymentEvent): string =>
+  `${event.provider}:completed:${event.transactionId}`;
+
+/** Records that the transaction completed: one write when the store can, else claim + commit. */
+async function markCompleted(state: HubState, event: PaymentEvent): Promise<void> {
+  const { store, settings } = state;
+  const marker = completedMarker(event);
+  if (store.markDone) return store.markDone(marker, settings.retentionMs);
+  const claim = await store.claim(marker, settings.leaseMs);
+  if (claim.state === 'claimed') await store.commit(marker, claim.token, settings.retentionMs);
+}
+
+/**
+ * claimed → done after the listeners succeeded, retried with backoff for commitRetryMs: a store
+ * blip must not turn a processed event into a redelivery that runs the listeners again. The claim
+ * is never released here. Resolves with the ERR_COMMIT_FAILED error when it gave up.
+ */
+export async function commitProcessed(
+  state: HubState,
+  event: PaymentEvent,
+  token: string,
+): Promise<PaymentError | undefined> {
+  const { store, settings, logger } = state;
+  const deadline = Date.now() + settings.commitRetryMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (event.type === 'payment.completed') {
+        // The completion marker is written beside the commit, not after it: on a networked store
+        // the two round trips overlap.
+        await Promise.all([
+          store.commit(event.id, token, settings.retentionMs),
+          markCompleted(state, event),
+        ]);
+      } else {
+        await store.commit(event.id, token, settings.retentionMs);
+      }
+      logger.info(
+        { eventId: event.id, type: event.type },
+        '@payhook/core: payment event processed',
+      );
+      return undefined;
+    } catch (cause) {
+      const wait = Math.min(25 * 2 ** attempt, 1_000);
+      if (Date.now() + wait > deadline)
+        return new PaymentError(
+          `the listeners of ${event.id} succeeded but the store could not record it within ${settings.commitRetryMs} ms; ` +
+            'a redelivery after the lease may run them again',
+          { code: 'ERR_COMMIT_FAILED', cause },
+        );
+      logger.warn({ eventId: event.id, attempt }, '@payhook/core: commit failed; retrying');
+      await sleep(wait);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import { PAYMENT_EVENT_TYPES, isPaymentEventType, type PaymentEventType } from '../events';
+import { ConfigError } from '../errors';
+import { silentLogger, type Logger } from '../logger';
+import { createMemoryStore, isMemoryStore, type IdempotencyStore } from '../store';
+import type { HubSettings, PaymentHubOptions } from './types';
+
+/** Every hub option checked at construction: a bad one throws a ConfigError naming it. */
+export function resolveHubOptions(options: PaymentHubOptions): {
+  settings: HubSettings;
+  store: IdempotencyStore;
+  logger: Logger;
+} {
+  const handlerTimeoutMs = positiveInt(options.handlerTimeoutMs, 8_000, 'handlerTimeoutMs');
+  const leaseMs = positiveInt(options.leaseMs, 30_000, 'leaseMs');
+  const retentionMs = positiveInt(options.retentionMs, 72 * 3_600_000, 'retentionMs');
+  if (leaseMs <= handlerTimeoutMs) {
+    throw new ConfigError(
+      'leaseMs',
+      `(${leaseMs}) must be longer than handlerTimeoutMs (${handlerTimeoutMs}), or a slow listener's claim could be taken over while it runs`,
+    );
+  }
+  if (retentionMs < leaseMs) throw new ConfigError('retentionMs', 'must be at least leaseMs');
+  const commitRetryMs = positiveInt(
+    options.commitRetryMs,
+    Math.min(5_000, leaseMs / 2),
+    'commitRetryMs',
+  );
+  if (commitRetryMs >= leaseMs)
+    throw new ConfigError(
+      'commitRetryMs',
+      `(${commitRetryMs}) must be shorter than leaseMs (${leaseMs})`,
+    );
+  const maxInFlight =
+    options.maxInFlight === undefined
+      ? undefined
+      : positiveInt(options.maxInFlight, 0, 'maxInFlight');
+  const settings: HubSettings = Object.freeze({
+    handlerTimeoutMs,
+    leaseMs,
+    retentionMs,
+    commitRetryMs,
+    ignore: checkIgnore(options.ignore),
+    maxInFlight,
+  });
+  return { settings, store: checkStore(options.store), logger: checkLogger(options.logger) };
+}
+
+function positiveInt(value: number | undefined, fallback: number, option: string): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v <= 0)
+    throw new ConfigError(option, 'must be a positive whole number of milliseconds');
+  return v;
+}
+
+function checkIgnore(value: unknown): readonly PaymentEventType[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((t) => isPaymentEventType(t)))
+    throw new ConfigError(
+      'ignore',
+      `must be a list of payment event types (${PAYMENT_EVENT_TYPES.join(', ')})`,
+    );
+  return Object.freeze([...value]) as readonly PaymentEventType[];
+}
+
+function checkLogger(logger: Logger | undefined): Logger {
+  const checked = logger ?? silentLogger;
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof checked[level] !== 'function')
+      throw new ConfigError('logger', `must have a ${level}() method (pino-compatible)`);
+  }
+  return checked;
+}
+
+function checkStore(store: IdempotencyStore | undefined): IdempotencyStore {
+  const checked = store ?? createMemoryStore();
+  warnIfMemoryStoreInProduction(checked);
+  for (const op of ['claim', 'commit', 'release'] as const) {
+    if (typeof checked[op] !== 'function')
+      throw new ConfigError('store', `must implement ${op}() (IdempotencyStore)`);
+  }
+  return checked;
+}
+
+let memoryStoreWarned = false;
+/** The memory store forgets on restart: say so once, where production operators look. */
+function warnIfMemoryStoreInProduction(store: IdempotencyStore): void {
+  if (memoryStoreWarned || process.env.NODE_ENV !== 'production' || !isMemoryStore(store)) return;
+  memoryStoreWarned = true;
+  process.emitWarning(
+    'the in-memory idempotency store forgets every processed event when the process restarts, and ' +
+      'each instance has its own: a replay after a restart, or on another instance, is processed again. ' +
+      'Use @payhook/redis-store (shared, survives restarts of the app) or @payhook/postgres.',
+    { type: 'PayhookWarning', code: 'PAYHOOK_MEMORY_STORE' },
+  );
+}

@@ -1,0 +1,112 @@
+import type { PaymentEvent } from '../events';
+import { StoreError, isPaymentError, type PaymentErrorLike } from '../errors';
+import type { AnyPaymentProvider, Delivery, NotPaymentEvent, PaymentEventDraft } from '../provider';
+import { notify, reportError } from './notify';
+import { processEvent } from './process-event';
+import type { EventOutcome, HubState, ReceiveResult } from './types';
+
+/** Which event outcome decides the delivery's answer: the worst one. */
+const RANK: Record<EventOutcome, number> = {
+  failed: 6,
+  busy: 5,
+  unhandled: 4,
+  processed: 3,
+  ignored: 2,
+  superseded: 1,
+  duplicate: 0,
+};
+
+/**
+ * 5-8: the normalized result through claim, dispatch, commit or release, per event, and the
+ * answer: the gateway's success body only when every event is done (or deliberately ignored).
+ */
+export async function settle(
+  state: HubState,
+  provider: AnyPaymentProvider,
+  normalized: ReadonlyArray<PaymentEventDraft> | NotPaymentEvent,
+  raw: unknown,
+  delivery: Delivery,
+  keyIndex?: number,
+): Promise<ReceiveResult> {
+  if (!Array.isArray(normalized) || normalized.length === 0)
+    return notAPayment(state, provider, normalized as NotPaymentEvent | readonly [], raw, delivery);
+  const events = (normalized as ReadonlyArray<PaymentEventDraft>).map((d) =>
+    finalize(provider, d, raw, delivery, keyIndex),
+  );
+  let outcome: EventOutcome = 'duplicate';
+  let firstError: PaymentErrorLike | undefined;
+  for (const event of events) {
+    let result: [EventOutcome, PaymentErrorLike?];
+    try {
+      result = await processEvent(state, event, delivery);
+    } catch (cause) {
+      // A store that already speaks our catalogue (e.g. @payhook/redis-store) is reported as is.
+      const error =
+        isPaymentError(cause) && cause.code === 'ERR_STORE_UNAVAILABLE'
+          ? cause
+          : new StoreError('claim/commit', cause, provider.source);
+      reportError(state, error, { provider: provider.id, event, delivery });
+      result = ['failed', error];
+    }
+    if (RANK[result[0]] > RANK[outcome]) outcome = result[0];
+    firstError ??= result[1];
+  }
+  const ok =
+    outcome === 'processed' ||
+    outcome === 'duplicate' ||
+    outcome === 'superseded' ||
+    outcome === 'ignored';
+  return { outcome, reply: ok ? provider.ack.ok : provider.ack.retry, events, error: firstError };
+}
+
+function notAPayment(
+  state: HubState,
+  provider: AnyPaymentProvider,
+  note: NotPaymentEvent | readonly [],
+  raw: unknown,
+  delivery: Delivery,
+): ReceiveResult {
+  const kind = 'kind' in note ? note.kind : 'not-a-payment-event';
+  const reason = 'reason' in note ? note.reason : 'no payment event in this delivery';
+  if (kind === 'pending') {
+    state.logger.debug(
+      { provider: provider.id, reason },
+      '@payhook/core: payment not final yet; acknowledged',
+    );
+    return { outcome: 'pending', reply: provider.ack.ok, events: [] };
+  }
+  const verified = !('verified' in note) || note.verified !== false;
+  notify(state, 'unhandled', { provider: provider.id, reason, verified, raw, delivery });
+  return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
+}
+
+/**
+ * The envelope of one event. The one rule for event ids: the provider id, a colon, and the
+ * plugin's own stable key for the fact (`newpay:payment:<order>`): see docs/events.md.
+ */
+export function finalize(
+  provider: AnyPaymentProvider,
+  draft: PaymentEventDraft,
+  raw: unknown,
+  delivery: Delivery,
+  keyIndex?: number,
+): PaymentEvent {
+  const event: PaymentEvent = {
+    id: `${provider.id}:${draft.id}`,
+    type: draft.type,
+    provider: provider.id,
+    orderId: draft.orderId,
+    transactionId: draft.transactionId,
+    amount: draft.amount,
+    currency: draft.currency,
+    occurredAt: draft.occurredAt,
+    receivedAt: delivery.receivedAt.toISOString(),
+    verification: draft.verification ?? provider.verification,
+    raw: draft.raw ?? raw,
+  };
+  if (keyIndex !== undefined) event.keyIndex = keyIndex;
+  if (draft.failure) event.failure = draft.failure;
+  if (draft.refund) event.refund = draft.refund;
+  if (draft.details) event.details = draft.details;
+  return event;
+}

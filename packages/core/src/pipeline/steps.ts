@@ -1,0 +1,124 @@
+import {
+  PayloadError,
+  PaymentError,
+  SignatureError,
+  isPaymentError,
+  type PaymentErrorLike,
+} from '../errors';
+import {
+  unwrapVerified,
+  type AnyPaymentProvider,
+  type Delivery,
+  type NotPaymentEvent,
+  type PaymentEventDraft,
+} from '../provider';
+import { reject, reportError } from './notify';
+import type { HubState, ReceiveResult } from './types';
+
+/** A step's value, or the answer that ends the delivery there. */
+export type Step<T> = { ok: true; value: T } | { ok: false; result: ReceiveResult };
+
+const ok = <T>(value: T): Step<T> => ({ ok: true, value });
+const stop = (result: ReceiveResult): Step<never> => ({ ok: false, result });
+
+/** 1 verify: fail closed. An unexpected throw from a plugin's verify is a 401, never a pass. */
+export async function verifyStep(
+  state: HubState,
+  provider: AnyPaymentProvider,
+  delivery: Delivery,
+): Promise<Step<{ raw: unknown; keyIndex?: number }>> {
+  try {
+    const { payload, keyIndex } = unwrapVerified(await provider.verify(delivery));
+    return ok({ raw: payload, keyIndex });
+  } catch (cause) {
+    const error = isPaymentError(cause)
+      ? cause
+      : new SignatureError('verification failed unexpectedly', { source: provider.source, cause });
+    return stop(refused(state, provider, error, delivery));
+  }
+}
+
+/** 2 validate: the provider's schema, compiled once at construction. */
+export function validateStep(
+  state: HubState,
+  provider: AnyPaymentProvider,
+  raw: unknown,
+  delivery: Delivery,
+): Step<unknown> {
+  const problems = provider.validate(raw);
+  if (!problems) return ok(raw);
+  const error = new PayloadError(
+    `payload does not match the ${provider.id} schema: ${problems.map((p) => `${p.path || '/'} ${p.message}`).join('; ')}`,
+    { source: provider.source, fields: problems },
+  );
+  return stop(refused(state, provider, error, delivery));
+}
+
+/** 3 confirm: the gateway's own record, for providers whose notification is not (fully) signed. */
+export async function confirmStep(
+  state: HubState,
+  provider: AnyPaymentProvider,
+  raw: unknown,
+  delivery: Delivery,
+): Promise<Step<unknown>> {
+  if (!provider.confirm) return ok(undefined);
+  try {
+    return ok(await provider.confirm(raw, { delivery }));
+  } catch (cause) {
+    return stop(stepFailed(state, provider, 'confirm', cause, delivery));
+  }
+}
+
+/** 4 normalize: 0..n event drafts, or why there is none, from the payload and its confirmation. */
+export function normalizeStep(
+  state: HubState,
+  provider: AnyPaymentProvider,
+  raw: unknown,
+  confirmation: unknown,
+  delivery: Delivery,
+): Step<ReadonlyArray<PaymentEventDraft> | NotPaymentEvent> {
+  try {
+    return ok(provider.normalize(raw, { delivery, confirmation }));
+  } catch (cause) {
+    return stop(stepFailed(state, provider, 'normalize', cause, delivery));
+  }
+}
+
+export function refused(
+  state: HubState,
+  provider: AnyPaymentProvider,
+  error: PaymentErrorLike,
+  delivery: Delivery,
+): ReceiveResult {
+  return {
+    outcome: 'rejected',
+    reply: reject(state, provider, error, delivery),
+    events: [],
+    error,
+  };
+}
+
+/**
+ * A PaymentError below 500 from confirm or normalize is a verdict on the delivery; a 5xx one (a
+ * status API that is down) or anything else (a bug) gets the gateway's retry body, so the payment
+ * is redelivered once the cause is gone, instead of being dropped.
+ */
+export function stepFailed(
+  state: HubState,
+  provider: AnyPaymentProvider,
+  step: 'confirm' | 'normalize',
+  cause: unknown,
+  delivery: Delivery,
+): ReceiveResult {
+  if (isPaymentError(cause) && cause.statusCode < 500)
+    return refused(state, provider, cause, delivery);
+  const error = isPaymentError(cause)
+    ? cause
+    : new PaymentError(`${step} failed: ${(cause as Error)?.message ?? String(cause)}`, {
+        code: 'ERR_NORMALIZE_FAILED',
+        source: provider.source,
+        cause,
+      });
+  reportError(state, error, { provider: provider.id, delivery });
+  return { outcome: 'failed', reply: provider.ack.retry, events: [], error };
+}

@@ -1,0 +1,185 @@
+import type { EventEmitter } from 'eventemitter3';
+import type { PaymentEvent, PaymentEventType } from '../events';
+import type { PaymentErrorLike } from '../errors';
+import type { Logger } from '../logger';
+import type { AnyPaymentProvider, Delivery, HttpReply } from '../provider';
+import type { IdempotencyStore } from '../store';
+
+export interface ListenerContext {
+  /** Aborted when the handler timeout passes: the gateway is then told to retry. */
+  signal: AbortSignal;
+  delivery: Delivery;
+}
+
+export interface UnhandledDelivery {
+  provider: string;
+  /** The payment event nobody listens to, when that is why it is unhandled. */
+  event?: PaymentEvent;
+  /** Why it is not a payment event ("payout", "unknown event name refund.created"...). */
+  reason: string;
+  /**
+   * Whether the delivery's authenticity was established (signature, secret channel or status
+   * query). False for an unsigned notice nobody confirmed: report it, never act on it.
+   */
+  verified: boolean;
+  raw: unknown;
+  delivery: Delivery;
+}
+
+export interface ErrorContext {
+  provider?: string;
+  event?: PaymentEvent;
+  delivery?: Delivery;
+}
+
+/** Reported by long-lived sources (the Lailaolab socket) on `source.up`, `source.down`, `source.error`. */
+export interface SourceStatus {
+  provider: string;
+  detail?: string;
+  error?: Error;
+}
+
+type PaymentChannels = {
+  [K in PaymentEventType]: [event: PaymentEvent & { type: K }, context: ListenerContext];
+};
+
+export interface NoticeChannels {
+  unhandled: [delivery: UnhandledDelivery];
+  duplicate: [event: PaymentEvent];
+  /** A delivery was superseded: e.g. a failure notice for a payment already completed. */
+  superseded: [event: PaymentEvent, reason: string];
+  error: [error: PaymentErrorLike, context: ErrorContext];
+  'source.up': [status: SourceStatus];
+  'source.down': [status: SourceStatus];
+  'source.error': [status: SourceStatus];
+}
+
+export type HubChannels = PaymentChannels & NoticeChannels;
+export type HubEventName = keyof HubChannels;
+export type HubListener<K extends HubEventName> = (...args: HubChannels[K]) => unknown;
+export type AnyPaymentListener = (event: PaymentEvent, context: ListenerContext) => unknown;
+
+export type ReceiveOutcome =
+  | 'processed'
+  | 'duplicate'
+  | 'busy'
+  | 'unhandled'
+  | 'ignored'
+  | 'pending'
+  | 'superseded'
+  | 'failed'
+  | 'rejected';
+
+export interface ReceiveResult {
+  outcome: ReceiveOutcome;
+  /** What to answer the gateway: its own success or retry body, or an error reply. */
+  reply: HttpReply;
+  /** The normalized events of the delivery (dispatched or not). */
+  events: PaymentEvent[];
+  error?: PaymentErrorLike;
+}
+
+export interface PaymentHubOptions {
+  store?: IdempotencyStore;
+  logger?: Logger;
+  /**
+   * How long the gateway waits for its answer while listeners run (default 8,000 ms). Past it the
+   * gateway gets its retry body, but the listeners keep running and keep the event's claim (renewed
+   * every leaseMs / 3) until they settle: committed when they resolve, released when they reject.
+   * Redeliveries meanwhile get the retry body too.
+   */
+  handlerTimeoutMs?: number;
+  /**
+   * How long a claim holds without renewal (default 30,000 ms): only a process that dies stops
+   * renewing, so this is how soon a redelivery can take over the event of a crashed process.
+   */
+  leaseMs?: number;
+  /**
+   * How long a processed event is remembered (default 72 h). It must outlive the gateways' retry
+   * windows (Cashy: about 17 h) and every provider's maxAgeMs (checked at mount).
+   */
+  retentionMs?: number;
+  /**
+   * How long a commit that fails after the listeners succeeded is retried, with backoff, before
+   * it is reported on `error` as ERR_COMMIT_FAILED (default 5,000 ms; shorter than leaseMs).
+   */
+  commitRetryMs?: number;
+  /**
+   * Payment types the merchant does not handle on purpose: with no listener, they are acknowledged
+   * and reported on `unhandled` as ignored. Any other type with no listener gets the retry body and
+   * is never marked done, so adding the listener later still processes the redelivery.
+   */
+  ignore?: readonly PaymentEventType[];
+  /**
+   * Most events dispatched at once (listeners still running count, timed out or not). Beyond it a
+   * delivery gets the retry body at once, without a claim. Default: no cap.
+   */
+  maxInFlight?: number;
+}
+
+export interface PaymentHub {
+  on<K extends HubEventName>(name: K, listener: HubListener<K>): PaymentHub;
+  once<K extends HubEventName>(name: K, listener: HubListener<K>): PaymentHub;
+  off<K extends HubEventName>(name: K, listener: HubListener<K>): PaymentHub;
+  /** Every payment event, whatever its type; awaited like the typed listeners. */
+  onAny(listener: AnyPaymentListener): PaymentHub;
+  offAny(listener: AnyPaymentListener): PaymentHub;
+  /**
+   * The transport-free entry point: verify → validate → confirm → normalize → claim → dispatch →
+   * commit/release.
+   */
+  receive(provider: AnyPaymentProvider, delivery: Delivery): Promise<ReceiveResult>;
+  /**
+   * Asks the gateway about a payment (the provider's `fetchStatus`) and processes what it says
+   * through the same claim/dispatch path as a notification: a payment seen both ways is processed
+   * once. `outcome: 'unhandled'` when the gateway knows no such payment.
+   */
+  reconcile(provider: AnyPaymentProvider, reference: string): Promise<ReceiveResult>;
+  /** Adapter-only (see `rejectDelivery` and `notifyHub`). */
+  readonly [HUB_INTERNALS]: HubInternals;
+  /** @deprecated adapter-only: use `rejectDelivery(hub, …)`; leaves the public hub soon. */
+  reject: HubInternals['reject'];
+  /** @deprecated source-only: use `notifyHub(hub, …)`; leaves the public hub soon. */
+  notify: HubInternals['notify'];
+  listenerCount(name: HubEventName | '*'): number;
+  readonly store: IdempotencyStore;
+  readonly logger: Logger;
+  readonly options: HubSettings;
+}
+
+/** The hub's checked settings: what createPaymentHub made of its options. */
+export type HubSettings = Readonly<{
+  handlerTimeoutMs: number;
+  leaseMs: number;
+  retentionMs: number;
+  commitRetryMs: number;
+  ignore: readonly PaymentEventType[];
+  maxInFlight: number | undefined;
+}>;
+
+/** What adapters and sources need of a hub, kept off its public surface. */
+export interface HubInternals {
+  /** Reports a delivery refused before it reached `receive` (413, 415, 405...); returns the reply. */
+  reject(provider: AnyPaymentProvider, error: PaymentErrorLike, delivery?: Delivery): HttpReply;
+  /** Reports on a notice channel (`source.up`, `source.down`, `source.error`...). */
+  notify<K extends keyof NoticeChannels>(name: K, ...args: NoticeChannels[K]): void;
+}
+
+/** The key of a hub's internals: adapters reach them through @payhook/core/plugin. */
+export const HUB_INTERNALS: unique symbol = Symbol('payhook.hubInternals');
+
+/**
+ * The explicit state every pipeline step works on: one per hub. `inFlight` counts events whose
+ * listeners run now, timed out or not (for maxInFlight).
+ */
+export interface HubState {
+  readonly emitter: EventEmitter;
+  readonly store: IdempotencyStore;
+  readonly logger: Logger;
+  readonly settings: HubSettings;
+  inFlight: number;
+}
+
+/** What one event came to in the claim/dispatch/commit step. */
+export type EventOutcome =
+  'processed' | 'duplicate' | 'busy' | 'superseded' | 'failed' | 'unhandled' | 'ignored';

@@ -89,6 +89,18 @@ export interface SimulatedPaymentOptions {
   emit?: boolean;
   /** Extra or overriding message fields. */
   extra?: Record<string, unknown>;
+  /**
+   * Message fields to leave out, e.g. `['message']`: the only fields a bank is known to always send
+   * are `paymentMethod, transactionId, billNumber, txnAmount, status`
+   * (barlus-developer/phajay-payment-gateway).
+   */
+  omit?: string[];
+  /**
+   * `fail` only: what the status API says afterwards. By default the record is left as it is
+   * (WAITING: a failed attempt at a QR that can still be paid); `EXPIRED` (documented, barlus SDK
+   * transaction.go) or `FAILED` play a record that says the payment failed.
+   */
+  recordStatus?: string;
 }
 
 export interface LailaolabSimulator {
@@ -97,21 +109,29 @@ export interface LailaolabSimulator {
   readonly apiBase: string;
   /** Every status API request, in order. */
   readonly statusRequests: Array<{ transactionId: string; authorized: boolean }>;
+  /** Every request the API server received, whatever its path (`path` as sent, query included). */
+  readonly apiRequests: Array<{ method: string; path: string }>;
+  /** The most status requests the API was answering at the same time (set it to 0 to restart). */
+  statusPeakConcurrency: number;
   /** `up`, or `down` (answers 503) to play an outage of the status API. */
   statusApiMode: 'up' | 'down';
+  /** How long the status API takes to answer, in ms (default 0): to hold requests in flight. */
+  statusApiLatencyMs: number;
   /** Registers a transaction in WAITING, as generating a QR does. */
   createTransaction(init: {
     amount: number | string;
     transactionId?: string;
     orderNo?: string;
     description?: string;
+    /** Default `LAK`; `null` leaves the field out of the record. */
+    currency?: string | null;
   }): LailaolabStatusData;
   transaction(transactionId: string): LailaolabStatusData | undefined;
   /** Changes what the status API says (to play a forged or contradicted message). */
   setTransaction(transactionId: string, patch: Partial<LailaolabStatusData>): void;
   /** The payment completes: status API says PAYMENT_COMPLETED, and the channel is told. */
   pay(transactionId: string, options?: SimulatedPaymentOptions): LailaolabMessage;
-  /** The payment fails: the channel says FAILED; the status API keeps WAITING. */
+  /** The payment fails: the channel says FAILED; the status API keeps WAITING unless `recordStatus`. */
   fail(transactionId: string, options?: SimulatedPaymentOptions): LailaolabMessage;
   /** Emits any message on `join::<secret>` (or `event`) to every connected client. */
   emit(message: unknown, event?: string): void;
@@ -209,9 +229,13 @@ export async function startLailaolabSimulator(
   const channel = `join::${secretKey}`;
   const ledger = new Map<string, LailaolabStatusData>();
   const statusRequests: LailaolabSimulator['statusRequests'] = [];
+  const apiRequests: LailaolabSimulator['apiRequests'] = [];
+  let statusInFlight = 0;
+  let statusPeakConcurrency = 0;
   const expectedAuth = `Basic ${Buffer.from(apiKey, 'utf8').toString('base64')}`;
 
   const api: HttpServer = createServer((req, res) => {
+    apiRequests.push({ method: req.method ?? '', path: req.url ?? '' });
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const send = (status: number, body: string): void => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
@@ -222,13 +246,26 @@ export async function startLailaolabSimulator(
     const transactionId = decodeURIComponent(path.slice(STATUS_PATH.length));
     const authorized = req.headers.authorization === expectedAuth;
     statusRequests.push({ transactionId, authorized });
+    statusPeakConcurrency = Math.max(statusPeakConcurrency, ++statusInFlight);
+    res.once('close', () => statusInFlight--);
+    if (sim.statusApiLatencyMs > 0) {
+      setTimeout(() => answer(transactionId, authorized, send), sim.statusApiLatencyMs);
+      return;
+    }
+    answer(transactionId, authorized, send);
+  });
+  const answer = (
+    transactionId: string,
+    authorized: boolean,
+    send: (status: number, body: string) => void,
+  ): void => {
     if (sim.statusApiMode === 'down')
       return send(503, JSON.stringify({ message: 'SERVICE_UNAVAILABLE' }));
     if (!authorized) return send(401, JSON.stringify({ message: 'UNAUTHORIZED' }));
     const data = ledger.get(transactionId);
     if (!data) return send(200, JSON.stringify({ message: 'PAYMENT_NOT_FOUND', data: null }));
     return send(200, statusJson({ message: 'SUCCESSFULLY', data }));
-  });
+  };
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   const apiPort = (api.address() as AddressInfo).port;
 
@@ -275,8 +312,8 @@ export async function startLailaolabSimulator(
     data: LailaolabStatusData,
     outcome: 'SUCCESS' | 'FAILED',
     o: SimulatedPaymentOptions,
-  ): LailaolabMessage =>
-    buildLailaolabMessage({
+  ): LailaolabMessage => {
+    const msg = buildLailaolabMessage({
       transactionId: data.transactionId,
       amount: typeof data.amount === 'string' ? data.amount : Number(data.amount),
       outcome,
@@ -288,6 +325,9 @@ export async function startLailaolabSimulator(
       paymentMethod: o.paymentMethod,
       extra: o.extra,
     });
+    for (const field of o.omit ?? []) delete msg[field];
+    return msg;
+  };
 
   const sim: LailaolabSimulator = {
     get socketBase() {
@@ -295,7 +335,15 @@ export async function startLailaolabSimulator(
     },
     apiBase: `http://127.0.0.1:${apiPort}`,
     statusRequests,
+    apiRequests,
+    get statusPeakConcurrency() {
+      return statusPeakConcurrency;
+    },
+    set statusPeakConcurrency(value: number) {
+      statusPeakConcurrency = value;
+    },
     statusApiMode: 'up',
+    statusApiLatencyMs: 0,
     createTransaction(init) {
       const transactionId = init.transactionId ?? randomUUID();
       const data: LailaolabStatusData = {
@@ -305,12 +353,13 @@ export async function startLailaolabSimulator(
         status: 'WAITING',
         isPaid: false,
         amount: init.amount,
-        currency: 'LAK',
+        currency: init.currency === undefined ? 'LAK' : init.currency,
         description: init.description ?? 'PAYMENT',
         paymentMethod: 'BCEL',
         paymentTime: null,
         createdAt: new Date().toISOString(),
       };
+      if (data.currency === null) delete data.currency;
       ledger.set(transactionId, data);
       return { ...data };
     },
@@ -331,7 +380,10 @@ export async function startLailaolabSimulator(
       return msg;
     },
     fail(id, o = {}) {
-      const msg = message(ensure(id), 'FAILED', o);
+      const data = ensure(id);
+      if (o.recordStatus !== undefined)
+        Object.assign(data, { status: o.recordStatus, isPaid: false });
+      const msg = message(data, 'FAILED', o);
       if (o.emit !== false) sim.emit(msg);
       return msg;
     },

@@ -1,4 +1,4 @@
-export { createLailaolabProvider, LAILAOLAB_ACK } from './provider';
+export { createLailaolabProvider, LAILAOLAB_ACK, LailaolabMismatchError } from './provider';
 export type { LailaolabProviderOptions } from './provider';
 export { createLailaolabSource, lailaolabSocketUrl, DEFAULT_SOCKET_URL } from './source';
 export type {
@@ -18,7 +18,12 @@ export type {
 } from './status-client';
 export { backoffDelay } from './backoff';
 export type { ReconnectOptions } from './backoff';
-export { PROVIDER_ID as LAILAOLAB_PROVIDER_ID, DEFAULT_TIME_ZONE } from './normalize';
+export {
+  PROVIDER_ID as LAILAOLAB_PROVIDER_ID,
+  DEFAULT_TIME_ZONE,
+  TRANSACTION_ID_PATTERN,
+} from './normalize';
+export type { LailaolabConfirmation } from './normalize';
 export type {
   LailaolabMessage,
   LailaolabPayload,

@@ -40,6 +40,20 @@ export function decodeMessage(message: unknown, what = 'socket message'): Record
   return value as Record<string, unknown>;
 }
 
+/**
+ * What a Lailaolab transaction id looks like: the subscription page's sample is 25 letters and
+ * digits (`VobAkGl0gVKrVecIbo2ogYrIk`, https://payment-doc.lailaolab.com/v1/subscription), the
+ * observed BCEL payload a UUID (barlus-developer/phajay-payment-gateway,
+ * payment_qr_webhook_test.go). Letters, digits, `-` and `_`, 1 to 64 of them, starting with a
+ * letter or digit: anything else is refused before a status query is spent on it, and no id can
+ * be a path segment such as `..` in the status call.
+ */
+export const TRANSACTION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export function isTransactionId(value: unknown): value is string {
+  return typeof value === 'string' && TRANSACTION_ID_PATTERN.test(value);
+}
+
 const text = { type: ['string', 'null'] };
 const amount = {
   anyOf: [
@@ -55,7 +69,7 @@ export const messageSchema = {
   properties: {
     message: { type: 'string' },
     status: { type: 'string', minLength: 1 },
-    transactionId: { type: 'string', minLength: 1, maxLength: 200 },
+    transactionId: { type: 'string', pattern: TRANSACTION_ID_PATTERN.source },
     txnAmount: amount,
     txnDateTime: text,
     refNo: { type: ['string', 'number', 'null'] },
@@ -71,7 +85,9 @@ export const messageSchema = {
     orderNo: text,
     linkCode: text,
   },
-  // A payment outcome must say which transaction and how much; other notices need not.
+  // A payment outcome must say which transaction and how much; other notices need not. Only
+  // `paymentMethod, transactionId, billNumber, txnAmount, status` are sent by every bank
+  // (barlus-developer/phajay-payment-gateway): a PAYMENT_COMPLETED without `message` is an outcome.
   if: {
     anyOf: [
       { properties: { message: { enum: ['SUCCESS', 'FAILED'] } }, required: ['message'] },
@@ -102,6 +118,7 @@ export const statusResponseSchema = {
             orderNo: text,
             linkCode: text,
             paymentTime: { type: ['string', 'number', 'null'] },
+            createdAt: { type: ['string', 'number', 'null'] },
           },
         },
       ],
@@ -112,18 +129,33 @@ export const statusResponseSchema = {
 export type MessageOutcome = 'completed' | 'failed' | 'other';
 
 /**
- * SUCCESS + PAYMENT_COMPLETED → completed (react-phajay, `src/qr-subscription.service.ts`);
- * FAILED → failed (flutter_phajay, `lib/src/qr_payment_screen.dart`).
+ * FAILED → failed (flutter_phajay, `lib/src/qr_payment_screen.dart`); PAYMENT_COMPLETED with
+ * `message` SUCCESS (react-phajay, `src/qr-subscription.service.ts`) or without `message` (not
+ * among the fields every bank sends) → completed. Any other `message` text is not an outcome.
  */
 export function classifyMessage(raw: LailaolabMessage): MessageOutcome {
   if (raw.message === 'FAILED') return 'failed';
-  if (raw.message === 'SUCCESS' && raw.status === 'PAYMENT_COMPLETED') return 'completed';
+  if (
+    raw.status === 'PAYMENT_COMPLETED' &&
+    (raw.message === undefined || raw.message === 'SUCCESS')
+  )
+    return 'completed';
   return 'other';
 }
 
-/** A status record says the money arrived: status PAYMENT_COMPLETED, or isPaid (barlus SDK). */
+/** A status record says the money arrived: status PAYMENT_COMPLETED, and isPaid not false (barlus SDK). */
 export function statusIsPaid(data: LailaolabStatusData): boolean {
   return data.status === 'PAYMENT_COMPLETED' && data.isPaid !== false;
+}
+
+/**
+ * Statuses of a record whose payment failed: EXPIRED (barlus SDK `transaction.go`), and FAILED,
+ * the channel's own word for it (flutter_phajay), should the status API ever say it.
+ */
+export const FAILED_STATUSES: readonly string[] = ['FAILED', 'EXPIRED'];
+
+export function statusIsFailed(data: LailaolabStatusData): boolean {
+  return FAILED_STATUSES.includes(data.status) && data.isPaid !== true;
 }
 
 /**
@@ -146,8 +178,11 @@ export function kipAmount(value: unknown, field: string): string {
   return normalizeDecimal(value as string | number, { source: SOURCE, field });
 }
 
-function currencyOf(value: unknown): string {
-  return typeof value === 'string' && /^[A-Z]{3}$/.test(value) ? value : 'LAK';
+/** The record's currency when it states a three-letter code, else the configured one. */
+export function recordCurrency(data: LailaolabStatusData, configured: string): string {
+  return typeof data.currency === 'string' && /^[A-Z]{3}$/.test(data.currency)
+    ? data.currency
+    : configured;
 }
 
 function nonEmpty(value: unknown): string | undefined {
@@ -166,25 +201,29 @@ const DETAIL_FIELDS = [
   'linkCode',
 ] as const;
 
-export interface NormalizeOptions {
-  timeZone: string;
-  receivedAt: Date;
-  channel: 'socket' | 'webhook';
-  /** The status record that confirmed the message, when it was confirmed. */
-  confirmation?: LailaolabStatusData;
+/**
+ * What `confirm` learnt from the status API about the transaction a message named: the record,
+ * and whether it backs the message (`confirmed`) or says the payment is not final yet (`pending`,
+ * a FAILED message for a record still WAITING).
+ */
+export interface LailaolabConfirmation {
+  readonly verdict: 'confirmed' | 'pending';
+  readonly record: LailaolabStatusData;
 }
 
-export function normalizeMessage(
-  raw: LailaolabMessage,
-  options: NormalizeOptions,
-): NormalizeResult<LailaolabPayload> {
-  const outcome = classifyMessage(raw);
-  if (outcome === 'other')
-    return raw.status === 'WAITING'
-      ? pendingPayment('status WAITING')
-      : notAPaymentEvent(`status ${raw.status}, message ${raw.message ?? '(none)'}`);
-  const transactionId = raw.transactionId!;
-  const details: Record<string, unknown> = { channel: options.channel };
+export interface NormalizeOptions {
+  timeZone: string;
+  /** Currency of records (and of the secret channel's messages) that state none (default LAK). */
+  currency: string;
+  receivedAt: Date;
+  channel: 'socket' | 'webhook';
+  /** The status record that confirmed the message; absent on the trusted secret channel. */
+  confirmation?: LailaolabConfirmation;
+}
+
+/** The message's own descriptive fields, for `details`: informative, never what the event says. */
+function messageDetails(raw: LailaolabMessage, channel: string): Record<string, unknown> {
+  const details: Record<string, unknown> = { channel };
   const ref = refNoText(raw.refNo);
   if (ref) {
     details.refNo = ref.text;
@@ -201,6 +240,128 @@ export function normalizeMessage(
     if (tag !== undefined) tags[`tag${i}`] = tag;
   }
   if (Object.keys(tags).length > 0) details.tags = tags;
+  return details;
+}
+
+/**
+ * The record's time of the payment, as epoch ms: `paymentTime`, else `createdAt` (a payment is
+ * never older than its transaction), else undefined. Its format is undocumented: ISO, epoch and
+ * the two gateway wall-clock formats are read, anything else is undefined.
+ */
+export function recordTimeMs(data: LailaolabStatusData, timeZone: string): number | undefined {
+  for (const [field, value] of [
+    ['paymentTime', data.paymentTime],
+    ['createdAt', data.createdAt],
+  ] as const) {
+    if (value === undefined || value === null || value === '') continue;
+    try {
+      return Date.parse(parseGatewayTime(value, { timeZone, source: SOURCE, field }));
+    } catch {
+      // An unreadable time is no time: the next field, or none.
+    }
+  }
+  return undefined;
+}
+
+/** The record's paid time for `occurredAt`, in the gateway's zone, or the receive time (and says so). */
+function paidAt(
+  data: LailaolabStatusData,
+  timeZone: string,
+  receivedAt: Date,
+  details: Record<string, unknown>,
+): string {
+  if (data.paymentTime !== undefined && data.paymentTime !== null) {
+    try {
+      const parsed = parseGatewayTime(data.paymentTime, {
+        timeZone,
+        source: SOURCE,
+        field: 'paymentTime',
+      });
+      // Shown in the gateway's zone, like txnDateTime, whatever offset the API wrote.
+      return instantToIso(Date.parse(parsed), timeZone);
+    } catch {
+      // The format of paymentTime is undocumented: an unknown one must not lose the payment.
+      details.paymentTime = String(data.paymentTime);
+    }
+  }
+  details.occurredAtFrom = 'receivedAt';
+  return instantToIso(receivedAt.getTime(), timeZone);
+}
+
+/**
+ * One event from a status record: every field of it (order, amount, currency, paid time, status)
+ * is the record's. Used for a confirmed message and for a status query alike, so both give the
+ * same event under the same id.
+ */
+export function recordDraft(
+  data: LailaolabStatusData,
+  outcome: 'completed' | 'failed',
+  options: {
+    timeZone: string;
+    currency: string;
+    receivedAt: Date;
+    details: Record<string, unknown>;
+  },
+): PaymentEventDraft<LailaolabPayload> {
+  const transactionId = data.transactionId;
+  const details = options.details;
+  const base = {
+    orderId: nonEmpty(data.orderNo) ?? null,
+    transactionId,
+    amount: kipAmount(data.amount, 'amount'),
+    currency: recordCurrency(data, options.currency),
+    verification: 'status-query' as const,
+  };
+  if (outcome === 'completed')
+    return {
+      ...base,
+      id: `${transactionId}:completed`,
+      type: 'payment.completed',
+      occurredAt: paidAt(data, options.timeZone, options.receivedAt, details),
+      details,
+    };
+  return {
+    ...base,
+    id: `${transactionId}:failed`,
+    type: 'payment.failed',
+    // The status API gives no time of the failure.
+    occurredAt: instantToIso(options.receivedAt.getTime(), options.timeZone),
+    details,
+    failure:
+      data.status === 'EXPIRED'
+        ? { code: 'EXPIRED', message: 'the transaction expired unpaid' }
+        : { code: data.status, message: `the status API says ${data.status}` },
+  };
+}
+
+export function normalizeMessage(
+  raw: LailaolabMessage,
+  options: NormalizeOptions,
+): NormalizeResult<LailaolabPayload> {
+  const outcome = classifyMessage(raw);
+  if (outcome === 'other') {
+    if (raw.status === 'WAITING') return pendingPayment('status WAITING');
+    // Not an outcome, so nothing asked the status API: on the webhook, anyone could have sent it.
+    return notAPaymentEvent(`status ${raw.status}, message ${raw.message ?? '(none)'}`, {
+      verified: options.channel === 'socket',
+    });
+  }
+  const confirmation = options.confirmation;
+  const details = messageDetails(raw, options.channel);
+  if (confirmation) {
+    const record = confirmation.record;
+    if (confirmation.verdict === 'pending')
+      return pendingPayment(`message FAILED, status API ${record.status}: not final`);
+    details.statusQuery = {
+      status: record.status,
+      isPaid: record.isPaid,
+      amount: record.amount === undefined ? undefined : String(record.amount),
+      paymentTime: record.paymentTime ?? undefined,
+    };
+    return [recordDraft(record, outcome, { ...options, details })];
+  }
+  // The secret channel, trusted without a status query (confirmByStatusQuery: false).
+  const transactionId = raw.transactionId!;
   let occurredAt: string;
   if (typeof raw.txnDateTime === 'string' && raw.txnDateTime.length > 0) {
     occurredAt = parseGatewayTime(raw.txnDateTime, {
@@ -212,103 +373,61 @@ export function normalizeMessage(
     occurredAt = instantToIso(options.receivedAt.getTime(), options.timeZone);
     details.occurredAtFrom = 'receivedAt';
   }
-  const confirmation = options.confirmation;
-  if (confirmation) {
-    details.statusQuery = {
-      status: confirmation.status,
-      isPaid: confirmation.isPaid,
-      amount: confirmation.amount === undefined ? undefined : String(confirmation.amount),
-      paymentTime: confirmation.paymentTime ?? undefined,
-    };
-  }
   const draft: PaymentEventDraft<LailaolabPayload> = {
     id: `${transactionId}:${outcome}`,
     type: outcome === 'completed' ? 'payment.completed' : 'payment.failed',
-    orderId: nonEmpty(raw.orderNo) ?? nonEmpty(confirmation?.orderNo) ?? null,
+    orderId: nonEmpty(raw.orderNo) ?? null,
     transactionId,
     amount: kipAmount(raw.txnAmount, 'txnAmount'),
-    currency: currencyOf(raw.sourceCurrency),
+    // Checked by confirm: a sourceCurrency other than the configured currency is refused.
+    currency: options.currency,
     occurredAt,
     details,
   };
-  if (confirmation) draft.verification = 'status-query';
   if (outcome === 'failed')
     draft.failure = { code: 'FAILED', message: `Lailaolab reported FAILED (status ${raw.status})` };
   return [draft];
 }
 
 /**
- * A status answer found by the sweep. REFUNDED implies the payment completed first, so both events
- * are returned: a merchant that missed the completion still hears of it (the id de-duplicates it
- * when it did not miss it).
+ * A status answer (the sweep through hub.reconcile, or fetchStatus). REFUNDED implies the payment
+ * completed first, so both events are returned: a merchant that missed the completion still hears
+ * of it (the id de-duplicates it when it did not miss it).
  */
 export function normalizeStatus(
   response: LailaolabStatusResponse,
-  options: { timeZone: string; receivedAt: Date },
+  options: { timeZone: string; currency: string; receivedAt: Date },
 ): NormalizeResult<LailaolabPayload> {
   const data = response.data;
   if (!data) return notAPaymentEvent(`status API: ${response.message}`);
   const status = data.status;
   if (status === 'WAITING' || status === 'DISPUTED') return pendingPayment(`status ${status}`);
-  const transactionId = data.transactionId;
-  const details: Record<string, unknown> = { channel: 'status-query', status };
-  for (const field of ['description', 'paymentMethod', 'linkCode'] as const) {
-    const value = nonEmpty(data[field]);
-    if (value !== undefined) details[field] = value;
-  }
-  const receivedIso = instantToIso(options.receivedAt.getTime(), options.timeZone);
-  let paidAt = receivedIso;
-  if (data.paymentTime !== undefined && data.paymentTime !== null) {
-    try {
-      const parsed = parseGatewayTime(data.paymentTime, {
-        timeZone: options.timeZone,
-        source: SOURCE,
-        field: 'paymentTime',
-      });
-      // Shown in the gateway's zone, like txnDateTime, whatever offset the API wrote.
-      paidAt = instantToIso(Date.parse(parsed), options.timeZone);
-    } catch {
-      // The format of paymentTime is undocumented: an unknown one must not lose the payment.
-      details.paymentTime = String(data.paymentTime);
-      details.occurredAtFrom = 'receivedAt';
+  const details = (): Record<string, unknown> => {
+    const d: Record<string, unknown> = { channel: 'status-query', status };
+    for (const field of ['description', 'paymentMethod', 'linkCode'] as const) {
+      const value = nonEmpty(data[field]);
+      if (value !== undefined) d[field] = value;
     }
-  } else details.occurredAtFrom = 'receivedAt';
-  const base = {
-    orderId: nonEmpty(data.orderNo) ?? null,
-    transactionId,
-    amount: kipAmount(data.amount, 'amount'),
-    currency: currencyOf(data.currency),
-    details,
-    verification: 'status-query' as const,
+    return d;
   };
-  const completed: PaymentEventDraft<LailaolabPayload> = {
-    ...base,
-    id: `${transactionId}:completed`,
-    type: 'payment.completed',
-    occurredAt: paidAt,
-  };
-  if (statusIsPaid(data)) return [completed];
-  if (status === 'EXPIRED')
-    return [
-      {
-        ...base,
-        id: `${transactionId}:failed`,
-        type: 'payment.failed',
-        occurredAt: receivedIso,
-        failure: { code: 'EXPIRED', message: 'the transaction expired unpaid' },
-      },
-    ];
-  if (status === 'REFUNDED')
+  if (statusIsPaid(data))
+    return [recordDraft(data, 'completed', { ...options, details: details() })];
+  if (statusIsFailed(data))
+    return [recordDraft(data, 'failed', { ...options, details: details() })];
+  if (status === 'REFUNDED') {
+    const completed = recordDraft(data, 'completed', { ...options, details: details() });
     return [
       completed,
       {
-        ...base,
-        id: `${transactionId}:refunded`,
+        ...completed,
+        id: `${data.transactionId}:refunded`,
         type: 'payment.refunded',
         // The status API gives no refund time.
-        occurredAt: receivedIso,
-        refund: { refundId: transactionId, amount: base.amount },
+        occurredAt: instantToIso(options.receivedAt.getTime(), options.timeZone),
+        details: details(),
+        refund: { refundId: data.transactionId, amount: completed.amount },
       },
     ];
+  }
   return notAPaymentEvent(`status ${status}`);
 }

@@ -1,11 +1,16 @@
 import {
   assertTimeZone,
+  checkSignedTime,
   decimalEquals,
   defineProvider,
+  PayloadError,
   ProviderConfigError,
-  SignatureError,
+  resolveMaxAge,
+  StaleDeliveryError,
   StatusMismatchError,
   type Delivery,
+  type MaxAge,
+  type MaxAgeOptions,
   type PaymentProvider,
   type ReplyInit,
 } from '@payhook/core';
@@ -18,35 +23,55 @@ import {
   normalizeMessage,
   normalizeStatus,
   PROVIDER_ID,
+  recordCurrency,
+  recordTimeMs,
   SOURCE,
+  statusIsFailed,
   statusIsPaid,
-  statusResponseSchema,
-  type MessageOutcome,
+  type LailaolabConfirmation,
 } from './normalize';
 import { checkKey, createLailaolabStatusClient, type LailaolabStatusClient } from './status-client';
-import type {
-  LailaolabMessage,
-  LailaolabPayload,
-  LailaolabStatusData,
-  LailaolabStatusResponse,
-} from './types';
+import { checkCacheOptions, createStatusLookup, type StatusLookup } from './status-lookup';
+import type { LailaolabMessage, LailaolabPayload, LailaolabStatusData } from './types';
 
-export interface LailaolabProviderOptions {
+export interface LailaolabProviderOptions extends MaxAgeOptions {
   /** The secret key from the PhaJay portal: `?key=` and `join::<key>` on the socket. */
   secretKey: string;
   /** Key for the status API's Basic auth, when it differs from `secretKey`. */
   apiKey?: string;
   /** Status API host (default https://payment-gateway.lailaolab.com). */
   apiBase?: string;
-  /** IANA zone of `txnDateTime` (default Asia/Vientiane). */
+  /** IANA zone of `txnDateTime` and of the status API's times without an offset (default Asia/Vientiane). */
   timeZone?: string;
   /**
+   * Currency of a status record that states none, and of secret-channel messages (default `LAK`:
+   * the gateway's amounts are kip, https://payment-doc.lailaolab.com/v1/subscription). Never taken
+   * from the message: a `sourceCurrency` that differs from it is refused.
+   */
+  currency?: string;
+  /**
    * Confirm every socket payment outcome through the status API before emitting it (default
-   * false). Webhook deliveries are always confirmed: they carry no signature.
+   * true). `false` trusts the secret channel alone: events then say `verification:
+   * 'secret-channel'` and carry the message's own order, amount and time. Webhook deliveries are
+   * always confirmed: they carry no signature.
    */
   confirmByStatusQuery?: boolean;
   /** Timeout of one status API call (default 10,000 ms). */
   statusTimeoutMs?: number;
+  /**
+   * Webhook only (anyone can POST it): how long a status answer that will not change (not found,
+   * paid, failed, expired, refunded) is reused for other webhooks naming the same transaction, in
+   * ms (default 30,000; 0: never).
+   */
+  statusCacheMs?: number;
+  /** Webhook only: most status answers kept for reuse; the oldest goes first (default 1,000). */
+  statusCacheSize?: number;
+  /**
+   * Webhook only: most status queries in flight at once; beyond it the webhook gets the retry
+   * answer without a query (default 16). Socket messages, from the secret channel, and the
+   * source's sweep (`statusConcurrency`) are not counted.
+   */
+  maxStatusQueries?: number;
 }
 
 /**
@@ -62,8 +87,11 @@ export const LAILAOLAB_ACK: { ok: ReplyInit; retry: ReplyInit } = {
 export interface ResolvedOptions {
   secretKey: string;
   timeZone: string;
+  currency: string;
   confirmByStatusQuery: boolean;
+  maxAge: MaxAge;
   client: LailaolabStatusClient;
+  lookup: StatusLookup;
 }
 
 export function resolveProviderOptions(options: LailaolabProviderOptions): ResolvedOptions {
@@ -74,6 +102,11 @@ export function resolveProviderOptions(options: LailaolabProviderOptions): Resol
   const secretKey = checkKey(options.secretKey, 'secretKey');
   const apiKey = options.apiKey === undefined ? secretKey : checkKey(options.apiKey, 'apiKey');
   const timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
+  const currency = options.currency ?? 'LAK';
+  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
+    throw new ProviderConfigError('currency', 'must be an ISO 4217 code such as LAK', {
+      source: SOURCE,
+    });
   if (
     options.confirmByStatusQuery !== undefined &&
     typeof options.confirmByStatusQuery !== 'boolean'
@@ -81,6 +114,7 @@ export function resolveProviderOptions(options: LailaolabProviderOptions): Resol
     throw new ProviderConfigError('confirmByStatusQuery', 'must be true or false', {
       source: SOURCE,
     });
+  const maxAge = resolveMaxAge(options, SOURCE);
   const client = createLailaolabStatusClient({
     apiKey,
     apiBase: options.apiBase,
@@ -89,8 +123,11 @@ export function resolveProviderOptions(options: LailaolabProviderOptions): Resol
   return {
     secretKey,
     timeZone,
-    confirmByStatusQuery: options.confirmByStatusQuery ?? false,
+    currency,
+    confirmByStatusQuery: options.confirmByStatusQuery ?? true,
+    maxAge,
     client,
+    lookup: createStatusLookup(client, checkCacheOptions(options)),
   };
 }
 
@@ -99,130 +136,181 @@ export function isDecodedDelivery(delivery: Delivery): boolean {
   return delivery.message !== undefined && delivery.body.length === 0;
 }
 
-const mismatch = (problem: string): StatusMismatchError =>
-  new StatusMismatchError(`${problem}; no payment event is emitted`, SOURCE);
-
-/** Checks a message against the status API's record; throws StatusMismatchError when they disagree. */
-async function confirmMessage(
-  client: LailaolabStatusClient,
-  raw: LailaolabMessage,
-  outcome: Exclude<MessageOutcome, 'other'>,
-): Promise<LailaolabStatusData> {
-  const transactionId = raw.transactionId!;
-  const result = await client.check(transactionId);
-  if (!result.found) throw mismatch(`the status API does not know transaction ${transactionId}`);
-  const data = result.data;
-  if (outcome === 'completed') {
-    if (!statusIsPaid(data))
-      throw mismatch(
-        `transaction ${transactionId} is PAYMENT_COMPLETED in the message but ${data.status}${data.isPaid === false ? ' (isPaid false)' : ''} at the status API`,
-      );
-    const claimed = kipAmount(raw.txnAmount, 'txnAmount');
-    const actual = data.amount === undefined ? undefined : kipAmount(data.amount, 'amount');
-    if (actual === undefined || !decimalEquals(claimed, actual))
-      throw mismatch(
-        `transaction ${transactionId} carries ${claimed} in the message but ${actual ?? 'no amount'} at the status API`,
-      );
-    const currency = raw.sourceCurrency;
-    if (
-      typeof currency === 'string' &&
-      currency.length > 0 &&
-      typeof data.currency === 'string' &&
-      data.currency.length > 0 &&
-      currency !== data.currency
-    )
-      throw mismatch(
-        `transaction ${transactionId} is in ${currency} in the message but ${data.currency} at the status API`,
-      );
-  } else if (statusIsPaid(data)) {
-    throw mismatch(
-      `transaction ${transactionId} is FAILED in the message but PAYMENT_COMPLETED at the status API`,
-    );
+/**
+ * The status API contradicts the delivery (or knows no such transaction). The message says what
+ * differs, for the merchant's log and `error` listeners; the HTTP answer does not, so an
+ * unauthenticated caller cannot read a transaction's real amount or status from the refusal.
+ */
+export class LailaolabMismatchError extends StatusMismatchError {
+  constructor(problem: string) {
+    super(`${problem}; no payment event is emitted`, SOURCE);
   }
-  return data;
+  override toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: `${SOURCE}: the delivery does not match the gateway's record; nothing was emitted`,
+    };
+  }
+}
+
+const mismatch = (problem: string): LailaolabMismatchError => new LailaolabMismatchError(problem);
+
+/** 401 ERR_DELIVERY_STALE; like the mismatch, its answer names neither the transaction nor its time. */
+class LailaolabStaleError extends StaleDeliveryError {
+  override toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: `${SOURCE}: the payment is older than the maximum age; refused as a possible replay`,
+    };
+  }
+}
+
+/**
+ * Checks a message against the status record of the transaction it names. The message only
+ * selects the transaction: any field of it the record contradicts (status, amount, currency,
+ * order) refuses it, and the event is then built from the record alone.
+ */
+function judge(
+  raw: LailaolabMessage,
+  outcome: 'completed' | 'failed',
+  data: LailaolabStatusData,
+  resolved: ResolvedOptions,
+): LailaolabConfirmation {
+  const id = raw.transactionId!;
+  const isPaid = data.isPaid === false ? ' (isPaid false)' : '';
+  if (outcome === 'completed' && !statusIsPaid(data))
+    throw mismatch(
+      `transaction ${id} is PAYMENT_COMPLETED in the message but ${data.status}${isPaid} at the status API`,
+    );
+  if (outcome === 'failed' && (statusIsPaid(data) || data.status === 'REFUNDED'))
+    throw mismatch(
+      `transaction ${id} is FAILED in the message but ${data.status} at the status API`,
+    );
+  const claimed = kipAmount(raw.txnAmount, 'txnAmount');
+  let actual: string | undefined;
+  try {
+    actual = data.amount === undefined ? undefined : kipAmount(data.amount, 'amount');
+  } catch {
+    actual = undefined;
+  }
+  if (actual === undefined || !decimalEquals(claimed, actual))
+    throw mismatch(
+      `transaction ${id} carries ${claimed} in the message but ${actual ?? 'no amount'} at the status API`,
+    );
+  const currency = recordCurrency(data, resolved.currency);
+  const claimedCurrency = raw.sourceCurrency;
+  if (
+    typeof claimedCurrency === 'string' &&
+    claimedCurrency.length > 0 &&
+    claimedCurrency !== currency
+  )
+    throw mismatch(
+      `transaction ${id} is in ${claimedCurrency} in the message but ${currency} at the status API${data.currency ? '' : ' (the configured currency: the record states none)'}`,
+    );
+  const claimedOrder = raw.orderNo;
+  const order = data.orderNo;
+  if (
+    typeof claimedOrder === 'string' &&
+    claimedOrder.length > 0 &&
+    typeof order === 'string' &&
+    order.length > 0 &&
+    claimedOrder !== order
+  )
+    throw mismatch(
+      `transaction ${id} names order ${claimedOrder} in the message but ${order} at the status API`,
+    );
+  if (outcome === 'failed' && !statusIsFailed(data)) return { verdict: 'pending', record: data };
+  // The record's time bounds the delivery's age: a paid transaction stays PAYMENT_COMPLETED at the
+  // status API forever, so without it a genuine webhook replayed after the store forgot it would
+  // credit again.
+  const at = recordTimeMs(data, resolved.timeZone);
+  try {
+    checkSignedTime(at ?? Number.NaN, resolved.maxAge, {
+      what: `the status record's time of transaction ${id} (paymentTime, else createdAt)`,
+    });
+  } catch (error) {
+    if (!(error instanceof StaleDeliveryError)) throw error;
+    // The same verdict, with the detail kept for the log and off the wire.
+    throw new LailaolabStaleError(error.message.replace(/^@payhook\/core: /, ''), SOURCE);
+  }
+  return { verdict: 'confirmed', record: data };
 }
 
 /**
  * The Lailaolab (PhaJay) provider. Socket deliveries (`transport: 'socket'`, empty body, decoded
- * `message`) are authentic by the secret channel; webhook deliveries (JSON body) carry no
- * signature, so every payment outcome is confirmed through the status API first.
+ * `message`) come through the secret channel; webhook deliveries (JSON body) carry no signature.
+ * Its `confirm` step asks the status API about every payment outcome of the webhook, and of the
+ * socket unless `confirmByStatusQuery: false`; normalize then builds the event from that record.
  */
 export function createLailaolabProvider(
   options: LailaolabProviderOptions,
-): PaymentProvider<LailaolabPayload> {
-  const resolved = resolveProviderOptions(options);
-  return buildMessageProvider(resolved);
+): PaymentProvider<LailaolabPayload, LailaolabConfirmation | undefined> {
+  return buildProvider(resolveProviderOptions(options));
 }
 
-export function buildMessageProvider(resolved: ResolvedOptions): PaymentProvider<LailaolabPayload> {
-  const { client, timeZone } = resolved;
-  // What verify learnt from the status API, for normalize (same raw object, same delivery).
-  const confirmations = new WeakMap<object, LailaolabStatusData>();
-  const provider: PaymentProvider<LailaolabPayload> = defineProvider<LailaolabPayload>({
+export function buildProvider(
+  resolved: ResolvedOptions,
+): PaymentProvider<LailaolabPayload, LailaolabConfirmation | undefined> {
+  const { client, lookup, timeZone, currency } = resolved;
+  return defineProvider<LailaolabPayload, LailaolabConfirmation | undefined>({
     id: PROVIDER_ID,
     source: SOURCE,
     schema: messageSchema,
     verification: 'secret-channel',
-    async verify(delivery) {
+    maxAgeMs: resolved.maxAge.maxAgeMs,
+    verify(delivery) {
       const decoded = isDecodedDelivery(delivery);
-      const raw = decodeMessage(
+      return decodeMessage(
         decoded ? delivery.message : delivery.body,
         decoded ? 'socket message' : 'webhook body',
       ) as LailaolabMessage;
-      // Invalid payloads go back to the hub, which answers 400 with the fields: no status query
-      // is spent on them.
-      if (provider.validate(raw)) return raw;
-      const outcome = classifyMessage(raw);
-      if (outcome !== 'other' && (!decoded || resolved.confirmByStatusQuery))
-        confirmations.set(raw, await confirmMessage(client, raw, outcome));
-      return raw;
     },
-    normalize(raw, { delivery }) {
+    async confirm(payload, { delivery }) {
+      const raw = payload as LailaolabMessage;
+      const outcome = classifyMessage(raw);
+      // Not a payment outcome: nothing to confirm, and no status query spent on it.
+      if (outcome === 'other') return undefined;
+      const socket = isDecodedDelivery(delivery);
+      if (socket && !resolved.confirmByStatusQuery) {
+        // The secret channel, trusted: its currency is the configured one, never the message's.
+        const claimed = raw.sourceCurrency;
+        if (typeof claimed === 'string' && claimed.length > 0 && claimed !== currency)
+          throw new PayloadError(
+            `socket message for transaction ${raw.transactionId} is in ${claimed}, not the configured currency ${currency}; set the currency option, or confirm by status query`,
+            { source: SOURCE },
+          );
+        return undefined;
+      }
+      // The webhook is open to anyone: its queries go through the cache and the cap. A socket
+      // message comes through the secret channel and gets a query of its own, so that a webhook
+      // for the same payment never waits on (or reuses) the socket's answer.
+      const result = socket
+        ? await client.check(raw.transactionId!)
+        : await lookup.check(raw.transactionId!);
+      if (!result.found)
+        throw mismatch(`the status API does not know transaction ${raw.transactionId}`);
+      return judge(raw, outcome, result.data, resolved);
+    },
+    normalize(raw, { delivery, confirmation }) {
       return normalizeMessage(raw as LailaolabMessage, {
         timeZone,
+        currency,
         receivedAt: delivery.receivedAt,
         channel: isDecodedDelivery(delivery) ? 'socket' : 'webhook',
-        confirmation: confirmations.get(raw),
+        confirmation,
       });
     },
     ack: LAILAOLAB_ACK,
     async fetchStatus(transactionId) {
+      // Always a fresh answer: the sweep asks because the record may have changed.
       const result = await client.check(transactionId);
       if (!result.found) return null;
-      const drafts = normalizeStatus(result.response, { timeZone, receivedAt: new Date() });
+      const drafts = normalizeStatus(result.response, {
+        timeZone,
+        currency,
+        receivedAt: new Date(),
+      });
       return Array.isArray(drafts) ? drafts.map((d) => ({ ...d, raw: result.response })) : drafts;
     },
-  });
-  return provider;
-}
-
-/** Transport name of deliveries made by the source's status sweep. */
-export const STATUS_TRANSPORT = 'status-query';
-
-/**
- * The provider behind the status sweep: same id as the message provider, so a payment found by
- * the sweep and the same payment on the socket share one idempotency key and are emitted once.
- */
-export function buildStatusProvider(resolved: ResolvedOptions): PaymentProvider<LailaolabPayload> {
-  return defineProvider<LailaolabPayload>({
-    id: PROVIDER_ID,
-    source: SOURCE,
-    schema: statusResponseSchema,
-    verification: 'status-query',
-    verify(delivery) {
-      // Only the source's own sweep builds these; nothing from the network can reach here.
-      if (delivery.transport !== STATUS_TRANSPORT || !isDecodedDelivery(delivery))
-        throw new SignatureError('status answers are only accepted from the status sweep', {
-          source: SOURCE,
-        });
-      return decodeMessage(delivery.message, 'status answer') as unknown as LailaolabStatusResponse;
-    },
-    normalize(raw, { delivery }) {
-      return normalizeStatus(raw as LailaolabStatusResponse, {
-        timeZone: resolved.timeZone,
-        receivedAt: delivery.receivedAt,
-      });
-    },
-    ack: LAILAOLAB_ACK,
   });
 }

@@ -1,4 +1,5 @@
 import {
+  assertRetentionCovers,
   GatewayApiError,
   ProviderConfigError,
   type Delivery,
@@ -8,14 +9,8 @@ import {
 } from '@payhook/core';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { backoffDelay, resolveReconnect, type ReconnectOptions } from './backoff';
-import { PROVIDER_ID, SOURCE } from './normalize';
-import {
-  buildMessageProvider,
-  buildStatusProvider,
-  resolveProviderOptions,
-  STATUS_TRANSPORT,
-  type LailaolabProviderOptions,
-} from './provider';
+import { isTransactionId, PROVIDER_ID, SOURCE, type LailaolabConfirmation } from './normalize';
+import { buildProvider, resolveProviderOptions, type LailaolabProviderOptions } from './provider';
 import type { LailaolabPayload } from './types';
 
 /**
@@ -66,13 +61,17 @@ export interface SweepReport {
   emitted: number;
   pending: number;
   notFound: number;
+  /** Watches that ended by their time-to-live, without a query. */
   expired: number;
   errors: number;
 }
 
 export interface LailaolabSource {
-  /** The provider the source feeds to `hub.receive`; give it to the middleware to share it. */
-  readonly provider: PaymentProvider<LailaolabPayload>;
+  /**
+   * The provider the source feeds to `hub.receive` (socket messages) and `hub.reconcile` (the
+   * sweep); give it to the middleware to share it.
+   */
+  readonly provider: PaymentProvider<LailaolabPayload, LailaolabConfirmation | undefined>;
   /**
    * Follow a transaction until it completes or its watch expires (e.g. right after generating its
    * QR): the source asks the status API about it after every reconnect and on the sweep interval.
@@ -97,7 +96,12 @@ const emptySweepReport = (): SweepReport => ({
   errors: 0,
 });
 
-const FINAL: ReadonlyArray<ReceiveResult['outcome']> = ['processed', 'duplicate', 'superseded'];
+const FINAL: ReadonlyArray<ReceiveResult['outcome']> = [
+  'processed',
+  'duplicate',
+  'superseded',
+  'ignored',
+];
 
 function positive(value: number | undefined, fallback: number, option: string, zero = false) {
   const v = value ?? fallback;
@@ -140,14 +144,20 @@ export function createLailaolabSource(
   hub: PaymentHub,
   options: LailaolabSourceOptions,
 ): LailaolabSource {
-  if (!hub || typeof hub.receive !== 'function' || typeof hub.notify !== 'function')
+  if (
+    !hub ||
+    typeof hub.receive !== 'function' ||
+    typeof hub.reconcile !== 'function' ||
+    typeof hub.notify !== 'function'
+  )
     throw new ProviderConfigError('hub', 'must be a PaymentHub from createPaymentHub()', {
       source: SOURCE,
     });
   const resolved = resolveProviderOptions(options);
-  const { secretKey, client } = resolved;
-  const provider = buildMessageProvider(resolved);
-  const statusProvider = buildStatusProvider(resolved);
+  const { secretKey } = resolved;
+  const provider = buildProvider(resolved);
+  // Before any socket opens: the hub must remember events longer than a confirmation may be old.
+  assertRetentionCovers(hub, provider);
   const reconnect = resolveReconnect(options.reconnect);
   const sweepIntervalMs = positive(options.sweepIntervalMs, 60_000, 'sweepIntervalMs', true);
   const watchTtlMs = positive(options.watchTtlMs, 3_600_000, 'watchTtlMs');
@@ -216,8 +226,10 @@ export function createLailaolabSource(
   };
 
   const watch = (transactionId: string, watchOptions: { ttlMs?: number } = {}): void => {
-    if (typeof transactionId !== 'string' || transactionId.length === 0)
-      throw new TypeError(`${SOURCE}: watch() needs a transactionId string`);
+    if (!isTransactionId(transactionId))
+      throw new TypeError(
+        `${SOURCE}: watch() needs a Lailaolab transaction id (1-64 letters, digits, '-' or '_')`,
+      );
     const ttl = watchOptions.ttlMs ?? watchTtlMs;
     if (!Number.isFinite(ttl) || ttl <= 0) throw new TypeError(`${SOURCE}: ttlMs must be positive`);
     watched.delete(transactionId);
@@ -264,13 +276,11 @@ export function createLailaolabSource(
         if (event.type === 'payment.completed') watched.delete(event.transactionId);
       return;
     }
-    // Nothing redelivers a socket message: a listener failure, a busy claim or an unreachable
-    // status API puts the transaction on the watch list, and the next sweep delivers it again.
-    const retry =
-      result.outcome === 'failed' ||
-      result.outcome === 'busy' ||
-      (result.outcome === 'rejected' && result.error instanceof GatewayApiError);
-    if (retry && transactionId && !closed) watch(transactionId);
+    // Nothing redelivers a socket message: a listener failure, a busy claim or a confirmation that
+    // could not be had (the status API down: the confirm step's 5xx) puts the transaction on the
+    // watch list, and the next sweep asks about it again.
+    const retry = result.outcome === 'failed' || result.outcome === 'busy';
+    if (retry && isTransactionId(transactionId) && !closed) watch(transactionId);
   };
 
   socket.on(channel, (message: unknown) => {
@@ -349,29 +359,28 @@ export function createLailaolabSource(
     let stop = false;
     const checkOne = async (id: string): Promise<void> => {
       result.checked++;
-      let answer;
+      // The same claim and dispatch path as a notification: a payment the socket or the webhook
+      // already delivered is a duplicate here, not a second event.
+      let received: ReceiveResult;
       try {
-        answer = await client.check(id);
+        received = await hub.reconcile(provider, id);
       } catch (error) {
+        result.errors++;
+        report('source.error', `status query for transaction ${id} failed`, sanitize(error));
+        return;
+      }
+      const error = received.error;
+      if (error instanceof GatewayApiError || received.outcome === 'rejected') {
         result.errors++;
         report('source.error', `status query for transaction ${id} failed`, sanitize(error));
         // An unreachable API fails for every id alike: wait for the next sweep.
         if (error instanceof GatewayApiError && error.retryable) stop = true;
         return;
       }
-      if (!answer.found) {
-        result.notFound++;
-        return;
-      }
-      const delivery: Delivery = {
-        body: EMPTY,
-        headers: {},
-        message: answer.response,
-        transport: STATUS_TRANSPORT,
-        receivedAt: new Date(),
-      };
-      const received = await hub.receive(statusProvider, delivery);
-      if (received.outcome === 'pending') result.pending++;
+      // Unhandled with events: no listener for their type yet (the watch goes on); without: the
+      // gateway knows no such transaction.
+      if (received.outcome === 'unhandled' && received.events.length === 0) result.notFound++;
+      else if (received.outcome === 'pending') result.pending++;
       else if (FINAL.includes(received.outcome) && received.events.length > 0) {
         watched.delete(id);
         if (received.outcome === 'processed') result.emitted += received.events.length;

@@ -4,11 +4,12 @@ import {
   GatewayApiError,
   getAjv,
   parseJson,
+  PayloadError,
   ProviderConfigError,
   requestGateway,
   toFieldProblems,
 } from '@payhook/core';
-import { SOURCE, statusResponseSchema } from './normalize';
+import { isTransactionId, SOURCE, statusResponseSchema } from './normalize';
 import type { LailaolabStatusData, LailaolabStatusResponse } from './types';
 
 /**
@@ -33,7 +34,10 @@ export type LailaolabStatusResult =
 
 export interface LailaolabStatusClient {
   readonly apiBase: string;
-  /** Asks the gateway about one transaction. Throws GatewayApiError when it cannot answer. */
+  /**
+   * Asks the gateway about one transaction. Throws GatewayApiError when it cannot answer, and a
+   * PayloadError, before any request, for an id that is not a Lailaolab transaction id.
+   */
   check(transactionId: string): Promise<LailaolabStatusResult>;
 }
 
@@ -69,8 +73,13 @@ export function createLailaolabStatusClient(
   return {
     apiBase,
     async check(transactionId) {
-      if (typeof transactionId !== 'string' || transactionId.length === 0)
-        throw new TypeError(`${SOURCE}: transactionId must be a non-empty string`);
+      // Checked, not only encoded: encodeURIComponent leaves `.` as it is, and a `..` segment
+      // would take the call (with the merchant's key) one level up the gateway's API.
+      if (!isTransactionId(transactionId))
+        throw new PayloadError(
+          "transactionId is not a Lailaolab transaction id (1-64 letters, digits, '-' or '_'); no status query was made",
+          { source: SOURCE },
+        );
       const response = await requestGateway(
         `${apiBase}${STATUS_PATH}${encodeURIComponent(transactionId)}`,
         { headers: { authorization }, timeoutMs, source: SOURCE },

@@ -59,6 +59,12 @@ describe('options are checked at construction', () => {
     ['apiBase', { secretKey: 'k', apiBase: 'ftp://example.com' }],
     ['confirmByStatusQuery', { secretKey: 'k', confirmByStatusQuery: 'yes' }],
     ['statusTimeoutMs', { secretKey: 'k', statusTimeoutMs: -1 }],
+    ['currency', { secretKey: 'k', currency: 'kip' }],
+    ['maxAgeMs', { secretKey: 'k', maxAgeMs: 0 }],
+    ['clockSkewMs', { secretKey: 'k', clockSkewMs: 1.5 }],
+    ['statusCacheMs', { secretKey: 'k', statusCacheMs: -1 }],
+    ['statusCacheSize', { secretKey: 'k', statusCacheSize: 0 }],
+    ['maxStatusQueries', { secretKey: 'k', maxStatusQueries: 0 }],
   ])('provider: a bad %s is named', (option, options) => {
     const error = configError(() => createLailaolabProvider(options as never));
     expect(error.option).toBe(option);
@@ -92,6 +98,8 @@ describe('options are checked at construction', () => {
   });
 });
 
+// Messages of the secret channel trusted as they are (confirmByStatusQuery: false): the mapping of
+// the message itself. Confirmed messages take every field from the status record (security.test.ts).
 describe('normalization through hub.receive', () => {
   const receive = async (provider: ReturnType<typeof createLailaolabProvider>, m: unknown) => {
     const hub = createPaymentHub();
@@ -101,13 +109,17 @@ describe('normalization through hub.receive', () => {
   };
 
   it('uses the configured time zone for txnDateTime', async () => {
-    const provider = createLailaolabProvider({ secretKey: 'k', timeZone: 'UTC' });
+    const provider = createLailaolabProvider({
+      secretKey: 'k',
+      timeZone: 'UTC',
+      confirmByStatusQuery: false,
+    });
     const { rec } = await receive(provider, message());
     expect(rec.events[0]!.occurredAt).toBe('2024-03-28T22:30:50+00:00');
   });
 
   it('missing optional fields are fine: no date falls back to the receive time, and says so', async () => {
-    const provider = createLailaolabProvider({ secretKey: 'k' });
+    const provider = createLailaolabProvider({ secretKey: 'k', confirmByStatusQuery: false });
     const { rec, result } = await receive(provider, {
       message: 'SUCCESS',
       status: 'PAYMENT_COMPLETED',
@@ -128,7 +140,7 @@ describe('normalization through hub.receive', () => {
   });
 
   it('a JSON text message is parsed without a float step', async () => {
-    const provider = createLailaolabProvider({ secretKey: 'k' });
+    const provider = createLailaolabProvider({ secretKey: 'k', confirmByStatusQuery: false });
     const { rec } = await receive(
       provider,
       '{"message":"SUCCESS","status":"PAYMENT_COMPLETED","transactionId":"N-3","txnAmount":100000,"refNo":98765432109876543210}',
@@ -145,7 +157,7 @@ describe('normalization through hub.receive', () => {
       'unhandled',
     ],
   ])('%s emits no payment event', async (_name, m, outcome) => {
-    const provider = createLailaolabProvider({ secretKey: 'k' });
+    const provider = createLailaolabProvider({ secretKey: 'k', confirmByStatusQuery: false });
     const { rec, result } = await receive(provider, m);
     expect(result.outcome).toBe(outcome);
     expect(rec.events).toHaveLength(0);
@@ -161,7 +173,7 @@ describe('normalization through hub.receive', () => {
     ['a fractional-looking amount text', message({ txnAmount: '1e5' }), 'ERR_PAYLOAD_INVALID'],
     ['an impossible date', message({ txnDateTime: '2024-02-30 10:00:00' }), 'ERR_PAYLOAD_INVALID'],
   ])('%s is refused on the error channel', async (_name, m, code) => {
-    const provider = createLailaolabProvider({ secretKey: 'k' });
+    const provider = createLailaolabProvider({ secretKey: 'k', confirmByStatusQuery: false });
     const { rec, result } = await receive(provider, m);
     expect(result.outcome).toBe('rejected');
     expect(rec.errors[0]!.code).toBe(code);
@@ -246,6 +258,26 @@ describe('status API client and fetchStatus', () => {
       },
     ]);
     expect(await provider.fetchStatus!('S-NOBODY')).toBeNull();
+    sim.createTransaction({ transactionId: 'S-FAILED', amount: 800, orderNo: 'O-8' });
+    sim.fail('S-FAILED', { emit: false, recordStatus: 'FAILED' });
+    expect(await provider.fetchStatus!('S-FAILED')).toMatchObject([
+      { id: 'S-FAILED:failed', orderId: 'O-8', amount: '800', failure: { code: 'FAILED' } },
+    ]);
+    // A record without a currency is in the configured one.
+    sim.createTransaction({ transactionId: 'S-NOCUR', amount: 900, currency: null });
+    sim.pay('S-NOCUR', { emit: false });
+    const thb = createLailaolabProvider({
+      secretKey: SECRET,
+      apiBase: sim.apiBase,
+      currency: 'THB',
+    });
+    expect(await thb.fetchStatus!('S-NOCUR')).toMatchObject([{ currency: 'THB' }]);
+    // An id that is not a transaction id is refused before any request.
+    const before = sim.apiRequests.length;
+    await expect(provider.fetchStatus!('../x')).rejects.toMatchObject({
+      code: 'ERR_PAYLOAD_INVALID',
+    });
+    expect(sim.apiRequests.length).toBe(before);
   });
 });
 

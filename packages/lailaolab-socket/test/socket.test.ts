@@ -1,6 +1,7 @@
-import { validatePaymentEvent } from '@payhook/core';
+import { instantToIso, validatePaymentEvent } from '@payhook/core';
 import {
   buildLailaolabMessage,
+  formatLailaolabTime,
   startLailaolabSimulator,
   type LailaolabSimulator,
 } from '@payhook/testing';
@@ -8,9 +9,12 @@ import { createLailaolabSource, type LailaolabSource, type LailaolabSourceOption
 import { SECRET, settle, testHub } from './helpers';
 
 // The doc sample (https://payment-doc.lailaolab.com/v1/subscription): transaction
-// VobAkGl0gVKrVecIbo2ogYrIk, 100000 kip, 2024-03-28 22:30:50.
+// VobAkGl0gVKrVecIbo2ogYrIk, 100000 kip, 2024-03-28 22:30:50. Confirmed messages are bounded by
+// the record's paid time (24 h by default), so they are paid a minute ago; the doc's own time is
+// read on the trusted secret channel.
 const DOC_TXN = 'VobAkGl0gVKrVecIbo2ogYrIk';
 const DOC_AT = new Date('2024-03-28T15:30:50Z');
+const RECENT = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
 
 let sim: LailaolabSimulator;
 let sources: LailaolabSource[];
@@ -46,13 +50,13 @@ async function connected(extra: Partial<LailaolabSourceOptions> = {}) {
 }
 
 describe('socket source: messages', () => {
-  it('connects with the key URL-encoded and turns a SUCCESS message into payment.completed', async () => {
+  it('connects with the key URL-encoded and turns a SUCCESS message, confirmed, into payment.completed', async () => {
     const { rec, source } = await connected();
     expect(sim.connectedClients()).toBe(1);
     expect(rec.up[0]!.detail).toBe(`connected to ${sim.socketBase}`);
     sim.createTransaction({ transactionId: DOC_TXN, amount: 100000 });
-    const message = sim.pay(DOC_TXN, { at: DOC_AT });
-    expect(message.txnDateTime).toBe('2024-03-28 22:30:50');
+    const message = sim.pay(DOC_TXN, { at: RECENT });
+    expect(message.txnDateTime).toBe(formatLailaolabTime(RECENT));
     await rec.until((r) => r.events.length === 1, 'payment event');
     const event = rec.events[0]!;
     expect(validatePaymentEvent(event)).toBe(true);
@@ -64,8 +68,8 @@ describe('socket source: messages', () => {
       transactionId: DOC_TXN,
       amount: '100000',
       currency: 'LAK',
-      occurredAt: '2024-03-28T22:30:50+07:00',
-      verification: 'secret-channel',
+      occurredAt: instantToIso(RECENT.getTime(), 'Asia/Vientiane'),
+      verification: 'status-query',
     });
     expect(event.details).toMatchObject({
       channel: 'socket',
@@ -75,15 +79,32 @@ describe('socket source: messages', () => {
       paymentMethod: 'BCEL',
     });
     expect(event.raw).toEqual(message);
-    expect(sim.statusRequests).toHaveLength(0);
+    expect(sim.statusRequests).toEqual([{ transactionId: DOC_TXN, authorized: true }]);
     expect(source.status()).toMatchObject({ state: 'connected', connected: true, watched: 0 });
     expect(source.status().lastMessageAt).not.toBeNull();
   });
 
-  it('turns a FAILED message into payment.failed', async () => {
+  it('the doc sample on the trusted secret channel: its own time, verification secret-channel, no status query', async () => {
+    const { rec } = await connected({ confirmByStatusQuery: false });
+    sim.createTransaction({ transactionId: DOC_TXN, amount: 100000 });
+    const message = sim.pay(DOC_TXN, { at: DOC_AT });
+    expect(message.txnDateTime).toBe('2024-03-28 22:30:50');
+    await rec.until((r) => r.events.length === 1, 'payment event');
+    expect(rec.events[0]).toMatchObject({
+      id: `lailaolab:${DOC_TXN}:completed`,
+      amount: '100000',
+      currency: 'LAK',
+      occurredAt: '2024-03-28T22:30:50+07:00',
+      verification: 'secret-channel',
+      details: { channel: 'socket', billNumber: DOC_TXN },
+    });
+    expect(sim.statusRequests).toHaveLength(0);
+  });
+
+  it('turns a FAILED message into payment.failed once the status API says the payment failed', async () => {
     const { rec } = await connected();
     sim.createTransaction({ transactionId: 'T-FAIL', amount: 5000 });
-    sim.fail('T-FAIL', { at: DOC_AT });
+    sim.fail('T-FAIL', { recordStatus: 'FAILED' });
     await rec.until((r) => r.events.length === 1, 'failed event');
     expect(rec.events[0]).toMatchObject({
       id: 'lailaolab:T-FAIL:failed',
@@ -94,7 +115,8 @@ describe('socket source: messages', () => {
   });
 
   it('reads both date formats (documented YYYY-MM-DD and observed DD/MM/YYYY) as Vientiane time', async () => {
-    const { rec } = await connected();
+    // The message's own time is the event's on the trusted secret channel only.
+    const { rec } = await connected({ confirmByStatusQuery: false });
     sim.createTransaction({ transactionId: 'T-YMD', amount: 1 });
     sim.createTransaction({ transactionId: 'T-DMY', amount: 1 });
     const at = new Date('2025-09-23T04:37:55Z');

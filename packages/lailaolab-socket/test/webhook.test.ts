@@ -1,7 +1,7 @@
 import express from 'express';
 import request from 'supertest';
 import { createCountingStore, runProviderConformance } from '@payhook/core/testing';
-import { createPaymentHub } from '@payhook/core';
+import { createPaymentHub, instantToIso } from '@payhook/core';
 import {
   buildLailaolabMessage,
   startLailaolabSimulator,
@@ -43,11 +43,22 @@ const observedBody = (overrides: Record<string, unknown> = {}): string => {
   return JSON.stringify(fields).replace('"@REFNO@"', refNo);
 };
 
+// The status API's record is what the event says: paid a minute ago (whole seconds, as the
+// gateway writes it), and, for the stale case, a day and an hour ago: past the 24 h maximum age.
+const PAID_AT = new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000);
+const STALE_TXN = '7c1d2a9e-0b3f-4e6a-8d5c-1f2e3d4c5b6a';
+
 let sim: LailaolabSimulator;
 beforeAll(async () => {
   sim = await startLailaolabSimulator({ secretKey: SECRET });
   sim.createTransaction({ transactionId: OBSERVED_TXN, amount: 1 });
-  sim.pay(OBSERVED_TXN, { emit: false });
+  sim.pay(OBSERVED_TXN, { emit: false, at: PAID_AT });
+  sim.createTransaction({ transactionId: STALE_TXN, amount: 1 });
+  sim.pay(STALE_TXN, { emit: false, at: new Date(Date.now() - 25 * 3_600_000) });
+});
+// The `unconfirmable` case takes the status API down; every other test needs it up.
+afterEach(() => {
+  sim.statusApiMode = 'up';
 });
 afterAll(() => sim.close());
 
@@ -66,11 +77,23 @@ runProviderConformance({
       orderId: null,
       amount: '1',
       currency: 'LAK',
-      occurredAt: '2025-09-23T11:37:55+07:00',
+      // The record's paymentTime, not the body's txnDateTime (23/09/2025 11:37:55).
+      occurredAt: instantToIso(PAID_AT.getTime(), 'Asia/Vientiane'),
       verification: 'status-query',
     },
   ],
-  contradicted: [{ fixture: { body: observedBody({ txnAmount: 1000000 }) }, status: 409 }],
+  contradicted: [
+    { fixture: { body: observedBody({ txnAmount: 1000000 }) }, status: 409 },
+    { fixture: { body: observedBody({ sourceCurrency: 'USD' }) }, status: 409 },
+    { fixture: { body: observedBody({ message: 'FAILED' }) }, status: 409 },
+  ],
+  unconfirmable: {
+    fixture: { body: observedBody() },
+    before: () => {
+      sim.statusApiMode = 'down';
+    },
+  },
+  stale: { body: observedBody({ transactionId: STALE_TXN, billNumber: STALE_TXN }) },
   malformed: { body: '{"message":"SUCCESS","status":"PAYMENT_COMPLETED","transactionId":"x"}' },
   notPaymentEvent: {
     // Subscription webhooks
@@ -148,12 +171,10 @@ describe('webhook POST', () => {
     },
   );
 
-  it('a genuine FAILED webhook becomes payment.failed once the status API shows it unpaid', async () => {
+  it('a genuine FAILED webhook becomes payment.failed once the status API says the payment failed', async () => {
     const { app, rec } = webhookApp();
     sim.createTransaction({ transactionId: 'W-FAIL', amount: 4000 });
-    const body = JSON.stringify(
-      buildLailaolabMessage({ transactionId: 'W-FAIL', amount: 4000, outcome: 'FAILED' }),
-    );
+    const body = JSON.stringify(sim.fail('W-FAIL', { emit: false, recordStatus: 'FAILED' }));
     const res = await request(app)
       .post('/lailaolab')
       .set('content-type', 'application/json')
@@ -178,7 +199,7 @@ describe('webhook POST', () => {
     expect(sim.statusRequests.length).toBe(before);
   });
 
-  it('an unreachable status API answers 502 and emits nothing', async () => {
+  it('an unreachable status API gets the retry answer, emits nothing and reports ERR_GATEWAY_API', async () => {
     const { app, rec, store } = webhookApp();
     sim.statusApiMode = 'down';
     try {
@@ -186,11 +207,11 @@ describe('webhook POST', () => {
         .post('/lailaolab')
         .set('content-type', 'application/json')
         .send(observedBody());
-      expect(res.status).toBe(502);
-      expect(JSON.parse(res.text).error.code).toBe('ERR_GATEWAY_API');
+      expect([res.status, res.text]).toEqual([500, 'RETRY']);
     } finally {
       sim.statusApiMode = 'up';
     }
+    expect(rec.errors.map((e) => e.code)).toEqual(['ERR_GATEWAY_API']);
     expect(rec.events).toHaveLength(0);
     expect(store.calls.claim).toBe(0);
   });

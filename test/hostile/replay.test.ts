@@ -3,9 +3,10 @@
  * replay is acknowledged with the gateway's success body and never dispatched again. After it, the
  * same bytes are a new delivery, unless the gateway signs a time: signed-param (returnTime), NewPay
  * (timestamp, paytime) and Cashy (completionTime) refuse a signed time older than their maxAgeMs, which must be shorter than
- * the retention, so that the forgotten replay is a 401 ERR_DELIVERY_STALE instead. Shown with a
- * short retention (5 s, maxAgeMs 4 s) on the memory store for every HTTP gateway, and on the real
- * Redis store for one of them.
+ * the retention, so that the forgotten replay is a 401 ERR_DELIVERY_STALE instead; so does
+ * Lailaolab, whose unsigned webhook is bounded by the paid time of the status record it confirms.
+ * Shown with a short retention (5 s, maxAgeMs 4 s) on the memory store for every HTTP gateway, and
+ * on the real Redis store for one of them.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -29,7 +30,13 @@ const RETENTION_MS = 5_000;
  * longer than the age of the last replay below (its time is truncated to the second when signed).
  */
 const MAX_AGE_MS = 4_000;
-const SIGNS_A_TIME: ReadonlySet<GatewayName> = new Set(['signed-param', 'newpay', 'cashy']);
+// Lailaolab signs nothing, but the status record's paid time bounds a confirmed webhook the same way.
+const SIGNS_A_TIME: ReadonlySet<GatewayName> = new Set([
+  'signed-param',
+  'newpay',
+  'cashy',
+  'lailaolab',
+]);
 /** Replay times, from the first processing: all well inside the retention. */
 const REPLAYS_AT = [0, 500, 1_000, 1_500, 2_000];
 /** Well past it (lru-cache and Redis both expire on read, so no purge timing is involved). */

@@ -116,7 +116,10 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Lailaolab only: the simulator whose status API confirms webhooks. */
   simulator?: LailaolabSimulator;
-  /** signed-param, NewPay and Cashy: the provider's maximum age of a signed time (default 24 h). */
+  /**
+   * signed-param, NewPay and Cashy: the provider's maximum age of a signed time; Lailaolab: of the
+   * status record's paid time (default 24 h).
+   */
   maxAgeMs?: number;
 }
 
@@ -279,6 +282,7 @@ export async function startGateway(
       middleware = createLailaolabMiddleware(hub, {
         secretKey: LAILAOLAB_SECRET,
         apiBase: sim.apiBase,
+        maxAgeMs: options.maxAgeMs,
       });
       genuine = (n) => {
         const transactionId = lailaolabTxn(n);

@@ -228,7 +228,8 @@ export async function runScenario(
     });
     await viaSocket('Lailaolab: the same socket message again', 'acknowledged', () => sim.emit(d1));
     await viaSocket('Lailaolab: D-4002 failed, told on the socket', 'acknowledged', () => {
-      sim.fail('LL-4002');
+      // The status API says so too: a failure is emitted only when the record says it failed.
+      sim.fail('LL-4002', { recordStatus: 'FAILED' });
     });
     await post(
       'Lailaolab: D-4003 paid, told by the portal webhook',

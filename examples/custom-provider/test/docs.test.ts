@@ -5,13 +5,16 @@ import path from 'node:path';
 describe('docs/writing-a-provider.md', () => {
   const root = path.join(__dirname, '..', '..', '..');
   const doc = readFileSync(path.join(root, 'docs', 'writing-a-provider.md'), 'utf8');
-  const sources = ['src/acme.ts', 'src/sign.ts', 'test/conformance.test.ts'].map((f) =>
-    readFileSync(path.join(__dirname, '..', f), 'utf8'),
-  );
+  const sources = [
+    'src/acme.ts',
+    'src/sign.ts',
+    'test/conformance.test.ts',
+    'src/acme-confirmed.ts',
+  ].map((f) => readFileSync(path.join(__dirname, '..', f), 'utf8'));
   const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
-  it('has the payload, imports, factory, signer and conformance blocks', () => {
-    expect(blocks).toHaveLength(5);
+  it('has the payload, imports, factory, signer, conformance, confirmed-provider and reconcile blocks', () => {
+    expect(blocks).toHaveLength(7);
   });
 
   it.each(blocks.map((b, i) => [i + 1, b]))(

@@ -584,9 +584,19 @@ describe('lailaolab example', () => {
       LAILAOLAB_API_BASE: simulator.apiBase,
     });
     await simulator.waitForClients(1);
-    const health = await fetch(`${app.url}/payhook/lailaolab/health`);
-    expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ provider: 'lailaolab', connected: true });
+    // The health route: 200 once the source's socket is connected (the simulator may see it first).
+    const health = await waitFor(
+      'a connected health answer',
+      async () => {
+        const answer = await fetch(`${app.url}/payhook/lailaolab/health`);
+        const body = (await answer.json()) as Record<string, unknown>;
+        return answer.status === 200 && body;
+      },
+      5_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; app stderr: ${app.stderr()}`);
+    });
+    expect(health).toMatchObject({ provider: 'lailaolab', connected: true });
 
     // A QR, paid: the socket tells, the status API confirms, the listener runs.
     simulator.createTransaction({ transactionId: 'L-1-qr', amount: 100000, orderNo: 'L-1' });

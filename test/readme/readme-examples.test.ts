@@ -145,7 +145,12 @@ describe('README.md: the app, driven by the "payhook" commands the README shows'
     expect(delivered.stdout).toContain('acknowledged: yes');
     expect(delivered.code).toBe(0);
     await waitFor('markPaid', () => app.calls('orders.markPaid').length === 1);
-    expect(app.calls('orders.markPaid')[0]!.args).toEqual([at('--order'), '15000.00', 'LAK']);
+    expect(app.calls('orders.markPaid')[0]!.args).toEqual([
+      expect.stringMatching(/^newpay:/),
+      at('--order'),
+      '15000.00',
+      'LAK',
+    ]);
 
     const forged = JSON.parse((await cli([...argv, '--forge', '--json'])).stdout);
     expect(forged).toMatchObject({ acknowledged: false, exitCode: 1, response: { status: 401 } });
@@ -176,10 +181,15 @@ describe('README.md: the app, driven by the "payhook" commands the README shows'
     expect(refund).toMatchObject({ status: 200, body: NEWPAY_ACK });
     await waitFor('refund', () => app.calls('orders.refund').length === 1);
     expect(app.calls('orders.markFailed')[0]!.args).toEqual([
+      expect.stringMatching(/^newpay:/),
       'A-2',
       { code: 'FAIL', message: 'Transaction Failed' },
     ]);
-    expect(app.calls('orders.refund')[0]!.args).toEqual([at('--order'), '5000.00']);
+    expect(app.calls('orders.refund')[0]!.args).toEqual([
+      expect.stringMatching(/^newpay:/),
+      at('--order'),
+      '5000.00',
+    ]);
   });
 
   it('"npx payhook simulate lailaolab" starts the simulator and stops on the signal', async () => {
@@ -212,7 +222,7 @@ describe('newpay examples', () => {
     const paid = await post(hook, fixtures.paymentCallback({ orderNo: 'C-1' }));
     expect(paid).toMatchObject({ status: 200, body: NEWPAY_ACK });
     expect(app.calls('db.orders.markPaid').map((c) => c.args)).toEqual([
-      ['C-1', '15000.00', { signal: true }],
+      ['C-1', '15000.00', { eventId: expect.stringMatching(/^newpay:/), signal: true }],
     ]);
 
     const forged = await post(hook, forgeDelivery(fixtures.paymentCallback({ orderNo: 'C-2' })));

@@ -8,7 +8,7 @@ import { db } from './db'; // your own code
 
 const hub = createPaymentHub({ handlerTimeoutMs: 8_000 });
 hub.on('payment.completed', async (event, { signal }) => {
-  await db.orders.markPaid(event.orderId, event.amount, { signal });
+  await db.orders.markPaid(event.orderId, event.amount, { eventId: event.id, signal });
 });
 hub.on('unhandled', ({ provider, reason }) =>
   console.info('not a payment event', provider, reason),

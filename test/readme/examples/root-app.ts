@@ -7,12 +7,18 @@ import { createNewpayMiddleware } from '@payhook/newpay-callback';
 import { orders } from './orders'; // your own code
 
 const hub = createPaymentHub(); // in-memory store; see @payhook/redis-store
+// event.id is the same on every redelivery of a fact: key your writes on it, so that a crash after
+// your write and before payhook records the event (which runs the listener again) changes nothing.
 hub.on('payment.completed', async (event) => {
   // event.amount is an exact decimal string ("500.10"); event.raw is NewPay's own payload
-  await orders.markPaid(event.orderId, event.amount, event.currency);
+  await orders.markPaid(event.id, event.orderId, event.amount, event.currency);
 });
-hub.on('payment.failed', async (event) => orders.markFailed(event.orderId, event.failure));
-hub.on('payment.refunded', async (event) => orders.refund(event.orderId, event.refund!.amount));
+hub.on('payment.failed', async (event) =>
+  orders.markFailed(event.id, event.orderId, event.failure),
+);
+hub.on('payment.refunded', async (event) =>
+  orders.refund(event.id, event.orderId, event.refund!.amount),
+);
 
 const app = express();
 app.use(

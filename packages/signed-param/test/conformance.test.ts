@@ -2,7 +2,7 @@ import { runProviderConformance } from '@payhook/core/testing';
 import { createSignedParamProvider } from '../src';
 import {
   RETURN_TIME,
-  SEED_002_PARAM,
+  DOC_EXAMPLE_PARAM,
   freshDocParam,
   payoutParam,
   platformPublicBase64,
@@ -38,7 +38,7 @@ for (const id of [undefined, 'paycools']) {
     valid,
     expected: expected(id ?? 'signed-param'),
     wrongKey: signed(freshDocParam(), stranger.privateKey),
-    stale: signed(SEED_002_PARAM),
+    stale: signed(DOC_EXAMPLE_PARAM),
     // Authentic (signed by the platform key) but param is not JSON.
     malformed: signed('eventName=order.payment.success&amount=50000'),
     notPaymentEvent: signed(payoutParam({ createTime: wallTime(60_000), returnTime: wallTime(0) })),

@@ -33,7 +33,7 @@ export const platformPublicPem = platform.publicKey
  * doc. The static-order page's example is the same with eventName static.order.payment.success
  * (https://docs.ezpaytechs.com/en/philippines/Payment/Static/CollectionNotification.html).
  */
-export const SEED_002_PARAM =
+export const DOC_EXAMPLE_PARAM =
   '{"eventName":"order.payment.success","amount":50000,"channelCode":"ID_BCA_VA","mchOrderId":"Platform653350151938813","createTime":"2023-01-01 09:38:06","remark":"test payment","sign":"xxxxxxxxxxxxx","returnTime":"2023-01-01 09:40:06","transactionId":"C1032653961085706055","transactionStatus":"COMPLETED"}';
 
 /** `yyyy-MM-dd HH:mm:ss` in `timeZone`, `agoMs` before now: the platform's time format. */
@@ -56,12 +56,12 @@ export const CREATE_TIME = wallTime(2 * HOUR + 120_000);
 export const RETURN_AT_PH = `${RETURN_TIME.replace(' ', 'T')}+08:00`;
 
 /**
- * SEED_002_PARAM with its two times replaced by fresh ones (same length, same places): the doc
+ * DOC_EXAMPLE_PARAM with its two times replaced by fresh ones (same length, same places): the doc
  * example as the platform would sign it today. The doc's own times (2023) are older than any
  * maximum age.
  */
 export function freshDocParam(returnTime = RETURN_TIME, createTime = CREATE_TIME): string {
-  return SEED_002_PARAM.replace('2023-01-01 09:38:06', createTime).replace(
+  return DOC_EXAMPLE_PARAM.replace('2023-01-01 09:38:06', createTime).replace(
     '2023-01-01 09:40:06',
     returnTime,
   );

@@ -9,7 +9,7 @@ import {
 } from '../src';
 import {
   OK_BODY,
-  SEED_002_PARAM,
+  DOC_EXAMPLE_PARAM,
   createHarness,
   paymentParam,
   platform,
@@ -68,7 +68,7 @@ describe('item 9: the signed returnTime / createTime bound the age of a delivery
   });
 
   it('refuses the doc example as the platform signed it in 2023 (a years-old genuine delivery)', async () => {
-    await expectRefused(createHarness(), signed(SEED_002_PARAM).body, 401, 'ERR_DELIVERY_STALE');
+    await expectRefused(createHarness(), signed(DOC_EXAMPLE_PARAM).body, 401, 'ERR_DELIVERY_STALE');
   });
 
   it('a delivery replayed once the store forgot it is refused when older than maxAgeMs', async () => {

@@ -1,24 +1,24 @@
 import { verify } from 'node:crypto';
 import { buildNotification, buildSignedRequest, serializeParam, signParam } from '../src';
-import { SEED_002_PARAM, merchant, paymentParam, platform } from './helpers';
+import { DOC_EXAMPLE_PARAM, merchant, paymentParam, platform } from './helpers';
 
 const verifies = (param: string, sign: string, key = platform.publicKey) =>
   verify('sha256', Buffer.from(param, 'utf8'), key, Buffer.from(sign, 'base64'));
 
 describe('the platform signing side', () => {
   it('buildNotification signs the exact param text with SHA256withRSA (checked with node:crypto)', () => {
-    const n = buildNotification(SEED_002_PARAM, platform.privateKey);
-    expect(n.param).toBe(SEED_002_PARAM);
-    expect(JSON.parse(n.body)).toEqual({ sign: n.sign, param: SEED_002_PARAM });
+    const n = buildNotification(DOC_EXAMPLE_PARAM, platform.privateKey);
+    expect(n.param).toBe(DOC_EXAMPLE_PARAM);
+    expect(JSON.parse(n.body)).toEqual({ sign: n.sign, param: DOC_EXAMPLE_PARAM });
     expect(Object.keys(JSON.parse(n.body))).toEqual(['sign', 'param']);
     expect(Buffer.from(n.sign, 'base64')).toHaveLength(256);
     expect(verifies(n.param, n.sign)).toBe(true);
     expect(verifies(`${n.param} `, n.sign)).toBe(false);
   });
 
-  it('serializes an object param the way the seed example is written', () => {
-    const fields = JSON.parse(SEED_002_PARAM) as Record<string, unknown>;
-    expect(serializeParam(fields)).toBe(SEED_002_PARAM);
+  it('serializes an object param the way the doc example is written', () => {
+    const fields = JSON.parse(DOC_EXAMPLE_PARAM) as Record<string, unknown>;
+    expect(serializeParam(fields)).toBe(DOC_EXAMPLE_PARAM);
   });
 
   it('writes integer fields held as text or bigint as JSON numbers, other text as strings', () => {

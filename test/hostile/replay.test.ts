@@ -30,6 +30,7 @@ const RETENTION_MS = 5_000;
  * longer than the age of the last replay below (its time is truncated to the second when signed).
  */
 const MAX_AGE_MS = 4_000;
+const CLOCK_SKEW_MS = 500;
 // Lailaolab signs nothing, but the status record's paid time bounds a confirmed webhook the same way.
 const SIGNS_A_TIME: ReadonlySet<GatewayName> = new Set([
   'signed-param',
@@ -80,6 +81,8 @@ async function replayScenario(name: GatewayName, store?: RedisStore): Promise<Tr
     store,
     hubOptions: { retentionMs: RETENTION_MS, leaseMs: 1_000, handlerTimeoutMs: 500 },
     maxAgeMs: SIGNS_A_TIME.has(name) ? MAX_AGE_MS : undefined,
+    // maxAgeMs + clockSkewMs must stay under the retention (checked at mount).
+    clockSkewMs: SIGNS_A_TIME.has(name) ? CLOCK_SKEW_MS : undefined,
   });
   gateways.push(gw);
   const delivery = gw.genuine(7);

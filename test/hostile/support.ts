@@ -121,6 +121,8 @@ export interface GatewayOptions {
    * status record's paid time (default 24 h).
    */
   maxAgeMs?: number;
+  /** With maxAgeMs: how far ahead a signed time may be (default 5 min). */
+  clockSkewMs?: number;
 }
 
 /**
@@ -248,6 +250,7 @@ export async function startGateway(
         // Required: refund notifications name no currency and are read in this country.
         country: 'PH',
         maxAgeMs: options.maxAgeMs,
+        clockSkewMs: options.clockSkewMs,
       });
       genuine = (n) => buildNotification(signedParamPayment(n), keys.signedParam.privateKey);
       break;
@@ -257,6 +260,7 @@ export async function startGateway(
         platformPublicKey: pem(keys.newpay.publicKey),
         appId: NEWPAY_APP_ID,
         maxAgeMs: options.maxAgeMs,
+        clockSkewMs: options.clockSkewMs,
       });
       genuine = (n) =>
         n % 2 === 0
@@ -272,6 +276,7 @@ export async function startGateway(
         apiKey: CASHY_API_KEY,
         currency: 'IDR',
         maxAgeMs: options.maxAgeMs,
+        clockSkewMs: options.clockSkewMs,
       });
       genuine = (n) => cashyWire(cashyPayment(n));
       break;
@@ -283,6 +288,7 @@ export async function startGateway(
         secretKey: LAILAOLAB_SECRET,
         apiBase: sim.apiBase,
         maxAgeMs: options.maxAgeMs,
+        clockSkewMs: options.clockSkewMs,
       });
       genuine = (n) => {
         const transactionId = lailaolabTxn(n);

@@ -120,11 +120,13 @@ function checkEventName(name: string): HubEventName {
 export function assertRetentionCovers(hub: PaymentHub, provider: AnyPaymentProvider): void {
   const maxAgeMs = provider.maxAgeMs;
   if (maxAgeMs === undefined) return;
+  // A time signed up to clockSkewMs ahead of our clock stays acceptable for maxAgeMs after it.
+  const windowMs = maxAgeMs + (provider.clockSkewMs ?? 0);
   const retentionMs = hub.options.retentionMs;
-  if (retentionMs <= maxAgeMs)
+  if (retentionMs <= windowMs)
     throw new ConfigError(
       'retentionMs',
-      `(${retentionMs} ms) must be longer than the ${provider.id} provider's maxAgeMs (${maxAgeMs} ms): ` +
+      `(${retentionMs} ms) must be longer than the ${provider.id} provider's maxAgeMs + clockSkewMs (${windowMs} ms): ` +
         'a delivery still young enough to be accepted must never be one the store has forgotten',
       { source: provider.source },
     );

@@ -1,6 +1,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { PaymentEvent, VerificationMethod } from './events';
 import { FieldProblem, ProviderConfigError } from './errors';
+import { DEFAULT_CLOCK_SKEW_MS } from './signed-time';
 
 /** What a transport hands to the hub: the bytes exactly as received, and their headers. */
 export interface Delivery {
@@ -133,6 +134,11 @@ export interface ProviderDefinition<Raw, Confirmation = undefined> {
    * its retention is longer, so that no accepted delivery can outlive the store's memory.
    */
   maxAgeMs?: number;
+  /**
+   * How far ahead of this server's clock a signed time may be (default 5 minutes when maxAgeMs is
+   * set): a delivery stays acceptable for up to maxAgeMs + clockSkewMs after it was signed.
+   */
+  clockSkewMs?: number;
   /** The gateway's own bodies: `ok` stops its retries, `retry` asks it to deliver again. */
   ack: { ok: ReplyInit; retry: ReplyInit };
   /** Optional reconciliation: ask the gateway about a payment by its reference. */
@@ -153,6 +159,7 @@ export interface PaymentProvider<Raw = unknown, Confirmation = unknown> {
   confirm?(raw: Raw, context: ConfirmContext): Confirmation | Promise<Confirmation>;
   normalize(raw: Raw, context: NormalizeContext<Confirmation>): NormalizeResult<Raw>;
   readonly maxAgeMs?: number;
+  readonly clockSkewMs?: number;
   readonly ack: { readonly ok: HttpReply; readonly retry: HttpReply };
   fetchStatus?(
     reference: string,
@@ -198,6 +205,9 @@ export function defineProvider<Raw, Confirmation = undefined>(
   const maxAgeMs = definition.maxAgeMs;
   if (maxAgeMs !== undefined && (!Number.isSafeInteger(maxAgeMs) || maxAgeMs <= 0))
     fail('maxAgeMs', 'must be a positive whole number of milliseconds');
+  const clockSkewMs = definition.clockSkewMs;
+  if (clockSkewMs !== undefined && (!Number.isSafeInteger(clockSkewMs) || clockSkewMs < 0))
+    fail('clockSkewMs', 'must be a whole number of milliseconds, 0 or more');
   if (!definition.schema || typeof definition.schema !== 'object')
     fail('schema', 'must be a JSON schema object');
   let compiled: ValidateFunction;
@@ -229,6 +239,7 @@ export function defineProvider<Raw, Confirmation = undefined>(
     confirm: definition.confirm,
     normalize: definition.normalize,
     maxAgeMs,
+    clockSkewMs: maxAgeMs === undefined ? undefined : (clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS),
     ack,
     fetchStatus: definition.fetchStatus,
   });

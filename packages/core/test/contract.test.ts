@@ -231,19 +231,24 @@ describe('signed times', () => {
     expect(() => resolveMaxAge({ clockSkewMs: 1.5 })).toThrow(/clockSkewMs/);
   });
 
-  it('a provider cannot be mounted on a hub that forgets sooner than its maximum age', () => {
-    const provider = (maxAgeMs: number) =>
+  it('a provider cannot be mounted on a hub that forgets sooner than maxAgeMs + clockSkewMs', () => {
+    const provider = (maxAgeMs: number, clockSkewMs?: number) =>
       defineProvider({
         id: 'aged',
         schema: {},
         maxAgeMs,
+        clockSkewMs,
         verify: () => ({}),
         normalize: () => [],
         ack: { ok: { body: 'OK' }, retry: { body: 'NO' } },
       });
     const hub = createPaymentHub({ retentionMs: 3_600_000 });
-    expect(() => createWebhookMiddleware(hub, provider(3_600_000))).toThrow(/retentionMs/);
-    expect(() => createWebhookMiddleware(hub, provider(3_599_999))).not.toThrow();
+    // A time signed clockSkewMs ahead stays acceptable for maxAgeMs after it: both count.
+    expect(provider(60_000).clockSkewMs).toBe(300_000);
+    expect(() => createWebhookMiddleware(hub, provider(3_300_000))).toThrow(/retentionMs/);
+    expect(() => createWebhookMiddleware(hub, provider(3_299_999))).not.toThrow();
+    expect(() => createWebhookMiddleware(hub, provider(3_599_999, 0))).not.toThrow();
+    expect(() => createWebhookMiddleware(hub, provider(3_590_000, 10_000))).toThrow(/retentionMs/);
   });
 });
 

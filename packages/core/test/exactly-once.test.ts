@@ -266,3 +266,66 @@ it('warns once, with NODE_ENV=production, that the memory store forgets on resta
   expect(production.stderr).toMatch(/forgets every processed event when the process restarts/);
   expect(run('development').stderr).not.toMatch(/PAYHOOK_MEMORY_STORE/);
 });
+
+it('a failure notice that arrives while the completion is being processed waits, and is superseded', async () => {
+  const server = await startTestServer(provider, {
+    hubOptions: { handlerTimeoutMs: 2_000, leaseMs: 5_000 },
+  });
+  const seen: string[] = [];
+  server.hub.on('payment.completed', async () => {
+    seen.push('completed:start');
+    await sleep(300);
+    seen.push('completed:end');
+  });
+  server.hub.on('payment.failed', async () => void seen.push('failed'));
+  try {
+    const completion = postDelivery(server.url, signedDelivery({ txn: 'RACE-1', status: 'PAID' }));
+    await sleep(50);
+    const failure = await postDelivery(
+      server.url,
+      signedDelivery({ txn: 'RACE-1', status: 'FAILED' }),
+    );
+    expect(failure.body).not.toBe(OK);
+    expect((await completion).body).toBe(OK);
+    const redelivered = await postDelivery(
+      server.url,
+      signedDelivery({ txn: 'RACE-1', status: 'FAILED' }),
+    );
+    expect(redelivered.body).toBe(OK);
+    expect(seen).toEqual(['completed:start', 'completed:end']);
+  } finally {
+    await server.close();
+  }
+});
+
+it('maxInFlight holds on a store whose claims take a round trip', async () => {
+  const inner = createMemoryStore();
+  const slow: IdempotencyStore = {
+    ...inner,
+    claim: async (key, leaseMs) => {
+      await sleep(30);
+      return inner.claim(key, leaseMs);
+    },
+    commit: inner.commit.bind(inner),
+    release: inner.release.bind(inner),
+  };
+  const server = await startTestServer(provider, {
+    hubOptions: { store: slow, maxInFlight: 1, handlerTimeoutMs: 2_000, leaseMs: 5_000 },
+  });
+  let running = 0;
+  let peak = 0;
+  server.hub.on('payment.completed', async () => {
+    peak = Math.max(peak, ++running);
+    await sleep(100);
+    running--;
+  });
+  try {
+    const replies = await Promise.all(
+      [1, 2, 3, 4].map((i) => postDelivery(server.url, signedDelivery({ txn: `CAP-${i}` }))),
+    );
+    expect(peak).toBe(1);
+    expect(replies.filter((r) => r.body === OK)).toHaveLength(1);
+  } finally {
+    await server.close();
+  }
+});

@@ -258,6 +258,7 @@ export function buildProvider(
     schema: messageSchema,
     verification: 'secret-channel',
     maxAgeMs: resolved.maxAge.maxAgeMs,
+    clockSkewMs: resolved.maxAge.clockSkewMs,
     verify(delivery) {
       const decoded = isDecodedDelivery(delivery);
       return decodeMessage(

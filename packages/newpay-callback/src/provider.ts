@@ -111,6 +111,7 @@ export function createNewpayProvider(
       normalizeCallback(raw, { timeZone, receivedAt: context.delivery.receivedAt }),
     // The hub checks at mount that its retention outlives this.
     maxAgeMs: maxAge.maxAgeMs,
+    clockSkewMs: maxAge.clockSkewMs,
     ack: {
       ok: { status: 200, body: { transResult: 'SUCCESS' } },
       retry: { status: 500, body: { transResult: 'FAIL' } },

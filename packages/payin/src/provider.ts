@@ -237,6 +237,7 @@ export function createPayinProvider(
     },
     // The hub checks at mount that it remembers processed events for longer than this.
     maxAgeMs: limits.maxAgeMs,
+    clockSkewMs: limits.clockSkewMs,
     ack: {
       ok: { status: 200, body: 'SUCCESS' },
       retry: { status: 500, body: 'FAIL' },

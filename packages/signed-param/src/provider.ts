@@ -180,6 +180,7 @@ export function createSignedParamProvider(
       }),
     // The hub checks at mount that it remembers processed events for longer than this.
     maxAgeMs: settings.limits.maxAgeMs,
+    clockSkewMs: settings.limits.clockSkewMs,
     ack: { ok: { body: { ...ACK_OK } }, retry: { status: 503, body: { ...ACK_RETRY } } },
     fetchStatus,
   });

@@ -9,11 +9,19 @@ const sleep = (ms: number): Promise<void> =>
 export const completedMarker = (event: PaymentEvent): string =>
   `${event.provider}:completed:${event.transactionId}`;
 
-/** Records that the transaction completed: one write when the store can, else claim + commit. */
-async function markCompleted(state: HubState, event: PaymentEvent): Promise<void> {
+/**
+ * Records that the transaction completed: one write when the store can; else the commit of the
+ * marker claim held while the listeners ran (or a fresh claim + commit).
+ */
+async function markCompleted(
+  state: HubState,
+  event: PaymentEvent,
+  markerToken: string | undefined,
+): Promise<void> {
   const { store, settings } = state;
   const marker = completedMarker(event);
   if (store.markDone) return store.markDone(marker, settings.retentionMs);
+  if (markerToken) return store.commit(marker, markerToken, settings.retentionMs);
   const claim = await store.claim(marker, settings.leaseMs);
   if (claim.state === 'claimed') await store.commit(marker, claim.token, settings.retentionMs);
 }
@@ -27,6 +35,7 @@ export async function commitProcessed(
   state: HubState,
   event: PaymentEvent,
   token: string,
+  markerToken?: string,
 ): Promise<PaymentError | undefined> {
   const { store, settings, logger } = state;
   const deadline = Date.now() + settings.commitRetryMs;
@@ -37,7 +46,7 @@ export async function commitProcessed(
         // the two round trips overlap.
         await Promise.all([
           store.commit(event.id, token, settings.retentionMs),
-          markCompleted(state, event),
+          markCompleted(state, event, markerToken),
         ]);
       } else {
         await store.commit(event.id, token, settings.retentionMs);

@@ -1,6 +1,7 @@
 import type { PaymentEvent } from '../events';
 import { ListenerError, StoreError, type PaymentErrorLike } from '../errors';
 import type { Delivery } from '../provider';
+import type { Claim } from '../store';
 import { commitProcessed, completedMarker } from './commit';
 import { dispatch, type Dispatched } from './dispatch';
 import { keepLease } from './lease';
@@ -29,43 +30,86 @@ export async function processEvent(
     );
     return ['busy'];
   }
-  const claim = await store.claim(event.id, settings.leaseMs);
-  if (claim.state === 'done') {
-    logger.debug({ eventId: event.id }, '@payhook/core: duplicate delivery acknowledged');
-    notify(state, 'duplicate', event);
-    return ['duplicate'];
-  }
-  if (claim.state === 'busy') {
-    logger.debug(
-      { eventId: event.id },
-      '@payhook/core: event in flight elsewhere; asking for a retry',
-    );
-    return ['busy'];
-  }
+  // The slot is taken before the claim's round trip: on a networked store, concurrent deliveries
+  // would otherwise all pass the cap while their claims are in flight.
   state.inFlight++;
+  let claim: Claim;
+  let hold: CompletionHold;
   let run: Dispatched;
   try {
+    claim = await store.claim(event.id, settings.leaseMs);
+    if (claim.state !== 'claimed') {
+      state.inFlight--;
+      return [claimNotTaken(state, event, claim.state)];
+    }
+    hold = await holdCompletion(state, event);
     run = await dispatch(state, event, delivery);
   } catch (cause) {
     state.inFlight--;
     throw cause;
   }
+  const token = claim.token;
   if (run.settled) {
     // Timed out: the gateway hears "retry" now, but the claim stays ours until the listeners end.
-    settleLater(state, event, claim.token, run.settled, delivery);
+    settleLater(state, event, token, hold, run.settled, delivery);
     return ['failed', listenersFailed(state, run.failures, event, delivery)];
   }
   state.inFlight--;
-  if (run.listeners === 0) return noListener(state, event, claim.token, delivery);
-  if (run.failures.length > 0) {
-    await releaseClaim(state, event, claim.token, delivery);
+  if (run.listeners === 0 || run.failures.length > 0) {
+    await releaseClaim(state, event.id, token, event, delivery);
+    await releaseHold(state, hold, event, delivery);
+    if (run.listeners === 0) return noListener(state, event, delivery);
     return ['failed', listenersFailed(state, run.failures, event, delivery)];
   }
-  const commitError = await commitProcessed(state, event, claim.token);
+  const commitError = await commitProcessed(state, event, token, hold.token);
   if (commitError) reportError(state, commitError, { provider: event.provider, event, delivery });
   // The listeners did succeed: the gateway is told so even when the record could not be written
   // (a retry answer would make a redelivery run them again once the lease lapses).
   return ['processed', commitError];
+}
+
+function claimNotTaken(
+  state: HubState,
+  event: PaymentEvent,
+  claimState: 'done' | 'busy',
+): EventOutcome {
+  if (claimState === 'done') {
+    state.logger.debug({ eventId: event.id }, '@payhook/core: duplicate delivery acknowledged');
+    notify(state, 'duplicate', event);
+    return 'duplicate';
+  }
+  state.logger.debug(
+    { eventId: event.id },
+    '@payhook/core: event in flight elsewhere; asking for a retry',
+  );
+  return 'busy';
+}
+
+/** The completion marker, held while a completion's listeners run (token set when held here). */
+interface CompletionHold {
+  key?: string;
+  token?: string;
+}
+
+/**
+ * While a completion's listeners run, its transaction's completion marker is claimed too, so a
+ * failure notice arriving meanwhile waits (busy) instead of telling the merchant "failed" for an
+ * order that is being paid. The commit turns the marker into done; a failure releases it.
+ */
+async function holdCompletion(state: HubState, event: PaymentEvent): Promise<CompletionHold> {
+  if (event.type !== 'payment.completed') return {};
+  const key = completedMarker(event);
+  const marker = await state.store.claim(key, state.settings.leaseMs);
+  return marker.state === 'claimed' ? { key, token: marker.token } : {};
+}
+
+async function releaseHold(
+  state: HubState,
+  hold: CompletionHold,
+  event: PaymentEvent,
+  delivery: Delivery,
+): Promise<void> {
+  if (hold.key && hold.token) await releaseClaim(state, hold.key, hold.token, event, delivery);
 }
 
 /**
@@ -105,12 +149,13 @@ function listenersFailed(
 
 async function releaseClaim(
   state: HubState,
-  event: PaymentEvent,
+  key: string,
   token: string,
+  event: PaymentEvent,
   delivery?: Delivery,
 ): Promise<void> {
   try {
-    await state.store.release(event.id, token);
+    await state.store.release(key, token);
   } catch (cause) {
     reportError(state, new StoreError('release', cause), {
       provider: event.provider,
@@ -121,13 +166,7 @@ async function releaseClaim(
 }
 
 /** Nobody listens to this type: never mark it done, so a listener added later still gets it. */
-async function noListener(
-  state: HubState,
-  event: PaymentEvent,
-  token: string,
-  delivery: Delivery,
-): Promise<[EventOutcome]> {
-  await releaseClaim(state, event, token, delivery);
+function noListener(state: HubState, event: PaymentEvent, delivery: Delivery): [EventOutcome] {
   const ignored = state.settings.ignore.includes(event.type);
   const reason = ignored
     ? `no listener for ${event.type}; ignored (hub option ignore)`
@@ -152,19 +191,24 @@ function settleLater(
   state: HubState,
   event: PaymentEvent,
   token: string,
+  hold: CompletionHold,
   settled: Promise<unknown[]>,
   delivery: Delivery,
 ): void {
-  const stop = keepLease(state.store, event.id, token, state.settings.leaseMs, state.logger);
+  const { store, settings, logger } = state;
+  const stops = [keepLease(store, event.id, token, settings.leaseMs, logger)];
+  if (hold.key && hold.token)
+    stops.push(keepLease(store, hold.key, hold.token, settings.leaseMs, logger));
   void settled
     .then(async (failures) => {
-      stop();
+      for (const stop of stops) stop();
       if (failures.length > 0) {
-        await releaseClaim(state, event, token, delivery);
+        await releaseClaim(state, event.id, token, event, delivery);
+        await releaseHold(state, hold, event, delivery);
         listenersFailed(state, failures, event, delivery);
         return;
       }
-      const commitError = await commitProcessed(state, event, token);
+      const commitError = await commitProcessed(state, event, token, hold.token);
       if (commitError)
         reportError(state, commitError, { provider: event.provider, event, delivery });
     })

@@ -285,10 +285,15 @@ function normalizeParam(raw: SignedParamPayload, settings: Settings, received: R
  * The param names no merchant and one platform key signs every merchant's notifications: the only
  * binding it allows is the merchant's own order number, when the merchant gives its prefix.
  */
-function checkMerchantBinding(payment: SignedParamPayment, settings: Settings): void {
+function checkMerchantBinding(
+  payment: Pick<SignedParamPayment, 'mchOrderId'>,
+  settings: Settings,
+  required = true,
+): void {
   const prefix = settings.orderIdPrefix;
   if (prefix === undefined) return;
   const orderId = text(payment.mchOrderId);
+  if (orderId === undefined && !required) return;
   if (orderId === undefined || !orderId.startsWith(prefix)) {
     throw new SignatureError(
       `mchOrderId ${orderId === undefined ? '(none)' : quote(orderId)} does not start with the configured orderIdPrefix: not an order of this merchant`,
@@ -350,6 +355,8 @@ function paymentDraft(
 }
 
 function normalizeRefund(r: SignedParamRefund, settings: Settings, received: Received): Outcome {
+  // Refunds may name no mchOrderId; when one names it, it is bound like a payment.
+  checkMerchantBinding(r, settings, false);
   const status =
     text(r.refundStatus) === undefined
       ? 'refunded'

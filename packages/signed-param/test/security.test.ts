@@ -258,7 +258,7 @@ describe('item 13: merchant binding and options needed at runtime', () => {
     );
   });
 
-  it('orderIdPrefix applies to failed payments too, not to refunds (which carry no mchOrderId)', async () => {
+  it('orderIdPrefix applies to failed payments too, and to refunds that name a mchOrderId', async () => {
     await expectRefused(
       createHarness({ orderIdPrefix: 'SHOP1-' }),
       signed(
@@ -273,8 +273,20 @@ describe('item 13: merchant binding and options needed at runtime', () => {
       'signed-param:order.payment.failed:C1032653961085706055',
     );
     const h = createHarness({ orderIdPrefix: 'SHOP1-' });
-    expect((await post(h, signed(refundParam()).body)).text).toBe(OK_BODY);
-    expect(h.events).toHaveLength(1);
+    expect((await post(h, signed(refundParam({ mchOrderId: undefined })).body)).text).toBe(OK_BODY);
+    const ours = refundParam({
+      mchOrderId: 'SHOP1-9',
+      refundTransactionId: 'R1032653961085700002',
+    });
+    expect((await post(h, signed(ours).body)).text).toBe(OK_BODY);
+    expect(h.events).toHaveLength(2);
+    await expectRefused(
+      createHarness({ orderIdPrefix: 'SHOP1-' }),
+      signed(refundParam({ mchOrderId: 'OTHER-9' })).body,
+      401,
+      'ERR_SENDER_UNKNOWN',
+      'signed-param:payment.refund.success:R1032653961085700001',
+    );
   });
 
   it.each([[''], ['   '], [42]])('orderIdPrefix %p is a ProviderConfigError', (prefix) => {

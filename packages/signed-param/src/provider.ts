@@ -286,7 +286,7 @@ function normalizeParam(raw: SignedParamPayload, settings: Settings, received: R
  * binding it allows is the merchant's own order number, when the merchant gives its prefix.
  */
 function checkMerchantBinding(
-  payment: Pick<SignedParamPayment, 'mchOrderId'>,
+  payment: { readonly mchOrderId?: unknown },
   settings: Settings,
   required = true,
 ): void {
@@ -356,7 +356,7 @@ function paymentDraft(
 
 function normalizeRefund(r: SignedParamRefund, settings: Settings, received: Received): Outcome {
   // Refunds may name no mchOrderId; when one names it, it is bound like a payment.
-  checkMerchantBinding(r, settings, false);
+  checkMerchantBinding({ mchOrderId: r.mchOrderId }, settings, false);
   const status =
     text(r.refundStatus) === undefined
       ? 'refunded'

@@ -8,6 +8,14 @@ export type {
   LailaolabSourceStatus,
   SweepReport,
 } from './source';
+export { createMemoryWatchList } from './watch-list';
+export type {
+  MemoryWatchListOptions,
+  WatchList,
+  WatchListAddResult,
+  WatchListEntries,
+  WatchListRemoveResult,
+} from './watch-list';
 export { createLailaolabMiddleware } from './middleware';
 export type { LailaolabMiddlewareOptions, LailaolabHealth } from './middleware';
 export { createLailaolabStatusClient, DEFAULT_API_BASE, STATUS_PATH } from './status-client';

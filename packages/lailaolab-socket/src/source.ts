@@ -12,6 +12,7 @@ import { backoffDelay, resolveReconnect, type ReconnectOptions } from './backoff
 import { isTransactionId, PROVIDER_ID, SOURCE, type LailaolabConfirmation } from './normalize';
 import { buildProvider, resolveProviderOptions, type LailaolabProviderOptions } from './provider';
 import type { LailaolabPayload } from './types';
+import { createMemoryWatchList, type WatchList } from './watch-list';
 
 /**
  * https://payment-doc.lailaolab.com/v1/subscription:
@@ -30,7 +31,18 @@ export interface LailaolabSourceOptions extends LailaolabProviderOptions {
   sweepIntervalMs?: number;
   /** How long a watched transaction is followed (default 1 hour). */
   watchTtlMs?: number;
-  /** Most transactions watched at once; the oldest are dropped beyond it (default 10,000). */
+  /**
+   * Where watched transactions are kept. Default: a list in this process (`maxWatched` entries),
+   * which dies with it and is not seen by other instances. A shared one, such as
+   * `createRedisWatchList({ store, name: 'lailaolab' })` from `@payhook/redis-store`, survives a
+   * restart and is swept by every instance (give them a shared store too). The source never closes
+   * it.
+   */
+  watchList?: WatchList;
+  /**
+   * Most transactions in the default watch list; those closest to their expiry are dropped beyond
+   * it (default 10,000). A `watchList` you give has its own limit.
+   */
   maxWatched?: number;
   /** Status queries in flight at once during a sweep (default 4). */
   statusConcurrency?: number;
@@ -49,7 +61,10 @@ export interface LailaolabSourceStatus {
   /** ISO time of the last message on the channel, or null. */
   lastMessageAt: string | null;
   lastConnectedAt: string | null;
-  /** Transactions being watched for a missed payment. */
+  /**
+   * Transactions being watched for a missed payment: the watch list's size when this process last
+   * wrote or read it (a shared list may have changed since), plus watches not yet written to it.
+   */
   watched: number;
   /** Failed connection attempts since the last successful connect. */
   reconnectAttempt: number;
@@ -75,10 +90,15 @@ export interface LailaolabSource {
   /**
    * Follow a transaction until it completes or its watch expires (e.g. right after generating its
    * QR): the source asks the status API about it after every reconnect and on the sweep interval.
+   * Throws a TypeError at once for an id that is not a transaction id. Resolves true once the
+   * watch list holds it; false when the list could not be written (reported on `source.error`):
+   * the watch is then kept in this process and written again at the next sweep. Never rejects.
    */
-  watch(transactionId: string, options?: { ttlMs?: number }): void;
-  unwatch(transactionId: string): boolean;
-  watching(): string[];
+  watch(transactionId: string, options?: { ttlMs?: number }): Promise<boolean>;
+  /** Stops following it; whether it was watched. Never rejects (a failure is on `source.error`). */
+  unwatch(transactionId: string): Promise<boolean>;
+  /** The watched transactions, soonest expiry first; rejects when the watch list cannot be read. */
+  watching(): Promise<string[]>;
   /** Runs a status sweep now (also run after every connect and on the interval). */
   sweep(): Promise<SweepReport>;
   status(): LailaolabSourceStatus;
@@ -162,6 +182,26 @@ export function createLailaolabSource(
   const sweepIntervalMs = positive(options.sweepIntervalMs, 60_000, 'sweepIntervalMs', true);
   const watchTtlMs = positive(options.watchTtlMs, 3_600_000, 'watchTtlMs');
   const maxWatched = positive(options.maxWatched, 10_000, 'maxWatched');
+  const given = options.watchList;
+  if (
+    given !== undefined &&
+    (!given ||
+      typeof given.add !== 'function' ||
+      typeof given.remove !== 'function' ||
+      typeof given.list !== 'function')
+  )
+    throw new ProviderConfigError(
+      'watchList',
+      'must have add, remove and list (createMemoryWatchList, createRedisWatchList)',
+      { source: SOURCE },
+    );
+  if (given !== undefined && options.maxWatched !== undefined)
+    throw new ProviderConfigError(
+      'maxWatched',
+      'applies to the default watch list only: give the limit to your watchList',
+      { source: SOURCE },
+    );
+  const watchList: WatchList = given ?? createMemoryWatchList({ maxEntries: maxWatched });
   const concurrency = positive(options.statusConcurrency, 4, 'statusConcurrency');
   const connectTimeoutMs = positive(options.connectTimeoutMs, 20_000, 'connectTimeoutMs');
   const url = lailaolabSocketUrl(
@@ -217,31 +257,68 @@ export function createLailaolabSource(
   let sweepTimer: NodeJS.Timeout | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
-  const watched = new Map<string, number>();
+  /**
+   * Watches this process could not write to the watch list (its backend down), id → expiry: swept
+   * from here and written again at the next sweep.
+   */
+  const unsaved = new Map<string, number>();
+  /** The watch list's size as of its last answer to this process. */
+  let listSize = 0;
   const inflight = new Set<Promise<unknown>>();
   const track = <T>(promise: Promise<T>): Promise<T> => {
     inflight.add(promise);
     void promise.finally(() => inflight.delete(promise)).catch(() => undefined);
     return promise;
   };
+  const listFailure = (what: string, error: unknown): void =>
+    report('source.error', `the watch list could not ${what}`, sanitize(error));
 
-  const watch = (transactionId: string, watchOptions: { ttlMs?: number } = {}): void => {
+  /** Writes one watch; false (reported, kept in `unsaved`) when the list could not be written. */
+  const save = async (id: string, expiresAt: number): Promise<boolean> => {
+    try {
+      const { size, dropped } = await watchList.add(id, expiresAt);
+      listSize = size;
+      if (unsaved.get(id) === expiresAt) unsaved.delete(id);
+      for (const oldest of dropped)
+        hub.logger.warn(
+          { provider: PROVIDER_ID, transactionId: oldest },
+          `${SOURCE}: the watch list is full; transaction ${oldest}, closest to its expiry, is no longer followed`,
+        );
+      return true;
+    } catch (error) {
+      listFailure(`store the watch of transaction ${id}`, error);
+      return false;
+    }
+  };
+
+  /** Ends a watch (paid, or asked); a failure is reported: the next sweep ends it again. */
+  const forget = async (id: string): Promise<boolean> => {
+    const local = unsaved.delete(id);
+    try {
+      const { removed, size } = await watchList.remove(id);
+      listSize = size;
+      return removed || local;
+    } catch (error) {
+      listFailure(`remove transaction ${id}`, error);
+      return local;
+    }
+  };
+
+  const watch = (
+    transactionId: string,
+    watchOptions: { ttlMs?: number } = {},
+  ): Promise<boolean> => {
     if (!isTransactionId(transactionId))
       throw new TypeError(
         `${SOURCE}: watch() needs a Lailaolab transaction id (1-64 letters, digits, '-' or '_')`,
       );
     const ttl = watchOptions.ttlMs ?? watchTtlMs;
-    if (!Number.isFinite(ttl) || ttl <= 0) throw new TypeError(`${SOURCE}: ttlMs must be positive`);
-    watched.delete(transactionId);
-    watched.set(transactionId, Date.now() + ttl);
-    while (watched.size > maxWatched) {
-      const oldest = watched.keys().next().value as string;
-      watched.delete(oldest);
-      hub.logger.warn(
-        { provider: PROVIDER_ID, transactionId: oldest },
-        `${SOURCE}: more than ${maxWatched} watched transactions; the oldest is no longer followed`,
-      );
-    }
+    const expiresAt = Math.ceil(Date.now() + ttl);
+    if (!Number.isFinite(ttl) || ttl <= 0 || !Number.isSafeInteger(expiresAt))
+      throw new TypeError(`${SOURCE}: ttlMs must be a positive number of milliseconds`);
+    // Counted and swept from here until the list has it.
+    unsaved.set(transactionId, expiresAt);
+    return track(save(transactionId, expiresAt));
   };
 
   const socket: Socket = io(url, {
@@ -273,14 +350,14 @@ export function createLailaolabSource(
   const afterMessage = (result: ReceiveResult, transactionId: string | undefined): void => {
     if (FINAL.includes(result.outcome)) {
       for (const event of result.events)
-        if (event.type === 'payment.completed') watched.delete(event.transactionId);
+        if (event.type === 'payment.completed') void track(forget(event.transactionId));
       return;
     }
     // Nothing redelivers a socket message: a listener failure, a busy claim or a confirmation that
     // could not be had (the status API down: the confirm step's 5xx) puts the transaction on the
     // watch list, and the next sweep asks about it again.
     const retry = result.outcome === 'failed' || result.outcome === 'busy';
-    if (retry && isTransactionId(transactionId) && !closed) watch(transactionId);
+    if (retry && isTransactionId(transactionId) && !closed) void watch(transactionId);
   };
 
   socket.on(channel, (message: unknown) => {
@@ -319,8 +396,9 @@ export function createLailaolabSource(
     state = 'connected';
     lastConnectedAt = new Date();
     report('source.up', detail);
-    // The channel has no replay: whatever was paid while we were away is found by asking.
-    if (watched.size > 0) void sweep();
+    // The channel has no replay: whatever was paid while we were away is found by asking. Always:
+    // a shared watch list may hold transactions another process (or an earlier run) watched.
+    void sweep();
   });
 
   socket.on('disconnect', (reason: string) => {
@@ -350,14 +428,39 @@ export function createLailaolabSource(
   const runSweep = async (): Promise<SweepReport> => {
     const result = emptySweepReport();
     const now = Date.now();
-    for (const [id, expiresAt] of watched)
+    // Watches that could not be written: those that ended stop here, the others are written again
+    // (until the first failure: the backend is still away).
+    for (const [id, expiresAt] of [...unsaved]) {
       if (expiresAt <= now) {
-        watched.delete(id);
+        unsaved.delete(id);
         result.expired++;
+      } else if (closed) break;
+      else if (!(await save(id, expiresAt))) {
+        result.errors++;
+        break;
       }
-    const ids = [...watched.keys()];
+    }
+    let ids: string[] = [];
+    try {
+      const entries = await watchList.list();
+      ids = [...entries.ids];
+      result.expired += entries.expired;
+      listSize = ids.length;
+    } catch (error) {
+      result.errors++;
+      listFailure('be read', error);
+    }
+    const listed = new Set(ids);
+    for (const [id, expiresAt] of unsaved) if (expiresAt > now && !listed.has(id)) ids.push(id);
     let stop = false;
     const checkOne = async (id: string): Promise<void> => {
+      if (!isTransactionId(id)) {
+        // A shared list another program wrote to: nothing the status API could be asked about.
+        result.errors++;
+        report('source.error', 'the watch list holds an entry that is not a transaction id');
+        await forget(id);
+        return;
+      }
       result.checked++;
       // The same claim and dispatch path as a notification: a payment the socket or the webhook
       // already delivered is a duplicate here, not a second event.
@@ -382,7 +485,7 @@ export function createLailaolabSource(
       if (received.outcome === 'unhandled' && received.events.length === 0) result.notFound++;
       else if (received.outcome === 'pending') result.pending++;
       else if (FINAL.includes(received.outcome) && received.events.length > 0) {
-        watched.delete(id);
+        await forget(id);
         if (received.outcome === 'processed') result.emitted += received.events.length;
       }
     };
@@ -413,9 +516,7 @@ export function createLailaolabSource(
   };
 
   if (sweepIntervalMs > 0) {
-    sweepTimer = setInterval(() => {
-      if (watched.size > 0) void sweep();
-    }, sweepIntervalMs);
+    sweepTimer = setInterval(() => void sweep(), sweepIntervalMs);
     // The socket or the reconnect timer keeps the process alive; the sweep timer need not.
     sweepTimer.unref();
   }
@@ -425,15 +526,25 @@ export function createLailaolabSource(
   return {
     provider,
     watch,
-    unwatch: (transactionId) => watched.delete(transactionId),
-    watching: () => [...watched.keys()],
+    unwatch: (transactionId) =>
+      isTransactionId(transactionId)
+        ? track(forget(transactionId))
+        : Promise.resolve(unsaved.delete(transactionId)),
+    async watching() {
+      const { ids } = await watchList.list();
+      listSize = ids.length;
+      const now = Date.now();
+      const listed = new Set(ids);
+      const pending = [...unsaved].filter(([id, at]) => at > now && !listed.has(id));
+      return [...ids, ...pending.map(([id]) => id)];
+    },
     sweep,
     status: () => ({
       state,
       connected: socket.connected,
       lastMessageAt: lastMessageAt?.toISOString() ?? null,
       lastConnectedAt: lastConnectedAt?.toISOString() ?? null,
-      watched: watched.size,
+      watched: listSize + unsaved.size,
       reconnectAttempt: attempt,
     }),
     close() {

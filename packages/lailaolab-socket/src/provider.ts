@@ -3,6 +3,7 @@ import {
   checkSignedTime,
   decimalEquals,
   defineProvider,
+  GatewayApiError,
   PayloadError,
   ProviderConfigError,
   resolveMaxAge,
@@ -170,18 +171,32 @@ class LailaolabStaleError extends StaleDeliveryError {
  * selects the transaction: any field of it the record contradicts (status, amount, currency,
  * order) refuses it, and the event is then built from the record alone.
  */
+/** The record does not back the notice yet: a retryable 5xx, so the payment is asked about again. */
+function notYet(id: string, status: string): GatewayApiError {
+  return new GatewayApiError(
+    `transaction ${id} is ${status} at the status API, not paid yet; the notice is asked for again`,
+    { source: SOURCE, retryable: true },
+  );
+}
+
 function judge(
   raw: LailaolabMessage,
   outcome: 'completed' | 'failed',
   data: LailaolabStatusData,
   resolved: ResolvedOptions,
+  socket: boolean,
 ): LailaolabConfirmation {
   const id = raw.transactionId!;
   const isPaid = data.isPaid === false ? ' (isPaid false)' : '';
-  if (outcome === 'completed' && !statusIsPaid(data))
+  if (outcome === 'completed' && !statusIsPaid(data)) {
+    // A socket notice can beat the record: one still waiting is "not yet" (watched, swept again),
+    // never a refusal that loses the payment.
+    if (socket && !statusIsFailed(data) && data.status !== 'REFUNDED')
+      throw notYet(id, data.status);
     throw mismatch(
       `transaction ${id} is PAYMENT_COMPLETED in the message but ${data.status}${isPaid} at the status API`,
     );
+  }
   if (outcome === 'failed' && (statusIsPaid(data) || data.status === 'REFUNDED'))
     throw mismatch(
       `transaction ${id} is FAILED in the message but ${data.status} at the status API`,
@@ -288,9 +303,14 @@ export function buildProvider(
       const result = socket
         ? await client.check(raw.transactionId!)
         : await lookup.check(raw.transactionId!);
-      if (!result.found)
+      // A socket message is authentic (the secret channel) and can beat its record: "not yet" is a
+      // retryable answer there, and the source watches the transaction so its sweep asks again.
+      // The webhook is anyone's to post: a record that does not back it is a refusal.
+      if (!result.found) {
+        if (socket) throw notYet(raw.transactionId!, 'unknown');
         throw mismatch(`the status API does not know transaction ${raw.transactionId}`);
-      return judge(raw, outcome, result.data, resolved);
+      }
+      return judge(raw, outcome, result.data, resolved, socket);
     },
     normalize(raw, { delivery, confirmation }) {
       return normalizeMessage(raw as LailaolabMessage, {

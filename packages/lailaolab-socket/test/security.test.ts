@@ -228,7 +228,7 @@ describe('item 2: a confirmation older than the maximum age is refused', () => {
   it('a genuine webhook replayed after the store forgot it credits nothing', async () => {
     // Scaled down: a 1.5 s retention and a 1 s maximum age instead of 72 h and 24 h.
     const { app, rec } = webhookApp(
-      { maxAgeMs: 1_000 },
+      { maxAgeMs: 1_000, clockSkewMs: 200 },
       { retentionMs: 1_500, leaseMs: 1_000, handlerTimeoutMs: 500 },
     );
     const id = txn('REPLAY');
@@ -360,6 +360,23 @@ describe('item 7: a PAYMENT_COMPLETED message without `message` is a completion'
     expect(rec.events).toHaveLength(0);
   });
 
+  it('a completion that beats its record is emitted once the record says paid (socket: watched, swept)', async () => {
+    const { rec, source } = await connectedSource({});
+    const id = txn('EARLY');
+    sim.createTransaction({ transactionId: id, amount: 1200 });
+    // The channel tells of the payment before the status API records it.
+    sim.emit(buildLailaolabMessage({ transactionId: id, amount: 1200 }));
+    await rec.until((r) => r.errors.length === 1, 'the not-yet answer');
+    expect(rec.events).toHaveLength(0);
+    // The source watches the transaction (the not-yet answer is a retry), and its sweep asks again.
+    for (let i = 0; i < 100 && source.status().watched === 0; i++) await settle();
+    expect(source.status().watched).toBe(1);
+    sim.pay(id, { emit: false });
+    expect(await source.sweep()).toMatchObject({ checked: 1, emitted: 1 });
+    await rec.until((r) => r.events.length === 1, 'the swept completion');
+    expect(rec.events[0]).toMatchObject({ transactionId: id, amount: '1200' });
+  });
+
   it.each([
     ['confirmed (default)', {}, 'status-query'],
     ['secret-channel', { confirmByStatusQuery: false }, 'secret-channel'],
@@ -416,11 +433,11 @@ describe('the contract: confirm, then normalize; the sweep is hub.reconcile', ()
     app.use('/lailaolab', createLailaolabMiddleware(hub, { source }));
     const id = txn('THREE-WAYS');
     sim.createTransaction({ transactionId: id, amount: 64000, orderNo: 'T-3' });
-    source.watch(id);
+    await source.watch(id);
     const message = sim.pay(id);
     await rec.until((r) => r.events.length === 1, 'the socket payment');
     expect((await post(app, message)).status).toBe(200);
-    source.watch(id);
+    await source.watch(id);
     expect(await source.sweep()).toMatchObject({ checked: 1, emitted: 0 });
     expect(reconcile).toHaveBeenCalledWith(source.provider, id);
     await settle();
@@ -434,7 +451,7 @@ describe('the contract: confirm, then normalize; the sweep is hub.reconcile', ()
     const reconcile = jest.spyOn(hub, 'reconcile');
     const id = txn('SWEPT');
     sim.createTransaction({ transactionId: id, amount: 3100, orderNo: 'S-1' });
-    source.watch(id);
+    await source.watch(id);
     sim.pay(id, { emit: false });
     expect(await source.sweep()).toMatchObject({ checked: 1, emitted: 1 });
     expect(reconcile).toHaveBeenCalledTimes(1);
@@ -444,6 +461,6 @@ describe('the contract: confirm, then normalize; the sweep is hub.reconcile', ()
       amount: '3100',
       verification: 'status-query',
     });
-    expect(source.watching()).toEqual([]);
+    expect(await source.watching()).toEqual([]);
   });
 });

@@ -140,14 +140,14 @@ describe('webhook POST', () => {
 
   it.each([
     [
-      'an amount the status API disagrees with',
-      { txnAmount: 1000000 },
-      /carries 1000000 in the message but 1 at the status API/,
-    ],
-    [
       'a transaction the status API does not know',
       { transactionId: 'FORGED-1', billNumber: 'FORGED-1' },
       /does not know transaction FORGED-1/,
+    ],
+    [
+      'an amount the status API disagrees with',
+      { txnAmount: 1000000 },
+      /carries 1000000 in the message but 1 at the status API/,
     ],
     [
       'FAILED for a payment the status API says completed',
@@ -264,7 +264,7 @@ describe('health route and the shared source', () => {
       sim.pay('H-1');
       await rec.until((r) => r.events.length === 1, 'socket payment');
       sim.createTransaction({ transactionId: 'H-2', amount: 200 });
-      source.watch('H-2');
+      await source.watch('H-2');
 
       const up = await request(app).get('/lailaolab/health');
       expect(up.status).toBe(200);
@@ -282,7 +282,7 @@ describe('health route and the shared source', () => {
         transactionId: 'H-2',
         verification: 'status-query',
       });
-      expect(source.watching()).toEqual([]);
+      expect(await source.watching()).toEqual([]);
       expect(sim.connectedClients()).toBe(1);
 
       await sim.stopSocket();

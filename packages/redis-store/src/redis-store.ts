@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { evalScript, script } from './scripts';
 import {
   ConfigError,
   StoreError,
@@ -132,14 +133,6 @@ return 0`;
 // The completion marker: done whatever the key held (a completion outranks a probe's claim).
 const MARK = `redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) return 1`;
 
-interface Script {
-  source: string;
-  sha: string;
-}
-const script = (source: string): Script => ({
-  source,
-  sha: createHash('sha1').update(source).digest('hex'),
-});
 const SCRIPTS = {
   claim: script(CLAIM),
   commit: script(COMMIT),
@@ -241,35 +234,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     { withSource = false } = {},
   ): Promise<unknown> => {
     if (closed) throw new StoreError(op, new Error('the store is closed'), SOURCE);
-    const { sha, source } = SCRIPTS[op];
-    const call = async (): Promise<unknown> => {
-      if (withSource) return client.eval(source, 1, key, ...args);
-      try {
-        return await client.evalsha(sha, 1, key, ...args);
-      } catch (error) {
-        // A fresh server (restart, failover to a replica) has an empty script cache.
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return client.eval(source, 1, key, ...args);
-      }
-    };
-    let timer: NodeJS.Timeout | undefined;
-    // The client's own settings may queue commands while Redis is away (a client passed in with
-    // ioredis defaults): this bound makes every store call settle, so a delivery never hangs.
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer within ${commandTimeoutMs} ms`)),
-        commandTimeoutMs,
-      );
-    });
     try {
-      const result = await Promise.race([call(), timeout]);
+      const result = await evalScript(client, SCRIPTS[op], key, args, commandTimeoutMs, withSource);
       // Redis answers again: release what earlier claims may have left behind.
       if (orphans.size > 0 && !flushing) void releaseOrphans();
       return result;
     } catch (cause) {
       throw new StoreError(op, cause, SOURCE);
-    } finally {
-      clearTimeout(timer);
     }
   };
 

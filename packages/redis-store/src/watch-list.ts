@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { ConfigError, StoreError } from '@payhook/core';
 import { FAIL_FAST_REDIS_OPTIONS, type RedisStore } from './redis-store';
+import { evalScript, script } from './scripts';
 
 const SOURCE = '@payhook/redis-store';
 
@@ -87,10 +87,6 @@ const LIST = `
 local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return {expired, redis.call('ZRANGE', KEYS[1], 0, -1)}`;
 
-const script = (source: string) => ({
-  source,
-  sha: createHash('sha1').update(source).digest('hex'),
-});
 const SCRIPTS = { add: script(ADD), remove: script(REMOVE), list: script(LIST) };
 
 const NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -164,29 +160,10 @@ export function createRedisWatchList(options: RedisWatchListOptions): RedisWatch
 
   const run = async (op: keyof typeof SCRIPTS, args: string[]): Promise<unknown> => {
     if (closed) throw new StoreError(`watch list ${op}`, new Error('the list is closed'), SOURCE);
-    const { sha, source } = SCRIPTS[op];
-    const call = async (): Promise<unknown> => {
-      try {
-        return await client.evalsha(sha, 1, key, ...args);
-      } catch (error) {
-        // A restarted or promoted server has an empty script cache.
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return client.eval(source, 1, key, ...args);
-      }
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer within ${commandTimeoutMs} ms`)),
-        commandTimeoutMs,
-      );
-    });
     try {
-      return await Promise.race([call(), timeout]);
+      return await evalScript(client, SCRIPTS[op], key, args, commandTimeoutMs);
     } catch (cause) {
       throw new StoreError(`watch list ${op}`, cause, SOURCE);
-    } finally {
-      clearTimeout(timer);
     }
   };
 

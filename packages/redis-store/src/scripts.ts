@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+
+/** A Lua script with its SHA1, so calls send the hash and fall back to the source when needed. */
+export interface Script {
+  source: string;
+  sha: string;
+}
+
+export const script = (source: string): Script => ({
+  source,
+  sha: createHash('sha1').update(source).digest('hex'),
+});
+
+/**
+ * Runs a one-key script by its SHA (or by source, `withSource`), bounded by `timeoutMs`: the
+ * client's own settings may queue commands while Redis is away (a client passed in with ioredis
+ * defaults), and this bound makes every call settle, so a delivery never hangs.
+ */
+export async function evalScript(
+  client: Redis | Cluster,
+  { sha, source }: Script,
+  key: string,
+  args: string[],
+  timeoutMs: number,
+  withSource = false,
+): Promise<unknown> {
+  const call = async (): Promise<unknown> => {
+    if (withSource) return client.eval(source, 1, key, ...args);
+    try {
+      return await client.evalsha(sha, 1, key, ...args);
+    } catch (error) {
+      // A fresh server (restart, failover to a replica) has an empty script cache.
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.eval(source, 1, key, ...args);
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([call(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

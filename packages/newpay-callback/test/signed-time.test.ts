@@ -185,7 +185,10 @@ describe('after the store forgets, a replay is refused by its age, not credited 
       events.push(e);
     });
     const app = express();
-    app.use('/newpay', createNewpayMiddleware(hub, providerOptions({ maxAgeMs: 1_000, clockSkewMs: 200 })));
+    app.use(
+      '/newpay',
+      createNewpayMiddleware(hub, providerOptions({ maxAgeMs: 1_000, clockSkewMs: 200 })),
+    );
     const body = v1({ timestamp: ago(0) });
     const send = () =>
       request(app).post('/newpay').set('content-type', 'application/json').send(body);

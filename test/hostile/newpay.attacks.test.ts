@@ -167,7 +167,7 @@ describe('item 9: a genuine callback signed long ago', () => {
   it('a replay after the hub retention is refused by its age instead of crediting the order again', async () => {
     // maxAgeMs 1.2 s under a 2 s retention: the defaults (24 h under 72 h) in miniature.
     const gw = await gateway(
-      { maxAgeMs: 1_200 },
+      { maxAgeMs: 1_200, clockSkewMs: 300 },
       { retentionMs: 2_000, leaseMs: 1_000, handlerTimeoutMs: 500 },
     );
     const wire = json(signV1Callback(v1Payment(4, at(0)), keys.newpay.privateKey).body);

@@ -239,7 +239,7 @@ export async function runScenario(
     );
     const fake = lailaolab.message({ transactionId: 'LL-4004', amount: 50000 });
     await viaSocket(
-      'Lailaolab: forged "paid" for D-4004 on the socket (status API says WAITING)',
+      'Lailaolab: "paid" for D-4004 on the socket while the status API says WAITING (not yet: watched, nothing emitted)',
       'refused',
       () => sim.emit(fake),
     );

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
-import { evalScript, script } from './scripts';
+import { evalScript, script, waitForReady } from './scripts';
 import {
   ConfigError,
   StoreError,
@@ -404,26 +404,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     },
 
     ready(timeoutMs = 5_000) {
-      if (client.status === 'ready') return Promise.resolve();
-      if (closed || client.status === 'end')
-        return Promise.reject(new StoreError('connect', new Error('the store is closed'), SOURCE));
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          client.off('ready', onReady);
-          reject(
-            new StoreError(
-              'connect',
-              new Error(`Redis was not ready within ${timeoutMs} ms`),
-              SOURCE,
-            ),
-          );
-        }, timeoutMs);
-        const onReady = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        client.once('ready', onReady);
-      });
+      return waitForReady(client, timeoutMs, closed, 'store', SOURCE);
     },
 
     async close() {

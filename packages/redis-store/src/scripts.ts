@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { StoreError } from '@payhook/core';
 import type { Cluster, Redis } from 'ioredis';
 
 /** A Lua script with its SHA1, so calls send the hash and fall back to the source when needed. */
@@ -47,4 +48,30 @@ export async function evalScript(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Resolves once the client is connected; rejects with a StoreError after `timeoutMs`. */
+export function waitForReady(
+  client: Redis | Cluster,
+  timeoutMs: number,
+  closed: boolean,
+  what: string,
+  source: string,
+): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  if (closed || client.status === 'end')
+    return Promise.reject(new StoreError('connect', new Error(`the ${what} is closed`), source));
+  return new Promise<void>((resolve, reject) => {
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(
+        new StoreError('connect', new Error(`Redis was not ready within ${timeoutMs} ms`), source),
+      );
+    }, timeoutMs);
+    client.once('ready', onReady);
+  });
 }

@@ -1,7 +1,7 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { ConfigError, StoreError } from '@payhook/core';
 import { FAIL_FAST_REDIS_OPTIONS, type RedisStore } from './redis-store';
-import { evalScript, script } from './scripts';
+import { evalScript, script, waitForReady } from './scripts';
 
 const SOURCE = '@payhook/redis-store';
 
@@ -200,28 +200,7 @@ export function createRedisWatchList(options: RedisWatchListOptions): RedisWatch
     },
 
     ready(timeoutMs = 5_000) {
-      if (client.status === 'ready') return Promise.resolve();
-      if (closed || client.status === 'end')
-        return Promise.reject(
-          new StoreError('connect', new Error('the watch list is closed'), SOURCE),
-        );
-      return new Promise<void>((resolve, reject) => {
-        const onReady = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          client.off('ready', onReady);
-          reject(
-            new StoreError(
-              'connect',
-              new Error(`Redis was not ready within ${timeoutMs} ms`),
-              SOURCE,
-            ),
-          );
-        }, timeoutMs);
-        client.once('ready', onReady);
-      });
+      return waitForReady(client, timeoutMs, closed, 'watch list', SOURCE);
     },
 
     async close() {

@@ -6,6 +6,8 @@ import {
   type SourceStatus,
 } from '@payhook/core';
 import { createCountingStore } from '@payhook/core/testing';
+import type { LailaolabSimulator } from '@payhook/testing';
+import { createLailaolabSource, type LailaolabSource, type LailaolabSourceOptions } from '../src';
 
 /** Looks like the bcrypt-style keys seen in public integration code: `$`, `/` and `.` inside. */
 export const SECRET = '$2b$10$Test.Only/Key9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68';
@@ -71,3 +73,25 @@ export function testHub() {
 
 /** Lets pending promise callbacks run (they all settle within one macrotask turn). */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A source on the simulator with the tests' settings (fast reconnects, no periodic sweep),
+ * added to `sources` so the suite closes it.
+ */
+export function startTestSource(
+  sim: Pick<LailaolabSimulator, 'socketBase' | 'apiBase'>,
+  sources: LailaolabSource[],
+  extra: Partial<LailaolabSourceOptions> = {},
+) {
+  const t = testHub();
+  const source = createLailaolabSource(t.hub, {
+    secretKey: SECRET,
+    url: sim.socketBase,
+    apiBase: sim.apiBase,
+    reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+    sweepIntervalMs: 0,
+    ...extra,
+  });
+  sources.push(source);
+  return { ...t, source };
+}

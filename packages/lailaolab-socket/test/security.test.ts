@@ -23,7 +23,7 @@ import {
   type LailaolabSource,
   type LailaolabSourceOptions,
 } from '../src';
-import { record, SECRET, settle, testHub } from './helpers';
+import { record, SECRET, settle, startTestSource } from './helpers';
 
 const HOUR = 3_600_000;
 let sim: LailaolabSimulator;
@@ -67,17 +67,7 @@ const post = (app: express.Express, body: unknown) =>
 const vientiane = (at: Date): string => instantToIso(at.getTime(), 'Asia/Vientiane');
 
 function startSource(extra: Partial<LailaolabSourceOptions> = {}) {
-  const t = testHub();
-  const source = createLailaolabSource(t.hub, {
-    secretKey: SECRET,
-    url: sim.socketBase,
-    apiBase: sim.apiBase,
-    reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
-    sweepIntervalMs: 0,
-    ...extra,
-  });
-  sources.push(source);
-  return { ...t, source };
+  return startTestSource(sim, sources, extra);
 }
 
 async function connectedSource(extra: Partial<LailaolabSourceOptions> = {}) {

@@ -5,8 +5,8 @@ import {
   startLailaolabSimulator,
   type LailaolabSimulator,
 } from '@payhook/testing';
-import { createLailaolabSource, type LailaolabSource, type LailaolabSourceOptions } from '../src';
-import { SECRET, settle, testHub } from './helpers';
+import { type LailaolabSource, type LailaolabSourceOptions } from '../src';
+import { SECRET, settle, startTestSource } from './helpers';
 
 // The doc sample (https://payment-doc.lailaolab.com/v1/subscription): transaction
 // VobAkGl0gVKrVecIbo2ogYrIk, 100000 kip, 2024-03-28 22:30:50. Confirmed messages are bounded by
@@ -30,17 +30,7 @@ afterEach(async () => {
 });
 
 function start(extra: Partial<LailaolabSourceOptions> = {}) {
-  const t = testHub();
-  const source = createLailaolabSource(t.hub, {
-    secretKey: SECRET,
-    url: sim.socketBase,
-    apiBase: sim.apiBase,
-    reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
-    sweepIntervalMs: 0,
-    ...extra,
-  });
-  sources.push(source);
-  return { ...t, source };
+  return startTestSource(sim, sources, extra);
 }
 
 async function connected(extra: Partial<LailaolabSourceOptions> = {}) {

@@ -22,7 +22,7 @@ import {
   type LailaolabSourceOptions,
   type WatchList,
 } from '../src';
-import { SECRET, testHub } from './helpers';
+import { SECRET, testHub, startTestSource } from './helpers';
 
 const HOUR = 3_600_000;
 
@@ -85,16 +85,8 @@ describe('the source and its watchList', () => {
   });
 
   async function connected(extra: Partial<LailaolabSourceOptions> = {}) {
-    const t = testHub();
-    const source = createLailaolabSource(t.hub, {
-      secretKey: SECRET,
-      url: sim.socketBase,
-      apiBase: sim.apiBase,
-      reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
-      sweepIntervalMs: 0,
-      ...extra,
-    });
-    sources.push(source);
+    const t = startTestSource(sim, sources, extra);
+    const source = t.source;
     await t.rec.until((r) => r.up.length === 1, 'source.up');
     // The sweep every connect starts is over once this one (queued behind it) is.
     await source.sweep();

@@ -12,7 +12,7 @@ module.exports = {
   testMatch: ['**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   moduleNameMapper: {
-    '^@payhook/core/testing$': '<rootDir>/packages/core/src/testing/index.ts',
+    '^@payhook/core/(testing|plugin)$': '<rootDir>/packages/core/src/$1/index.ts',
     '^@payhook/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
   },
   transform: {

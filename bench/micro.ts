@@ -1,11 +1,6 @@
 import { generateKeyPairSync, randomBytes, verify as rsaVerify } from 'node:crypto';
-import {
-  createPaymentHub,
-  md5Hex,
-  timingSafeEqualHex,
-  type AnyPaymentProvider,
-  type Delivery,
-} from '@payhook/core';
+import { createPaymentHub, type AnyPaymentProvider, type Delivery } from '@payhook/core';
+import { md5Hex, timingSafeEqualHex } from '@payhook/core/plugin';
 import { createSignedParamProvider } from '@payhook/signed-param';
 import { createNewpayProvider } from '@payhook/newpay-callback';
 import { createPayinProvider } from '@payhook/payin';

@@ -431,7 +431,7 @@ const server = app.listen(0, '127.0.0.1', () => {
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `,
   'src/gateway.ts': `// The gateways' side, signed with the plugins' own exported signers.
-import { jsonNumber } from '@payhook/core';
+import { jsonNumber } from '@payhook/core/plugin';
 import { signV1Callback, type SignedDelivery } from '@payhook/newpay-callback';
 import { buildNotification, type SignedParamNotification } from '@payhook/signed-param';
 

@@ -1,5 +1,5 @@
 import { createHmac, createPrivateKey, type KeyObject } from 'node:crypto';
-import { jsonNumber } from '@payhook/core';
+import { jsonNumber } from '@payhook/core/plugin';
 import { buildNotification } from '@payhook/signed-param';
 import { signV1Callback } from '@payhook/newpay-callback';
 import { buildCashyMessage } from '@payhook/payin';

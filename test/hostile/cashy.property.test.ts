@@ -4,7 +4,7 @@
  * case with the package's own signer (MD5 is cheap), so they reach the parser, the schema and
  * normalize.
  */
-import { instantToIso, stringifyJson } from '@payhook/core';
+import { instantToIso, stringifyJson } from '@payhook/core/plugin';
 import { cashySign } from '@payhook/payin';
 import { checkHostile, checkMutations, RUNS } from './properties';
 import {

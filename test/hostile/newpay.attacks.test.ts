@@ -18,7 +18,8 @@ import {
   reportCounts,
   type HubRecording,
 } from '@payhook/core/testing';
-import { createPaymentHub, jsonNumber, type PaymentHubOptions } from '@payhook/core';
+import { createPaymentHub, type PaymentHubOptions } from '@payhook/core';
+import { jsonNumber } from '@payhook/core/plugin';
 import {
   buildSignString,
   createNewpayMiddleware,

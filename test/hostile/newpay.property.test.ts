@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
-import { jsonNumber, parseJson, stringifyJson, type JsonValue } from '@payhook/core';
+import { jsonNumber, parseJson, stringifyJson, type JsonValue } from '@payhook/core/plugin';
 import {
   signNewpayParams,
   signV1Callback,

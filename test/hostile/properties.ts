@@ -6,7 +6,7 @@
  * never crash the process, never emit an event, and never touch the idempotency store.
  */
 import fc from 'fast-check';
-import { validatePaymentEvent } from '@payhook/core';
+import { validatePaymentEvent } from '@payhook/core/plugin';
 import {
   applyMutation,
   hostilePayloadArb,

@@ -6,7 +6,7 @@
  * whitespace, extra members) that the signature does not cover.
  */
 import fc from 'fast-check';
-import { instantToIso } from '@payhook/core';
+import { instantToIso } from '@payhook/core/plugin';
 import { buildNotification, signParam } from '@payhook/signed-param';
 import { hostilePayloadArb, shortReport, type Fields, type HostilePayload } from './arbitraries';
 import { base64Bytes, checkHostile, checkMutations, parseOrNull, RUNS } from './properties';

@@ -10,14 +10,13 @@ import {
   createMemoryStore,
   createPaymentHub,
   createWebhookMiddleware,
-  instantToIso,
-  jsonNumber,
   type IdempotencyStore,
   type Logger,
   type PaymentHub,
   type PaymentHubOptions,
   type WebhookMiddleware,
 } from '@payhook/core';
+import { instantToIso, jsonNumber } from '@payhook/core/plugin';
 import { buildNotification, createSignedParamMiddleware } from '@payhook/signed-param';
 import { createNewpayMiddleware, signV1Callback, signV2Callback } from '@payhook/newpay-callback';
 import { buildCashyMessage, createPayinMiddleware } from '@payhook/payin';

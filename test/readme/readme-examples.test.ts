@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { Redis } from 'ioredis';
-import { verifyRsaSha256, jsonNumber } from '@payhook/core';
+import { verifyRsaSha256, jsonNumber } from '@payhook/core/plugin';
 import { buildSignString, signV2Callback } from '@payhook/newpay-callback';
 import {
   createCashyFixtures,

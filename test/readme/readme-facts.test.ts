@@ -9,6 +9,7 @@ import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import * as core from '@payhook/core';
+import * as corePlugin from '@payhook/core/plugin';
 import * as coreTesting from '@payhook/core/testing';
 import * as lailaolabPlugin from '@payhook/lailaolab-socket';
 import { DEFAULT_QUERY_BASE_URL, createNewpayMiddleware } from '@payhook/newpay-callback';
@@ -304,7 +305,14 @@ describe('names the READMEs say are exported', () => {
     return text.slice(at, text.indexOf('\n\n', at));
   };
 
-  it('core: the helpers table, keepRawBody and @payhook/core/testing', () => {
+  it('core: the two entries, the plugin helpers table and @payhook/core/testing', () => {
+    const entries = paragraph('packages/core/README.md', '| entry | for | what |').split('\n');
+    const [mainRow, pluginRow] = [entries[2]!, entries[3]!].map((row) => names(row.split('|')[3]!));
+    for (const name of mainRow!) expect([name, name in core]).toEqual([name, true]);
+    for (const name of pluginRow!) expect([name, name in corePlugin]).toEqual([name, true]);
+    // The merchant's entry is small: none of the toolkit leaks into it.
+    for (const name of Object.keys(corePlugin)) expect([name, name in core]).toEqual([name, false]);
+
     const table = paragraph('packages/core/README.md', '| area | exports |');
     const listed = table
       .split('\n')
@@ -326,8 +334,10 @@ describe('names the READMEs say are exported', () => {
             'clockSkewMs',
           ].includes(n) && !n.startsWith('ERR_'),
       );
-    expect(listed).toEqual(expect.arrayContaining(['keepRawBody', 'createGatewayMiddleware']));
-    for (const name of listed) expect([name, name in core]).toEqual([name, true]);
+    expect(listed).toEqual(expect.arrayContaining(['readRawBody', 'createGatewayMiddleware']));
+    // Error classes the explanations name are the merchant's entry's (`core`), the rest the plugin's.
+    for (const name of listed)
+      expect([name, name in (/Error$/.test(name) ? core : corePlugin)]).toEqual([name, true]);
     const testingLine = paragraph('packages/core/README.md', '`@payhook/core/testing`:');
     for (const name of names(testingLine).slice(1))
       expect([name, name in coreTesting]).toEqual([name, true]);

@@ -7,11 +7,11 @@ import express from 'express';
 import request from 'supertest';
 import {
   createPaymentHub,
-  type GatewayMiddleware,
   type PaymentHub,
   type ReceiveResult,
   type WebhookMiddlewareOptions,
 } from '@payhook/core';
+import { type GatewayMiddleware } from '@payhook/core/plugin';
 import { createLailaolabMiddleware } from '@payhook/lailaolab-socket';
 import { createNewpayMiddleware } from '@payhook/newpay-callback';
 import { createPayinMiddleware } from '@payhook/payin';

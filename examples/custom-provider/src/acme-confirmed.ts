@@ -1,20 +1,22 @@
 import {
+  GatewayApiError,
+  StatusMismatchError,
+  type PaymentHub,
+  type PaymentProvider,
+  type ReceiveResult,
+} from '@payhook/core';
+import {
   checkSignedTime,
   decimalFromMinorUnits,
   defineProvider,
-  GatewayApiError,
   notAPaymentEvent,
   parseJson,
   pendingPayment,
   requestGateway,
   resolveMaxAge,
-  StatusMismatchError,
   type MaxAgeOptions,
   type NormalizeResult,
-  type PaymentHub,
-  type PaymentProvider,
-  type ReceiveResult,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import { SOURCE } from './acme';
 
 /** Acme's unsigned ping: it names a charge, nothing more can be believed of it. */

@@ -1,20 +1,22 @@
 import {
-  assertTimeZone,
   createWebhookMiddleware,
+  ProviderConfigError,
+  SignatureError,
+  type PaymentEventType,
+  type PaymentHub,
+  type PaymentProvider,
+  type WebhookMiddleware,
+} from '@payhook/core';
+import {
+  assertTimeZone,
   decimalFromMinorUnits,
   defineProvider,
   hmacSha256Hex,
   notAPaymentEvent,
   parseGatewayTime,
   parseJson,
-  ProviderConfigError,
-  SignatureError,
   timingSafeEqualHex,
-  type PaymentEventType,
-  type PaymentHub,
-  type PaymentProvider,
-  type WebhookMiddleware,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 
 export const SOURCE = '@acme/payhook-acme';
 

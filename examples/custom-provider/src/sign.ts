@@ -1,4 +1,4 @@
-import { hmacSha256Hex } from '@payhook/core';
+import { hmacSha256Hex } from '@payhook/core/plugin';
 import type { AcmePayload } from './acme';
 
 /**

@@ -1,4 +1,5 @@
-import { addDecimal, compareDecimal, type PaymentEvent, type PaymentHub } from '@payhook/core';
+import { type PaymentEvent, type PaymentHub } from '@payhook/core';
+import { addDecimal, compareDecimal } from '@payhook/core/plugin';
 
 /** The merchant's side: an orders table in memory, kept by payhook's three events. */
 

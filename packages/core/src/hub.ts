@@ -73,8 +73,6 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
     },
     receive: (provider, delivery) => receive(state, provider, delivery),
     reconcile: (provider, reference) => reconcile(state, provider, reference),
-    reject: internals.reject,
-    notify: internals.notify,
     [HUB_INTERNALS]: internals,
     listenerCount: (name) => emitter.listenerCount(name),
     store,

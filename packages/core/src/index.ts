@@ -1,11 +1,9 @@
-export {
-  PAYMENT_EVENT_TYPES,
-  VERIFICATION_METHODS,
-  paymentEventSchema,
-  isPaymentEventType,
-  DECIMAL_PATTERN,
-  ISO_DATETIME_PATTERN,
-} from './events';
+/**
+ * `@payhook/core`: what a merchant's app uses: the hub, its events and errors, the stores and the
+ * Express adapter. The plugin author's toolkit (JSON, money, time, keys, the provider contract's
+ * helpers) is `@payhook/core/plugin`; test helpers are `@payhook/core/testing`.
+ */
+export { PAYMENT_EVENT_TYPES, VERIFICATION_METHODS, isPaymentEventType } from './events';
 export type {
   PaymentEvent,
   PaymentEventType,
@@ -13,7 +11,6 @@ export type {
   PaymentFailure,
   PaymentRefund,
 } from './events';
-export { validatePaymentEvent } from './validate-event';
 export {
   ERROR_CATALOGUE,
   PaymentError,
@@ -36,71 +33,10 @@ export {
 export type { PaymentErrorCode, PaymentErrorLike, FieldProblem } from './errors';
 export { silentLogger } from './logger';
 export type { Logger } from './logger';
-export { parseJson, assertSafeJson, JsonNumber, jsonNumber, stringifyJson } from './json';
-export type { ParseJsonOptions, JsonValue } from './json';
-export {
-  decimalFromMinorUnits,
-  decimalToMinorUnits,
-  addDecimal,
-  normalizeDecimal,
-  compareDecimal,
-  decimalEquals,
-  isDecimalString,
-} from './money';
-export type { MoneyOptions } from './money';
-export {
-  parseGatewayTime,
-  wallTimeToIso,
-  instantToIso,
-  zoneOffsetMinutes,
-  assertTimeZone,
-} from './time';
-export type { GatewayTimeOptions, WallTime } from './time';
-export {
-  loadPublicKey,
-  loadPublicKeys,
-  loadPrivateKey,
-  verifyRsaSha256,
-  verifyRsaSha256WithAny,
-  signRsaSha256,
-  md5Hex,
-  hmacSha256Hex,
-  timingSafeEqualText,
-  timingSafeEqualHex,
-} from './crypto';
-export type { KeyInput } from './crypto';
 export { createMemoryStore } from './store';
 export type { Claim, IdempotencyStore, MemoryStoreOptions } from './store';
-export {
-  defineProvider,
-  verified,
-  notAPaymentEvent,
-  pendingPayment,
-  getAjv,
-  toFieldProblems,
-} from './provider';
-export type {
-  Delivery,
-  HttpReply,
-  ReplyInit,
-  NotPaymentEvent,
-  PaymentEventDraft,
-  NormalizeResult,
-  NormalizeContext,
-  ConfirmContext,
-  VerifiedPayload,
-  ProviderDefinition,
-  PaymentProvider,
-  AnyPaymentProvider,
-} from './provider';
-export {
-  createPaymentHub,
-  errorReply,
-  assertRetentionCovers,
-  rejectDelivery,
-  notifyHub,
-  HUB_EVENT_NAMES,
-} from './hub';
+export type { Delivery, HttpReply, PaymentProvider, AnyPaymentProvider } from './provider';
+export { createPaymentHub, HUB_EVENT_NAMES } from './hub';
 export type {
   PaymentHub,
   PaymentHubOptions,
@@ -115,25 +51,10 @@ export type {
   ReceiveOutcome,
   ReceiveResult,
 } from './hub';
-export {
-  createWebhookMiddleware,
-  createGatewayMiddleware,
-  keepRawBody,
-  readRawBody,
-} from './express';
+export { createWebhookMiddleware, keepRawBody } from './express';
 export type {
   GatewayMiddleware,
   WebhookMiddleware,
   WebhookMiddlewareOptions,
   WebhookRequest,
 } from './express';
-export { requestGateway } from './http-client';
-export type { GatewayRequestOptions, GatewayResponse } from './http-client';
-export { checkHttpUrl, checkPositiveMs, checkRequiredText } from './options';
-export {
-  checkSignedTime,
-  resolveMaxAge,
-  DEFAULT_MAX_AGE_MS,
-  DEFAULT_CLOCK_SKEW_MS,
-} from './signed-time';
-export type { MaxAge, MaxAgeOptions } from './signed-time';

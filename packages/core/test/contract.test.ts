@@ -9,9 +9,13 @@ import {
   GatewayApiError,
   StaleDeliveryError,
   StatusMismatchError,
-  checkSignedTime,
   createPaymentHub,
   createWebhookMiddleware,
+  type Delivery,
+  type PaymentEvent,
+} from '../src';
+import {
+  checkSignedTime,
   defineProvider,
   notAPaymentEvent,
   loadPublicKeys,
@@ -20,10 +24,8 @@ import {
   signRsaSha256,
   verified,
   verifyRsaSha256WithAny,
-  type Delivery,
-  type PaymentEvent,
   type PaymentEventDraft,
-} from '../src';
+} from '../src/plugin';
 
 interface Note {
   txn: string;

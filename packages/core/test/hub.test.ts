@@ -2,10 +2,12 @@ import { request as httpRequest } from 'node:http';
 import {
   createPaymentHub,
   ConfigError,
+  SignatureError,
   type Delivery,
   type PaymentEvent,
   type Logger,
 } from '../src';
+import { notifyHub, rejectDelivery } from '../src/plugin';
 import { startTestServer } from '../src/testing';
 import { createTestProvider, signedDelivery, TEST_SECRET } from '../src/testing';
 
@@ -17,6 +19,24 @@ const delivery = (d = signedDelivery()): Delivery => ({
 });
 
 describe('hub', () => {
+  it('keeps the adapter-only calls off the public object: rejectDelivery and notifyHub reach them', () => {
+    const hub = createPaymentHub();
+    const provider = createTestProvider();
+    expect(Object.keys(hub)).not.toEqual(expect.arrayContaining(['reject']));
+    expect(['reject' in hub, 'notify' in hub]).toEqual([false, false]);
+    const seen: string[] = [];
+    hub.on('error', (error) => void seen.push(error.code));
+    hub.on('source.down', (status) => void seen.push(`down:${status.detail}`));
+    const reply = rejectDelivery(
+      hub,
+      provider,
+      new SignatureError('bad signature', { source: 'test' }),
+    );
+    notifyHub(hub, 'source.down', { provider: 'test', detail: 'closed' });
+    expect(reply.status).toBe(401);
+    expect(seen).toEqual(['ERR_SIGNATURE_INVALID', 'down:closed']);
+  });
+
   it('routes each type to its own listeners and every type to onAny; once and off work', async () => {
     const hub = createPaymentHub();
     const provider = createTestProvider();

@@ -4,7 +4,8 @@
  * UTF-8 bytes as U+FFFD, so one signature would verify for several parsed ids).
  */
 import { performance } from 'node:perf_hooks';
-import { assertSafeJson, parseJson, PayloadError, type ParseJsonOptions } from '../src';
+import { PayloadError } from '../src';
+import { assertSafeJson, parseJson, type ParseJsonOptions } from '../src/plugin';
 
 const SIZE = 64 * 1024;
 const MODES: Array<NonNullable<ParseJsonOptions['numbers']>> = ['number', 'text', 'json-number'];
@@ -37,13 +38,15 @@ function timeParse(text: string, numbers: ParseJsonOptions['numbers'], runs = 7)
 
 describe.each(MODES)('parseJson numbers: %s is linear in the input', (numbers) => {
   it.each(Object.entries(PATHOLOGICAL))(
-    '%s: within 25x an ordinary body of the same size',
+    '%s: within 100x an ordinary body of the same size',
     (_, body) => {
       expect(body.length).toBeGreaterThanOrEqual(SIZE - 1);
       const ordinary = Math.max(timeParse(ORDINARY, numbers), 0.05);
       const hostile = timeParse(body, numbers);
       // A quadratic scan of 64 KiB costs about a second here, thousands of times the ordinary body.
-      expect(hostile / ordinary).toBeLessThan(25);
+      // V8's own JSON.parse of 64 Ki open brackets is linear but slow: 39x a flat body on this
+      // machine (2026-12-01), so the bound leaves room for that and still catches a quadratic.
+      expect(hostile / ordinary).toBeLessThan(100);
     },
   );
 

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { PayloadError, ProviderConfigError } from '../src';
 import {
   compareDecimal,
   decimalEquals,
@@ -11,8 +12,6 @@ import {
   normalizeDecimal,
   parseGatewayTime,
   parseJson,
-  PayloadError,
-  ProviderConfigError,
   signRsaSha256,
   timingSafeEqualHex,
   verifyRsaSha256,
@@ -25,7 +24,7 @@ import {
   jsonNumber,
   stringifyJson,
   type JsonValue,
-} from '../src';
+} from '../src/plugin';
 
 describe('parseJson', () => {
   it('keeps numbers as their exact source text when asked', () => {

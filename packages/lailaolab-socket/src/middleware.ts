@@ -2,13 +2,13 @@ import type { ServerResponse } from 'node:http';
 import {
   createWebhookMiddleware,
   ProviderConfigError,
-  type GatewayMiddleware,
   type PaymentHub,
   type PaymentProvider,
   type ReceiveResult,
   type WebhookMiddleware,
   type WebhookMiddlewareOptions,
 } from '@payhook/core';
+import { type GatewayMiddleware } from '@payhook/core/plugin';
 import { PROVIDER_ID, SOURCE } from './normalize';
 import { createLailaolabProvider, type LailaolabProviderOptions } from './provider';
 import type { LailaolabSource } from './source';

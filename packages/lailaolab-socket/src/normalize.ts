@@ -1,3 +1,4 @@
+import { PayloadError } from '@payhook/core';
 import {
   assertSafeJson,
   instantToIso,
@@ -5,11 +6,10 @@ import {
   notAPaymentEvent,
   parseGatewayTime,
   parseJson,
-  PayloadError,
   pendingPayment,
   type NormalizeResult,
   type PaymentEventDraft,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import type {
   LailaolabMessage,
   LailaolabPayload,

@@ -1,20 +1,22 @@
 import {
+  GatewayApiError,
+  PayloadError,
+  ProviderConfigError,
+  StaleDeliveryError,
+  StatusMismatchError,
+  type Delivery,
+  type PaymentProvider,
+} from '@payhook/core';
+import {
   assertTimeZone,
   checkSignedTime,
   decimalEquals,
   defineProvider,
-  GatewayApiError,
-  PayloadError,
-  ProviderConfigError,
   resolveMaxAge,
-  StaleDeliveryError,
-  StatusMismatchError,
-  type Delivery,
   type MaxAge,
   type MaxAgeOptions,
-  type PaymentProvider,
   type ReplyInit,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import {
   classifyMessage,
   decodeMessage,

@@ -1,5 +1,4 @@
 import {
-  assertRetentionCovers,
   GatewayApiError,
   ProviderConfigError,
   type Delivery,
@@ -7,6 +6,7 @@ import {
   type PaymentProvider,
   type ReceiveResult,
 } from '@payhook/core';
+import { assertRetentionCovers, notifyHub } from '@payhook/core/plugin';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { backoffDelay, resolveReconnect, type ReconnectOptions } from './backoff';
 import { isTransactionId, PROVIDER_ID, SOURCE, type LailaolabConfirmation } from './normalize';
@@ -164,12 +164,7 @@ export function createLailaolabSource(
   hub: PaymentHub,
   options: LailaolabSourceOptions,
 ): LailaolabSource {
-  if (
-    !hub ||
-    typeof hub.receive !== 'function' ||
-    typeof hub.reconcile !== 'function' ||
-    typeof hub.notify !== 'function'
-  )
+  if (!hub || typeof hub.receive !== 'function' || typeof hub.reconcile !== 'function')
     throw new ProviderConfigError('hub', 'must be a PaymentHub from createPaymentHub()', {
       source: SOURCE,
     });
@@ -242,7 +237,8 @@ export function createLailaolabSource(
   ): void => {
     const level = name === 'source.up' ? 'info' : 'warn';
     hub.logger[level]({ provider: PROVIDER_ID, detail }, `${SOURCE}: ${name} ${detail}`);
-    hub.notify(
+    notifyHub(
+      hub,
       name,
       error ? { provider: PROVIDER_ID, detail, error } : { provider: PROVIDER_ID, detail },
     );

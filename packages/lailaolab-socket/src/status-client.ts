@@ -1,14 +1,12 @@
+import { GatewayApiError, PayloadError, ProviderConfigError } from '@payhook/core';
 import {
   checkHttpUrl,
   checkRequiredText,
-  GatewayApiError,
   getAjv,
   parseJson,
-  PayloadError,
-  ProviderConfigError,
   requestGateway,
   toFieldProblems,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import { isTransactionId, SOURCE, statusResponseSchema } from './normalize';
 import type { LailaolabStatusData, LailaolabStatusResponse } from './types';
 

@@ -8,7 +8,8 @@
  */
 import express from 'express';
 import request from 'supertest';
-import { createPaymentHub, instantToIso, type PaymentHubOptions } from '@payhook/core';
+import { createPaymentHub, type PaymentHubOptions } from '@payhook/core';
+import { instantToIso } from '@payhook/core/plugin';
 import { createCountingStore } from '@payhook/core/testing';
 import {
   buildLailaolabMessage,

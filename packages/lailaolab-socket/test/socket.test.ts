@@ -1,4 +1,4 @@
-import { instantToIso, validatePaymentEvent } from '@payhook/core';
+import { instantToIso, validatePaymentEvent } from '@payhook/core/plugin';
 import {
   buildLailaolabMessage,
   formatLailaolabTime,

@@ -1,7 +1,8 @@
 import express from 'express';
 import request from 'supertest';
 import { createCountingStore, runProviderConformance } from '@payhook/core/testing';
-import { createPaymentHub, instantToIso } from '@payhook/core';
+import { createPaymentHub } from '@payhook/core';
+import { instantToIso } from '@payhook/core/plugin';
 import {
   buildLailaolabMessage,
   startLailaolabSimulator,

@@ -1,3 +1,4 @@
+import { ProviderConfigError, type PaymentHub, type PaymentProvider } from '@payhook/core';
 import {
   assertTimeZone,
   checkHttpUrl,
@@ -7,13 +8,10 @@ import {
   defineProvider,
   loadPrivateKey,
   loadPublicKeys,
-  ProviderConfigError,
   resolveMaxAge,
-  type PaymentHub,
-  type PaymentProvider,
   type GatewayMiddleware,
   type VerifiedPayload,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import { normalizeCallback } from './normalize';
 import { createFetchStatus, DEFAULT_QUERY_BASE_URL } from './query';
 import { newpayCallbackSchema } from './schema';

@@ -1,13 +1,11 @@
 import type { KeyObject } from 'node:crypto';
+import { GatewayApiError, isPaymentError, StatusMismatchError } from '@payhook/core';
 import {
-  GatewayApiError,
   getAjv,
-  isPaymentError,
   requestGateway,
-  StatusMismatchError,
   toFieldProblems,
   type NormalizeResult,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import { normalizeV2Payment } from './normalize';
 import { v2PaymentDataSchema } from './schema';
 import { signUniQueryPayRequest, SOURCE } from './sign';

@@ -1,4 +1,4 @@
-import { DECIMAL_PATTERN } from '@payhook/core';
+import { DECIMAL_PATTERN } from '@payhook/core/plugin';
 
 /*
  * JSON schema of a verified callback, in its lossless form (JSON numbers are text, so numeric fields

@@ -6,7 +6,7 @@ import {
   stringifyJson,
   type JsonValue,
   type KeyInput,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 
 /**
  * NewPay's signing side, written the way NewPay would do it, so that simulators, the CLI and this

@@ -1,4 +1,5 @@
-import type { KeyInput, WebhookMiddlewareOptions } from '@payhook/core';
+import type { WebhookMiddlewareOptions } from '@payhook/core';
+import type { KeyInput } from '@payhook/core/plugin';
 import type { EmptyValueReading, NestedKeyOrder } from './sign';
 
 /*

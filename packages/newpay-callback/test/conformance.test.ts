@@ -1,5 +1,5 @@
 import { runProviderConformance } from '@payhook/core/testing';
-import { jsonNumber } from '@payhook/core';
+import { jsonNumber } from '@payhook/core/plugin';
 import { createNewpayProvider, signV1Callback, signV2Callback } from '../src';
 import {
   keys,

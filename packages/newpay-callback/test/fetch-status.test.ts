@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyObject } from 'node:crypto';
-import { GatewayApiError, jsonNumber, StatusMismatchError, verifyRsaSha256 } from '@payhook/core';
+import { GatewayApiError, StatusMismatchError } from '@payhook/core';
+import { jsonNumber, verifyRsaSha256 } from '@payhook/core/plugin';
 import { buildSignString, createNewpayProvider, signV2Callback, type SignParams } from '../src';
 import {
   keys,

@@ -3,12 +3,11 @@ import express from 'express';
 import request from 'supertest';
 import {
   createPaymentHub,
-  instantToIso,
-  jsonNumber,
   type PaymentEvent,
   type PaymentHub,
   type UnhandledDelivery,
 } from '@payhook/core';
+import { instantToIso, jsonNumber } from '@payhook/core/plugin';
 import { createCountingStore } from '@payhook/core/testing';
 import { createNewpayMiddleware, type NewpayProviderOptions, type SignParams } from '../src';
 

@@ -1,5 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { jsonNumber, ProviderConfigError } from '@payhook/core';
+import { ProviderConfigError } from '@payhook/core';
+import { jsonNumber } from '@payhook/core/plugin';
 import { createNewpayProvider, signV1Callback, signV2Callback } from '../src';
 import { ACK_OK, expectRefused, harness, providerOptions, v1Payment, v2Payment } from './helpers';
 

@@ -1,4 +1,4 @@
-import { JsonNumber, jsonNumber } from '@payhook/core';
+import { JsonNumber, jsonNumber } from '@payhook/core/plugin';
 import {
   buildSignString,
   serializeBody,

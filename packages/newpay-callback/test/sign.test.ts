@@ -1,4 +1,4 @@
-import { JsonNumber, jsonNumber, verifyRsaSha256 } from '@payhook/core';
+import { JsonNumber, jsonNumber, verifyRsaSha256 } from '@payhook/core/plugin';
 import {
   buildSignString,
   parseNewpayJson,

@@ -1,12 +1,7 @@
 import express from 'express';
 import request from 'supertest';
-import {
-  createPaymentHub,
-  instantToIso,
-  jsonNumber,
-  ProviderConfigError,
-  type PaymentEvent,
-} from '@payhook/core';
+import { createPaymentHub, ProviderConfigError, type PaymentEvent } from '@payhook/core';
+import { instantToIso, jsonNumber } from '@payhook/core/plugin';
 import {
   createNewpayMiddleware,
   createNewpayProvider,

@@ -1,4 +1,4 @@
-import { jsonNumber, signRsaSha256 } from '@payhook/core';
+import { jsonNumber, signRsaSha256 } from '@payhook/core/plugin';
 import { flipLastDigit } from '@payhook/core/testing';
 import {
   buildSignString,

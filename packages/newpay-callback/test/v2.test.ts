@@ -1,4 +1,4 @@
-import { jsonNumber, signRsaSha256 } from '@payhook/core';
+import { jsonNumber, signRsaSha256 } from '@payhook/core/plugin';
 import {
   buildSignString,
   serializeBody,

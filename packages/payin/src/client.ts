@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { GatewayApiError } from '@payhook/core';
 import {
-  GatewayApiError,
   jsonNumber,
   normalizeDecimal,
   parseJson,
   requestGateway,
   type JsonValue,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import { buildCashyMessage, type SignCase } from './sign';
 import { SOURCE, checkApiKey, checkBaseUrl, checkMerchantId, checkTimeout } from './options';
 import type { CashyCreatedPayin, CashyPayinOrder } from './types';

@@ -1,9 +1,5 @@
-import {
-  checkHttpUrl,
-  checkPositiveMs,
-  checkRequiredText,
-  ProviderConfigError,
-} from '@payhook/core';
+import { ProviderConfigError } from '@payhook/core';
+import { checkHttpUrl, checkPositiveMs, checkRequiredText } from '@payhook/core/plugin';
 
 export const SOURCE = '@payhook/payin';
 

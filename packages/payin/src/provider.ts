@@ -1,6 +1,12 @@
 import {
   PayloadError,
   SignatureError,
+  type Delivery,
+  type PaymentHub,
+  type PaymentProvider,
+  type WebhookMiddlewareOptions,
+} from '@payhook/core';
+import {
   checkSignedTime,
   createGatewayMiddleware,
   defineProvider,
@@ -13,14 +19,10 @@ import {
   pendingPayment,
   resolveMaxAge,
   verified,
-  type Delivery,
   type NotPaymentEvent,
   type PaymentEventDraft,
-  type PaymentHub,
-  type PaymentProvider,
   type GatewayMiddleware,
-  type WebhookMiddlewareOptions,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import { createPayinClient, type PayinClient } from './client';
 import { SOURCE, checkApiKeys, checkMerchantId, checkTimeout, configFail } from './options';
 import { verifyCashySign } from './sign';

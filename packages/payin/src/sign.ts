@@ -1,4 +1,4 @@
-import { md5Hex, stringifyJson, timingSafeEqualHex, type JsonValue } from '@payhook/core';
+import { md5Hex, stringifyJson, timingSafeEqualHex, type JsonValue } from '@payhook/core/plugin';
 
 /**
  * Cashy's one signing scheme, for webhooks it sends and API requests it receives alike

@@ -1,4 +1,4 @@
-import type { MaxAgeOptions } from '@payhook/core';
+import type { MaxAgeOptions } from '@payhook/core/plugin';
 
 /**
  * Payload types. The body is parsed with every JSON number kept as its source text, so a field the

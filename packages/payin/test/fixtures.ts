@@ -1,13 +1,11 @@
 import express, { type RequestHandler } from 'express';
 import {
   createPaymentHub,
-  instantToIso,
-  jsonNumber,
-  type JsonValue,
   type PaymentEvent,
   type PaymentErrorLike,
   type UnhandledDelivery,
 } from '@payhook/core';
+import { instantToIso, jsonNumber, type JsonValue } from '@payhook/core/plugin';
 import { createCountingStore } from '@payhook/core/testing';
 import {
   buildCashyMessage,

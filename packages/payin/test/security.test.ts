@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { ConfigError, createPaymentHub, jsonNumber, ProviderConfigError } from '@payhook/core';
+import { ConfigError, createPaymentHub, ProviderConfigError } from '@payhook/core';
+import { jsonNumber } from '@payhook/core/plugin';
 import { createPayinMiddleware, createPayinProvider, type SignedCashyMessage } from '../src';
 import {
   API_KEY,

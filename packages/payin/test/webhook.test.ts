@@ -12,7 +12,7 @@ import {
   wallTime,
   type Harness,
 } from './fixtures';
-import { jsonNumber } from '@payhook/core';
+import { jsonNumber } from '@payhook/core/plugin';
 import type { SignedCashyMessage } from '../src';
 
 const PATH = '/webhooks/cashy';

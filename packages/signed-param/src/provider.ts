@@ -1,4 +1,11 @@
 import {
+  PayloadError,
+  ProviderConfigError,
+  SignatureError,
+  type PaymentHub,
+  type PaymentProvider,
+} from '@payhook/core';
+import {
   assertTimeZone,
   checkHttpUrl,
   checkPositiveMs,
@@ -12,20 +19,15 @@ import {
   notAPaymentEvent,
   parseGatewayTime,
   parseJson,
-  PayloadError,
   pendingPayment,
-  ProviderConfigError,
   resolveMaxAge,
-  SignatureError,
   verified,
   verifyRsaSha256WithAny,
   type MaxAge,
   type NotPaymentEvent,
   type PaymentEventDraft,
-  type PaymentHub,
-  type PaymentProvider,
   type GatewayMiddleware,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import type { KeyObject } from 'node:crypto';
 import { createPaymentQuery, type PaymentQueryConfig } from './query';
 import { SOURCE } from './source';

@@ -1,13 +1,12 @@
+import { GatewayApiError, StatusMismatchError } from '@payhook/core';
 import {
-  GatewayApiError,
   getAjv,
   parseJson,
   requestGateway,
-  StatusMismatchError,
   toFieldProblems,
   type NotPaymentEvent,
   type PaymentEventDraft,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import type { KeyObject } from 'node:crypto';
 import { buildSignedRequest } from './sign';
 import { SOURCE } from './source';

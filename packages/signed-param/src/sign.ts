@@ -1,4 +1,4 @@
-import { loadPrivateKey, signRsaSha256, type KeyInput } from '@payhook/core';
+import { loadPrivateKey, signRsaSha256, type KeyInput } from '@payhook/core/plugin';
 import { SOURCE } from './source';
 
 /**

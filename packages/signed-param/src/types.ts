@@ -1,4 +1,5 @@
-import type { KeyInput, MaxAgeOptions, WebhookMiddlewareOptions } from '@payhook/core';
+import type { WebhookMiddlewareOptions } from '@payhook/core';
+import type { KeyInput, MaxAgeOptions } from '@payhook/core/plugin';
 import type { CountryCode } from './tables';
 
 /**

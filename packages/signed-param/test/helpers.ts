@@ -2,11 +2,11 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import express from 'express';
 import {
   createPaymentHub,
-  instantToIso,
   type PaymentEvent,
   type PaymentHub,
   type UnhandledDelivery,
 } from '@payhook/core';
+import { instantToIso } from '@payhook/core/plugin';
 import { createCountingStore } from '@payhook/core/testing';
 import { buildNotification, createSignedParamMiddleware, type SignedParamOptions } from '../src';
 

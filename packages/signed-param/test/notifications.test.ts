@@ -1,6 +1,6 @@
 import express from 'express';
 import request from 'supertest';
-import { validatePaymentEvent } from '@payhook/core';
+import { validatePaymentEvent } from '@payhook/core/plugin';
 import { buildNotification } from '../src';
 import {
   CREATE_TIME,

@@ -1,4 +1,4 @@
-import { jsonNumber, normalizeDecimal, type JsonValue } from '@payhook/core';
+import { jsonNumber, normalizeDecimal, type JsonValue } from '@payhook/core/plugin';
 import { derivedDigits, gatewayWallTime, successAckOf, type GatewayDelivery } from './delivery';
 import { SOURCE } from './keys';
 import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody } from './plugins';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { instantToIso, type HttpReply } from '@payhook/core';
+import { type HttpReply } from '@payhook/core';
+import { instantToIso } from '@payhook/core/plugin';
 import { flipLastDigit } from '@payhook/core/testing';
 
 export type GatewayName = 'newpay' | 'cashy' | 'signed-param' | 'lailaolab';

@@ -2,7 +2,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
-import { loadPrivateKey, type KeyInput } from '@payhook/core';
+import { loadPrivateKey, type KeyInput } from '@payhook/core/plugin';
 
 export const SOURCE = '@payhook/testing';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server as IoServer } from 'socket.io';
-import { zoneOffsetMinutes } from '@payhook/core';
+import { zoneOffsetMinutes } from '@payhook/core/plugin';
 
 /**
  * A local stand-in for Lailaolab/PhaJay: a Socket.IO server that emits payment messages on

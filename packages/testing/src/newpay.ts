@@ -5,7 +5,7 @@ import {
   type JsonNumber,
   type JsonValue,
   type KeyInput,
-} from '@payhook/core';
+} from '@payhook/core/plugin';
 import { derivedDigits, successAckOf, type GatewayDelivery } from './delivery';
 import { resolveTestKeyPair, SOURCE, type TestKeyPair } from './keys';
 import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody } from './plugins';

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { decimalToMinorUnits, type KeyInput } from '@payhook/core';
+import { decimalToMinorUnits, type KeyInput } from '@payhook/core/plugin';
 import { derivedDigits, gatewayWallTime, successAckOf, type GatewayDelivery } from './delivery';
 import { resolveTestKeyPair, type TestKeyPair } from './keys';
 import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody } from './plugins';

@@ -137,10 +137,6 @@ export interface PaymentHub {
   reconcile(provider: AnyPaymentProvider, reference: string): Promise<ReceiveResult>;
   /** Adapter-only (see `rejectDelivery` and `notifyHub`). */
   readonly [HUB_INTERNALS]: HubInternals;
-  /** @deprecated adapter-only: use `rejectDelivery(hub, …)`; leaves the public hub soon. */
-  reject: HubInternals['reject'];
-  /** @deprecated source-only: use `notifyHub(hub, …)`; leaves the public hub soon. */
-  notify: HubInternals['notify'];
   listenerCount(name: HubEventName | '*'): number;
   readonly store: IdempotencyStore;
   readonly logger: Logger;

@@ -1,14 +1,12 @@
 import { createHmac } from 'node:crypto';
+import { SignatureError, ProviderConfigError, type PaymentProvider } from '../index';
 import {
   defineProvider,
   notAPaymentEvent,
   parseJson,
   pendingPayment,
-  SignatureError,
   timingSafeEqualHex,
-  ProviderConfigError,
-  type PaymentProvider,
-} from '../index';
+} from '../plugin';
 
 /**
  * A reference gateway for tests (core's own, the Redis store's, the hostile suite, and yours when

@@ -1,0 +1,75 @@
+/**
+ * `@payhook/core/plugin`: the toolkit of a gateway plugin's author. A merchant's app needs only
+ * `@payhook/core`; a plugin imports its contract and helpers from here, so the two audiences read
+ * two short lists instead of one long one.
+ */
+export { paymentEventSchema, DECIMAL_PATTERN, ISO_DATETIME_PATTERN } from '../events';
+export { validatePaymentEvent } from '../validate-event';
+export { parseJson, assertSafeJson, JsonNumber, jsonNumber, stringifyJson } from '../json';
+export type { ParseJsonOptions, JsonValue } from '../json';
+export {
+  decimalFromMinorUnits,
+  decimalToMinorUnits,
+  addDecimal,
+  normalizeDecimal,
+  compareDecimal,
+  decimalEquals,
+  isDecimalString,
+} from '../money';
+export type { MoneyOptions } from '../money';
+export {
+  parseGatewayTime,
+  wallTimeToIso,
+  instantToIso,
+  zoneOffsetMinutes,
+  assertTimeZone,
+} from '../time';
+export type { GatewayTimeOptions, WallTime } from '../time';
+export {
+  loadPublicKey,
+  loadPublicKeys,
+  loadPrivateKey,
+  verifyRsaSha256,
+  verifyRsaSha256WithAny,
+  signRsaSha256,
+  md5Hex,
+  hmacSha256Hex,
+  timingSafeEqualText,
+  timingSafeEqualHex,
+} from '../crypto';
+export type { KeyInput } from '../crypto';
+export {
+  defineProvider,
+  verified,
+  notAPaymentEvent,
+  pendingPayment,
+  getAjv,
+  toFieldProblems,
+} from '../provider';
+export type {
+  Delivery,
+  HttpReply,
+  ReplyInit,
+  NotPaymentEvent,
+  PaymentEventDraft,
+  NormalizeResult,
+  NormalizeContext,
+  ConfirmContext,
+  VerifiedPayload,
+  ProviderDefinition,
+  PaymentProvider,
+  AnyPaymentProvider,
+} from '../provider';
+export { errorReply, assertRetentionCovers, rejectDelivery, notifyHub } from '../hub';
+export { createGatewayMiddleware, readRawBody } from '../express';
+export type { GatewayMiddleware } from '../express';
+export { requestGateway } from '../http-client';
+export type { GatewayRequestOptions, GatewayResponse } from '../http-client';
+export { checkHttpUrl, checkPositiveMs, checkRequiredText } from '../options';
+export {
+  checkSignedTime,
+  resolveMaxAge,
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_CLOCK_SKEW_MS,
+} from '../signed-time';
+export type { MaxAge, MaxAgeOptions } from '../signed-time';

@@ -33,6 +33,11 @@ export interface FieldProblem {
   message: string;
 }
 
+/** Field problems as one line for an error message: `/amount must be string; / must have x`. */
+export function formatFieldProblems(problems: readonly FieldProblem[]): string {
+  return problems.map((p) => `${p.path || '/'} ${p.message}`).join('; ');
+}
+
 export interface PaymentErrorOptions {
   code: PaymentErrorCode;
   /** The package that raised it; starts the message. */

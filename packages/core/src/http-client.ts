@@ -55,3 +55,11 @@ export async function requestGateway(
     clearTimeout(timer);
   }
 }
+
+/**
+ * Whether a gateway API's HTTP answer is worth asking again: a server error or a rate limit is
+ * temporary; any other refusal will be the same next time.
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 429;
+}

@@ -1,4 +1,4 @@
-import { ProviderConfigError } from './errors';
+import { ConfigError, ProviderConfigError } from './errors';
 
 /**
  * Option checks every gateway plugin needs at construction. Each throws a ProviderConfigError
@@ -19,6 +19,33 @@ export function checkHttpUrl(value: unknown, option: string, source?: string): U
   return url;
 }
 
+/** What `checkWholeNumber` accepts: at least `min` (1 by default) of `unit`. */
+export interface WholeNumberRule {
+  min?: number;
+  unit?: string;
+  /** The package whose option it is, named in the error. */
+  source?: string;
+  /** A gateway plugin's option: the error is a ProviderConfigError rather than a ConfigError. */
+  provider?: boolean;
+}
+
+/**
+ * A whole number of at least `rule.min` (1 by default), or `fallback` when absent: the one check
+ * behind every timeout, lease, cache size and retry count of the hub and its plugins.
+ */
+export function checkWholeNumber(
+  value: unknown,
+  fallback: number,
+  option: string,
+  rule: WholeNumberRule = {},
+): number {
+  const { min = 1, unit, source, provider = false } = rule;
+  const v = value ?? fallback;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= min) return v;
+  const what = `${min === 0 ? '0 or a positive' : 'a positive'} whole number${unit ? ` of ${unit}` : ''}`;
+  throw new (provider ? ProviderConfigError : ConfigError)(option, `must be ${what}`, { source });
+}
+
 /** A positive whole number of milliseconds, or `fallback` when absent. */
 export function checkPositiveMs(
   value: unknown,
@@ -26,13 +53,11 @@ export function checkPositiveMs(
   option: string,
   source?: string,
 ): number {
-  const ms = value ?? fallback;
-  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms <= 0) {
-    throw new ProviderConfigError(option, 'must be a positive whole number of milliseconds', {
-      source,
-    });
-  }
-  return ms;
+  return checkWholeNumber(value, fallback, option, {
+    unit: 'milliseconds',
+    source,
+    provider: true,
+  });
 }
 
 /** A non-empty string (a key, an id); `what` says where the merchant finds it. */

@@ -1,3 +1,4 @@
+import { checkWholeNumber } from './options';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { PaymentEvent, VerificationMethod } from './events';
 import { FieldProblem, ProviderConfigError } from './errors';
@@ -202,12 +203,16 @@ export function defineProvider<Raw, Confirmation = undefined>(
   if (typeof definition.normalize !== 'function') fail('normalize', 'must be a function');
   if (definition.confirm !== undefined && typeof definition.confirm !== 'function')
     fail('confirm', 'must be a function when given');
-  const maxAgeMs = definition.maxAgeMs;
-  if (maxAgeMs !== undefined && (!Number.isSafeInteger(maxAgeMs) || maxAgeMs <= 0))
-    fail('maxAgeMs', 'must be a positive whole number of milliseconds');
-  const clockSkewMs = definition.clockSkewMs;
-  if (clockSkewMs !== undefined && (!Number.isSafeInteger(clockSkewMs) || clockSkewMs < 0))
-    fail('clockSkewMs', 'must be a whole number of milliseconds, 0 or more');
+  const { maxAgeMs, clockSkewMs } = definition;
+  if (maxAgeMs !== undefined)
+    checkWholeNumber(maxAgeMs, 0, 'maxAgeMs', { unit: 'milliseconds', source, provider: true });
+  if (clockSkewMs !== undefined)
+    checkWholeNumber(clockSkewMs, 0, 'clockSkewMs', {
+      min: 0,
+      unit: 'milliseconds',
+      source,
+      provider: true,
+    });
   if (!definition.schema || typeof definition.schema !== 'object')
     fail('schema', 'must be a JSON schema object');
   let compiled: ValidateFunction;

@@ -9,6 +9,7 @@ import {
   type IdempotencyStore,
   type Logger,
 } from '@payhook/core';
+import { checkWholeNumber } from '@payhook/core/plugin';
 
 const SOURCE = '@payhook/redis-store';
 
@@ -144,19 +145,13 @@ const SCRIPTS = {
 const TOKEN = /^[A-Za-z0-9_-]{16}$/;
 
 function positiveMs(value: number | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new ConfigError(option, 'must be a positive whole number of milliseconds', {
-      source: SOURCE,
-    });
-  return value;
+  return value === undefined
+    ? undefined
+    : checkWholeNumber(value, 0, option, { unit: 'milliseconds', source: SOURCE });
 }
 
 function positiveCount(value: number | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new ConfigError(option, 'must be a positive whole number', { source: SOURCE });
-  return value;
+  return value === undefined ? undefined : checkWholeNumber(value, 0, option, { source: SOURCE });
 }
 
 /**

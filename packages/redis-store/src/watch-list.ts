@@ -1,5 +1,6 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { ConfigError, StoreError } from '@payhook/core';
+import { checkWholeNumber } from '@payhook/core/plugin';
 import { FAIL_FAST_REDIS_OPTIONS, type RedisStore } from './redis-store';
 import { evalScript, script, waitForReady } from './scripts';
 
@@ -136,14 +137,11 @@ export function createRedisWatchList(options: RedisWatchListOptions): RedisWatch
     throw new ConfigError('name', 'must be 1-100 of [A-Za-z0-9_.:-], e.g. "lailaolab"', {
       source: SOURCE,
     });
-  const maxEntries = options.maxEntries ?? 10_000;
-  if (!Number.isSafeInteger(maxEntries) || maxEntries <= 0)
-    throw new ConfigError('maxEntries', 'must be a positive whole number', { source: SOURCE });
-  const commandTimeoutMs = options.commandTimeoutMs ?? 1_000;
-  if (!Number.isSafeInteger(commandTimeoutMs) || commandTimeoutMs <= 0)
-    throw new ConfigError('commandTimeoutMs', 'must be a positive whole number of milliseconds', {
-      source: SOURCE,
-    });
+  const maxEntries = checkWholeNumber(options.maxEntries, 10_000, 'maxEntries', { source: SOURCE });
+  const commandTimeoutMs = checkWholeNumber(options.commandTimeoutMs, 1_000, 'commandTimeoutMs', {
+    unit: 'milliseconds',
+    source: SOURCE,
+  });
 
   const key = `${prefix}watch-list:${options.name}`;
   const owned = !given;

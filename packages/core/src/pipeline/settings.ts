@@ -1,3 +1,4 @@
+import { checkWholeNumber } from '../options';
 import { PAYMENT_EVENT_TYPES, isPaymentEventType, type PaymentEventType } from '../events';
 import { ConfigError } from '../errors';
 import { silentLogger, type Logger } from '../logger';
@@ -45,12 +46,8 @@ export function resolveHubOptions(options: PaymentHubOptions): {
   return { settings, store: checkStore(options.store), logger: checkLogger(options.logger) };
 }
 
-function positiveInt(value: number | undefined, fallback: number, option: string): number {
-  const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v <= 0)
-    throw new ConfigError(option, 'must be a positive whole number of milliseconds');
-  return v;
-}
+const positiveInt = (value: number | undefined, fallback: number, option: string): number =>
+  checkWholeNumber(value, fallback, option, { unit: 'milliseconds' });
 
 function checkIgnore(value: unknown): readonly PaymentEventType[] {
   if (value === undefined) return [];

@@ -1,4 +1,5 @@
 import {
+  formatFieldProblems,
   PayloadError,
   PaymentError,
   SignatureError,
@@ -48,7 +49,7 @@ export function validateStep(
   const problems = provider.validate(raw);
   if (!problems) return ok(raw);
   const error = new PayloadError(
-    `payload does not match the ${provider.id} schema: ${problems.map((p) => `${p.path || '/'} ${p.message}`).join('; ')}`,
+    `payload does not match the ${provider.id} schema: ${formatFieldProblems(problems)}`,
     { source: provider.source, fields: problems },
   );
   return stop(refused(state, provider, error, delivery));

@@ -63,9 +63,11 @@ export type {
 export { errorReply, assertRetentionCovers, rejectDelivery, notifyHub } from '../hub';
 export { createGatewayMiddleware, readRawBody } from '../express';
 export type { GatewayMiddleware } from '../express';
-export { requestGateway } from '../http-client';
+export { requestGateway, isRetryableStatus } from '../http-client';
 export type { GatewayRequestOptions, GatewayResponse } from '../http-client';
-export { checkHttpUrl, checkPositiveMs, checkRequiredText } from '../options';
+export { checkHttpUrl, checkPositiveMs, checkRequiredText, checkWholeNumber } from '../options';
+export type { WholeNumberRule } from '../options';
+export { formatFieldProblems } from '../errors';
 export {
   checkSignedTime,
   resolveMaxAge,

@@ -237,6 +237,43 @@ export function recordHub(hub: PaymentHub): HubRecording {
   return r;
 }
 
+/** What a refused delivery must look like: its answer, and nothing emitted or stored. */
+export interface RefusalExpectation {
+  status: number;
+  /** The error code of the JSON error body and of the one `error` report, when checked. */
+  code?: string;
+  /** The gateway's success body, which a refused delivery must never get. */
+  ackBody: string;
+}
+
+/**
+ * The check behind every "bad input changes nothing" test: the reply has the status (and code), it
+ * is not the success body, no event or unhandled notice was emitted, the store was never asked,
+ * and the refusal was reported once on `error`. Framework-free (node:assert), like the suite.
+ */
+export function assertRefused(
+  reply: { status: number; body: string },
+  seen: { recording: HubRecording; store: { calls: { claim: number } } },
+  expected: RefusalExpectation,
+): void {
+  const { recording, store } = seen;
+  const { status, code, ackBody } = expected;
+  assert.equal(reply.status, status, `expected ${status}, got ${reply.status}: ${reply.body}`);
+  assert.notEqual(reply.body, ackBody, 'a refused delivery must not get the success body');
+  if (code !== undefined) {
+    const body = JSON.parse(reply.body) as { error?: { code?: string } };
+    assert.equal(body.error?.code, code, `expected the error code ${code}: ${reply.body}`);
+  }
+  assert.equal(recording.events.length, 0, 'a refused delivery must emit no event');
+  assert.equal(recording.unhandled.length, 0, 'a refused delivery is not an unhandled notice');
+  assert.equal(store.calls.claim, 0, 'a refused delivery must not touch the store');
+  assert.deepEqual(
+    recording.errors.map((e) => e.code),
+    [code ?? recording.errors[0]?.code],
+    'a refused delivery is reported once on the error channel',
+  );
+}
+
 /**
  * The shared conformance suite: every provider, ours and the users', must pass it. It registers
  * tests with the host framework's `describe`/`it` (jest, vitest, mocha; pass `harness` for
@@ -279,21 +316,9 @@ export function runProviderConformance(
     }
   };
   const expectRefused = async (fixture: DeliveryFixture, status: number): Promise<void> =>
-    withServer(async (server, store, rec, provider) => {
+    withServer(async (server, store, recording, provider) => {
       const reply = await postDelivery(server.url, fixture, contentType);
-      assert.equal(reply.status, status, `expected ${status}, got ${reply.status}: ${reply.body}`);
-      assert.notEqual(
-        reply.body,
-        provider.ack.ok.body,
-        'a refused delivery must not get the success acknowledgement',
-      );
-      assert.equal(rec.events.length, 0, 'a refused delivery must emit no event');
-      assert.equal(store.calls.claim, 0, 'a refused delivery must not touch the store');
-      assert.equal(
-        rec.errors.length,
-        1,
-        'a refused delivery is reported once on the error channel',
-      );
+      assertRefused(reply, { recording, store }, { status, ackBody: provider.ack.ok.body });
     });
 
   h.describe(`payhook provider conformance${fixtures.name ? `: ${fixtures.name}` : ''}`, () => {

@@ -492,6 +492,8 @@ const CJS_APP = {
   'server.js': `'use strict';
 const express = require('express');
 const { createPaymentHub } = require('@payhook/core');
+// The plugin toolkit's subpath resolves from CommonJS too (exports + typesVersions).
+const { decimalToMinorUnits } = require('@payhook/core/plugin');
 const { createPayinMiddleware } = require('@payhook/payin');
 
 const completed = [];
@@ -501,6 +503,7 @@ hub.on('payment.completed', async (event) => {
     provider: event.provider,
     orderId: event.orderId,
     amount: event.amount,
+    minor: decimalToMinorUnits(event.amount, 2),
     currency: event.currency,
   });
 });
@@ -720,7 +723,13 @@ async function cjsApp(scratch, tarballs) {
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.text, 'SUCCESS');
     assert.deepEqual(await seen(), [
-      { provider: 'cashy', orderId: 'PACK-CY-1', amount: '100.10', currency: 'IDR' },
+      {
+        provider: 'cashy',
+        orderId: 'PACK-CY-1',
+        amount: '100.10',
+        minor: '10010',
+        currency: 'IDR',
+      },
     ]);
   });
   await check(`${label}: ${later[4]}`, async () => {

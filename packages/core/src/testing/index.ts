@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, request, type Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Ajv from 'ajv';
-import { paymentEventSchema, type PaymentEvent } from '../events';
+import type { PaymentEvent } from '../events';
 import { createWebhookMiddleware, type WebhookMiddlewareOptions } from '../express';
 import {
   createPaymentHub,
@@ -184,8 +183,6 @@ export function createCountingStore(
   };
 }
 
-let validateEvent: (((e: unknown) => boolean) & { errors?: unknown }) | undefined;
-
 /** Everything a hub emitted, for assertions: payment events, notices, errors, source reports. */
 export interface HubRecording {
   events: PaymentEvent[];
@@ -274,189 +271,7 @@ export function assertRefused(
   );
 }
 
-/**
- * The shared conformance suite: every provider, ours and the users', must pass it. It registers
- * tests with the host framework's `describe`/`it` (jest, vitest, mocha; pass `harness` for
- * node:test) and drives the provider through real HTTP.
- */
-export function runProviderConformance(
-  fixtures: ConformanceFixtures,
-  harness?: ConformanceHarness,
-): void {
-  const h = harness ?? (globalThis as unknown as ConformanceHarness);
-  if (typeof h.describe !== 'function' || typeof h.it !== 'function') {
-    throw new Error(
-      'runProviderConformance: no describe/it found; pass { describe, it } from your test framework',
-    );
-  }
-  if (!fixtures.wrongKey && !fixtures.contradicted?.length) {
-    throw new Error(
-      'runProviderConformance: give `wrongKey` (signed gateways) or `contradicted` (status-query gateways)',
-    );
-  }
-  const contentType = fixtures.contentType ?? 'application/json';
-  const withServer = async (
-    fn: (
-      server: TestServer,
-      store: ReturnType<typeof createCountingStore>,
-      rec: HubRecording,
-      provider: AnyPaymentProvider,
-    ) => Promise<void>,
-  ): Promise<void> => {
-    const provider = fixtures.provider();
-    const store = createCountingStore();
-    const server = await startTestServer(provider, {
-      hubOptions: { store, handlerTimeoutMs: 2_000, leaseMs: 5_000 },
-    });
-    const rec = recordHub(server.hub);
-    try {
-      await fn(server, store, rec, provider);
-    } finally {
-      await server.close();
-    }
-  };
-  const expectRefused = async (fixture: DeliveryFixture, status: number): Promise<void> =>
-    withServer(async (server, store, recording, provider) => {
-      const reply = await postDelivery(server.url, fixture, contentType);
-      assertRefused(reply, { recording, store }, { status, ackBody: provider.ack.ok.body });
-    });
-
-  h.describe(`payhook provider conformance${fixtures.name ? `: ${fixtures.name}` : ''}`, () => {
-    h.it(
-      'a genuine delivery is acknowledged with the gateway success body and emits the expected events',
-      () =>
-        withServer(async (server, _store, rec, provider) => {
-          const reply = await postDelivery(server.url, fixtures.valid, contentType);
-          assert.equal(reply.status, provider.ack.ok.status, reply.body);
-          assert.equal(reply.body, provider.ack.ok.body);
-          assert.equal(rec.events.length, fixtures.expected.length);
-          validateEvent ??= new Ajv({ strict: false, allowUnionTypes: true }).compile(
-            paymentEventSchema,
-          );
-          fixtures.expected.forEach((expected, i) => {
-            const event = rec.events[i]!;
-            assert.ok(
-              validateEvent!(event),
-              `event ${i} does not match the PaymentEvent schema: ${JSON.stringify(validateEvent!.errors)}`,
-            );
-            assert.equal(event.provider, provider.id);
-            assert.ok(event.id.startsWith(`${provider.id}:`));
-            for (const [key, value] of Object.entries(expected)) {
-              assert.deepEqual(
-                (event as unknown as Record<string, unknown>)[key],
-                value,
-                `event ${i}: ${key}`,
-              );
-            }
-          });
-        }),
-    );
-
-    h.it('a duplicate delivery is acknowledged and dispatched once', () =>
-      withServer(async (server, _store, rec, provider) => {
-        const first = await postDelivery(server.url, fixtures.valid, contentType);
-        const second = await postDelivery(server.url, fixtures.valid, contentType);
-        assert.equal(first.body, provider.ack.ok.body);
-        assert.equal(second.status, provider.ack.ok.status);
-        assert.equal(second.body, provider.ack.ok.body);
-        assert.equal(rec.events.length, fixtures.expected.length, 'listeners ran once per event');
-        assert.equal(rec.duplicates.length, fixtures.expected.length);
-      }),
-    );
-
-    const wrongKey = fixtures.wrongKey;
-    if (wrongKey || fixtures.tamper) {
-      h.it('a tampered delivery is refused with 401 and changes nothing', () =>
-        expectRefused((fixtures.tamper ?? flipLastDigit)(fixtures.valid), 401),
-      );
-    }
-    if (wrongKey) {
-      h.it('a delivery signed with the wrong key is refused with 401 and changes nothing', () =>
-        expectRefused(wrongKey, 401),
-      );
-    }
-    (fixtures.contradicted ?? []).forEach(({ fixture, status }, i) => {
-      h.it(
-        `a delivery the gateway contradicts (#${i + 1}) is refused with ${status} and changes nothing`,
-        () => expectRefused(fixture, status),
-      );
-    });
-
-    h.it('a malformed delivery is refused with 400 and changes nothing', () =>
-      expectRefused(fixtures.malformed, 400),
-    );
-
-    if (fixtures.stale) {
-      const stale = fixtures.stale;
-      h.it('a delivery older than the maximum age is refused with 401 and changes nothing', () =>
-        expectRefused(stale, 401),
-      );
-    }
-
-    const maxAgeMs = fixtures.provider().maxAgeMs;
-    if (maxAgeMs !== undefined) {
-      h.it('it cannot be mounted on a hub that forgets sooner than its maximum age', () => {
-        const hub = createPaymentHub({
-          retentionMs: maxAgeMs,
-          leaseMs: Math.min(maxAgeMs, 30_000),
-          handlerTimeoutMs: Math.min(maxAgeMs - 1, 8_000),
-        });
-        assert.throws(() => createWebhookMiddleware(hub, fixtures.provider()), /retentionMs/);
-      });
-    }
-
-    if (fixtures.unconfirmable) {
-      const { fixture, before } = fixtures.unconfirmable;
-      h.it(
-        'a delivery that cannot be confirmed now gets the retry answer and changes nothing',
-        () =>
-          withServer(async (server, store, rec, provider) => {
-            assert.ok(provider.confirm, '`unconfirmable` is for providers with a confirm step');
-            await before();
-            const reply = await postDelivery(server.url, fixture, contentType);
-            assert.equal(reply.status, provider.ack.retry.status, reply.body);
-            assert.equal(reply.body, provider.ack.retry.body);
-            assert.equal(rec.events.length, 0);
-            assert.equal(store.calls.claim, 0);
-          }),
-      );
-    }
-
-    h.it('a failing listener gets the gateway retry answer, and the redelivery is processed', () =>
-      withServer(async (server, _store, rec, provider) => {
-        let calls = 0;
-        server.hub.onAny(() => {
-          calls++;
-          if (calls === 1) throw new Error('database down');
-        });
-        const first = await postDelivery(server.url, fixtures.valid, contentType);
-        assert.equal(first.status, provider.ack.retry.status);
-        assert.equal(first.body, provider.ack.retry.body);
-        assert.equal(rec.errors.length, 1);
-        const second = await postDelivery(server.url, fixtures.valid, contentType);
-        assert.equal(second.status, provider.ack.ok.status);
-        assert.equal(second.body, provider.ack.ok.body);
-        assert.ok(calls >= 2, 'the redelivery reached the listener again');
-      }),
-    );
-
-    if (fixtures.notPaymentEvent) {
-      const notPayment = fixtures.notPaymentEvent;
-      h.it(
-        'a genuine delivery that is not a payment event is acknowledged and emitted on unhandled',
-        () =>
-          withServer(async (server, store, rec, provider) => {
-            const reply = await postDelivery(server.url, notPayment, contentType);
-            assert.equal(reply.status, provider.ack.ok.status, reply.body);
-            assert.equal(reply.body, provider.ack.ok.body);
-            assert.equal(rec.events.length, 0);
-            assert.equal(rec.unhandled.length, 1);
-            assert.equal(store.calls.claim, 0);
-          }),
-      );
-    }
-  });
-}
+export { runProviderConformance } from './conformance';
 
 export { createTestProvider, signedDelivery, sign, TEST_SECRET } from './test-gateway';
 export type { TestPayload } from './test-gateway';

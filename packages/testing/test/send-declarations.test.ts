@@ -1,21 +1,12 @@
-import { runCli } from '../src';
 import { cashySend } from '../src/cashy';
 import { gatewayOptions } from '../src/cli/send-table';
 import { SEND_GATEWAYS } from '../src/gateways';
+import { captureCli } from './run-cli';
 
 // `payhook send` has no gateway table of its own: its help, parsing and dispatch come from the
 // declarations the fixture modules export. These tests hold it to that.
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const run = (args: string[]) => captureCli(args, { env: {} });
 
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

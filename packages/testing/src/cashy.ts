@@ -2,6 +2,10 @@ import { jsonNumber, normalizeDecimal, type JsonValue } from '@payhook/core/plug
 import { derivedDigits, gatewayWallTime, successAckOf, type GatewayDelivery } from './delivery';
 import { SOURCE } from './keys';
 import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody } from './plugins';
+import { about, given, nonEmpty } from './cli/args';
+import { defineSendGateway, outcomeEvents } from './cli/declare';
+import { UsageError } from './cli/errors';
+import { checkAmount } from './cli/inputs';
 
 /**
  * Cashy payin webhooks built with the plugin's own signer (buildCashyMessage: MD5(body + apiKey)
@@ -129,3 +133,53 @@ export function createCashyFixtures(options: CashyFixtureOptions = {}): CashyFix
     },
   };
 }
+
+interface CashySendContext {
+  fixtures: CashyFixtures;
+  amount: string | undefined;
+}
+
+/** `payhook send cashy <event>`. */
+export const cashySend = defineSendGateway<CashySendContext>({
+  gateway: 'cashy',
+  plugin: GATEWAY_PLUGINS.cashy,
+  summary: 'payin webhooks signed with the apiKey (MD5 in the Sign header)',
+  amountHelp: 'any scale; default 100.10',
+  transactionHelp: "Cashy's order number (orderNo)",
+  options: {
+    'merchant-id': {
+      type: 'string',
+      value: '<id>',
+      help: `merchant id (env CASHY_MERCHANT_ID, default ${CASHY_TEST_MERCHANT_ID})`,
+    },
+    'api-key': {
+      type: 'string',
+      value: '<key>',
+      help: `apiKey (env CASHY_API_KEY, default ${CASHY_TEST_API_KEY}, CASHY_TEST_API_KEY of @payhook/testing)`,
+    },
+  },
+  setup(input) {
+    const merchant = given(
+      '--merchant-id',
+      input.text('merchant-id'),
+      'CASHY_MERCHANT_ID',
+      input.io,
+    );
+    const merchantId = merchant.value ?? CASHY_TEST_MERCHANT_ID;
+    if (!/^\d+$/.test(merchantId)) throw new UsageError(`${merchant.name} must be digits`);
+    const apiKey = given('--api-key', input.text('api-key'), 'CASHY_API_KEY', input.io);
+    const fixtures = about(apiKey.name, () =>
+      createCashyFixtures({ merchantId, apiKey: nonEmpty(apiKey) ?? CASHY_TEST_API_KEY }),
+    );
+    // Cashy writes the amount as a bare JSON decimal: any scale is one it can carry.
+    return { fixtures, amount: checkAmount(input.amount, { code: 'Cashy' }) };
+  },
+  events: outcomeEvents<CashySendContext>('a payin webhook', (c, input, status) => ({
+    delivery: c.fixtures.payin({
+      mchOrderNo: input.order,
+      amount: c.amount,
+      status,
+      orderNo: input.transaction,
+    }),
+  })),
+});

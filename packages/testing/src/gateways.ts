@@ -1,12 +1,25 @@
-import { createCashyFixtures, type CashyFixtureOptions, type CashyFixtures } from './cashy';
+import {
+  cashySend,
+  createCashyFixtures,
+  type CashyFixtureOptions,
+  type CashyFixtures,
+} from './cashy';
+import type { SendGateway } from './cli/declare';
 import {
   createLailaolabFixtures,
+  lailaolabSend,
   type LailaolabFixtureOptions,
   type LailaolabFixtures,
 } from './lailaolab';
-import { createNewpayFixtures, type NewpayFixtureOptions, type NewpayFixtures } from './newpay';
+import {
+  createNewpayFixtures,
+  newpaySend,
+  type NewpayFixtureOptions,
+  type NewpayFixtures,
+} from './newpay';
 import {
   createSignedParamFixtures,
+  signedParamSend,
   type SignedParamFixtureOptions,
   type SignedParamFixtures,
 } from './signed-param';
@@ -38,3 +51,14 @@ export function createGatewayFixtures(options: GatewayFixturesOptions = {}): Gat
     lailaolab: createLailaolabFixtures(options.lailaolab),
   };
 }
+
+/**
+ * What `payhook send` can send, in help order: each gateway's own declaration (its events, options
+ * and builders). The CLI derives its table, parsing, dispatch and help from this list alone.
+ */
+export const SEND_GATEWAYS: readonly SendGateway<unknown>[] = [
+  newpaySend,
+  cashySend,
+  signedParamSend,
+  lailaolabSend,
+];

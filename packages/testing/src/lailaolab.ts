@@ -8,6 +8,10 @@ import {
   type LailaolabSimulatorOptions,
 } from './lailaolab-simulator';
 import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider } from './plugins';
+import { about, nonEmpty } from './cli/args';
+import { defineSendGateway, outcomeEvents, type SendInput, type Sent } from './cli/declare';
+import { UsageError } from './cli/errors';
+import { playOnSimulator } from './cli/simulator-client';
 
 /** What the builders use of @payhook/lailaolab-socket (see plugins.ts). */
 export interface LailaolabPlugin {
@@ -124,3 +128,70 @@ export function createLailaolabFixtures(options: LailaolabFixtureOptions = {}): 
     }),
   };
 }
+
+interface LailaolabSendContext {
+  fixtures: LailaolabFixtures;
+  amount: string;
+  transactionId: string;
+}
+
+/** Plays the payment on a running simulator (its socket emits it), then webhooks the message. */
+async function playedDelivery(
+  c: LailaolabSendContext,
+  input: SendInput,
+  status: 'success' | 'failed',
+): Promise<Sent> {
+  const played = await playOnSimulator(input.text('simulator')!, {
+    transactionId: c.transactionId,
+    orderNo: input.order,
+    amount: c.amount,
+    outcome: status === 'failed' ? 'fail' : 'pay',
+    timeoutMs: input.timeoutMs,
+  });
+  const note = `simulator: emitted on join::<secret> to ${played.clients} connected client(s); status API says ${status === 'failed' ? 'WAITING' : 'PAYMENT_COMPLETED'}`;
+  return {
+    delivery: c.fixtures.webhookFor(played.message as LailaolabMessage),
+    notes: [{ text: note, json: { simulator: note } }],
+    ...(played.clients > 0
+      ? {}
+      : { unheard: 'no app is connected to the simulator: nobody heard the payment' }),
+  };
+}
+
+/** `payhook send lailaolab <event>`. */
+export const lailaolabSend = defineSendGateway<LailaolabSendContext>({
+  gateway: 'lailaolab',
+  plugin: GATEWAY_PLUGINS.lailaolab,
+  summary: `unsigned portal webhooks: the app confirms through the status API (env LAILAOLAB_SECRET_KEY, default ${LAILAOLAB_TEST_SECRET})`,
+  amountHelp: 'whole kip; default 100000',
+  transactionHelp: "the QR's transaction id (default <order>-qr)",
+  options: {
+    simulator: {
+      type: 'string',
+      value: '<url>',
+      help: 'control URL of "payhook simulate lailaolab"; the payment is registered and played there first (its socket emits it, its status API agrees); --url may then be left out',
+    },
+  },
+  urlOptional: (input) => Boolean(input.text('simulator')),
+  setup(input) {
+    const secret = { value: input.io.env.LAILAOLAB_SECRET_KEY, name: 'LAILAOLAB_SECRET_KEY' };
+    const fixtures = about(secret.name, () =>
+      createLailaolabFixtures({ secretKey: nonEmpty(secret) ?? LAILAOLAB_TEST_SECRET }),
+    );
+    if (input.amount !== undefined && !/^\d+$/.test(input.amount))
+      throw new UsageError(`--amount "${input.amount}" is not whole kip`);
+    const transactionId = input.transaction ?? `${input.order}-qr`;
+    return { fixtures, amount: input.amount ?? '100000', transactionId };
+  },
+  events: outcomeEvents<LailaolabSendContext>('a QR payment', (c, input, status) =>
+    input.text('simulator')
+      ? playedDelivery(c, input, status)
+      : {
+          delivery: c.fixtures.webhook({
+            transactionId: c.transactionId,
+            amount: c.amount,
+            status,
+          }),
+        },
+  ),
+});

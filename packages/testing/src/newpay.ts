@@ -9,6 +9,9 @@ import {
 import { derivedDigits, successAckOf, type GatewayDelivery } from './delivery';
 import { resolveTestKeyPair, SOURCE, type TestKeyPair } from './keys';
 import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody } from './plugins';
+import { about, nonEmpty } from './cli/args';
+import { defineSendGateway, outcomeEvents, type SendNote } from './cli/declare';
+import { checkAmount, KEY_OPTION, readKey } from './cli/inputs';
 
 /**
  * NewPay deliveries built with the plugin's own signer (signV1Callback / signV2Callback): field
@@ -233,3 +236,70 @@ export function createNewpayFixtures(options: NewpayFixtureOptions = {}): Newpay
     },
   };
 }
+
+const NEWPAY_DEFAULT_APP_ID = '6';
+
+interface NewpaySendContext {
+  fixtures: NewpayFixtures;
+  amount: string | undefined;
+  notes: SendNote[];
+}
+
+/** `payhook send newpay <event>`. */
+export const newpaySend = defineSendGateway<NewpaySendContext>({
+  gateway: 'newpay',
+  plugin: GATEWAY_PLUGINS.newpay,
+  summary: "callbacks signed with NewPay's RSA key (v1; --v2 for v2)",
+  amountHelp: 'at most 2 decimals; default 15000.00, refund 5000.00',
+  transactionHelp: "NewPay's order number (newpayOrderNo)",
+  options: {
+    key: KEY_OPTION,
+    'app-id': {
+      type: 'string',
+      value: '<id>',
+      help: `your app's NewPay appId, which the app checks (default ${NEWPAY_DEFAULT_APP_ID}); the output says which appId it signed with`,
+    },
+    v2: { type: 'boolean', help: 'send the v2 callback instead of v1' },
+  },
+  setup(input) {
+    const keys = readKey(input, 'NewPay');
+    const appId = nonEmpty({ value: input.text('app-id'), name: '--app-id' });
+    const fixtures = about('--app-id', () =>
+      createNewpayFixtures({
+        keys,
+        appId: appId ?? NEWPAY_DEFAULT_APP_ID,
+        version: input.flag('v2') ? 2 : 1,
+      }),
+    );
+    const notes = [
+      {
+        text: `signed for appId ${fixtures.appId} (--app-id <id>): your app's NewPay appId must be the same`,
+        json: { appId: fixtures.appId },
+      },
+    ];
+    // NewPay writes amounts with 2 decimals (`orderAmt` "15000.00"), whatever the currency.
+    return { fixtures, notes, amount: checkAmount(input.amount, { code: 'NewPay', places: 2 }) };
+  },
+  events: {
+    ...outcomeEvents<NewpaySendContext>('a payment callback', (c, input, status) => ({
+      notes: c.notes,
+      delivery: c.fixtures.paymentCallback({
+        orderNo: input.order,
+        amount: c.amount,
+        status,
+        newpayOrderNo: input.transaction,
+      }),
+    })),
+    refund: {
+      summary: 'a refund callback of --amount',
+      build: (c, input) => ({
+        notes: c.notes,
+        delivery: c.fixtures.refundCallback({
+          orderNo: input.order,
+          amount: c.amount ?? '5000.00',
+          newpayOrderNo: input.transaction,
+        }),
+      }),
+    },
+  },
+});

@@ -3,6 +3,9 @@ import { decimalToMinorUnits, type KeyInput } from '@payhook/core/plugin';
 import { derivedDigits, gatewayWallTime, successAckOf, type GatewayDelivery } from './delivery';
 import { resolveTestKeyPair, type TestKeyPair } from './keys';
 import { GATEWAY_PLUGINS, requirePlugin, type AnsweringProvider, type SignedBody } from './plugins';
+import { defineSendGateway, outcomeEvents } from './cli/declare';
+import { UsageError } from './cli/errors';
+import { checkAmount, KEY_OPTION, readKey } from './cli/inputs';
 
 /**
  * `{param, sign}` notifications (PayCools "Platform" API and its white labels) built with the
@@ -210,3 +213,60 @@ export function createSignedParamFixtures(
     },
   };
 }
+
+interface SignedParamSendContext {
+  fixtures: SignedParamFixtures;
+  amount: string | undefined;
+}
+
+/** `payhook send signed-param <event>`. */
+export const signedParamSend = defineSendGateway<SignedParamSendContext>({
+  gateway: 'signed-param',
+  plugin: GATEWAY_PLUGINS['signed-param'],
+  summary: "{param, sign} notifications signed with the platform's RSA key",
+  amountHelp:
+    'no more decimals than the currency has (ID whole rupiah, else 2); default 500.10 (ID 50000), refund 100, payout 20000',
+  transactionHelp: "the platform's transaction id; for a refund, the refunded payment's",
+  options: {
+    key: KEY_OPTION,
+    country: { type: 'string', value: '<cc>', help: 'PH, ID, MY, TH or RU (default PH)' },
+  },
+  setup(input) {
+    const { COUNTRIES, isCountryCode } = requirePlugin<SignedParamPlugin>(
+      GATEWAY_PLUGINS['signed-param'],
+      'payhook send signed-param',
+    );
+    const country = input.text('country') ?? 'PH';
+    if (!isCountryCode(country))
+      throw new UsageError(`--country must be one of ${Object.keys(COUNTRIES).join(', ')}`);
+    const fixtures = createSignedParamFixtures({ keys: readKey(input, 'signed-param'), country });
+    // The platform sends integer minor units: IDR has none, the other currencies cents.
+    const { currency, exponent } = COUNTRIES[country];
+    return { fixtures, amount: checkAmount(input.amount, { code: currency, places: exponent }) };
+  },
+  events: {
+    ...outcomeEvents<SignedParamSendContext>('a payment notification', (c, input, status) => ({
+      delivery: c.fixtures.payment({
+        orderId: input.order,
+        amount: c.amount,
+        status,
+        transactionId: input.transaction,
+      }),
+    })),
+    refund: {
+      summary: 'a refund notification of --amount',
+      build: (c, input) => ({
+        delivery: c.fixtures.refund({
+          transactionId: input.transaction ?? c.fixtures.transactionIdOf(input.order),
+          amount: c.amount ?? '100.00',
+        }),
+      }),
+    },
+    payout: {
+      summary: 'a disbursement notification (genuine, not a payment: acknowledged, unhandled)',
+      build: (c, input) => ({
+        delivery: c.fixtures.payout({ orderId: input.order, amount: c.amount }),
+      }),
+    },
+  },
+});

@@ -11,7 +11,8 @@ import { createNewpayMiddleware } from '@payhook/newpay-callback';
 import { createPayinMiddleware } from '@payhook/payin';
 import { createSignedParamMiddleware } from '@payhook/signed-param';
 import { createLailaolabMiddleware, createLailaolabSource } from '@payhook/lailaolab-socket';
-import { CASHY_TEST_API_KEY, EXIT, KEY_FILES, LAILAOLAB_TEST_SECRET, runCli } from '../src';
+import { CASHY_TEST_API_KEY, EXIT, KEY_FILES, LAILAOLAB_TEST_SECRET } from '../src';
+import { captureCli } from './run-cli';
 
 // The real binary, run as a child process (no build: the bin falls back to tsx on the sources).
 const BIN = path.join(__dirname, '..', 'bin', 'payhook.js');
@@ -34,24 +35,10 @@ function payhook(args: string[], env: Record<string, string> = {}): Promise<Run>
   });
 }
 
-/** The same CLI in-process, for the many usage cases (each binary start costs about a second). */
-async function inProcess(
-  args: string[],
-  env: Record<string, string> = {},
-  cwd = process.cwd(),
-): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    env,
-    cwd,
-    // simulate: stop as soon as it started (these tests only look at its start).
-    stopSignal: () => Promise.resolve(),
-  });
-  return { code, stdout, stderr };
-}
+/** The same CLI in-process, for the many usage cases. */
+const inProcess = (args: string[], env: Record<string, string> = {}, cwd = process.cwd()) =>
+  // simulate: stop as soon as it started (these tests only look at its start).
+  captureCli(args, { env, cwd, stopSignal: () => Promise.resolve() });
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {

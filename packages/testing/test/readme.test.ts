@@ -24,6 +24,7 @@ import {
 import { cashyWithYourKey } from './examples/cashy-api-key';
 import { lailaolabOnTheSimulator } from './examples/lailaolab-simulator';
 import { newpayWithSupertest } from './examples/newpay-supertest';
+import { captureCli } from './run-cli';
 
 /**
  * packages/testing/README.md is true: each of its TypeScript blocks is a file of test/examples,
@@ -133,18 +134,8 @@ describe('the README CLI commands', () => {
   });
 
   /** runCli as `npx payhook` runs it, in the README's working directory. */
-  async function payhook(args: string[], stopSignal?: () => Promise<void>) {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(args, {
-      stdout: (t) => void (stdout += t),
-      stderr: (t) => void (stderr += t),
-      env: {},
-      cwd,
-      stopSignal,
-    });
-    return { code, stdout, stderr };
-  }
+  const payhook = (args: string[], stopSignal?: () => Promise<void>) =>
+    captureCli(args, { env: {}, cwd, stopSignal });
 
   it('run as written: keys, the sends (the forged one refused), the simulator', async () => {
     const commands = cliCommands();

@@ -1,4 +1,3 @@
-import { ConfigError } from '../errors';
 import { checkWholeNumber } from '../options';
 import { checkPage, matches } from './filter';
 import type {
@@ -52,6 +51,9 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
   const drop = (ring: Kept[], index: number): void => {
     const [item] = ring.splice(index, 1);
     if (!item) return;
+    forget(item);
+  };
+  const forget = (item: Kept): void => {
     byId.delete(item.entry.id);
     counts.bytes -= item.entry.body.length;
     for (const event of item.entry.events) {
@@ -94,8 +96,17 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
     counts.pruned += n;
     return n;
   };
+  /** The attempts of the entry `id` replaces, which it keeps: a replacement is no new delivery. */
+  const replace = (id: string): Map<string, number> | undefined => {
+    const previous = byId.get(id);
+    if (!previous) return undefined;
+    const ring = previous.entry.outcome === 'rejected' ? refused : kept;
+    ring.splice(ring.indexOf(previous), 1);
+    forget(previous);
+    return new Map(previous.entry.events.map((e) => [e.id, e.attempt]));
+  };
   const store = (record: InboxRecord): InboxEntry | undefined => {
-    if (byId.has(record.id)) throw new ConfigError('id', `inbox entry ${record.id} exists already`);
+    const carried = replace(record.id);
     const isRefused = record.outcome === 'rejected';
     if (isRefused && maxRefused === 0) {
       counts.droppedRefused++;
@@ -103,10 +114,11 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
     }
     const events = record.events.map((event) => {
       const s = seen.get(event.id) ?? { count: 0, kept: 0 };
-      s.count++;
+      const attempt = carried?.get(event.id);
+      s.count = attempt === undefined ? s.count + 1 : Math.max(s.count, attempt);
       s.kept++;
       seen.set(event.id, s);
-      return { ...event, attempt: s.count };
+      return { ...event, attempt: attempt ?? s.count };
     });
     const item: Kept = { seq: ++seq, entry: { ...record, events } };
     (isRefused ? refused : kept).push(item);

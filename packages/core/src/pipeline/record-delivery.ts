@@ -34,8 +34,9 @@ export function buildInboxRecord(
   providerId: string,
   delivery: Delivery,
   result: Pick<ReceiveResult, 'outcome' | 'reply' | 'events' | 'error'>,
+  meta: InboxMeta = inboxMeta(delivery),
 ): InboxRecord {
-  const { id, replayOf } = inboxMeta(delivery);
+  const { id, replayOf } = meta;
   const error = result.error && { code: result.error.code, message: result.error.message };
   return {
     id,
@@ -76,9 +77,11 @@ export async function recordDelivery(
 ): Promise<ReceiveResult> {
   const inbox = state.inbox;
   if (!inbox) return result;
-  const record = buildInboxRecord(providerId, delivery, result);
+  // Most deliveries never asked for their id: no WeakMap entry is made just to drop it.
+  const meta = META.get(delivery);
+  const record = buildInboxRecord(providerId, delivery, result, meta ?? { id: randomUUID() });
   // The delivery is done: the same object received again (a caller's retry) is a new entry.
-  META.delete(delivery);
+  if (meta) META.delete(delivery);
   result.inboxId = record.id;
   try {
     await inbox.record(record, options);

@@ -35,6 +35,28 @@ export { silentLogger } from './logger';
 export type { Logger } from './logger';
 export { createMemoryStore } from './store';
 export type { Claim, IdempotencyStore, MemoryStoreOptions } from './store';
+export {
+  createMemoryInbox,
+  REDACTED,
+  REDACTED_HEADERS,
+  redactHeaders,
+  DEFAULT_PAGE_LIMIT,
+  MAX_PAGE_LIMIT,
+} from './inbox';
+export type {
+  Inbox,
+  InboxEntry,
+  InboxEvent,
+  InboxFilter,
+  InboxList,
+  InboxPage,
+  InboxRecord,
+  InboxRecordOptions,
+  InboxUpdate,
+  MemoryInbox,
+  MemoryInboxCounts,
+  MemoryInboxOptions,
+} from './inbox';
 export type { Delivery, HttpReply, PaymentProvider, AnyPaymentProvider } from './provider';
 export { createPaymentHub, HUB_EVENT_NAMES } from './hub';
 export type {

@@ -175,7 +175,7 @@ describe('metrics from the hub channels and the queue', () => {
   });
 
   it('refuses options it cannot use, at construction', () => {
-    expect(() => createPayhookMetrics({} as never)).toThrow(/providers/);
+    expect(() => createPayhookMetrics({ providers: 'cashy' } as never)).toThrow(/providers/);
     expect(() => createPayhookMetrics({ providers: [], queue: {} as never })).toThrow(
       /queue\.stats/,
     );

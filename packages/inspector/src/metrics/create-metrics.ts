@@ -22,8 +22,8 @@ export interface QueueSource {
 }
 
 export interface PayhookMetricsOptions {
-  /** Provider ids (or providers, or gateway middlewares) whose series start at zero. */
-  providers: readonly (string | ProviderLike)[];
+  /** Provider ids (or providers, or gateway middlewares) whose series start at zero; see track(). */
+  providers?: readonly (string | ProviderLike)[];
   /** The hub whose channels are watched; or call `watch(hub)` later. */
   hub?: PaymentHub;
   /** Long-lived sources (socket providers) whose up gauge starts at 0. */
@@ -43,6 +43,8 @@ export interface PayhookMetrics {
   inbox<I extends Inbox>(inbox: I): I;
   /** Counts one delivery (what the inbox wrapper does for each record). */
   observe(record: Pick<InboxRecord, 'provider' | 'outcome' | 'error' | 'durationMs'>): void;
+  /** Creates the series of more providers at zero (those mounted after the metrics were made). */
+  track(...providers: (string | ProviderLike)[]): void;
   /** Subscribes to the hub's error and source channels. */
   watch(hub: PaymentHub): void;
   /** Times a listener: `hub.on('payment.completed', metrics.timed(listener))`. */
@@ -65,15 +67,23 @@ const idOf = (p: string | ProviderLike): string =>
       : (p as { id: string }).id;
 
 export function createPayhookMetrics(options: PayhookMetricsOptions): PayhookMetrics {
-  if (!options || !Array.isArray(options.providers))
-    throw new ConfigError('providers', 'must list the provider ids to count', { source: SOURCE });
-  const providers = options.providers.map(idOf);
+  if (!options || (options.providers !== undefined && !Array.isArray(options.providers)))
+    throw new ConfigError(
+      'providers',
+      'must be an array of provider ids, providers or middlewares',
+      {
+        source: SOURCE,
+      },
+    );
+  const providers = (options.providers ?? []).map(idOf);
   const registry = options.registry ?? new Registry();
   const queue = options.queue;
   if (queue !== undefined && typeof queue?.stats !== 'function')
     throw new ConfigError('queue.stats', 'must be a function', { source: SOURCE });
   const m = defineMetrics(registry, queue ? () => queue.stats() : undefined);
   zero(m, providers, options.sources ?? []);
+  for (const operation of ['record', 'update']) m.inboxErrors.inc({ operation }, 0);
+  m.inFlight.set(0);
   const unsubscribe: Array<() => void> = [];
 
   const observe: PayhookMetrics['observe'] = (record) => {
@@ -85,6 +95,7 @@ export function createPayhookMetrics(options: PayhookMetricsOptions): PayhookMet
     registry,
     inbox: (inner) => wrapInbox(inner, observe, (op) => m.inboxErrors.inc({ operation: op })),
     observe,
+    track: (...more) => zero(m, more.map(idOf), []),
     watch(hub) {
       const onError: HubListener<'error'> = (error: PaymentErrorLike, ctx: ErrorContext) => {
         const provider = ctx.provider ?? 'unknown';
@@ -155,12 +166,10 @@ function zero(
     for (const code of CODES) m.errors.inc({ provider, code }, 0);
     for (const code of STORE_CODES) m.storeErrors.inc({ provider, code }, 0);
   }
-  for (const operation of ['record', 'update']) m.inboxErrors.inc({ operation }, 0);
   for (const provider of sources) {
     m.sourceUp.set({ provider }, 0);
     m.sourceDown.inc({ provider }, 0);
   }
-  m.inFlight.set(0);
 }
 
 /** The same inbox, counting each record on its way in; the inner inbox still decides what it keeps. */

@@ -35,14 +35,7 @@ export { silentLogger } from './logger';
 export type { Logger } from './logger';
 export { createMemoryStore } from './store';
 export type { Claim, IdempotencyStore, MemoryStoreOptions } from './store';
-export {
-  createMemoryInbox,
-  REDACTED,
-  REDACTED_HEADERS,
-  redactHeaders,
-  DEFAULT_PAGE_LIMIT,
-  MAX_PAGE_LIMIT,
-} from './inbox';
+export { createMemoryInbox, REDACTED_HEADERS } from './inbox';
 export type {
   Inbox,
   InboxEntry,

@@ -9,14 +9,18 @@ import type { ReceiveOutcome } from '../pipeline/types';
  * `@payhook/postgres` has a durable one.
  *
  * When the hub writes: once per delivery, after the pipeline has its final outcome and before the
- * reply goes out (`record`). A listener that outlives the handler timeout settles later: the hub
- * then `update`s the entry's outcome.
+ * reply goes out (`record`). The outcome is what the gateway was told: a listener that outlives
+ * the handler timeout leaves `failed` (the retry body), and the redelivery that follows is an entry
+ * of its own. The hub does not call `update` today; it is there for a late settlement or an
+ * operator's correction, so every implementation has it from the start.
  *
  * Writing inside the event's transaction: `record` takes an optional `context` (see
  * InboxRecordOptions). A store whose claims carry a transaction (PostgreSQL) hands the hub that
- * context, and an inbox backed by the same database writes the entry with it, so the delivery row
- * and the event's done marker commit or roll back together. An inbox that cannot use the context
- * (the memory inbox) ignores it.
+ * context, the hub passes it on (`recordDelivery(state, provider, delivery, result, { context })`
+ * in pipeline/record-delivery.ts), and an inbox backed by the same database writes the entry with
+ * it, so the delivery row and the event's done marker commit or roll back together. An inbox that
+ * cannot use the context (the memory inbox) ignores it. No store of core has a context: the hub
+ * passes none until a store provides one.
  *
  * Refused deliveries (bad signature, bad payload...) are recorded too, but an implementation must
  * bound them apart from the rest, so that a flood of forgeries can neither fill the disk nor evict

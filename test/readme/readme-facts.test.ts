@@ -27,6 +27,7 @@ const READMES = [
   'packages/signed-param/README.md',
   'packages/lailaolab-socket/README.md',
   'packages/redis-store/README.md',
+  'packages/inspector/README.md',
 ];
 const GATEWAY_READMES = {
   'packages/payin/README.md': 'createPayinMiddleware',
@@ -278,6 +279,8 @@ describe('every option the code accepts has a row in its README', () => {
       name: 'RedisStoreOptions',
       prefix: '',
     },
+    { readme: 'inspector', pkg: 'inspector', name: 'InspectorOptions', prefix: '' },
+    { readme: 'inspector', pkg: 'inspector', name: 'PayhookMetricsOptions', prefix: '' },
   ];
   it.each(cases)('packages/$readme/README.md: $name', ({ readme, pkg, name, prefix }) => {
     const rows = read(`packages/${readme}/README.md`)

@@ -75,6 +75,8 @@ describe.each(READMES)('%s', (file) => {
       'MERCHANT_PRIVATE_KEY',
       'REDIS_URL',
       'PORT',
+      // The inspector's login, which the merchant example reads too (examples/merchant-app/src/main.ts).
+      'INSPECTOR_PASSWORD',
     ]);
     const known = new Set<string>(Object.values(ENV_VARS).flat());
     const names = codeBlocks(file).flatMap((b) =>

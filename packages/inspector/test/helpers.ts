@@ -12,7 +12,37 @@ import {
 import { createTestProvider } from '@payhook/core/testing';
 import { createPayinMiddleware } from '@payhook/payin';
 import { createCashyFixtures, type CashyFixtures } from '@payhook/testing';
-import { createInspector, createPayhookMetrics, type PayhookMetrics } from '../src';
+import {
+  createInspector,
+  createPayhookMetrics,
+  type DeadLetter,
+  type DeadLetterSource,
+  type PayhookMetrics,
+} from '../src';
+
+/**
+ * The dead-letter interface as the async mode will provide it, kept in memory: retry() takes a
+ * letter off the list and remembers it, as a queue would put it back to work.
+ */
+export function createDeadLetterList(
+  letters: DeadLetter[],
+): DeadLetterSource & { retried: string[] } {
+  const retried: string[] = [];
+  return {
+    retried,
+    list: async () => [...letters],
+    async retry(id) {
+      const at = letters.findIndex((l) => l.id === id);
+      if (at < 0) throw new Error(`no dead letter ${id}`);
+      retried.push(...letters.splice(at, 1).map((l) => l.id));
+    },
+    async retryAll() {
+      const all = letters.splice(0);
+      retried.push(...all.map((l) => l.id));
+      return all.length;
+    },
+  };
+}
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -41,6 +71,7 @@ export interface Shop {
   cashy: CashyFixtures;
   metrics: PayhookMetrics;
   paid: PaymentEvent[];
+  deadLetters: ReturnType<typeof createDeadLetterList>;
   /** Rebuilds the Cashy middleware with the gateway's real apiKey (it starts with a wrong one). */
   fixCashyKey(): void;
   close(): Promise<void>;
@@ -75,7 +106,17 @@ export async function startShop(): Promise<Shop> {
   app.use('/webhooks/cashy', (req, res) => cashyMiddleware(req, res));
   app.use('/webhooks/test', testGateway);
   const auth = { basic: [ADMIN, VIEWER] };
-  app.use('/payhook', createInspector({ hub, auth, providers, pageSize: 5 }));
+  const deadLetters = createDeadLetterList(
+    ['a', 'b', 'c'].map((n, i) => ({
+      id: `dl-${n}`,
+      provider: 'test-gateway',
+      eventId: `test-gateway:payment:DL-${n}`,
+      failedAt: new Date(Date.UTC(2026, 11, 1, 9, i)),
+      attempts: 8,
+      error: { code: 'ERR_LISTENER_FAILED', message: `<b>listener ${n}</b> threw` },
+    })),
+  );
+  app.use('/payhook', createInspector({ hub, auth, providers, pageSize: 5, deadLetters }));
   app.use('/payhook-ro', createInspector({ hub, auth, providers, readOnly: true }));
   app.get('/metrics', metrics.handler);
 
@@ -88,6 +129,7 @@ export async function startShop(): Promise<Shop> {
     cashy,
     metrics,
     paid,
+    deadLetters,
     fixCashyKey() {
       cashyMiddleware = createPayinMiddleware(hub, cashy.providerOptions);
     },

@@ -146,6 +146,41 @@ describe('inspector in Chromium', () => {
     expect(await page.locator('#attempts tbody tr').count()).toBe(4);
   });
 
+  it('pages through the deliveries: older, then back to the newest', async () => {
+    await page.goto(`${shop.url}/payhook/`);
+    const firstPage = await page
+      .locator('#deliveries tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+    expect(firstPage).toHaveLength(5);
+    await page.click('#older');
+    const secondPage = await page
+      .locator('#deliveries tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+    // 5 posted + 3 replays: three more, none of the first page's, the first delivery last.
+    expect(secondPage).toHaveLength(3);
+    expect(secondPage.some((id) => firstPage.includes(id))).toBe(false);
+    expect(await page.locator('#deliveries tbody tr').last().textContent()).toContain('cashy');
+    await page.click('#newer');
+    expect(await page.locator('#deliveries tbody tr').count()).toBe(5);
+  });
+
+  it('lists dead letters and retries one, then all', async () => {
+    await page.goto(`${shop.url}/payhook/`);
+    await page.click('header >> text=Dead letters');
+    const rows = page.locator('#dead-letters tbody tr');
+    expect(await rows.count()).toBe(3);
+    expect(await rows.first().textContent()).toContain(
+      'ERR_LISTENER_FAILED: <b>listener a</b> threw',
+    );
+    await rows.first().locator('button').click();
+    expect(await page.locator('#dead-result').textContent()).toBe('Retried dl-a.');
+    expect(await rows.count()).toBe(2);
+    await page.click('#retry-all');
+    expect(await page.locator('#dead-result').textContent()).toBe('Retried 2.');
+    expect(shop.deadLetters.retried).toEqual(['dl-a', 'dl-b', 'dl-c']);
+    expect(await page.locator('#dead-letters').count()).toBe(0);
+  });
+
   it('shows hostile payload strings as text: no element made, no script run', async () => {
     await page.goto(`${shop.url}/payhook/?transaction=T-X`);
     expect(await page.locator('#deliveries td.order').textContent()).toBe(HOSTILE);

@@ -50,7 +50,7 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
       const reply = reject(state, provider, error, delivery);
       if (delivery && inbox) {
         const refused = { outcome: 'rejected' as const, reply, events: [], error };
-        void recordDelivery(state, provider, delivery, refused);
+        void recordDelivery(state, provider.id, delivery, refused);
       }
       return reply;
     },
@@ -81,7 +81,7 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
       return hub;
     },
     receive: async (provider, delivery) =>
-      recordDelivery(state, provider, delivery, await receive(state, provider, delivery)),
+      recordDelivery(state, provider.id, delivery, await receive(state, provider, delivery)),
     reconcile: (provider, reference) => reconcile(state, provider, reference),
     replay: (provider, inboxId) => replay(state, provider, inboxId),
     [HUB_INTERNALS]: internals,

@@ -1,11 +1,11 @@
 import { ConfigError } from '../errors';
-import type { InboxEntry, InboxFilter, InboxPage } from './types';
+import type { InboxFilter, InboxPage, InboxRecord } from './types';
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 500;
 
 /** Whether an entry passes every criterion the filter sets (an empty filter passes all). */
-export function matches(entry: InboxEntry, filter: InboxFilter): boolean {
+export function matches(entry: InboxRecord, filter: InboxFilter): boolean {
   if (filter.provider !== undefined && entry.provider !== filter.provider) return false;
   if (filter.transport !== undefined && entry.transport !== filter.transport) return false;
   if (filter.outcome !== undefined) {

@@ -15,12 +15,14 @@ import type { ReceiveOutcome } from '../pipeline/types';
  * operator's correction, so every implementation has it from the start.
  *
  * Writing inside the event's transaction: `record` takes an optional `context` (see
- * InboxRecordOptions). A store whose claims carry a transaction (PostgreSQL) hands the hub that
- * context, the hub passes it on (`recordDelivery(state, provider, delivery, result, { context })`
- * in pipeline/record-delivery.ts), and an inbox backed by the same database writes the entry with
- * it, so the delivery row and the event's done marker commit or roll back together. An inbox that
- * cannot use the context (the memory inbox) ignores it. No store of core has a context: the hub
- * passes none until a store provides one.
+ * InboxRecordOptions). With a store whose claims carry a transaction (PostgreSQL), the step that
+ * holds the claim, before it commits, records the delivery with the claim's context
+ * (`buildInboxRecord` in pipeline/record-delivery.ts gives the entry, with the delivery's one
+ * inbox id), and an inbox backed by the same database writes it in that transaction: the delivery
+ * row and the event's done marker commit or roll back together. The hub's final record of the
+ * delivery then replaces it (same id) outside the transaction. An inbox that cannot use the
+ * context (the memory inbox) ignores it. Core's own stores have no context, so core's hub only
+ * makes the final record.
  *
  * Refused deliveries (bad signature, bad payload...) are recorded too, but an implementation must
  * bound them apart from the rest, so that a flood of forgeries can neither fill the disk nor evict
@@ -32,6 +34,10 @@ export interface Inbox {
    * Stores one delivery. Resolves to the stored entry, or `undefined` when the inbox chose not to
    * keep it (a refused delivery over its cap or outside its sample). The hub never fails a delivery
    * because the inbox failed: a rejection is logged.
+   *
+   * An `id` already stored is replaced, keeping its `attempt` counts (it is the same delivery):
+   * so an entry written early, inside the event's transaction, is completed by the hub's final
+   * record of the delivery (its reply, duration and outcome).
    */
   record(entry: InboxRecord, options?: InboxRecordOptions): Promise<InboxEntry | undefined>;
   /** Changes a stored entry's outcome (a late settlement); `undefined` when it is no longer kept. */

@@ -1,7 +1,7 @@
 import { ConfigError, PaymentError } from '../errors';
 import type { AnyPaymentProvider, Delivery } from '../provider';
 import { receive } from './receive';
-import { recordDelivery } from './record-delivery';
+import { inboxMeta, recordDelivery } from './record-delivery';
 import type { HubState, ReceiveResult } from './types';
 
 /**
@@ -31,6 +31,7 @@ export async function replay(
   if (entry.message !== undefined) delivery.message = entry.message;
   if (entry.method !== undefined) delivery.method = entry.method;
   if (entry.url !== undefined) delivery.url = entry.url;
+  inboxMeta(delivery, entry.id);
   const result = await receive(state, provider, delivery);
-  return recordDelivery(state, provider, delivery, result, { replayOf: entry.id });
+  return recordDelivery(state, provider.id, delivery, result);
 }

@@ -114,6 +114,57 @@ describe('pages over real HTTP', () => {
     expect(wrong.status).toBe(405);
   });
 
+  it('shows credentials in headers as [redacted], with the signature kept for replays', async () => {
+    const delivery = signedDelivery({ txn: 'H-2', order: 'HO-2' });
+    const posted = await postDelivery(`${shop.url}/webhooks/test`, {
+      ...delivery,
+      headers: {
+        ...delivery.headers,
+        authorization: 'Bearer sk_live_SECRET1',
+        cookie: 'session=SECRET2',
+        'x-forwarded-for': '203.0.113.9',
+      },
+    });
+    expect(posted.status).toBe(200);
+    const id = (await shop.hub.inbox!.list({ orderId: 'HO-2' })).entries[0]!.id;
+    const html = await (await get(`/deliveries/${id}`)).text();
+    expect(html).not.toMatch(/SECRET1|SECRET2/);
+    expect(html).toMatch(/<th>authorization<\/th><td>\[redacted\]<\/td>/);
+    expect(html).toMatch(/<th>cookie<\/th><td>\[redacted\]<\/td>/);
+    expect(html).toContain(delivery.headers['x-test-signature']);
+    // The merchant's own list on top of the inbox's.
+    const more = createInspector({
+      hub: shop.hub,
+      auth: { basic: [ADMIN] },
+      redactHeaders: ['X-Forwarded-For'],
+    });
+    const { url, server } = await listen((req, res) => more(req, res));
+    try {
+      const page = await fetch(`${url}/deliveries/${id}`, {
+        headers: { authorization: basicHeader(ADMIN) },
+      });
+      const text = await page.text();
+      expect(text).not.toContain('203.0.113.9');
+      expect(text).toMatch(/<th>x-forwarded-for<\/th><td>\[redacted\]<\/td>/);
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('filters by time range (UTC) and outcome', async () => {
+    const orders = async (query: string) =>
+      [
+        ...(await (await get(`/?${query}`)).text()).matchAll(/<td class="order">([^<]*)<\/td>/g),
+      ].map((m) => m[1]);
+    const soon = new Date(Date.now() + 60_000).toISOString().slice(0, 16);
+    const past = new Date(Date.now() - 3_600_000).toISOString().slice(0, 16);
+    expect(await orders(`from=${soon}`)).toEqual([]);
+    expect(await orders(`from=${past}&to=${soon}`)).toContain('HO-1');
+    expect(await orders(`to=${past}`)).toEqual([]);
+    expect(await orders('outcome=processed')).toContain('HO-1');
+    expect(await orders('outcome=rejected')).toEqual([]);
+  });
+
   it('sends pages that run no script and are never cached', async () => {
     const page = await get('/');
     expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'/);

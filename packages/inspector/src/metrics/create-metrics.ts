@@ -14,7 +14,7 @@ import {
 } from '@payhook/core';
 import { OUTCOMES } from '../pages';
 import { SOURCE, type ProviderLike } from '../options';
-import { defineMetrics, type QueueStats } from './definitions';
+import { defineMetrics, type MetricSet, type QueueStats } from './definitions';
 
 export interface QueueSource {
   /** Called at each scrape. */
@@ -97,51 +97,10 @@ export function createPayhookMetrics(options: PayhookMetricsOptions): PayhookMet
     observe,
     track: (...more) => zero(m, more.map(idOf), []),
     watch(hub) {
-      const onError: HubListener<'error'> = (error: PaymentErrorLike, ctx: ErrorContext) => {
-        const provider = ctx.provider ?? 'unknown';
-        m.errors.inc({ provider, code: error.code });
-        if (STORE_CODES.includes(error.code)) m.storeErrors.inc({ provider, code: error.code });
-      };
-      const onUp = (s: SourceStatus): void => void m.sourceUp.set({ provider: s.provider }, 1);
-      const onDown = (s: SourceStatus): void => {
-        m.sourceUp.set({ provider: s.provider }, 0);
-        m.sourceDown.inc({ provider: s.provider });
-      };
-      hub.on('error', onError).on('source.up', onUp).on('source.down', onDown);
-      unsubscribe.push(() =>
-        hub.off('error', onError).off('source.up', onUp).off('source.down', onDown),
-      );
+      unsubscribe.push(watchHub(m, hub));
     },
-    timed(listener) {
-      return (async (event: PaymentEvent, ...rest: never[]) => {
-        const end = m.listenerDuration.startTimer({ provider: event.provider, type: event.type });
-        m.inFlight.inc();
-        try {
-          const value = await listener(event, ...rest);
-          end({ result: 'ok' });
-          return value;
-        } catch (error) {
-          end({ result: 'error' });
-          throw error;
-        } finally {
-          m.inFlight.dec();
-        }
-      }) as unknown as typeof listener;
-    },
-    handler(_req, res) {
-      registry.metrics().then(
-        (text) => {
-          res.statusCode = 200;
-          res.setHeader('content-type', registry.contentType);
-          res.end(text);
-        },
-        (error: unknown) => {
-          res.statusCode = 500;
-          res.setHeader('content-type', 'text/plain; charset=utf-8');
-          res.end(`# metrics failed: ${(error as Error).message}\n`);
-        },
-      );
-    },
+    timed: (listener) => timeListener(m, listener),
+    handler: (_req, res) => serveMetrics(registry, res),
     close() {
       for (const off of unsubscribe.splice(0)) off();
     },
@@ -151,11 +110,7 @@ export function createPayhookMetrics(options: PayhookMetricsOptions): PayhookMet
 }
 
 /** Every series a dashboard will look for exists from the first scrape, at zero. */
-function zero(
-  m: ReturnType<typeof defineMetrics>,
-  providers: string[],
-  sources: readonly string[],
-): void {
+function zero(m: MetricSet, providers: string[], sources: readonly string[]): void {
   for (const provider of providers) {
     for (const outcome of OUTCOMES) {
       m.deliveries.inc({ provider, outcome, code: 'none' }, 0);
@@ -170,6 +125,58 @@ function zero(
     m.sourceUp.set({ provider }, 0);
     m.sourceDown.inc({ provider }, 0);
   }
+}
+
+/** The hub's error and source channels; returns the unsubscribe. */
+function watchHub(m: MetricSet, hub: PaymentHub): () => void {
+  const onError: HubListener<'error'> = (error: PaymentErrorLike, ctx: ErrorContext) => {
+    const provider = ctx.provider ?? 'unknown';
+    m.errors.inc({ provider, code: error.code });
+    if (STORE_CODES.includes(error.code)) m.storeErrors.inc({ provider, code: error.code });
+  };
+  const onUp = (s: SourceStatus): void => void m.sourceUp.set({ provider: s.provider }, 1);
+  const onDown = (s: SourceStatus): void => {
+    m.sourceUp.set({ provider: s.provider }, 0);
+    m.sourceDown.inc({ provider: s.provider });
+  };
+  hub.on('error', onError).on('source.up', onUp).on('source.down', onDown);
+  return () => void hub.off('error', onError).off('source.up', onUp).off('source.down', onDown);
+}
+
+/** The listener, timed and counted in flight; what it returns or throws is passed on unchanged. */
+function timeListener<F extends (event: PaymentEvent, ...rest: never[]) => unknown>(
+  m: MetricSet,
+  listener: F,
+): F {
+  return (async (event: PaymentEvent, ...rest: never[]) => {
+    const end = m.listenerDuration.startTimer({ provider: event.provider, type: event.type });
+    m.inFlight.inc();
+    try {
+      const value = await listener(event, ...rest);
+      end({ result: 'ok' });
+      return value;
+    } catch (error) {
+      end({ result: 'error' });
+      throw error;
+    } finally {
+      m.inFlight.dec();
+    }
+  }) as unknown as F;
+}
+
+function serveMetrics(registry: Registry, res: ServerResponse): void {
+  registry.metrics().then(
+    (text) => {
+      res.statusCode = 200;
+      res.setHeader('content-type', registry.contentType);
+      res.end(text);
+    },
+    (error: unknown) => {
+      res.statusCode = 500;
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.end(`# metrics failed: ${(error as Error).message}\n`);
+    },
+  );
 }
 
 /** The same inbox, counting each record on its way in; the inner inbox still decides what it keeps. */

@@ -191,6 +191,46 @@ describe('what the hub records', () => {
     }
   });
 
+  it('an inbox that fails is logged and changes nothing of the answer', async () => {
+    const failing = createMemoryInbox();
+    failing.record = () => Promise.reject(new Error('disk full'));
+    const logged: string[] = [];
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (_: unknown, message: string) => void logged.push(message),
+    };
+    const server = await startTestServer(provider, { hubOptions: { inbox: failing, logger } });
+    let runs = 0;
+    server.hub.on('payment.completed', () => void runs++);
+    try {
+      const reply = await postDelivery(server.url, signedDelivery({ txn: 'E-1' }));
+      expect(reply.body).toBe(OK);
+      expect(runs).toBe(1);
+      expect(logged).toEqual(['@payhook/core: the inbox could not record a delivery']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("the middleware's onResult gets the entry's id", async () => {
+    const inbox = createMemoryInbox();
+    const ids: (string | undefined)[] = [];
+    const server = await startTestServer(provider, {
+      hubOptions: { inbox },
+      middleware: { onResult: (result) => void ids.push(result.inboxId) },
+    });
+    server.hub.on('payment.completed', () => undefined);
+    try {
+      await postDelivery(server.url, signedDelivery({ txn: 'I-1' }));
+      expect(ids).toHaveLength(1);
+      expect((await inbox.get(ids[0]!))?.events[0]?.transactionId).toBe('I-1');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('the default hub has a memory inbox; a bad inbox option is a ConfigError', () => {
     expect(typeof createPaymentHub().inbox?.list).toBe('function');
     expect(() => createPaymentHub({ inbox: {} as never })).toThrow(/inbox.*record\(\)/);

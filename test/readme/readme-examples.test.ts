@@ -47,6 +47,7 @@ const MANIFEST: Record<string, string[]> = {
   'packages/signed-param/README.md': ['signed-param-app.ts', 'signed-param-reconcile.ts'],
   'packages/lailaolab-socket/README.md': ['lailaolab-app.ts'],
   'packages/redis-store/README.md': ['redis-app.ts', 'redis-shared-client.ts'],
+  'packages/inspector/README.md': ['inspector-app.ts'],
 };
 
 describe.each(Object.entries(MANIFEST))('%s', (readme, files) => {
@@ -771,3 +772,35 @@ async function listen(
       }),
   };
 }
+
+describe('inspector example', () => {
+  it('records each delivery, shows it behind the login and counts it at /metrics', async () => {
+    const fixtures = createCashyFixtures();
+    const password = 'a-long-test-password';
+    const app = await start('inspector-app.ts', {
+      CASHY_MERCHANT_ID: fixtures.merchantId,
+      CASHY_API_KEY: fixtures.apiKey,
+      INSPECTOR_PASSWORD: password,
+    });
+    const hook = `${app.url}/webhooks/cashy`;
+    expect(await post(hook, fixtures.payin({ mchOrderNo: 'I-1' }))).toMatchObject({ status: 200 });
+    expect((await post(hook, forgeDelivery(fixtures.payin({ mchOrderNo: 'I-2' })))).status).toBe(
+      401,
+    );
+    await waitFor('the listener', () => app.stdout().includes('paid I-1'));
+    expect((await fetch(`${app.url}/payhook/`)).status).toBe(401);
+    const authorization = `Basic ${Buffer.from(`ops:${password}`).toString('base64')}`;
+    const page = await fetch(`${app.url}/payhook/`, { headers: { authorization } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<td class="order">I-1</td>');
+    expect(html).toContain('ERR_SIGNATURE_INVALID');
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toContain(
+      'payhook_deliveries_total{provider="cashy",outcome="processed",code="none"} 1',
+    );
+    expect(metrics).toContain(
+      'payhook_deliveries_total{provider="cashy",outcome="rejected",code="ERR_SIGNATURE_INVALID"} 1',
+    );
+  });
+});

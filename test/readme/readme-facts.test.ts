@@ -27,6 +27,7 @@ const READMES = [
   'packages/signed-param/README.md',
   'packages/lailaolab-socket/README.md',
   'packages/redis-store/README.md',
+  'packages/inspector/README.md',
 ];
 const GATEWAY_READMES = {
   'packages/payin/README.md': 'createPayinMiddleware',
@@ -74,6 +75,8 @@ describe.each(READMES)('%s', (file) => {
       'MERCHANT_PRIVATE_KEY',
       'REDIS_URL',
       'PORT',
+      // The inspector's login, which the merchant example reads too (examples/merchant-app/src/main.ts).
+      'INSPECTOR_PASSWORD',
     ]);
     const known = new Set<string>(Object.values(ENV_VARS).flat());
     const names = codeBlocks(file).flatMap((b) =>
@@ -280,6 +283,8 @@ describe('every option the code accepts has a row in its README', () => {
       name: 'RedisStoreOptions',
       prefix: '',
     },
+    { readme: 'inspector', pkg: 'inspector', name: 'InspectorOptions', prefix: '' },
+    { readme: 'inspector', pkg: 'inspector', name: 'PayhookMetricsOptions', prefix: '' },
   ];
   it.each(cases)('packages/$readme/README.md: $name', ({ readme, pkg, name, prefix }) => {
     const rows = read(`packages/${readme}/README.md`)

@@ -1,7 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createPaymentHub, type PaymentHub } from '@payhook/core';
+import { createMemoryInbox, createPaymentHub, type PaymentHub } from '@payhook/core';
+import {
+  createInspector,
+  createPayhookMetrics,
+  type InspectorAuth,
+  type ProviderLike,
+} from '@payhook/inspector';
 import { createNewpayMiddleware, type NewpayProviderOptions } from '@payhook/newpay-callback';
 import { createPayinMiddleware, type PayinProviderOptions } from '@payhook/payin';
 import { createSignedParamMiddleware, type SignedParamOptions } from '@payhook/signed-param';
@@ -26,6 +32,8 @@ export const ROUTES = {
   signedParam: '/webhooks/paycools',
   cashy: '/webhooks/cashy',
   lailaolab: '/webhooks/lailaolab',
+  inspector: '/payhook',
+  metrics: '/metrics',
 } as const;
 
 export interface MerchantApp {
@@ -39,23 +47,42 @@ export interface MerchantApp {
 /** Builds the Express app, mounts every configured gateway and listens on `port` (0 = any). */
 export async function startMerchantApp(
   config: MerchantConfig,
-  options: { port?: number; log?: (line: string) => void } = {},
+  options: {
+    port?: number;
+    log?: (line: string) => void;
+    /** Mounts the inspector at /payhook (behind this auth) and Prometheus metrics at /metrics. */
+    inspector?: { auth: InspectorAuth };
+  } = {},
 ): Promise<MerchantApp> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const hub = createPaymentHub();
+  // Every delivery is kept in the inbox (what the inspector shows), counted on its way in.
+  const metrics = createPayhookMetrics({ sources: config.lailaolab ? ['lailaolab'] : [] });
+  const hub = createPaymentHub({ inbox: metrics.inbox(createMemoryInbox()) });
+  metrics.watch(hub);
+  const mounted: ProviderLike[] = [];
+  const mount = <M extends ProviderLike>(middleware: M): M => {
+    mounted.push(middleware);
+    metrics.track(middleware);
+    return middleware;
+  };
   const orders = createOrdersTable();
   attachOrderListeners(hub, orders, log);
 
   const app = express();
   // Webhooks first: each middleware reads and verifies the raw bytes itself.
-  if (config.newpay) app.use(ROUTES.newpay, createNewpayMiddleware(hub, config.newpay));
+  if (config.newpay) app.use(ROUTES.newpay, mount(createNewpayMiddleware(hub, config.newpay)));
   if (config.signedParam)
-    app.use(ROUTES.signedParam, createSignedParamMiddleware(hub, config.signedParam));
-  if (config.cashy) app.use(ROUTES.cashy, createPayinMiddleware(hub, config.cashy));
+    app.use(ROUTES.signedParam, mount(createSignedParamMiddleware(hub, config.signedParam)));
+  if (config.cashy) app.use(ROUTES.cashy, mount(createPayinMiddleware(hub, config.cashy)));
   let lailaolab: LailaolabSource | undefined;
   if (config.lailaolab) {
     lailaolab = createLailaolabSource(hub, config.lailaolab);
-    app.use(ROUTES.lailaolab, createLailaolabMiddleware(hub, { source: lailaolab }));
+    app.use(ROUTES.lailaolab, mount(createLailaolabMiddleware(hub, { source: lailaolab })));
+  }
+  if (options.inspector) {
+    const { auth } = options.inspector;
+    app.use(ROUTES.inspector, createInspector({ hub, auth, providers: mounted }));
+    app.get(ROUTES.metrics, metrics.handler);
   }
   // The rest of the merchant's app, with its own body parser after the webhooks.
   app.use(express.json());
@@ -93,6 +120,7 @@ export async function startMerchantApp(
     orders,
     lailaolab,
     async close() {
+      metrics.close();
       await lailaolab?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -5,6 +5,7 @@ import {
   postFixture,
   type GatewayDelivery,
 } from '@payhook/testing';
+import type { InspectorAuth } from '@payhook/inspector';
 import { ROUTES, startMerchantApp } from './app';
 import type { Order } from './orders';
 
@@ -31,11 +32,20 @@ export interface ScenarioResult {
   table: string;
   /** Every step went as expected. */
   ok: boolean;
+  /** With `serve`: the shop, still listening, and how to stop it (and the simulator). */
+  served?: { url: string; close(): Promise<void> };
 }
 
-export async function runScenario(
-  options: { log?: (line: string) => void } = {},
-): Promise<ScenarioResult> {
+export interface ScenarioOptions {
+  log?: (line: string) => void;
+  /**
+   * Keep the shop listening after the scenario, on `port`, with the inspector mounted behind
+   * `auth` (`npm start` without `--once`). Without it the shop is closed before returning.
+   */
+  serve?: { port?: number; auth: InspectorAuth };
+}
+
+export async function runScenario(options: ScenarioOptions = {}): Promise<ScenarioResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const gw = createGatewayFixtures();
   const sim = await gw.lailaolab.startSimulator();
@@ -51,7 +61,11 @@ export async function runScenario(
         reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
       },
     },
-    { log: (line) => log(`    ${line}`) },
+    {
+      log: (line) => log(`    ${line}`),
+      port: options.serve?.port,
+      inspector: options.serve && { auth: options.serve.auth },
+    },
   );
   const rec = recordHub(app.hub);
   const steps: StepResult[] = [];
@@ -249,10 +263,22 @@ export async function runScenario(
       lailaolab.webhookFor(fake),
       'refused',
     );
-  } finally {
+  } catch (error) {
+    await Promise.all([app.close(), sim.close()]);
+    throw error;
+  }
+  const close = async (): Promise<void> => {
     await app.close();
     await sim.close();
-  }
+  };
+  if (!options.serve) await close();
   const ok = steps.every((s) => s.outcome === s.expected);
-  return { steps, orders: app.orders.all(), table: app.orders.format(), ok };
+  const result: ScenarioResult = {
+    steps,
+    orders: app.orders.all(),
+    table: app.orders.format(),
+    ok,
+  };
+  if (options.serve) result.served = { url: app.url, close };
+  return result;
 }

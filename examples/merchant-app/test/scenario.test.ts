@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { runScenario, type ScenarioResult } from '../src';
 
@@ -56,9 +57,9 @@ describe('merchant app scenario', () => {
 });
 
 describe('npm start', () => {
-  it('runs the scenario as a child process, prints the table and exits 0 by itself', () => {
+  it('with --once: runs the scenario as a child process, prints the table and exits 0 by itself', () => {
     const root = path.join(__dirname, '..', '..', '..');
-    const run = spawnSync(process.execPath, [path.join(root, 'scripts', 'start.js')], {
+    const run = spawnSync(process.execPath, [path.join(root, 'scripts', 'start.js'), '--once'], {
       cwd: root,
       encoding: 'utf8',
       timeout: 20_000,
@@ -68,4 +69,59 @@ describe('npm start', () => {
     expect(run.stdout).toMatch(/^B-2001\s+paycools\s+500\.10 PHP\s+refunded/m);
     expect(run.stdout).toMatch(/21 deliveries in \d+ ms; each one answered as the gateway expects/);
   });
+});
+
+/** A port free right now (the child listens on it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+describe('npm start without --once', () => {
+  it('keeps serving the shop with the inspector (URL and login printed) until Ctrl-C', async () => {
+    const root = path.join(__dirname, '..', '..', '..');
+    const port = await freePort();
+    // Its own process group, so that "Ctrl-C" reaches start.js and the example it runs, as a
+    // terminal's would.
+    const child = spawn(process.execPath, [path.join(root, 'scripts', 'start.js')], {
+      cwd: root,
+      detached: true,
+      env: { ...process.env, PORT: String(port), NEWPAY_APP_ID: '', CASHY_API_KEY: '' },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const deadline = Date.now() + 25_000;
+      while (!/serving until Ctrl-C/.test(out) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const match = /inspector: (\S+)\s+\(login (\S+) \/ (\S+)\)/.exec(out);
+      expect(match).not.toBeNull();
+      const [, url, user, password] = match!;
+      expect(url).toBe(`http://127.0.0.1:${port}/payhook/`);
+      expect((await fetch(url!)).status).toBe(401);
+      const page = await fetch(url!, {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+        },
+      });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('ERR_SIGNATURE_INVALID');
+      expect(html).toMatch(/<td class="gateway">(newpay|paycools|cashy|lailaolab)<\/td>/);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(
+        /payhook_deliveries_total\{provider="cashy",outcome="processed",code="none"\} 2/,
+      );
+    } finally {
+      process.kill(-child.pid!, 'SIGINT');
+    }
+    expect(await exited).toBe(0);
+  }, 40_000);
 });

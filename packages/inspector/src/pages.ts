@@ -1,0 +1,207 @@
+import type { ServerResponse } from 'node:http';
+import {
+  isPaymentError,
+  type InboxEntry,
+  type InboxFilter,
+  type ReceiveOutcome,
+} from '@payhook/core';
+import type { InspectorUser } from './auth';
+import type { CsrfTokens } from './csrf';
+import type { InspectorRequest } from './http';
+import { sendHtml } from './http';
+import type { InspectorSettings } from './options';
+import type { PageName, Renderer } from './render';
+import { formatTime, toDetail, toRow } from './views';
+
+/** Everything a page handler needs: one per request. */
+export interface PageContext {
+  settings: InspectorSettings;
+  renderer: Renderer;
+  csrf: CsrfTokens;
+  req: InspectorRequest;
+  res: ServerResponse;
+  user: InspectorUser;
+  /** Where the inspector is mounted (`/payhook`), for links. */
+  base: string;
+  query: URLSearchParams;
+}
+
+export const OUTCOMES: readonly ReceiveOutcome[] = [
+  'processed',
+  'duplicate',
+  'busy',
+  'unhandled',
+  'ignored',
+  'pending',
+  'superseded',
+  'failed',
+  'rejected',
+];
+
+export function canWrite(ctx: PageContext): boolean {
+  return ctx.user.write && !ctx.settings.readOnly;
+}
+
+export function render(
+  ctx: PageContext,
+  name: PageName,
+  status: number,
+  data: Record<string, unknown>,
+): void {
+  const common = {
+    base: ctx.base,
+    user: ctx.user,
+    readOnly: ctx.settings.readOnly,
+    hasDeadLetters: ctx.settings.deadLetters !== undefined,
+    csrf: canWrite(ctx) ? ctx.csrf.issue(ctx.user.name) : undefined,
+  };
+  sendHtml(ctx.res, status, ctx.renderer.page(name, { ...common, ...data }));
+}
+
+export function renderError(ctx: PageContext, status: number, message: string): void {
+  render(ctx, 'error', status, { title: String(status), status, message });
+}
+
+/** `datetime-local` values are read as UTC, as the page labels them. */
+function parseUtc(value: string | null): Date | undefined {
+  if (!value) return undefined;
+  const at = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
+export function filterOf(query: URLSearchParams): InboxFilter {
+  const filter: InboxFilter = {};
+  const gateway = query.get('gateway');
+  if (gateway) filter.provider = gateway;
+  const outcome = query.get('outcome');
+  if (outcome && (OUTCOMES as readonly string[]).includes(outcome))
+    filter.outcome = outcome as ReceiveOutcome;
+  const from = parseUtc(query.get('from'));
+  if (from) filter.from = from;
+  const to = parseUtc(query.get('to'));
+  if (to) filter.to = to;
+  const orderId = query.get('order')?.trim();
+  if (orderId) filter.orderId = orderId;
+  const transactionId = query.get('transaction')?.trim();
+  if (transactionId) filter.transactionId = transactionId;
+  return filter;
+}
+
+export async function listPage(ctx: PageContext): Promise<void> {
+  const { query } = ctx;
+  const cursor = query.get('cursor') ?? undefined;
+  const list = await ctx.settings.inbox.list(filterOf(query), {
+    limit: ctx.settings.pageSize,
+    cursor,
+  });
+  const link = (next: string | undefined): string => {
+    const q = new URLSearchParams(query);
+    q.delete('cursor');
+    if (next) q.set('cursor', next);
+    const text = q.toString();
+    return `${ctx.base}/${text ? `?${text}` : ''}`;
+  };
+  const gateway = query.get('gateway') ?? '';
+  const ids = new Set(ctx.settings.providers().map((p) => p.id));
+  if (gateway) ids.add(gateway);
+  const outcome = query.get('outcome') ?? '';
+  render(ctx, 'list', 200, {
+    title: 'Deliveries',
+    rows: list.entries.map(toRow),
+    gateways: [...ids].sort().map((value) => ({ value, selected: value === gateway })),
+    outcomes: OUTCOMES.map((value) => ({ value, selected: value === outcome })),
+    filter: Object.fromEntries(
+      ['from', 'to', 'order', 'transaction'].map((k) => [k, query.get(k) ?? '']),
+    ),
+    older: list.nextCursor ? link(list.nextCursor) : undefined,
+    newer: cursor ? link(undefined) : undefined,
+  });
+}
+
+/** Every kept delivery of the same event, and the replays of this one, oldest first. */
+async function attemptsOf(ctx: PageContext, entry: InboxEntry): Promise<InboxEntry[]> {
+  const inbox = ctx.settings.inbox;
+  const seen = new Map<string, InboxEntry>([[entry.id, entry]]);
+  const eventId = entry.events[0]?.id;
+  const lists = await Promise.all([
+    eventId ? inbox.list({ eventId }, { limit: 100 }) : undefined,
+    inbox.list({ replayOf: entry.id }, { limit: 100 }),
+  ]);
+  for (const list of lists) for (const e of list?.entries ?? []) seen.set(e.id, e);
+  return [...seen.values()].sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
+}
+
+export async function deliveryPage(
+  ctx: PageContext,
+  id: string,
+  replayed?: Record<string, unknown>,
+): Promise<void> {
+  const entry = await ctx.settings.inbox.get(id);
+  if (!entry) return renderError(ctx, 404, `No delivery ${id} is kept in the inbox.`);
+  const attempts = await attemptsOf(ctx, entry);
+  render(ctx, 'delivery', 200, {
+    title: `Delivery ${entry.id}`,
+    d: toDetail(entry, attempts.length > 1 ? attempts : [], ctx.settings.redactHeaders),
+    canReplay: canWrite(ctx),
+    replayed,
+  });
+}
+
+export async function replayAction(ctx: PageContext, id: string): Promise<void> {
+  const entry = await ctx.settings.inbox.get(id);
+  if (!entry) return renderError(ctx, 404, `No delivery ${id} is kept in the inbox.`);
+  const provider = ctx.settings.providers().find((p) => p.id === entry.provider);
+  if (!provider)
+    return renderError(
+      ctx,
+      409,
+      `No ${entry.provider} provider is given to the inspector (option providers): nothing to replay it through.`,
+    );
+  try {
+    const result = await ctx.settings.hub.replay(provider, id);
+    ctx.settings.hub.logger.info(
+      { user: ctx.user.name, inboxId: id, outcome: result.outcome },
+      '@payhook/inspector: delivery replayed',
+    );
+    return deliveryPage(ctx, id, {
+      outcome: result.outcome,
+      replyStatus: result.reply.status,
+      code: result.error?.code,
+      message: result.error?.message,
+      id: result.inboxId,
+    });
+  } catch (error) {
+    if (isPaymentError(error)) return renderError(ctx, error.statusCode, error.message);
+    throw error;
+  }
+}
+
+export async function deadLettersPage(ctx: PageContext, message?: string): Promise<void> {
+  const source = ctx.settings.deadLetters;
+  if (!source) return renderError(ctx, 404, 'No dead-letter source is configured.');
+  const letters = await source.list();
+  render(ctx, 'dead-letters', 200, {
+    title: 'Dead letters',
+    canWrite: canWrite(ctx),
+    message,
+    letters: letters.map((l) => ({
+      id: l.id,
+      time: formatTime(l.failedAt),
+      gateway: l.provider,
+      eventId: l.eventId,
+      attempts: l.attempts,
+      error: l.error ? `${l.error.code ? `${l.error.code}: ` : ''}${l.error.message}` : '',
+    })),
+  });
+}
+
+export async function retryAction(ctx: PageContext, id: string | undefined): Promise<void> {
+  const source = ctx.settings.deadLetters;
+  if (!source) return renderError(ctx, 404, 'No dead-letter source is configured.');
+  if (id === undefined) {
+    const count = await source.retryAll();
+    return deadLettersPage(ctx, `Retried ${typeof count === 'number' ? count : 'all'}.`);
+  }
+  await source.retry(id);
+  return deadLettersPage(ctx, `Retried ${id}.`);
+}

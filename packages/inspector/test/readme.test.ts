@@ -40,7 +40,7 @@ describe('README metrics table', () => {
     }
   });
 
-  it('shows both screenshots, which the browser test writes', () => {
+  it('shows both screenshots, which the browser test writes (PAYHOOK_SCREENSHOTS=1)', () => {
     for (const shot of ['docs/inspector-list.png', 'docs/inspector-delivery.png'])
       expect(README).toContain(`](${shot})`);
   });

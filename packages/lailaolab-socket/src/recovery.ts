@@ -197,28 +197,25 @@ async function checkOne(
   result.checked++;
   // The same claim and dispatch path as a notification: a payment the socket or the webhook
   // already delivered is a duplicate here, not a second event.
+  const failed = (error: unknown): void => {
+    result.errors++;
+    report(
+      state,
+      'source.error',
+      `status query for transaction ${id} failed`,
+      sanitize(state, error),
+    );
+  };
   let received: ReceiveResult;
   try {
     received = await state.hub.reconcile(state.provider, id);
   } catch (error) {
-    result.errors++;
-    report(
-      state,
-      'source.error',
-      `status query for transaction ${id} failed`,
-      sanitize(state, error),
-    );
+    failed(error);
     return;
   }
   const error = received.error;
   if (error instanceof GatewayApiError || received.outcome === 'rejected') {
-    result.errors++;
-    report(
-      state,
-      'source.error',
-      `status query for transaction ${id} failed`,
-      sanitize(state, error),
-    );
+    failed(error);
     // An unreachable API fails for every id alike: wait for the next sweep.
     if (error instanceof GatewayApiError && error.retryable) queue.stop = true;
     return;

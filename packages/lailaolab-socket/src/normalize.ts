@@ -254,7 +254,16 @@ export function normalizeMessage(
     };
     return [recordDraft(record, outcome, { ...options, details })];
   }
-  // The secret channel, trusted without a status query (confirmByStatusQuery: false).
+  return [channelDraft(raw, outcome, options, details)];
+}
+
+/** The secret channel, trusted without a status query (confirmByStatusQuery: false). */
+function channelDraft(
+  raw: LailaolabMessage,
+  outcome: 'completed' | 'failed',
+  options: NormalizeOptions,
+  details: Record<string, unknown>,
+): PaymentEventDraft<LailaolabPayload> {
   const transactionId = raw.transactionId!;
   let occurredAt: string;
   if (typeof raw.txnDateTime === 'string' && raw.txnDateTime.length > 0) {
@@ -280,7 +289,7 @@ export function normalizeMessage(
   };
   if (outcome === 'failed')
     draft.failure = { code: 'FAILED', message: `Lailaolab reported FAILED (status ${raw.status})` };
-  return [draft];
+  return draft;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ProviderConfigError } from '@payhook/core';
-import { SOURCE } from './normalize';
+import { checkWholeNumber } from '@payhook/core/plugin';
+import { SOURCE } from './schema';
 
 export interface ReconnectOptions {
   /** First delay after a disconnect (default 1,000 ms). */
@@ -34,8 +35,12 @@ export function resolveReconnect(options: ReconnectOptions = {}): ResolvedReconn
   if (!Number.isFinite(r.factor) || r.factor < 1) fail('factor', 'must be 1 or more');
   if (!Number.isFinite(r.jitter) || r.jitter < 0 || r.jitter > 1)
     fail('jitter', 'must be between 0 and 1');
-  if (r.maxAttempts !== Infinity && (!Number.isSafeInteger(r.maxAttempts) || r.maxAttempts < 1))
-    fail('maxAttempts', 'must be a positive whole number or Infinity');
+  if (r.maxAttempts !== Infinity)
+    checkWholeNumber(r.maxAttempts, 1, 'reconnect.maxAttempts', {
+      unit: 'attempts (or Infinity)',
+      source: SOURCE,
+      provider: true,
+    });
   return r;
 }
 

@@ -1,13 +1,23 @@
-export { createLailaolabProvider, LAILAOLAB_ACK, LailaolabMismatchError } from './provider';
-export type { LailaolabProviderOptions } from './provider';
-export { createLailaolabSource, lailaolabSocketUrl, DEFAULT_SOCKET_URL } from './source';
+export { createLailaolabProvider, createLailaolabMiddleware, LAILAOLAB_ACK } from './provider';
+export { LailaolabMismatchError } from './verify';
+export { DEFAULT_TIME_ZONE, DEFAULT_SOCKET_URL, lailaolabSocketUrl } from './options';
 export type {
-  LailaolabSource,
+  LailaolabProviderOptions,
   LailaolabSourceOptions,
-  LailaolabSourceState,
-  LailaolabSourceStatus,
-  SweepReport,
-} from './source';
+  LailaolabMiddlewareOptions,
+} from './options';
+export { PROVIDER_ID as LAILAOLAB_PROVIDER_ID, TRANSACTION_ID_PATTERN } from './schema';
+export type {
+  LailaolabMessage,
+  LailaolabPayload,
+  LailaolabStatusData,
+  LailaolabStatusResponse,
+} from './schema';
+export type { LailaolabConfirmation } from './normalize';
+export { createLailaolabSource } from './source';
+export type { LailaolabSource, LailaolabSourceState, LailaolabSourceStatus } from './source';
+export type { SweepReport } from './recovery';
+export type { LailaolabHealth } from './health';
 export { createMemoryWatchList } from './watch-list';
 export type {
   MemoryWatchListOptions,
@@ -16,8 +26,6 @@ export type {
   WatchListEntries,
   WatchListRemoveResult,
 } from './watch-list';
-export { createLailaolabMiddleware } from './middleware';
-export type { LailaolabMiddlewareOptions, LailaolabHealth } from './middleware';
 export { createLailaolabStatusClient, DEFAULT_API_BASE, STATUS_PATH } from './status-client';
 export type {
   LailaolabStatusClient,
@@ -26,15 +34,3 @@ export type {
 } from './status-client';
 export { backoffDelay } from './backoff';
 export type { ReconnectOptions } from './backoff';
-export {
-  PROVIDER_ID as LAILAOLAB_PROVIDER_ID,
-  DEFAULT_TIME_ZONE,
-  TRANSACTION_ID_PATTERN,
-} from './normalize';
-export type { LailaolabConfirmation } from './normalize';
-export type {
-  LailaolabMessage,
-  LailaolabPayload,
-  LailaolabStatusData,
-  LailaolabStatusResponse,
-} from './types';

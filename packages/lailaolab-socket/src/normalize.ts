@@ -1,130 +1,24 @@
-import { PayloadError } from '@payhook/core';
 import {
-  assertSafeJson,
   instantToIso,
   normalizeDecimal,
   notAPaymentEvent,
   parseGatewayTime,
-  parseJson,
   pendingPayment,
   type NormalizeResult,
   type PaymentEventDraft,
 } from '@payhook/core/plugin';
-import type {
-  LailaolabMessage,
-  LailaolabPayload,
-  LailaolabStatusData,
-  LailaolabStatusResponse,
-} from './types';
+import {
+  SOURCE,
+  type LailaolabMessage,
+  type LailaolabPayload,
+  type LailaolabStatusData,
+  type LailaolabStatusResponse,
+} from './schema';
 
-export const SOURCE = '@payhook/lailaolab-socket';
-export const PROVIDER_ID = 'lailaolab';
-/** Gateway wall clock (the docs name no zone: assume Asia/Vientiane, UTC+7). */
-export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
-
-/**
- * A socket message as socket.io decoded it. A JSON text (some servers emit strings) goes through
- * the lossless parser; an object is checked as parseJson would have checked it.
+/*
+ * The one place where Lailaolab's words become payment events: the channel's `message`/`status`,
+ * the status API's record statuses, and kip amounts and gateway wall times converted exactly.
  */
-export function decodeMessage(message: unknown, what = 'socket message'): Record<string, unknown> {
-  let value = message;
-  if (typeof value === 'string' || Buffer.isBuffer(value))
-    value = parseJson(value, { numbers: 'text', source: SOURCE, what });
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new PayloadError(`${what} is not a JSON object`, {
-      code: 'ERR_PAYLOAD_MALFORMED',
-      source: SOURCE,
-    });
-  // socket.io already ran JSON.parse, so parseJson's refusals are applied to the decoded tree.
-  assertSafeJson(value, { source: SOURCE, what });
-  return value as Record<string, unknown>;
-}
-
-/**
- * What a Lailaolab transaction id looks like: the subscription page's sample is 25 letters and
- * digits (`VobAkGl0gVKrVecIbo2ogYrIk`, https://payment-doc.lailaolab.com/v1/subscription), the
- * observed BCEL payload a UUID (barlus-developer/phajay-payment-gateway,
- * payment_qr_webhook_test.go). Letters, digits, `-` and `_`, 1 to 64 of them, starting with a
- * letter or digit: anything else is refused before a status query is spent on it, and no id can
- * be a path segment such as `..` in the status call.
- */
-export const TRANSACTION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-
-export function isTransactionId(value: unknown): value is string {
-  return typeof value === 'string' && TRANSACTION_ID_PATTERN.test(value);
-}
-
-const text = { type: ['string', 'null'] };
-const amount = {
-  anyOf: [
-    { type: 'number', minimum: 0 },
-    { type: 'string', pattern: '^(0|[1-9][0-9]*)(\\.[0-9]+)?$' },
-  ],
-};
-
-/** Schema of a channel message / webhook body. */
-export const messageSchema = {
-  type: 'object',
-  required: ['status'],
-  properties: {
-    message: { type: 'string' },
-    status: { type: 'string', minLength: 1 },
-    transactionId: { type: 'string', pattern: TRANSACTION_ID_PATTERN.source },
-    txnAmount: amount,
-    txnDateTime: text,
-    refNo: { type: ['string', 'number', 'null'] },
-    exReferenceNo: text,
-    merchantName: text,
-    memo: text,
-    billNumber: text,
-    sourceAccount: text,
-    sourceName: text,
-    sourceCurrency: text,
-    description: text,
-    paymentMethod: text,
-    orderNo: text,
-    linkCode: text,
-  },
-  // A payment outcome must say which transaction and how much; other notices need not. Only
-  // `paymentMethod, transactionId, billNumber, txnAmount, status` are sent by every bank
-  // (barlus-developer/phajay-payment-gateway): a PAYMENT_COMPLETED without `message` is an outcome.
-  if: {
-    anyOf: [
-      { properties: { message: { enum: ['SUCCESS', 'FAILED'] } }, required: ['message'] },
-      { properties: { status: { const: 'PAYMENT_COMPLETED' } } },
-    ],
-  },
-  then: { required: ['transactionId', 'txnAmount'] },
-} as const;
-
-/** Schema of a status API answer. */
-export const statusResponseSchema = {
-  type: 'object',
-  required: ['message', 'data'],
-  properties: {
-    message: { type: 'string' },
-    data: {
-      anyOf: [
-        { type: 'null' },
-        {
-          type: 'object',
-          required: ['transactionId', 'status'],
-          properties: {
-            transactionId: { type: 'string', minLength: 1 },
-            status: { type: 'string', minLength: 1 },
-            isPaid: { type: 'boolean' },
-            amount,
-            currency: text,
-            orderNo: text,
-            linkCode: text,
-            paymentTime: { type: ['string', 'number', 'null'] },
-            createdAt: { type: ['string', 'number', 'null'] },
-          },
-        },
-      ],
-    },
-  },
-} as const;
 
 export type MessageOutcome = 'completed' | 'failed' | 'other';
 
@@ -360,7 +254,16 @@ export function normalizeMessage(
     };
     return [recordDraft(record, outcome, { ...options, details })];
   }
-  // The secret channel, trusted without a status query (confirmByStatusQuery: false).
+  return [channelDraft(raw, outcome, options, details)];
+}
+
+/** The secret channel, trusted without a status query (confirmByStatusQuery: false). */
+function channelDraft(
+  raw: LailaolabMessage,
+  outcome: 'completed' | 'failed',
+  options: NormalizeOptions,
+  details: Record<string, unknown>,
+): PaymentEventDraft<LailaolabPayload> {
   const transactionId = raw.transactionId!;
   let occurredAt: string;
   if (typeof raw.txnDateTime === 'string' && raw.txnDateTime.length > 0) {
@@ -386,7 +289,7 @@ export function normalizeMessage(
   };
   if (outcome === 'failed')
     draft.failure = { code: 'FAILED', message: `Lailaolab reported FAILED (status ${raw.status})` };
-  return [draft];
+  return draft;
 }
 
 /**

@@ -1,14 +1,22 @@
-import { GatewayApiError, PayloadError, ProviderConfigError } from '@payhook/core';
+import { GatewayApiError, PayloadError } from '@payhook/core';
 import {
   checkHttpUrl,
+  checkPositiveMs,
   checkRequiredText,
+  formatFieldProblems,
   getAjv,
+  isRetryableStatus,
   parseJson,
   requestGateway,
   toFieldProblems,
 } from '@payhook/core/plugin';
-import { isTransactionId, SOURCE, statusResponseSchema } from './normalize';
-import type { LailaolabStatusData, LailaolabStatusResponse } from './types';
+import {
+  isTransactionId,
+  SOURCE,
+  statusResponseSchema,
+  type LailaolabStatusData,
+  type LailaolabStatusResponse,
+} from './schema';
 
 /**
  * The API host in the Lailaolab docs (e.g. https://payment-doc.lailaolab.com/v1/payment-link);
@@ -60,11 +68,7 @@ export function createLailaolabStatusClient(
 ): LailaolabStatusClient {
   const apiKey = checkKey(options.apiKey, 'apiKey');
   const apiBase = checkApiBase(options.apiBase).replace(/\/+$/, '');
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)
-    throw new ProviderConfigError('statusTimeoutMs', 'must be a positive number of milliseconds', {
-      source: SOURCE,
-    });
+  const timeoutMs = checkPositiveMs(options.timeoutMs, 10_000, 'timeoutMs', SOURCE);
   const authorization = `Basic ${Buffer.from(apiKey, 'utf8').toString('base64')}`;
   const validate = getAjv().compile(statusResponseSchema);
 
@@ -104,17 +108,12 @@ export function createLailaolabStatusClient(
       if (response.status < 200 || response.status >= 300)
         fail(
           'unexpected status',
-          response.status >= 500 || response.status === 429,
+          isRetryableStatus(response.status),
           typeof message === 'string' ? message : undefined,
         );
       if (body === undefined) fail('the body is not JSON', true);
       if (!validate(body))
-        fail(
-          `unexpected shape (${toFieldProblems(validate.errors)
-            .map((p) => `${p.path || '/'} ${p.message}`)
-            .join('; ')})`,
-          false,
-        );
+        fail(`unexpected shape (${formatFieldProblems(toFieldProblems(validate.errors))})`, false);
       const typed = body as LailaolabStatusResponse;
       if (!typed.data) return { found: false, response: typed };
       if (typed.data.transactionId !== transactionId)

@@ -1,5 +1,5 @@
-import { GatewayApiError, ProviderConfigError } from '@payhook/core';
-import { SOURCE } from './normalize';
+import { GatewayApiError } from '@payhook/core';
+import { SOURCE } from './schema';
 import type { LailaolabStatusClient, LailaolabStatusResult } from './status-client';
 
 export interface StatusLookupOptions {
@@ -17,28 +17,6 @@ const FINAL = new Set(['PAYMENT_COMPLETED', 'FAILED', 'EXPIRED', 'REFUNDED']);
 export interface StatusLookup {
   /** The status API's answer for a delivery: cached, shared with a query already in flight, capped. */
   check(transactionId: string): Promise<LailaolabStatusResult>;
-}
-
-export function checkCacheOptions(options: {
-  statusCacheMs?: number;
-  statusCacheSize?: number;
-  maxStatusQueries?: number;
-}): StatusLookupOptions {
-  const count = (value: unknown, fallback: number, option: string, min: number): number => {
-    const v = value ?? fallback;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
-      throw new ProviderConfigError(
-        option,
-        min === 0 ? 'must be 0 or a positive whole number' : 'must be a positive whole number',
-        { source: SOURCE },
-      );
-    return v;
-  };
-  return {
-    cacheMs: count(options.statusCacheMs, 30_000, 'statusCacheMs', 0),
-    cacheSize: count(options.statusCacheSize, 1_000, 'statusCacheSize', 1),
-    maxInFlight: count(options.maxStatusQueries, 16, 'maxStatusQueries', 1),
-  };
 }
 
 /**

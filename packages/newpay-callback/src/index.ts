@@ -1,10 +1,16 @@
-export {
-  createNewpayProvider,
-  createNewpayMiddleware,
-  NEWPAY_PROVIDER_ID,
-  DEFAULT_TIME_ZONE,
-} from './provider';
-export { DEFAULT_QUERY_BASE_URL } from './query';
+export { createNewpayProvider, createNewpayMiddleware } from './provider';
+export { NEWPAY_PROVIDER_ID, newpayCallbackSchema } from './schema';
+export type {
+  NewpayCallback,
+  NewpayV1PaymentCallback,
+  NewpayV1RefundCallback,
+  NewpayV2Callback,
+  NewpayV2PaymentData,
+  NewpayV2RefundData,
+  NewpayMoney,
+} from './schema';
+export { DEFAULT_TIME_ZONE, DEFAULT_QUERY_BASE_URL } from './options';
+export type { NewpayProviderOptions, NewpayMiddlewareOptions, NewpayQueryOptions } from './options';
 export {
   buildSignString,
   signStringCandidates,
@@ -30,16 +36,3 @@ export type {
 } from './sign';
 export { parseNewpayJson } from './verify';
 export type { ParsedJson } from './verify';
-export { newpayCallbackSchema } from './schema';
-export type {
-  NewpayCallback,
-  NewpayV1PaymentCallback,
-  NewpayV1RefundCallback,
-  NewpayV2Callback,
-  NewpayV2PaymentData,
-  NewpayV2RefundData,
-  NewpayMoney,
-  NewpayProviderOptions,
-  NewpayMiddlewareOptions,
-  NewpayQueryOptions,
-} from './types';

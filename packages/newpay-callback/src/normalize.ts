@@ -8,16 +8,16 @@ import {
   type NormalizeResult,
   type PaymentEventDraft,
 } from '@payhook/core/plugin';
-import { SOURCE } from './sign';
-import type {
-  NewpayCallback,
-  NewpayMoney,
-  NewpayV1PaymentCallback,
-  NewpayV1RefundCallback,
-  NewpayV2Callback,
-  NewpayV2PaymentData,
-  NewpayV2RefundData,
-} from './types';
+import {
+  SOURCE,
+  type NewpayCallback,
+  type NewpayMoney,
+  type NewpayV1PaymentCallback,
+  type NewpayV1RefundCallback,
+  type NewpayV2Callback,
+  type NewpayV2PaymentData,
+  type NewpayV2RefundData,
+} from './schema';
 
 type Draft = PaymentEventDraft<NewpayCallback>;
 type Result = NormalizeResult<NewpayCallback>;

@@ -7,6 +7,7 @@ import {
   type JsonValue,
   type KeyInput,
 } from '@payhook/core/plugin';
+import { SOURCE } from './schema';
 
 /**
  * NewPay's signing side, written the way NewPay would do it, so that simulators, the CLI and this
@@ -24,8 +25,6 @@ import {
  *   We assume compact JSON (`orderAmt={"currency":"LAK","value":"1.00"}`), with keys either sorted
  *   like the top level (`sorted`) or in the order the object was written (`received`).
  */
-
-export const SOURCE = '@payhook/newpay-callback';
 
 /** A parameter value: core's JsonValue, where JsonNumber keeps a number's exact text (`1.50`). */
 export type SignValue = JsonValue;

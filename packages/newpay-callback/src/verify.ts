@@ -14,12 +14,12 @@ import {
   buildSignString,
   signStringReadings,
   signStringValue,
-  SOURCE,
   type SignParams,
   type SignStringOptions,
   type SignStringReadings,
   type SignValue,
 } from './sign';
+import { SOURCE } from './schema';
 
 export interface VerifierConfig {
   /** The platform public keys, tried in order (old and new during a rotation). */

@@ -8,7 +8,12 @@ import {
   type UnhandledDelivery,
 } from '@payhook/core';
 import { instantToIso, jsonNumber } from '@payhook/core/plugin';
-import { createCountingStore } from '@payhook/core/testing';
+import {
+  assertRefused,
+  createCountingStore,
+  recordHub,
+  type HubRecording,
+} from '@payhook/core/testing';
 import { createNewpayMiddleware, type NewpayProviderOptions, type SignParams } from '../src';
 
 function rsaPair(): { publicKey: KeyObject; privateKey: KeyObject } {
@@ -135,6 +140,8 @@ export const V2_ENVELOPE_TIME = jsonNumber(String(NOW - 10_000));
 
 export interface Harness {
   hub: PaymentHub;
+  /** Everything the hub emitted; `events`, `unhandled` and `errors` are its lists. */
+  recording: HubRecording;
   events: PaymentEvent[];
   unhandled: UnhandledDelivery[];
   errors: Array<{ code: string }>;
@@ -145,25 +152,15 @@ export interface Harness {
 export function harness(overrides: Partial<NewpayProviderOptions> = {}): Harness {
   const store = createCountingStore();
   const hub = createPaymentHub({ store });
-  const events: PaymentEvent[] = [];
-  const unhandled: UnhandledDelivery[] = [];
-  const errors: Array<{ code: string }> = [];
-  hub.onAny((e) => {
-    events.push(e);
-  });
-  hub.on('unhandled', (u) => {
-    unhandled.push(u);
-  });
-  hub.on('error', (e) => {
-    errors.push(e);
-  });
+  const recording = recordHub(hub);
   const app = express();
   app.use('/callbacks/newpay', createNewpayMiddleware(hub, providerOptions(overrides)));
   return {
     hub,
-    events,
-    unhandled,
-    errors,
+    recording,
+    events: recording.events,
+    unhandled: recording.unhandled,
+    errors: recording.errors,
     store,
     post: (body, contentType = 'application/json') =>
       request(app).post('/callbacks/newpay').set('content-type', contentType).send(body),
@@ -173,7 +170,11 @@ export function harness(overrides: Partial<NewpayProviderOptions> = {}): Harness
 export const ACK_OK = '{"transResult":"SUCCESS"}';
 export const ACK_RETRY = '{"transResult":"FAIL"}';
 
-/** A refused delivery: the HTTP answer, its error code, and nothing emitted or stored. */
+/**
+ * A refused delivery, checked by core's `assertRefused`: the HTTP status and error code, not the
+ * success body, nothing emitted (no event, no unhandled notice), the store never asked, and the
+ * refusal reported once on `error`.
+ */
 export async function expectRefused(
   h: Harness,
   body: string,
@@ -181,10 +182,9 @@ export async function expectRefused(
   code: string,
 ): Promise<void> {
   const reply = await h.post(body);
-  expect(reply.status).toBe(status);
-  expect(reply.text).not.toBe(ACK_OK);
-  expect(JSON.parse(reply.text).error.code).toBe(code);
-  expect(h.events).toHaveLength(0);
-  expect(h.unhandled).toHaveLength(0);
-  expect(h.store.calls.claim).toBe(0);
+  assertRefused(
+    { status: reply.status, body: reply.text },
+    { recording: h.recording, store: h.store },
+    { status, code, ackBody: ACK_OK },
+  );
 }

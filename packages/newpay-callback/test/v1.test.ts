@@ -282,10 +282,10 @@ describe('refused v1 deliveries change nothing', () => {
   });
 
   it('a missing sign is 401 ERR_SIGNATURE_MISSING', async () => {
-    const h = harness();
-    await expectRefused(h, serializeBody(v1Payment()), 401, 'ERR_SIGNATURE_MISSING');
+    // A hub each: every refusal is reported once on its own `error` channel.
+    await expectRefused(harness(), serializeBody(v1Payment()), 401, 'ERR_SIGNATURE_MISSING');
     await expectRefused(
-      h,
+      harness(),
       serializeBody({ ...v1Payment(), sign: '' }),
       401,
       'ERR_SIGNATURE_MISSING',
@@ -293,15 +293,15 @@ describe('refused v1 deliveries change nothing', () => {
   });
 
   it('a sign that is not Base64 text is 401', async () => {
-    const h = harness();
+    // A hub each: every refusal is reported once on its own `error` channel.
     await expectRefused(
-      h,
+      harness(),
       serializeBody({ ...v1Payment(), sign: jsonNumber('12') }),
       401,
       'ERR_SIGNATURE_INVALID',
     );
     await expectRefused(
-      h,
+      harness(),
       serializeBody({ ...v1Payment(), sign: 'not base64 !' }),
       401,
       'ERR_SIGNATURE_INVALID',
@@ -347,9 +347,9 @@ describe('refused v1 deliveries change nothing', () => {
   });
 
   it('malformed JSON is 400', async () => {
-    const h = harness();
-    await expectRefused(h, '{"appId":6,"sign":', 400, 'ERR_PAYLOAD_MALFORMED');
-    await expectRefused(h, '"just a string"', 400, 'ERR_PAYLOAD_MALFORMED');
+    // A hub each: every refusal is reported once on its own `error` channel.
+    await expectRefused(harness(), '{"appId":6,"sign":', 400, 'ERR_PAYLOAD_MALFORMED');
+    await expectRefused(harness(), '"just a string"', 400, 'ERR_PAYLOAD_MALFORMED');
   });
 
   it('a body that is not JSON content is 415', async () => {

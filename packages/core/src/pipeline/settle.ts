@@ -81,8 +81,9 @@ function notAPayment(
 }
 
 /**
- * The envelope of one event. The one rule for event ids: the provider id, a colon, and the
- * plugin's own stable key for the fact (`newpay:payment:<order>`): see docs/events.md.
+ * The envelope of one event. The one rule for event ids, and the only place one is written: the
+ * provider id, a colon, and the plugin's stable key for the fact, the draft's `id`
+ * (`newpay:<newpayOrderNo>:completed`). Every gateway's key: docs/events.md, "Event ids".
  */
 export function finalize(
   provider: AnyPaymentProvider,

@@ -1,0 +1,144 @@
+import type { KeyObject } from 'node:crypto';
+import { ProviderConfigError, type WebhookMiddlewareOptions } from '@payhook/core';
+import {
+  assertTimeZone,
+  checkHttpUrl,
+  checkPositiveMs,
+  checkRequiredText,
+  loadPrivateKey,
+  loadPublicKeys,
+  resolveMaxAge,
+  type KeyInput,
+} from '@payhook/core/plugin';
+import { SOURCE } from './schema';
+import type { EmptyValueReading, NestedKeyOrder } from './sign';
+import type { CallbackVerifierConfig } from './verify';
+
+/** NewPay writes Lao wall time: its callbacks' times are read in this zone unless told otherwise. */
+export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
+export const DEFAULT_QUERY_BASE_URL = 'https://prod-openapi-v2.newpay.la/beta/pay';
+
+export interface NewpayQueryOptions {
+  /** Your merchant id (`mchId`), sent with every query. */
+  mchId: string;
+  /** Your merchant private key (PEM or Base64 DER): signs the query. */
+  merchantPrivateKey: KeyInput;
+  /** Default https://prod-openapi-v2.newpay.la/beta/pay (the query goes to `${baseUrl}/uniQueryPay`). */
+  baseUrl?: string;
+  /** Default 10,000 ms. */
+  timeoutMs?: number;
+}
+
+export interface NewpayProviderOptions {
+  /**
+   * NewPay's platform public key (PEM or bare Base64 DER): verifies callbacks and query answers.
+   * During a key rotation, give the old and the new key as an array: they are tried in order and
+   * each event then carries `keyIndex`, the index of the key that verified it.
+   */
+  platformPublicKey: KeyInput | readonly KeyInput[];
+  /**
+   * Your appId. Required: NewPay signs every merchant's callbacks with the same platform key, so a
+   * genuine callback for another app would otherwise verify here.
+   */
+  appId: string | number;
+  /** Zone used to write `occurredAt` (default Asia/Vientiane, UTC+7). */
+  timeZone?: string;
+  /**
+   * Oldest signed time accepted, in ms before the callback is received (default 24 h): v1
+   * `timestamp`, v2 `data.paytime`. Older is refused with 401 ERR_DELIVERY_STALE. The hub's
+   * `retentionMs` must be longer (checked at mount), so a replay is refused by its age once the
+   * store has forgotten it.
+   */
+  maxAgeMs?: number;
+  /** How far a signed time may be ahead of this server's clock, in ms (default 5 minutes). */
+  clockSkewMs?: number;
+  /** Which empty-value reading verifies (default `either`). Pin it once NewPay confirms one. */
+  emptyValues?: EmptyValueReading | 'either';
+  /** Key order of nested objects in the sign string (default `either`). */
+  nestedKeys?: NestedKeyOrder | 'either';
+  /** Enables `fetchStatus` (v2 uniQueryPay). */
+  query?: NewpayQueryOptions;
+}
+
+/** The provider's options plus the adapter's (`limit`, `onResult`). */
+export interface NewpayMiddlewareOptions extends NewpayProviderOptions, WebhookMiddlewareOptions {}
+
+/** The query options, checked: what `createFetchStatus` needs besides the verifier. */
+export interface ResolvedQuery {
+  mchId: string;
+  merchantPrivateKey: KeyObject;
+  baseUrl: string;
+  timeoutMs: number;
+}
+
+/** Every option, checked at construction: a bad setting stops the app at boot. */
+export interface ResolvedOptions {
+  verifier: CallbackVerifierConfig;
+  timeZone: string;
+  query?: ResolvedQuery;
+}
+
+const fail = (option: string, problem: string, cause?: unknown): never => {
+  throw new ProviderConfigError(option, problem, { source: SOURCE, cause });
+};
+
+function checkAppId(value: unknown): string {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  if (typeof value === 'string' && value.trim() !== '' && value.trim() === value) return value;
+  return fail('appId', 'is required: your NewPay appId (a string or a whole number)');
+}
+
+const EMPTY_VALUE_READINGS = ['either', 'keep', 'drop'] as const;
+const NESTED_KEY_ORDERS = ['either', 'sorted', 'received'] as const;
+
+function checkReading<T extends string>(
+  value: unknown,
+  option: string,
+  allowed: readonly T[],
+): T | 'either' {
+  if (value === undefined) return 'either';
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value))
+    return value as T;
+  return fail(option, `must be one of ${allowed.join(', ')}`);
+}
+
+function checkQuery(query: NewpayQueryOptions): ResolvedQuery {
+  if (typeof query !== 'object' || query === null) fail('query', 'must be an object');
+  checkRequiredText(query.mchId, 'query.mchId', 'your NewPay mchId, to query NewPay', SOURCE);
+  if (query.merchantPrivateKey === undefined)
+    fail('query.merchantPrivateKey', 'is required to sign queries');
+  const merchantPrivateKey = loadPrivateKey(
+    query.merchantPrivateKey,
+    'query.merchantPrivateKey',
+    SOURCE,
+  );
+  const baseUrl = query.baseUrl ?? DEFAULT_QUERY_BASE_URL;
+  checkHttpUrl(baseUrl, 'query.baseUrl', SOURCE);
+  const timeoutMs = checkPositiveMs(query.timeoutMs, 10_000, 'query.timeoutMs', SOURCE);
+  return { mchId: query.mchId, merchantPrivateKey, baseUrl, timeoutMs };
+}
+
+export function resolveOptions(options: NewpayProviderOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) fail('options', 'must be an object');
+  if (options.platformPublicKey === undefined || options.platformPublicKey === null)
+    fail('platformPublicKey', 'is required: the NewPay platform public key (PEM or Base64 DER)');
+  // One key, or several during a rotation (old and new), tried in order.
+  const publicKeys = loadPublicKeys(options.platformPublicKey, 'platformPublicKey', SOURCE);
+  const appId = checkAppId(options.appId);
+  const timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
+  // NewPay signs a time in its callbacks (v1 timestamp, v2 data.paytime): how old it may be.
+  const maxAge = resolveMaxAge(options, SOURCE);
+  const verifier: CallbackVerifierConfig = {
+    publicKeys,
+    reportKeyIndex: Array.isArray(options.platformPublicKey),
+    appId,
+    maxAge,
+    timeZone,
+    readings: {
+      emptyValues: checkReading(options.emptyValues, 'emptyValues', EMPTY_VALUE_READINGS),
+      nestedKeys: checkReading(options.nestedKeys, 'nestedKeys', NESTED_KEY_ORDERS),
+    },
+  };
+  const query = options.query === undefined ? undefined : checkQuery(options.query);
+  return { verifier, timeZone, query };
+}

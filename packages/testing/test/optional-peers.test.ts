@@ -107,6 +107,7 @@ async function buildPackages(): Promise<void> {
         baseUrl: ROOT,
         paths: {
           '@payhook/core/testing': ['packages/core/src/testing/index.ts'],
+          '@payhook/core/plugin': ['packages/core/src/plugin/index.ts'],
           '@payhook/core': ['packages/core/src/index.ts'],
           '@payhook/payin': ['packages/payin/src/index.ts'],
           '@payhook/testing': ['packages/testing/src/index.ts'],

@@ -3,6 +3,7 @@ import {
   assertTimeZone,
   checkHttpUrl,
   checkPositiveMs,
+  checkRequiredText,
   loadPrivateKey,
   resolveMaxAge,
   type KeyInput,
@@ -118,8 +119,7 @@ export function readQueryConfig(
   if (baseUrl === undefined)
     fail('baseUrl', 'must be the platform API URL (https://...) when fetchStatus is configured');
   const origin = checkHttpUrl(baseUrl, 'baseUrl', SOURCE).href.replace(/\/+$/, '');
-  if (typeof appId !== 'string' || appId.length === 0)
-    fail('appId', 'must be the merchant appId when fetchStatus is configured');
+  checkRequiredText(appId, 'appId', 'the merchant appId, when fetchStatus is configured', SOURCE);
   const key = loadPrivateKey(
     merchantPrivateKey as NonNullable<typeof merchantPrivateKey>,
     'merchantPrivateKey',

@@ -9,6 +9,7 @@ import {
   checkSignedTime,
   decimalFromMinorUnits,
   defineProvider,
+  isRetryableStatus,
   notAPaymentEvent,
   parseJson,
   pendingPayment,
@@ -17,7 +18,7 @@ import {
   type MaxAgeOptions,
   type NormalizeResult,
 } from '@payhook/core/plugin';
-import { SOURCE } from './acme';
+import { SOURCE } from './source';
 
 /** Acme's unsigned ping: it names a charge, nothing more can be believed of it. */
 export interface AcmePing {
@@ -66,7 +67,7 @@ export function createAcmeConfirmedProvider(
     if (response.status !== 200)
       throw new GatewayApiError(`status API answered HTTP ${response.status}`, {
         source: SOURCE,
-        retryable: response.status >= 500,
+        retryable: isRetryableStatus(response.status),
       });
     return parseJson(response.text, { source: SOURCE }) as AcmeCharge;
   };

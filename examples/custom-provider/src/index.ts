@@ -1,5 +1,8 @@
-export { createAcmeProvider, createAcmeMiddleware, SOURCE } from './acme';
-export type { AcmePayload, AcmeOptions } from './acme';
+export { createAcmeProvider, createAcmeMiddleware } from './provider';
+export { acmeSchema } from './schema';
+export type { AcmePayload } from './schema';
+export type { AcmeOptions, AcmeMiddlewareOptions } from './options';
+export { SOURCE } from './source';
 export { signAcme } from './sign';
 export { createAcmeConfirmedProvider, reconcileCharges } from './acme-confirmed';
 export type { AcmePing, AcmeCharge, AcmeConfirmedOptions } from './acme-confirmed';

@@ -1,5 +1,5 @@
 import { hmacSha256Hex } from '@payhook/core/plugin';
-import type { AcmePayload } from './acme';
+import type { AcmePayload } from './schema';
 
 /**
  * Acme's side of the wire, for tests: the body bytes and the headers Acme sends. A string is

@@ -2,14 +2,14 @@ import express from 'express';
 import request from 'supertest';
 import { createPaymentHub, ProviderConfigError } from '@payhook/core';
 import { createCountingStore, recordHub } from '@payhook/core/testing';
-import { createAcmeMiddleware, createAcmeProvider, signAcme } from '../src';
+import { createAcmeMiddleware, createAcmeProvider, signAcme, type AcmeOptions } from '../src';
 
-function harness() {
+function harness(secret: AcmeOptions['secret'] = 'test-secret') {
   const store = createCountingStore();
   const hub = createPaymentHub({ store });
   const rec = recordHub(hub);
   const app = express();
-  app.use('/webhooks/acme', createAcmeMiddleware(hub, { secret: 'test-secret' }));
+  app.use('/webhooks/acme', createAcmeMiddleware(hub, { secret }));
   const post = (d: { body: string; headers: Record<string, string> }) =>
     request(app).post('/webhooks/acme').set(d.headers).send(d.body);
   return { store, rec, post };
@@ -35,6 +35,19 @@ describe('acme provider', () => {
       orderId: null,
       failure: { code: 'card_declined' },
     });
+  });
+
+  it('during a secret rotation accepts the old and the new secret, and says which matched', async () => {
+    const h = harness(['old-secret', 'new-secret']);
+    await h.post(signAcme(failed, 'new-secret'));
+    await h.post(signAcme({ ...failed, charge_id: 'ch_3' }, 'old-secret'));
+    expect(h.rec.events.map((e) => [e.transactionId, e.keyIndex])).toEqual([
+      ['ch_2', 1],
+      ['ch_3', 0],
+    ]);
+    const stranger = await h.post(signAcme({ ...failed, charge_id: 'ch_4' }, 'test-secret'));
+    expect(stranger.status).toBe(401);
+    expect(h.rec.events).toHaveLength(2);
   });
 
   it('a delivery without a signature is 401 and emits nothing', async () => {
@@ -67,6 +80,8 @@ describe('acme provider', () => {
       throw new Error('no error');
     };
     expect(option(() => createAcmeProvider({ secret: '' }))).toBe('secret');
+    expect(option(() => createAcmeProvider({ secret: [] }))).toBe('secret');
+    expect(option(() => createAcmeProvider({ secret: ['s', ' '] }))).toBe('secret[1]');
     expect(option(() => createAcmeProvider({ secret: 's', timeZone: 'Mars/Base' }))).toBe(
       'timeZone',
     );

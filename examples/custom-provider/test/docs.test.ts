@@ -6,15 +6,19 @@ describe('docs/writing-a-provider.md', () => {
   const root = path.join(__dirname, '..', '..', '..');
   const doc = readFileSync(path.join(root, 'docs', 'writing-a-provider.md'), 'utf8');
   const sources = [
-    'src/acme.ts',
+    'src/schema.ts',
+    'src/verify.ts',
+    'src/normalize.ts',
+    'src/options.ts',
+    'src/provider.ts',
     'src/sign.ts',
     'test/conformance.test.ts',
     'src/acme-confirmed.ts',
   ].map((f) => readFileSync(path.join(__dirname, '..', f), 'utf8'));
   const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
-  it('has the payload, imports, factory, signer, conformance, confirmed-provider and reconcile blocks', () => {
-    expect(blocks).toHaveLength(7);
+  it('has the schema, verify, normalize, options, provider, signer, conformance, confirmed-provider and reconcile blocks', () => {
+    expect(blocks).toHaveLength(9);
   });
 
   it.each(blocks.map((b, i) => [i + 1, b]))(

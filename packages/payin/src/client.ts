@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { GatewayApiError } from '@payhook/core';
 import {
+  isRetryableStatus,
   jsonNumber,
   normalizeDecimal,
   parseJson,
   requestGateway,
+  type GatewayResponse,
   type JsonValue,
 } from '@payhook/core/plugin';
 import { buildCashyMessage, type SignCase } from './sign';
-import { SOURCE, checkApiKey, checkBaseUrl, checkMerchantId, checkTimeout } from './options';
-import type { CashyCreatedPayin, CashyPayinOrder } from './types';
+import { checkApiKey, checkBaseUrl, checkMerchantId, checkTimeout } from './options';
+import { SOURCE } from './source';
+import type { CashyCreatedPayin, CashyPayinOrder } from './schema';
 
 export interface PayinClientOptions {
   /** API base URL, with any path prefix (`http://testclient.idcashypay.com/stage-api/`). */
@@ -70,75 +73,14 @@ export interface PayinClient {
 const RETRYABLE_MESSAGES = new Set(['System_busy', 'System_Maintenance']);
 
 export function createPayinClient(options: PayinClientOptions): PayinClient {
-  const base = checkBaseUrl(options?.baseUrl);
-  const merchantId = checkMerchantId(options.merchantId);
-  const apiKey = checkApiKey(options.apiKey);
-  const timeoutMs = checkTimeout(options.timeoutMs);
-  const signCase = options.signCase ?? 'upper';
-  const makeNonce = options.nonceStr ?? (() => randomBytes(16).toString('hex'));
-
-  const call = async <T>(
-    path: string,
-    payload: { readonly [key: string]: JsonValue },
-  ): Promise<T> => {
-    const signed = buildCashyMessage(payload, {
-      merchantId,
-      apiKey,
-      signCase,
-      contentType: 'application/json',
-    });
-    const url = new URL(path, base).toString();
-    const response = await requestGateway(url, {
-      method: 'POST',
-      headers: signed.headers,
-      body: signed.body,
-      timeoutMs,
-      source: SOURCE,
-    });
-    const status = response.status;
-    let answer: unknown;
-    try {
-      answer = parseJson(response.text, { numbers: 'text', source: SOURCE, what: 'answer' });
-    } catch (cause) {
-      answer = undefined;
-      if (status >= 200 && status < 300)
-        throw new GatewayApiError(`/${path} answered HTTP ${status} with a body that is not JSON`, {
-          source: SOURCE,
-          httpStatus: status,
-          cause,
-        });
-    }
-    const envelope =
-      answer !== null && typeof answer === 'object' && !Array.isArray(answer)
-        ? (answer as { code?: unknown; msg?: unknown; data?: unknown })
-        : {};
-    const code = envelope.code === undefined ? undefined : String(envelope.code);
-    const msg = typeof envelope.msg === 'string' ? envelope.msg : undefined;
-    if (code !== '200' || status < 200 || status >= 300) {
-      throw new GatewayApiError(
-        `/${path} failed: ${msg ?? 'no msg'} (code ${code ?? 'none'}, HTTP ${status})`,
-        {
-          source: SOURCE,
-          gatewayCode: code,
-          gatewayMessage: msg,
-          httpStatus: status,
-          // No Cashy verdict at all (a proxy's 502): trying later is the only sensible move.
-          retryable: msg !== undefined ? RETRYABLE_MESSAGES.has(msg) : status >= 500,
-        },
-      );
-    }
-    const data = envelope.data;
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw new GatewayApiError(`/${path} answered SUCCESS without data`, {
-        source: SOURCE,
-        gatewayCode: code,
-        gatewayMessage: msg,
-        httpStatus: status,
-      });
-    }
-    return data as T;
+  const config: CallConfig = {
+    base: checkBaseUrl(options?.baseUrl),
+    merchantId: checkMerchantId(options.merchantId),
+    apiKey: checkApiKey(options.apiKey),
+    timeoutMs: checkTimeout(options.timeoutMs),
+    signCase: options.signCase ?? 'upper',
   };
-
+  const makeNonce = options.nonceStr ?? (() => randomBytes(16).toString('hex'));
   return {
     createPayin(request) {
       if (!request || typeof request.mchOrderNo !== 'string' || request.mchOrderNo.length === 0)
@@ -151,26 +93,7 @@ export function createPayinClient(options: PayinClientOptions): PayinClient {
           new TypeError(`${SOURCE}: createPayin amount must be a decimal amount in major units`),
         );
       }
-      // Field order of the docs' table: Cashy signs the bytes, so any order works, but a stable
-      // one keeps requests comparable in logs.
-      return call<CashyCreatedPayin>('api/payIn', {
-        currency: request.currency,
-        payType: request.payType,
-        amount: jsonNumber(amount),
-        reusableStatus: request.reusableStatus ?? false,
-        mchOrderNo: request.mchOrderNo,
-        expireTime: request.expireTime ?? 3600,
-        notifyUrl: request.notifyUrl,
-        nonceStr: request.nonceStr ?? makeNonce(),
-        remark: request.remark,
-        realName: request.realName,
-        phone: request.phone,
-        email: request.email,
-        idType: request.idType,
-        idCard: request.idCard,
-        goodsSubject: request.goodsSubject,
-        goodsBody: request.goodsBody,
-      });
+      return call<CashyCreatedPayin>(config, 'api/payIn', payinBody(request, amount, makeNonce));
     },
     queryPayin(request) {
       const orderNo = request?.orderNo || undefined;
@@ -179,11 +102,108 @@ export function createPayinClient(options: PayinClientOptions): PayinClient {
         return Promise.reject(
           new TypeError(`${SOURCE}: queryPayin needs an orderNo or mchOrderNo`),
         );
-      return call<CashyPayinOrder>('api/payInQuery', {
+      return call<CashyPayinOrder>(config, 'api/payInQuery', {
         mchOrderNo,
         orderNo,
         nonceStr: request.nonceStr ?? makeNonce(),
       });
     },
   };
+}
+
+/**
+ * The /api/payIn body, in the field order of the docs' table: Cashy signs the bytes, so any order
+ * works, but a stable one keeps requests comparable in logs.
+ */
+function payinBody(
+  request: CreatePayinRequest,
+  amount: string,
+  makeNonce: () => string,
+): { readonly [key: string]: JsonValue } {
+  return {
+    currency: request.currency,
+    payType: request.payType,
+    amount: jsonNumber(amount),
+    reusableStatus: request.reusableStatus ?? false,
+    mchOrderNo: request.mchOrderNo,
+    expireTime: request.expireTime ?? 3600,
+    notifyUrl: request.notifyUrl,
+    nonceStr: request.nonceStr ?? makeNonce(),
+    remark: request.remark,
+    realName: request.realName,
+    phone: request.phone,
+    email: request.email,
+    idType: request.idType,
+    idCard: request.idCard,
+    goodsSubject: request.goodsSubject,
+    goodsBody: request.goodsBody,
+  };
+}
+
+interface CallConfig {
+  base: URL;
+  merchantId: string;
+  apiKey: string;
+  timeoutMs: number;
+  signCase: SignCase;
+}
+
+/** One signed POST; resolves with the answer's `data` when Cashy says code 200. */
+async function call<T>(
+  config: CallConfig,
+  path: string,
+  payload: { readonly [key: string]: JsonValue },
+): Promise<T> {
+  const signed = buildCashyMessage(payload, {
+    merchantId: config.merchantId,
+    apiKey: config.apiKey,
+    signCase: config.signCase,
+    contentType: 'application/json',
+  });
+  const response = await requestGateway(new URL(path, config.base).toString(), {
+    method: 'POST',
+    headers: signed.headers,
+    body: signed.body,
+    timeoutMs: config.timeoutMs,
+    source: SOURCE,
+  });
+  return readAnswer(response, path) as T;
+}
+
+/** The `{code, msg, data}` envelope: only code 200 over a 2xx answer is success. */
+function readAnswer(response: GatewayResponse, path: string): object {
+  const status = response.status;
+  let answer: unknown;
+  try {
+    answer = parseJson(response.text, { numbers: 'text', source: SOURCE, what: 'answer' });
+  } catch (cause) {
+    answer = undefined;
+    if (status >= 200 && status < 300)
+      throw new GatewayApiError(`/${path} answered HTTP ${status} with a body that is not JSON`, {
+        source: SOURCE,
+        httpStatus: status,
+        cause,
+      });
+  }
+  const envelope =
+    answer !== null && typeof answer === 'object' && !Array.isArray(answer)
+      ? (answer as { code?: unknown; msg?: unknown; data?: unknown })
+      : {};
+  const code = envelope.code === undefined ? undefined : String(envelope.code);
+  const msg = typeof envelope.msg === 'string' ? envelope.msg : undefined;
+  const failure = { source: SOURCE, gatewayCode: code, gatewayMessage: msg, httpStatus: status };
+  if (code !== '200' || status < 200 || status >= 300) {
+    throw new GatewayApiError(
+      `/${path} failed: ${msg ?? 'no msg'} (code ${code ?? 'none'}, HTTP ${status})`,
+      // No Cashy verdict at all (a proxy's 502, a rate limiter's 429): the HTTP status decides.
+      {
+        ...failure,
+        retryable: msg !== undefined ? RETRYABLE_MESSAGES.has(msg) : isRetryableStatus(status),
+      },
+    );
+  }
+  const data = envelope.data;
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw new GatewayApiError(`/${path} answered SUCCESS without data`, failure);
+  return data;
 }

@@ -1,12 +1,9 @@
-export {
-  createPayinProvider,
-  createPayinMiddleware,
-  resolvePatchOrigin,
-  cashyWebhookSchema,
-  PAYIN_PROVIDER_ID,
-  DEFAULT_TIME_ZONE,
-} from './provider';
-export type { PayinMiddlewareOptions, PatchOrigin } from './provider';
+export { createPayinProvider, createPayinMiddleware, PAYIN_PROVIDER_ID } from './provider';
+export { resolvePatchOrigin } from './normalize';
+export type { PatchOrigin } from './normalize';
+export { cashyWebhookSchema } from './schema';
+export { DEFAULT_TIME_ZONE } from './options';
+export type { PayinProviderOptions, PayinMiddlewareOptions } from './options';
 export { createPayinClient } from './client';
 export type {
   PayinClient,
@@ -23,5 +20,4 @@ export type {
   CashyApiResponse,
   CashyOrderStatus,
   CashyOrderType,
-  PayinProviderOptions,
-} from './types';
+} from './schema';

@@ -1,7 +1,53 @@
-import { ProviderConfigError } from '@payhook/core';
-import { checkHttpUrl, checkPositiveMs, checkRequiredText } from '@payhook/core/plugin';
+import { ProviderConfigError, type WebhookMiddlewareOptions } from '@payhook/core';
+import {
+  assertTimeZone,
+  checkHttpUrl,
+  checkPositiveMs,
+  checkRequiredText,
+  resolveMaxAge,
+  type MaxAge,
+  type MaxAgeOptions,
+} from '@payhook/core/plugin';
+import { SOURCE } from './source';
 
-export const SOURCE = '@payhook/payin';
+export interface PayinProviderOptions extends MaxAgeOptions {
+  /** Your Cashy merchant id (numeric); the `MerchantId` header must name it. */
+  merchantId: string | number;
+  /**
+   * Your Cashy apiKey: it signs every request and webhook. During a rotation, a list (old and
+   * new): webhooks are checked against each in order and `event.keyIndex` says which one matched;
+   * API requests (fetchStatus) are signed with the first.
+   */
+  apiKey: string | readonly string[];
+  /**
+   * IANA zone of `completionTime`, which carries no offset. Default `Asia/Jakarta` (GMT+7, the
+   * zone of the Indonesian webhook doc, https://www.showdoc.com.cn/IdCashyEnglish); other countries
+   * differ (their docs give GMT+8 PHP, GMT+3 BRA/TZA, GMT-5 COL).
+   */
+  timeZone?: string;
+  /** ISO 4217 code put on events; Cashy's webhook does not carry one. Default null. */
+  currency?: string | null;
+  /**
+   * Decimal places of amounts: `100.1` becomes `100.10` at 2. More places with a non-zero digit
+   * are refused, never rounded. Default 0 for MXN, TZS and CLP (integer countries), else 2.
+   */
+  amountScale?: number;
+  /** API base URL (with any path prefix, e.g. `.../stage-api/`): enables `fetchStatus`. */
+  baseUrl?: string;
+  /** Timeout of API calls in ms (default 10,000). */
+  timeoutMs?: number;
+}
+
+export interface PayinMiddlewareOptions extends PayinProviderOptions, WebhookMiddlewareOptions {}
+
+/**
+ * The default zone of `completionTime`: GMT+7, from the Indonesian webhook doc
+ * (https://www.showdoc.com.cn/IdCashyEnglish).
+ */
+export const DEFAULT_TIME_ZONE = 'Asia/Jakarta';
+
+/** Countries whose amounts are whole units (Cashy's country docs type them as integers). */
+const INTEGER_CURRENCIES = new Set(['MXN', 'TZS', 'CLP']);
 
 const fail = (option: string, problem: string, cause?: unknown): never => {
   throw new ProviderConfigError(option, problem, { source: SOURCE, cause });
@@ -42,4 +88,30 @@ export function checkTimeout(value: unknown): number {
   return checkPositiveMs(value, 10_000, 'timeoutMs', SOURCE);
 }
 
-export { fail as configFail };
+/** The provider's options as read at construction. */
+export interface PayinSettings {
+  merchantId: string;
+  /** The key in force first: it signs API requests; webhooks are checked against each. */
+  apiKeys: string[];
+  limits: MaxAge;
+  timeZone: string;
+  currency: string | null;
+  /** Decimal places of amounts. */
+  scale: number;
+}
+
+export function readProviderOptions(options: PayinProviderOptions): PayinSettings {
+  if (!options || typeof options !== 'object')
+    return fail('merchantId', 'is required (options object missing)');
+  const merchantId = checkMerchantId(options.merchantId);
+  const apiKeys = checkApiKeys(options.apiKey);
+  const limits = resolveMaxAge(options, SOURCE);
+  const timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
+  const currency = options.currency ?? null;
+  if (currency !== null && (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)))
+    fail('currency', 'must be an ISO 4217 code such as "IDR", or null');
+  const scale = options.amountScale ?? (currency && INTEGER_CURRENCIES.has(currency) ? 0 : 2);
+  if (!Number.isInteger(scale) || scale < 0 || scale > 4)
+    fail('amountScale', 'must be a whole number from 0 to 4');
+  return { merchantId, apiKeys, limits, timeZone, currency, scale };
+}

@@ -198,6 +198,15 @@ describe('createPayinClient: createPayin', () => {
     expect(error).toMatchObject({ httpStatus: 502, retryable: true, gatewayMessage: undefined });
   });
 
+  it('an HTTP 429 without a Cashy answer is retryable, a 403 is not', async () => {
+    cashy.override.push({ status: 429, body: 'Too Many Requests' });
+    const limited = await gatewayError(client.createPayin(createRequest));
+    expect(limited).toMatchObject({ httpStatus: 429, retryable: true, gatewayMessage: undefined });
+    cashy.override.push({ status: 403, body: '<html>Forbidden</html>' });
+    const forbidden = await gatewayError(client.createPayin(createRequest));
+    expect(forbidden).toMatchObject({ httpStatus: 403, retryable: false });
+  });
+
   it('an unreachable gateway is a retryable GatewayApiError', async () => {
     const url = cashy.baseUrl;
     await cashy.close();

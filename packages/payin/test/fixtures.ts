@@ -1,4 +1,5 @@
 import express, { type RequestHandler } from 'express';
+import request from 'supertest';
 import {
   createPaymentHub,
   type PaymentEvent,
@@ -6,7 +7,12 @@ import {
   type UnhandledDelivery,
 } from '@payhook/core';
 import { instantToIso, jsonNumber, type JsonValue } from '@payhook/core/plugin';
-import { createCountingStore } from '@payhook/core/testing';
+import {
+  assertRefused,
+  createCountingStore,
+  recordHub,
+  type HubRecording,
+} from '@payhook/core/testing';
 import {
   buildCashyMessage,
   createPayinMiddleware,
@@ -101,6 +107,8 @@ export function payinWebhook(
 
 export interface Harness {
   app: express.Express;
+  /** Everything the hub emitted; events, errors, unhandled and duplicates are its arrays. */
+  recording: HubRecording;
   events: PaymentEvent[];
   errors: PaymentErrorLike[];
   unhandled: UnhandledDelivery[];
@@ -120,28 +128,42 @@ export function createHarness(
   const store = createCountingStore();
   const retentionMs = Math.max(72 * HOUR, (options.maxAgeMs ?? 0) + HOUR);
   const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000, retentionMs });
+  const recording = recordHub(hub);
   const h: Harness = {
     app: express(),
-    events: [],
-    errors: [],
-    unhandled: [],
-    duplicates: [],
+    recording,
+    events: recording.events,
+    errors: recording.errors,
+    unhandled: recording.unhandled,
+    duplicates: recording.duplicates,
     store,
     hub,
   };
-  hub.onAny((e) => {
-    h.events.push(e);
-  });
-  hub.on('error', (e) => {
-    h.errors.push(e);
-  });
-  hub.on('unhandled', (u) => {
-    h.unhandled.push(u);
-  });
-  hub.on('duplicate', (e) => {
-    h.duplicates.push(e);
-  });
   for (const mw of before) h.app.use(mw);
   h.app.use('/webhooks/cashy', createPayinMiddleware(hub, { ...baseOptions, ...options }));
   return h;
+}
+
+export const PATH = '/webhooks/cashy';
+
+/** POSTs a signed message to the harness's webhook URL, with its headers. */
+export const post = (h: Harness, message: SignedCashyMessage) =>
+  request(h.app).post(PATH).set(message.headers).send(message.body);
+
+/**
+ * Bad input changes nothing (core's assertRefused): the status and error code, not `SUCCESS`, no
+ * event, no unhandled notice, the store never asked, one error reported with that code. With
+ * `eventId`, also that no key was written: that id can still be claimed as new.
+ */
+export async function expectRefused(
+  h: Harness,
+  message: SignedCashyMessage,
+  status: number,
+  code: string,
+  eventId?: string,
+) {
+  const res = await post(h, message);
+  assertRefused({ status: res.status, body: res.text }, h, { status, code, ackBody: 'SUCCESS' });
+  if (eventId !== undefined) expect((await h.store.claim(eventId, 1_000)).state).toBe('claimed');
+  return res;
 }

@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { ConfigError, createPaymentHub, ProviderConfigError } from '@payhook/core';
 import { jsonNumber } from '@payhook/core/plugin';
 import { createPayinMiddleware, createPayinProvider, type SignedCashyMessage } from '../src';
@@ -8,39 +7,25 @@ import {
   MERCHANT_ID,
   OTHER_KEY,
   createHarness,
+  expectRefused as refused,
   payinWebhook,
+  post,
   signed,
   wallTime,
   type Harness,
 } from './fixtures';
 
 const HOUR = 3_600_000;
-const PATH = '/webhooks/cashy';
 const EVENT_ID = 'cashy:PAYIN8232154612109344768:completed';
 
-const post = (h: Harness, message: SignedCashyMessage) =>
-  request(h.app).post(PATH).set(message.headers).send(message.body);
-
-/** Refused: the status and code, nothing emitted, nothing claimed, the event id still unknown. */
-async function expectRefused(
+/** Refused, and the event id still unknown: no key was written. */
+const expectRefused = (
   h: Harness,
   message: SignedCashyMessage,
   status: number,
   code: string,
   eventId = EVENT_ID,
-) {
-  const res = await post(h, message);
-  expect(res.status).toBe(status);
-  expect(res.text).not.toBe('SUCCESS');
-  expect(res.body.error.code).toBe(code);
-  expect(h.events).toHaveLength(0);
-  expect(h.unhandled).toHaveLength(0);
-  expect(h.store.calls.claim).toBe(0);
-  expect(h.errors.map((e) => e.code)).toEqual([code]);
-  // No key was written: the event id can still be claimed as new.
-  expect((await h.store.claim(eventId, 1_000)).state).toBe('claimed');
-  return res;
-}
+) => refused(h, message, status, code, eventId);
 
 function configError(fn: () => unknown): ProviderConfigError {
   try {

@@ -1,5 +1,4 @@
 import express from 'express';
-import request from 'supertest';
 import {
   API_KEY,
   COMPLETED_AT,
@@ -7,36 +6,13 @@ import {
   DOC_SAMPLE_MAX_AGE,
   OTHER_KEY,
   createHarness,
+  expectRefused,
   payinWebhook,
+  post,
   signed,
   wallTime,
-  type Harness,
 } from './fixtures';
 import { jsonNumber } from '@payhook/core/plugin';
-import type { SignedCashyMessage } from '../src';
-
-const PATH = '/webhooks/cashy';
-
-function post(h: Harness, message: SignedCashyMessage) {
-  return request(h.app).post(PATH).set(message.headers).send(message.body);
-}
-
-/** A refused delivery: the HTTP answer, nothing emitted, the store never asked. */
-async function expectRefused(
-  h: Harness,
-  message: SignedCashyMessage,
-  status: number,
-  code: string,
-) {
-  const res = await post(h, message);
-  expect(res.status).toBe(status);
-  expect(res.body.error.code).toBe(code);
-  expect(res.text).not.toBe('SUCCESS');
-  expect(h.events).toHaveLength(0);
-  expect(h.store.calls.claim).toBe(0);
-  expect(h.errors.map((e) => e.code)).toEqual([code]);
-  return res;
-}
 
 describe('Cashy payin webhook: statuses', () => {
   it('SUCCESS emits payment.completed with exact amount, fee and completionTime, acked with plain SUCCESS', async () => {

@@ -1,12 +1,12 @@
 export {
   createSignedParamProvider,
   createSignedParamMiddleware,
-  verifyNotification,
   DEFAULT_PROVIDER_ID,
   ACK_OK,
   ACK_RETRY,
-  PARAM_SCHEMA,
 } from './provider';
+export { verifyNotification } from './verify';
+export { PARAM_SCHEMA } from './schema';
 export { signParam, serializeParam, buildNotification, buildSignedRequest } from './sign';
 export type { SignedParamNotification, BuildNotificationOptions, SignedRequest } from './sign';
 export {
@@ -27,6 +27,5 @@ export type {
   SignedParamPayload,
   SignedParamQueryData,
   SignedParamRaw,
-  SignedParamOptions,
-  SignedParamMiddlewareOptions,
-} from './types';
+} from './schema';
+export type { SignedParamOptions, SignedParamMiddlewareOptions } from './options';

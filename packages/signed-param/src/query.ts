@@ -1,9 +1,12 @@
 import { GatewayApiError, StatusMismatchError } from '@payhook/core';
 import {
+  formatFieldProblems,
   getAjv,
+  isRetryableStatus,
   parseJson,
   requestGateway,
   toFieldProblems,
+  type GatewayResponse,
   type NotPaymentEvent,
   type PaymentEventDraft,
 } from '@payhook/core/plugin';
@@ -11,7 +14,7 @@ import type { KeyObject } from 'node:crypto';
 import { buildSignedRequest } from './sign';
 import { SOURCE } from './source';
 import type { CountryCode } from './tables';
-import type { SignedParamQueryData, SignedParamRaw } from './types';
+import { QUERY_DATA_SCHEMA, type SignedParamQueryData, type SignedParamRaw } from './schema';
 
 export interface PaymentQueryConfig {
   /** `{baseUrl}/open-api/payment/query` */
@@ -27,17 +30,6 @@ type Result = ReadonlyArray<PaymentEventDraft<SignedParamRaw>> | NotPaymentEvent
 /** The platform's "too many requests" code (docs.paycools.com/en/v1/common/PlatformApiErrorCode.html). */
 const RETRYABLE_CODES = new Set(['21020']);
 
-const DATA_SCHEMA = {
-  type: 'object',
-  required: ['transactionId', 'amount', 'transactionStatus'],
-  properties: {
-    transactionId: { type: 'string', minLength: 1 },
-    amount: { type: 'string', pattern: '^[0-9]+$' },
-    transactionStatus: { type: 'string', minLength: 1 },
-    currency: { type: ['string', 'null'], pattern: '^([A-Z]{3})?$' },
-  },
-};
-
 /**
  * fetchStatus: `POST {baseUrl}/open-api/payment/query` with `{appId, param, sign}`, param
  * `{transactionId, countryCode, timestamp}` signed with the merchant private key
@@ -48,7 +40,7 @@ export function createPaymentQuery(
   config: PaymentQueryConfig,
   normalize: (data: SignedParamQueryData, receivedAt: Date) => Result,
 ): (transactionId: string) => Promise<Result> {
-  const validate = getAjv().compile(DATA_SCHEMA);
+  const validate = getAjv().compile(QUERY_DATA_SCHEMA);
   return async (transactionId) => {
     if (typeof transactionId !== 'string' || transactionId.length === 0)
       throw new TypeError(`${SOURCE}: fetchStatus needs the platform transactionId`);
@@ -65,42 +57,10 @@ export function createPaymentQuery(
       source: SOURCE,
     });
     const receivedAt = new Date();
-    if (response.status < 200 || response.status >= 300) {
-      throw new GatewayApiError(`payment query answered HTTP ${response.status}`, {
-        source: SOURCE,
-        httpStatus: response.status,
-        retryable: response.status >= 500 || response.status === 429,
-      });
-    }
-    const answer = parseAnswer(response.text, 'payment query answer') as {
-      code?: unknown;
-      message?: unknown;
-      data?: unknown;
-    };
-    const code = answer.code === undefined ? undefined : String(answer.code);
-    if (code !== '10000') {
-      const message = typeof answer.message === 'string' ? answer.message.slice(0, 200) : undefined;
-      throw new GatewayApiError(
-        `payment query refused with code ${code ?? '(none)'}${message ? ` (${message})` : ''}`,
-        {
-          source: SOURCE,
-          gatewayCode: code,
-          gatewayMessage: message,
-          httpStatus: response.status,
-          retryable: code !== undefined && RETRYABLE_CODES.has(code),
-        },
-      );
-    }
-    // The newer portal documents `data` as JSON text ("<business_data_json>"), v2 as an object.
-    const data =
-      typeof answer.data === 'string'
-        ? parseAnswer(answer.data, 'payment query data')
-        : answer.data;
+    const data = readData(response);
     if (data === undefined || data === null) return null;
     if (!validate(data)) {
-      const problems = toFieldProblems(validate.errors)
-        .map((p) => `${p.path || '/'} ${p.message}`)
-        .join('; ');
+      const problems = formatFieldProblems(toFieldProblems(validate.errors));
       throw new GatewayApiError(`payment query answer is not a payment: ${problems}`, {
         source: SOURCE,
         httpStatus: response.status,
@@ -115,6 +75,40 @@ export function createPaymentQuery(
     }
     return normalize(payment, receivedAt);
   };
+}
+
+/** The answer's `data`, once the HTTP status and the platform's code both say success. */
+function readData(response: GatewayResponse): unknown {
+  if (response.status < 200 || response.status >= 300) {
+    throw new GatewayApiError(`payment query answered HTTP ${response.status}`, {
+      source: SOURCE,
+      httpStatus: response.status,
+      retryable: isRetryableStatus(response.status),
+    });
+  }
+  const answer = parseAnswer(response.text, 'payment query answer') as {
+    code?: unknown;
+    message?: unknown;
+    data?: unknown;
+  };
+  const code = answer.code === undefined ? undefined : String(answer.code);
+  if (code !== '10000') {
+    const message = typeof answer.message === 'string' ? answer.message.slice(0, 200) : undefined;
+    throw new GatewayApiError(
+      `payment query refused with code ${code ?? '(none)'}${message ? ` (${message})` : ''}`,
+      {
+        source: SOURCE,
+        gatewayCode: code,
+        gatewayMessage: message,
+        httpStatus: response.status,
+        retryable: code !== undefined && RETRYABLE_CODES.has(code),
+      },
+    );
+  }
+  // The newer portal documents `data` as JSON text ("<business_data_json>"), v2 as an object.
+  return typeof answer.data === 'string'
+    ? parseAnswer(answer.data, 'payment query data')
+    : answer.data;
 }
 
 function parseAnswer(text: string, what: string): Record<string, unknown> {

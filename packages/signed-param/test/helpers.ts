@@ -1,13 +1,20 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import express from 'express';
+import request from 'supertest';
 import {
   createPaymentHub,
+  type PaymentErrorLike,
   type PaymentEvent,
   type PaymentHub,
   type UnhandledDelivery,
 } from '@payhook/core';
 import { instantToIso } from '@payhook/core/plugin';
-import { createCountingStore } from '@payhook/core/testing';
+import {
+  assertRefused,
+  createCountingStore,
+  recordHub,
+  type HubRecording,
+} from '@payhook/core/testing';
 import { buildNotification, createSignedParamMiddleware, type SignedParamOptions } from '../src';
 
 function rsaPair(): { publicKey: KeyObject; privateKey: KeyObject } {
@@ -130,9 +137,11 @@ export interface Harness {
   app: express.Express;
   hub: PaymentHub;
   store: ReturnType<typeof createCountingStore>;
+  /** Everything the hub emitted; events, unhandled and errors are its arrays. */
+  recording: HubRecording;
   events: PaymentEvent[];
   unhandled: UnhandledDelivery[];
-  errors: unknown[];
+  errors: PaymentErrorLike[];
 }
 
 /**
@@ -147,18 +156,7 @@ export function createHarness(
   const store = createCountingStore();
   const retentionMs = Math.max(72 * HOUR, (options.maxAgeMs ?? 0) + HOUR);
   const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000, retentionMs });
-  const events: PaymentEvent[] = [];
-  const unhandled: UnhandledDelivery[] = [];
-  const errors: unknown[] = [];
-  hub.onAny((e) => {
-    events.push(e);
-  });
-  hub.on('unhandled', (u) => {
-    unhandled.push(u);
-  });
-  hub.on('error', (e) => {
-    errors.push(e);
-  });
+  const recording = recordHub(hub);
   const middleware = createSignedParamMiddleware(hub, {
     platformPublicKey: platformPublicBase64,
     country: 'PH',
@@ -167,7 +165,30 @@ export function createHarness(
   const app = express();
   if (mount) mount(app, middleware);
   else app.use('/webhooks/platform', middleware);
-  return { app, hub, store, events, unhandled, errors };
+  const { events, unhandled, errors } = recording;
+  return { app, hub, store, recording, events, unhandled, errors };
 }
 
 export const OK_BODY = '{"code":10000,"message":"Success"}';
+
+/** POSTs a body to the harness's notification URL. */
+export const post = (h: Harness, body: string, contentType = 'application/json') =>
+  request(h.app).post('/webhooks/platform').set('content-type', contentType).send(body);
+
+/**
+ * Bad input changes nothing (core's assertRefused): the status and error code, not the success
+ * body, no event, no unhandled notice, the store never asked, one error reported. With `eventId`,
+ * also that no key was written: that id can still be claimed as new.
+ */
+export async function expectRefused(
+  h: Harness,
+  body: string,
+  status: number,
+  code: string,
+  eventId?: string,
+) {
+  const res = await post(h, body);
+  assertRefused({ status: res.status, body: res.text }, h, { status, code, ackBody: OK_BODY });
+  if (eventId !== undefined) expect((await h.store.claim(eventId, 1_000)).state).toBe('claimed');
+  return res;
+}

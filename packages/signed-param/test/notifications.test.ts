@@ -1,5 +1,4 @@
 import express from 'express';
-import request from 'supertest';
 import { validatePaymentEvent } from '@payhook/core/plugin';
 import { buildNotification } from '../src';
 import {
@@ -7,19 +6,18 @@ import {
   OK_BODY,
   RETURN_AT_PH,
   createHarness,
+  expectRefused,
   freshDocParam,
   paymentParam,
   payoutParam,
   platform,
+  post,
   refundParam,
   signed,
   stranger,
   wallTime,
   type Harness,
 } from './helpers';
-
-const post = (h: Harness, body: string, contentType = 'application/json') =>
-  request(h.app).post('/webhooks/platform').set('content-type', contentType).send(body);
 
 /** A delivery the platform would send and that must produce nothing: ack, no event, no store use. */
 async function expectAckedWithoutEvent(h: Harness, body: string) {
@@ -28,19 +26,6 @@ async function expectAckedWithoutEvent(h: Harness, body: string) {
   expect(res.text).toBe(OK_BODY);
   expect(h.events).toHaveLength(0);
   expect(h.store.calls.claim).toBe(0);
-  return res;
-}
-
-/** Bad input: the HTTP answer, no event, the store untouched, one error reported. */
-async function expectRefused(h: Harness, body: string, status: number, code: string) {
-  const res = await post(h, body);
-  expect(res.status).toBe(status);
-  expect(res.text).not.toBe(OK_BODY);
-  expect(JSON.parse(res.text).error.code).toBe(code);
-  expect(h.events).toHaveLength(0);
-  expect(h.unhandled).toHaveLength(0);
-  expect(h.store.calls.claim).toBe(0);
-  expect(h.errors).toHaveLength(1);
   return res;
 }
 

@@ -1,5 +1,4 @@
 import { generateKeyPairSync } from 'node:crypto';
-import request from 'supertest';
 import { ConfigError, createPaymentHub, ProviderConfigError } from '@payhook/core';
 import {
   buildNotification,
@@ -11,9 +10,11 @@ import {
   OK_BODY,
   DOC_EXAMPLE_PARAM,
   createHarness,
+  expectRefused as refused,
   paymentParam,
   platform,
   platformPublicBase64,
+  post,
   refundParam,
   signed,
   stranger,
@@ -24,28 +25,14 @@ import {
 const HOUR = 3_600_000;
 const EVENT_ID = 'signed-param:order.payment.success:C1032653961085706055';
 
-const post = (h: Harness, body: string) =>
-  request(h.app).post('/webhooks/platform').set('content-type', 'application/json').send(body);
-
-/** Refused: the status and code, nothing emitted, nothing claimed, the event id still unknown. */
-async function expectRefused(
+/** Refused, and the event id still unknown: no key was written. */
+const expectRefused = (
   h: Harness,
   body: string,
   status: number,
   code: string,
   eventId = EVENT_ID,
-) {
-  const res = await post(h, body);
-  expect(res.status).toBe(status);
-  expect(res.text).not.toBe(OK_BODY);
-  expect(JSON.parse(res.text).error.code).toBe(code);
-  expect(h.events).toHaveLength(0);
-  expect(h.unhandled).toHaveLength(0);
-  expect(h.store.calls.claim).toBe(0);
-  // No key was written: the event id can still be claimed as new.
-  expect((await h.store.claim(eventId, 1_000)).state).toBe('claimed');
-  return res;
-}
+) => refused(h, body, status, code, eventId);
 
 function configError(fn: () => unknown): ProviderConfigError {
   try {

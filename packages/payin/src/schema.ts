@@ -1,7 +1,6 @@
-import type { MaxAgeOptions } from '@payhook/core/plugin';
-
 /**
- * Payload types. The body is parsed with every JSON number kept as its source text, so a field the
+ * What Cashy sends and answers: the wire types, and the JSON schema a verified webhook (or a
+ * /api/payInQuery order) is checked against. The body is parsed with every JSON number kept as its source text, so a field the
  * docs type as a number (`amount`, `fee`, `merchantId`) is a string here whether Cashy wrote
  * `100.10` or `"100.10"`: nothing passes through a binary float.
  */
@@ -74,30 +73,27 @@ export interface CashyApiResponse<T> {
   data: T | null;
 }
 
-export interface PayinProviderOptions extends MaxAgeOptions {
-  /** Your Cashy merchant id (numeric); the `MerchantId` header must name it. */
-  merchantId: string | number;
-  /**
-   * Your Cashy apiKey: it signs every request and webhook. During a rotation, a list (old and
-   * new): webhooks are checked against each in order and `event.keyIndex` says which one matched;
-   * API requests (fetchStatus) are signed with the first.
-   */
-  apiKey: string | readonly string[];
-  /**
-   * IANA zone of `completionTime`, which carries no offset. Default `Asia/Jakarta` (GMT+7, the
-   * zone of the Indonesian webhook doc, https://www.showdoc.com.cn/IdCashyEnglish); other countries
-   * differ (their docs give GMT+8 PHP, GMT+3 BRA/TZA, GMT-5 COL).
-   */
-  timeZone?: string;
-  /** ISO 4217 code put on events; Cashy's webhook does not carry one. Default null. */
-  currency?: string | null;
-  /**
-   * Decimal places of amounts: `100.1` becomes `100.10` at 2. More places with a non-zero digit
-   * are refused, never rounded. Default 0 for MXN, TZS and CLP (integer countries), else 2.
-   */
-  amountScale?: number;
-  /** API base URL (with any path prefix, e.g. `.../stage-api/`): enables `fetchStatus`. */
-  baseUrl?: string;
-  /** Timeout of API calls in ms (default 10,000). */
-  timeoutMs?: number;
-}
+const nullableString = { type: ['string', 'null'] } as const;
+
+/**
+ * Numbers arrive as their source text (parseJson `numbers: 'text'`), so `amount` is a string here
+ * whether Cashy wrote a JSON number or a string. Unknown members are allowed: the examples are
+ * sloppy (payType, payCode, payUrl come and go).
+ */
+export const cashyWebhookSchema = {
+  type: 'object',
+  required: ['orderStatus', 'orderNo', 'mchOrderNo', 'amount'],
+  properties: {
+    orderStatus: { type: 'string', minLength: 1 },
+    orderNo: { type: 'string', minLength: 1, maxLength: 64 },
+    mchOrderNo: { type: 'string', minLength: 1, maxLength: 64 },
+    amount: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$' },
+    fee: { anyOf: [{ type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$' }, { type: 'null' }] },
+    merchantId: { type: 'string' },
+    completionTime: nullableString,
+    orderType: nullableString,
+    patchOrderNo: nullableString,
+    patchMchOrderNo: nullableString,
+    nonceStr: nullableString,
+  },
+} as const;

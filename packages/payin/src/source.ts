@@ -1,0 +1,2 @@
+/** Starts every error message of this package. */
+export const SOURCE = '@payhook/payin';

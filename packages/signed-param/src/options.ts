@@ -1,0 +1,135 @@
+import { ProviderConfigError, type WebhookMiddlewareOptions } from '@payhook/core';
+import {
+  assertTimeZone,
+  checkHttpUrl,
+  checkPositiveMs,
+  checkRequiredText,
+  loadPrivateKey,
+  resolveMaxAge,
+  type KeyInput,
+  type MaxAge,
+  type MaxAgeOptions,
+} from '@payhook/core/plugin';
+import type { PaymentQueryConfig } from './query';
+import { SOURCE } from './source';
+import { COUNTRIES, isCountryCode, type CountryCode } from './tables';
+
+export interface SignedParamOptions extends MaxAgeOptions {
+  /**
+   * The platform's RSA public key ("Please ask the Platform administrator for the RSA public key of
+   * Platform"): PEM, or bare Base64 DER (SubjectPublicKeyInfo) as the portal hands it out. During a
+   * key rotation, a list (old and new): the keys are tried in order and `event.keyIndex` says which
+   * one matched.
+   */
+  platformPublicKey: KeyInput | readonly KeyInput[];
+  /** Provider id; prefixes every event id and store key. Default `signed-param`; e.g. `paycools`. */
+  id?: string;
+  /**
+   * The merchant account's country (required). Refund notifications name no currency and no
+   * country, so they are read in this one; so is any payment whose channel code has no country
+   * prefix, and the clock of its `yyyy-MM-dd HH:mm:ss` times. fetchStatus sends it as countryCode.
+   */
+  country: CountryCode;
+  /** IANA zones of the platform's `yyyy-MM-dd HH:mm:ss` times, per country (defaults: COUNTRIES). */
+  timeZones?: Partial<Record<CountryCode, string>>;
+  /**
+   * Merchant binding: the prefix every `mchOrderId` of yours starts with. A payment notification
+   * whose `mchOrderId` does not start with it is refused (401 ERR_SENDER_UNKNOWN): the param names
+   * no merchant, and the platform signs every merchant's notifications with the same key.
+   */
+  orderIdPrefix?: string;
+  /** For fetchStatus: the platform API origin, e.g. `https://openapi.paycools.com`. */
+  baseUrl?: string;
+  /** For fetchStatus: the merchant's appId. */
+  appId?: string;
+  /** For fetchStatus: the merchant's RSA private key (PEM or Base64 PKCS#8 DER) that signs `param`. */
+  merchantPrivateKey?: KeyInput;
+  /** For fetchStatus: request timeout in ms (default 10,000). */
+  queryTimeoutMs?: number;
+}
+
+/** The provider's options plus the adapter's (`limit`, `onResult`). */
+export interface SignedParamMiddlewareOptions
+  extends SignedParamOptions, WebhookMiddlewareOptions {}
+
+/** The options as read at construction: what normalize needs. */
+export interface Settings {
+  country: CountryCode;
+  timeZones: Record<CountryCode, string>;
+  /** How old a signed time may be: checked on notifications, never on fetchStatus answers. */
+  limits: MaxAge;
+  /** Merchant binding: every payment's mchOrderId must start with it, when set. */
+  orderIdPrefix: string | undefined;
+}
+
+const fail = (option: string, problem: string, cause?: unknown): never => {
+  throw new ProviderConfigError(option, problem, { source: SOURCE, cause });
+};
+
+const COUNTRY_LIST = Object.keys(COUNTRIES).join(', ');
+
+/** The options object itself: anything else would fail later, on a less helpful property read. */
+export function checkOptionsObject(options: unknown): asserts options is SignedParamOptions {
+  if (!options || typeof options !== 'object')
+    fail('options', 'must be an object with platformPublicKey and country');
+}
+
+export function readSettings(options: SignedParamOptions): Settings {
+  if (options.country === undefined)
+    fail(
+      'country',
+      `is required: your platform account's country (${COUNTRY_LIST}); refund notifications name no currency and are read in it`,
+    );
+  if (!isCountryCode(options.country)) fail('country', `must be one of ${COUNTRY_LIST}`);
+  const prefix = options.orderIdPrefix;
+  if (prefix !== undefined && (typeof prefix !== 'string' || prefix.trim() === ''))
+    fail('orderIdPrefix', 'must be a non-empty string: the start of every mchOrderId of yours');
+  return {
+    country: options.country,
+    timeZones: readTimeZones(options.timeZones),
+    limits: resolveMaxAge(options, SOURCE),
+    orderIdPrefix: prefix,
+  };
+}
+
+/** Each country's default zone (COUNTRIES), overridden per country by the `timeZones` option. */
+function readTimeZones(given: SignedParamOptions['timeZones']): Record<CountryCode, string> {
+  const timeZones = Object.fromEntries(
+    (Object.keys(COUNTRIES) as CountryCode[]).map((c) => [c, COUNTRIES[c].timeZone]),
+  ) as Record<CountryCode, string>;
+  if (given === undefined) return timeZones;
+  if (given === null || typeof given !== 'object')
+    fail('timeZones', 'must map country codes to IANA zones, e.g. { ID: "Asia/Makassar" }');
+  for (const [country, zone] of Object.entries(given)) {
+    if (!isCountryCode(country))
+      fail(`timeZones.${country}`, `is not a country of ${COUNTRY_LIST}`);
+    timeZones[country as CountryCode] = assertTimeZone(zone, `timeZones.${country}`, SOURCE);
+  }
+  return timeZones;
+}
+
+/** The fetchStatus options, all or none: undefined when none is given. */
+export function readQueryConfig(
+  options: SignedParamOptions,
+  settings: Settings,
+): PaymentQueryConfig | undefined {
+  const { baseUrl, appId, merchantPrivateKey, queryTimeoutMs } = options;
+  if (baseUrl === undefined && appId === undefined && merchantPrivateKey === undefined)
+    return undefined;
+  if (baseUrl === undefined)
+    fail('baseUrl', 'must be the platform API URL (https://...) when fetchStatus is configured');
+  const origin = checkHttpUrl(baseUrl, 'baseUrl', SOURCE).href.replace(/\/+$/, '');
+  checkRequiredText(appId, 'appId', 'the merchant appId, when fetchStatus is configured', SOURCE);
+  const key = loadPrivateKey(
+    merchantPrivateKey as NonNullable<typeof merchantPrivateKey>,
+    'merchantPrivateKey',
+    SOURCE,
+  );
+  return {
+    url: `${origin}/open-api/payment/query`,
+    appId: appId as string,
+    merchantKey: key,
+    country: settings.country,
+    timeoutMs: checkPositiveMs(queryTimeoutMs, 10_000, 'queryTimeoutMs', SOURCE),
+  };
+}

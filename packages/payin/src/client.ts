@@ -11,8 +11,7 @@ import {
 } from '@payhook/core/plugin';
 import { buildCashyMessage, type SignCase } from './sign';
 import { checkApiKey, checkBaseUrl, checkMerchantId, checkTimeout } from './options';
-import { SOURCE } from './source';
-import type { CashyCreatedPayin, CashyPayinOrder } from './schema';
+import { SOURCE, type CashyCreatedPayin, type CashyPayinOrder } from './schema';
 
 export interface PayinClientOptions {
   /** API base URL, with any path prefix (`http://testclient.idcashypay.com/stage-api/`). */

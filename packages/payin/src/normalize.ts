@@ -9,8 +9,7 @@ import {
   type PaymentEventDraft,
 } from '@payhook/core/plugin';
 import type { PayinSettings } from './options';
-import type { CashyPayinWebhook } from './schema';
-import { SOURCE } from './source';
+import { SOURCE, type CashyPayinWebhook } from './schema';
 
 /*
  * The one place where Cashy's orderStatus becomes payment.completed / payment.failed (or no

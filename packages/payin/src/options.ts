@@ -8,7 +8,7 @@ import {
   type MaxAge,
   type MaxAgeOptions,
 } from '@payhook/core/plugin';
-import { SOURCE } from './source';
+import { SOURCE } from './schema';
 
 export interface PayinProviderOptions extends MaxAgeOptions {
   /** Your Cashy merchant id (numeric); the `MerchantId` header must name it. */

@@ -14,8 +14,7 @@ import {
   type PayinProviderOptions,
   type PayinSettings,
 } from './options';
-import { cashyWebhookSchema, type CashyPayinWebhook } from './schema';
-import { SOURCE } from './source';
+import { SOURCE, cashyWebhookSchema, type CashyPayinWebhook } from './schema';
 import { verifyWebhook } from './verify';
 
 export const PAYIN_PROVIDER_ID = 'cashy';

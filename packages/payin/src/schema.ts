@@ -1,3 +1,6 @@
+/** Starts every error message of this package. */
+export const SOURCE = '@payhook/payin';
+
 /**
  * What Cashy sends and answers: the wire types, and the JSON schema a verified webhook (or a
  * /api/payInQuery order) is checked against. The body is parsed with every JSON number kept as its source text, so a field the

@@ -1,8 +1,7 @@
 import { SignatureError, type Delivery } from '@payhook/core';
 import { parseJson, verified, type VerifiedPayload } from '@payhook/core/plugin';
-import type { CashyPayinWebhook } from './schema';
+import { SOURCE, type CashyPayinWebhook } from './schema';
 import { verifyCashySign } from './sign';
-import { SOURCE } from './source';
 
 /** Who the webhook must come from: the configured merchant, signed with one of its apiKeys. */
 export interface WebhookVerifierConfig {

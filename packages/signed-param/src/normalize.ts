@@ -10,14 +10,14 @@ import {
   type PaymentEventDraft,
 } from '@payhook/core/plugin';
 import type { Settings } from './options';
-import type {
-  SignedParamPayload,
-  SignedParamPayment,
-  SignedParamQueryData,
-  SignedParamRaw,
-  SignedParamRefund,
+import {
+  SOURCE,
+  type SignedParamPayload,
+  type SignedParamPayment,
+  type SignedParamQueryData,
+  type SignedParamRaw,
+  type SignedParamRefund,
 } from './schema';
-import { SOURCE } from './source';
 import {
   COUNTRIES,
   REFUND_STATUS,

@@ -11,7 +11,7 @@ import {
   type MaxAgeOptions,
 } from '@payhook/core/plugin';
 import type { PaymentQueryConfig } from './query';
-import { SOURCE } from './source';
+import { SOURCE } from './schema';
 import { COUNTRIES, isCountryCode, type CountryCode } from './tables';
 
 export interface SignedParamOptions extends MaxAgeOptions {

@@ -15,8 +15,7 @@ import {
   type SignedParamOptions,
 } from './options';
 import { createPaymentQuery } from './query';
-import { PARAM_SCHEMA, type SignedParamPayload, type SignedParamRaw } from './schema';
-import { SOURCE } from './source';
+import { SOURCE, PARAM_SCHEMA, type SignedParamPayload, type SignedParamRaw } from './schema';
 import { verifySignedParam } from './verify';
 
 export const DEFAULT_PROVIDER_ID = 'signed-param';

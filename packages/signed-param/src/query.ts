@@ -12,9 +12,13 @@ import {
 } from '@payhook/core/plugin';
 import type { KeyObject } from 'node:crypto';
 import { buildSignedRequest } from './sign';
-import { SOURCE } from './source';
 import type { CountryCode } from './tables';
-import { QUERY_DATA_SCHEMA, type SignedParamQueryData, type SignedParamRaw } from './schema';
+import {
+  SOURCE,
+  QUERY_DATA_SCHEMA,
+  type SignedParamQueryData,
+  type SignedParamRaw,
+} from './schema';
 
 export interface PaymentQueryConfig {
   /** `{baseUrl}/open-api/payment/query` */

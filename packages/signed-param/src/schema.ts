@@ -1,3 +1,6 @@
+/** Starts every error message of this package. */
+export const SOURCE = '@payhook/signed-param';
+
 import { EVENT_RULES } from './tables';
 
 /*

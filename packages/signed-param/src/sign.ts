@@ -1,5 +1,5 @@
 import { loadPrivateKey, signRsaSha256, type KeyInput } from '@payhook/core/plugin';
-import { SOURCE } from './source';
+import { SOURCE } from './schema';
 
 /**
  * The platform's side of the protocol, for simulators, fixtures and the CLI: it builds a

@@ -1,8 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { PayloadError, SignatureError } from '@payhook/core';
 import { parseJson, verifyRsaSha256WithAny } from '@payhook/core/plugin';
-import type { SignedParamPayload } from './schema';
-import { SOURCE } from './source';
+import { SOURCE, type SignedParamPayload } from './schema';
 
 /**
  * Checks the outer `sign` against the `param` text exactly as sent (JSON unescaping of the outer

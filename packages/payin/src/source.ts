@@ -1,2 +1,0 @@
-/** Starts every error message of this package. */
-export const SOURCE = '@payhook/payin';

@@ -18,7 +18,7 @@ import {
   type MaxAgeOptions,
   type NormalizeResult,
 } from '@payhook/core/plugin';
-import { SOURCE } from './source';
+import { SOURCE } from './schema';
 
 /** Acme's unsigned ping: it names a charge, nothing more can be believed of it. */
 export interface AcmePing {

@@ -1,8 +1,7 @@
 export { createAcmeProvider, createAcmeMiddleware } from './provider';
-export { acmeSchema } from './schema';
+export { SOURCE, acmeSchema } from './schema';
 export type { AcmePayload } from './schema';
 export type { AcmeOptions, AcmeMiddlewareOptions } from './options';
-export { SOURCE } from './source';
 export { signAcme } from './sign';
 export { createAcmeConfirmedProvider, reconcileCharges } from './acme-confirmed';
 export type { AcmePing, AcmeCharge, AcmeConfirmedOptions } from './acme-confirmed';

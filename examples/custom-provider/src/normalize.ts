@@ -5,8 +5,7 @@ import {
   parseGatewayTime,
   type NormalizeResult,
 } from '@payhook/core/plugin';
-import type { AcmePayload } from './schema';
-import { SOURCE } from './source';
+import { SOURCE, type AcmePayload } from './schema';
 
 /** Every Acme event that is a payment outcome; any other name is "not a payment event". */
 const EVENT_TYPES = new Map<string, PaymentEventType>([

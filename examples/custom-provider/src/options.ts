@@ -1,6 +1,6 @@
 import { ProviderConfigError, type WebhookMiddlewareOptions } from '@payhook/core';
 import { assertTimeZone, checkRequiredText } from '@payhook/core/plugin';
-import { SOURCE } from './source';
+import { SOURCE } from './schema';
 
 export interface AcmeOptions {
   /** The webhook secret; during a rotation, a list (old and new), tried in that order. */

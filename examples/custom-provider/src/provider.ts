@@ -6,8 +6,7 @@ import {
 } from '@payhook/core/plugin';
 import { normalizeCharge } from './normalize';
 import { readAcmeOptions, type AcmeMiddlewareOptions, type AcmeOptions } from './options';
-import { acmeSchema, type AcmePayload } from './schema';
-import { SOURCE } from './source';
+import { SOURCE, acmeSchema, type AcmePayload } from './schema';
 import { verifyAcme } from './verify';
 
 export function createAcmeProvider(options: AcmeOptions): PaymentProvider<AcmePayload> {

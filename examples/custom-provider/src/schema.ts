@@ -1,3 +1,6 @@
+/** The package name: it starts every error message. */
+export const SOURCE = '@acme/payhook-acme';
+
 /**
  * Acme Pay, a made-up gateway: it POSTs JSON with `x-acme-signature: hex(HMAC-SHA256(secret,
  * body))`, amounts in cents, times in Manila wall time, and expects `{"received":true}`.

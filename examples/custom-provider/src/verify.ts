@@ -6,8 +6,7 @@ import {
   verified,
   type VerifiedPayload,
 } from '@payhook/core/plugin';
-import type { AcmePayload } from './schema';
-import { SOURCE } from './source';
+import { SOURCE, type AcmePayload } from './schema';
 
 /**
  * Authenticity on the bytes as received, never on a re-serialized object. The secrets of a

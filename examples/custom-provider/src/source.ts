@@ -1,2 +1,0 @@
-/** The package name: it starts every error message. */
-export const SOURCE = '@acme/payhook-acme';

@@ -796,7 +796,7 @@ describe('postgres examples', () => {
     const app = await startExample('postgres-app.ts', env, { waitForPort: false });
     running.push(app);
     expect(await app.exited).toEqual({ code: 1, signal: null });
-    expect(app.stderr()).toContain('lacks migration 001_processed, 002_inbox');
+    expect(app.stderr()).toContain('lacks migration 001_processed, 002_inbox, 003_watch_list');
   }, 20_000);
 
   it('postgres README: the UPDATE commits with the processed record, once per payment', async () => {

@@ -284,6 +284,7 @@ describe('every option the code accepts has a row in its README', () => {
     },
     { readme: 'postgres', pkg: 'postgres', name: 'PostgresStoreOptions', prefix: '' },
     { readme: 'postgres', pkg: 'postgres', name: 'PostgresInboxOptions', prefix: '' },
+    { readme: 'postgres', pkg: 'postgres', name: 'PostgresWatchListOptions', prefix: '' },
   ];
   it.each(cases)('packages/$readme/README.md: $name', ({ readme, pkg, name, prefix }) => {
     const rows = read(`packages/${readme}/README.md`)

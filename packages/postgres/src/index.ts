@@ -11,3 +11,5 @@ export { runMigrateCommand } from './cli';
 export type { MigrateCommandIo } from './cli';
 export { createPostgresInbox } from './inbox';
 export type { PostgresInbox, PostgresInboxOptions } from './inbox';
+export { createPostgresWatchList } from './watch-list';
+export type { PostgresWatchList, PostgresWatchListOptions } from './watch-list';

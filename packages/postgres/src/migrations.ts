@@ -52,6 +52,18 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX inbox_refused_seq ON ${qualified(s, 'inbox')} (refused, seq);
       CREATE INDEX inbox_events ON ${qualified(s, 'inbox')} USING gin (events jsonb_path_ops);`,
   },
+  {
+    version: 3,
+    name: '003_watch_list',
+    sql: (s: string) => `
+      CREATE TABLE ${qualified(s, 'watch_list')} (
+        name text NOT NULL,
+        id text NOT NULL,
+        expires_at bigint NOT NULL,
+        PRIMARY KEY (name, id)
+      );
+      CREATE INDEX watch_list_expiry ON ${qualified(s, 'watch_list')} (name, expires_at);`,
+  },
 ]);
 
 export interface MigrateOptions {

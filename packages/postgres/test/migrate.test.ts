@@ -43,7 +43,7 @@ describe('schema and migrations', () => {
     expect(await tables(schema)).toEqual([]);
     await expect(store.ready()).rejects.toMatchObject({
       code: 'ERR_CONFIG',
-      message: expect.stringContaining(`lacks migration 001_processed, 002_inbox`),
+      message: expect.stringContaining(`lacks migration 001_processed, 002_inbox, 003_watch_list`),
     });
     // A hub on an unmigrated schema answers retry, never success, and writes nothing.
     const hub = createPaymentHub({ store });
@@ -58,7 +58,7 @@ describe('schema and migrations', () => {
     const results = await Promise.all([migrate(pool, { schema }), migrate(pool, { schema })]);
     const applied = results.flatMap((r) => r.applied).sort();
     expect(applied).toEqual(MIGRATIONS.map((m) => m.name).sort());
-    expect(await tables(schema)).toEqual(['inbox', 'processed', 'schema_migrations']);
+    expect(await tables(schema)).toEqual(['inbox', 'processed', 'schema_migrations', 'watch_list']);
     expect((await migrate(pool, { schema })).applied).toEqual([]);
     await expect(checkSchema(pool, { schema })).resolves.toBeUndefined();
     expect(await missingMigrations(pool, { schema })).toEqual([]);
@@ -116,11 +116,11 @@ describe('runMigrateCommand (payhook postgres migrate)', () => {
     const schema = fresh('cli');
     const before = await run(['--schema', schema, '--check'], { DATABASE_URL });
     expect(before.code).toBe(1);
-    expect(before.err).toContain('lacks migration 001_processed, 002_inbox');
+    expect(before.err).toContain('lacks migration 001_processed, 002_inbox, 003_watch_list');
     const applied = await run(['--url', DATABASE_URL, '--schema', schema]);
     expect(applied).toMatchObject({
       code: 0,
-      out: expect.stringContaining('applied 001_processed, 002_inbox'),
+      out: expect.stringContaining('applied 001_processed, 002_inbox, 003_watch_list'),
     });
     const after = await run(['--schema', schema, '--check'], { DATABASE_URL });
     expect(after).toMatchObject({ code: 0, out: expect.stringContaining('up to date') });

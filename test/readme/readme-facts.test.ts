@@ -28,6 +28,7 @@ const READMES = [
   'packages/lailaolab-socket/README.md',
   'packages/redis-store/README.md',
   'packages/inspector/README.md',
+  'packages/postgres/README.md',
 ];
 const GATEWAY_READMES = {
   'packages/payin/README.md': 'createPayinMiddleware',
@@ -77,6 +78,9 @@ describe.each(READMES)('%s', (file) => {
       'PORT',
       // The inspector's login, which the merchant example reads too (examples/merchant-app/src/main.ts).
       'INSPECTOR_PASSWORD',
+      // The database the merchant example also runs on when set (examples/merchant-app/src/app.ts).
+      'DATABASE_URL',
+      'PAYHOOK_SCHEMA',
     ]);
     const known = new Set<string>(Object.values(ENV_VARS).flat());
     const names = codeBlocks(file).flatMap((b) =>
@@ -285,6 +289,9 @@ describe('every option the code accepts has a row in its README', () => {
     },
     { readme: 'inspector', pkg: 'inspector', name: 'InspectorOptions', prefix: '' },
     { readme: 'inspector', pkg: 'inspector', name: 'PayhookMetricsOptions', prefix: '' },
+    { readme: 'postgres', pkg: 'postgres', name: 'PostgresStoreOptions', prefix: '' },
+    { readme: 'postgres', pkg: 'postgres', name: 'PostgresInboxOptions', prefix: '' },
+    { readme: 'postgres', pkg: 'postgres', name: 'PostgresWatchListOptions', prefix: '' },
   ];
   it.each(cases)('packages/$readme/README.md: $name', ({ readme, pkg, name, prefix }) => {
     const rows = read(`packages/${readme}/README.md`)

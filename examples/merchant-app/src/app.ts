@@ -18,6 +18,7 @@ import {
   type LailaolabSourceOptions,
 } from '@payhook/lailaolab-socket';
 import { attachOrderListeners, createOrdersTable, type OrdersTable } from './orders';
+import { attachDatabaseOrders, connectDatabase, type MerchantDatabase } from './postgres';
 
 /** Which gateways to mount and with what keys; a gateway left out is not mounted. */
 export interface MerchantConfig {
@@ -41,6 +42,8 @@ export interface MerchantApp {
   hub: PaymentHub;
   orders: OrdersTable;
   lailaolab?: LailaolabSource;
+  /** Set when the app runs on PostgreSQL (DATABASE_URL). */
+  database?: MerchantDatabase;
   close(): Promise<void>;
 }
 
@@ -50,14 +53,26 @@ export async function startMerchantApp(
   options: {
     port?: number;
     log?: (line: string) => void;
+    /** Runs on PostgreSQL when set (default `DATABASE_URL`): orders updated in the claim's transaction. */
+    databaseUrl?: string;
     /** Mounts the inspector at /payhook (behind this auth) and Prometheus metrics at /metrics. */
     inspector?: { auth: InspectorAuth };
   } = {},
 ): Promise<MerchantApp> {
   const log = options.log ?? ((line: string) => console.log(line));
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+  const database = databaseUrl
+    ? await connectDatabase(databaseUrl, process.env.PAYHOOK_SCHEMA)
+    : undefined;
   // Every delivery is kept in the inbox (what the inspector shows), counted on its way in.
   const metrics = createPayhookMetrics({ sources: config.lailaolab ? ['lailaolab'] : [] });
-  const hub = createPaymentHub({ inbox: metrics.inbox(createMemoryInbox()) });
+  const inbox = metrics.inbox(createMemoryInbox());
+  let hub: PaymentHub;
+  if (database) {
+    const onPostgres = createPaymentHub({ store: database.store, inbox });
+    attachDatabaseOrders(onPostgres, database.table);
+    hub = onPostgres;
+  } else hub = createPaymentHub({ inbox });
   metrics.watch(hub);
   const mounted: ProviderLike[] = [];
   const mount = <M extends ProviderLike>(middleware: M): M => {
@@ -119,11 +134,13 @@ export async function startMerchantApp(
     hub,
     orders,
     lailaolab,
+    database,
     async close() {
       metrics.close();
       await lailaolab?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database?.close();
     },
   };
 }

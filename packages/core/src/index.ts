@@ -34,7 +34,13 @@ export type { PaymentErrorCode, PaymentErrorLike, FieldProblem } from './errors'
 export { silentLogger } from './logger';
 export type { Logger } from './logger';
 export { createMemoryStore } from './store';
-export type { Claim, IdempotencyStore, MemoryStoreOptions } from './store';
+export type {
+  Claim,
+  ClaimOptions,
+  IdempotencyStore,
+  MemoryStoreOptions,
+  StoreContext,
+} from './store';
 export { createMemoryInbox, REDACTED_HEADERS } from './inbox';
 export type {
   Inbox,
@@ -54,6 +60,7 @@ export type { Delivery, HttpReply, PaymentProvider, AnyPaymentProvider } from '.
 export { createPaymentHub, HUB_EVENT_NAMES } from './hub';
 export type {
   PaymentHub,
+  PaymentHubFor,
   PaymentHubOptions,
   HubChannels,
   HubEventName,

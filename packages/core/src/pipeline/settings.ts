@@ -10,7 +10,7 @@ import type { HubSettings, PaymentHubOptions } from './types';
 /** Every hub option checked at construction: a bad one throws a ConfigError naming it. */
 export function resolveHubOptions(options: PaymentHubOptions): {
   settings: HubSettings;
-  store: IdempotencyStore;
+  store: IdempotencyStore<unknown>;
   logger: Logger;
   inbox: Inbox | undefined;
 } {
@@ -76,7 +76,7 @@ function checkLogger(logger: Logger | undefined): Logger {
   return checked;
 }
 
-function checkStore(store: IdempotencyStore | undefined): IdempotencyStore {
+function checkStore(store: IdempotencyStore<unknown> | undefined): IdempotencyStore<unknown> {
   const checked = store ?? createMemoryStore();
   warnIfMemoryStoreInProduction(checked);
   for (const op of ['claim', 'commit', 'release'] as const) {
@@ -88,7 +88,7 @@ function checkStore(store: IdempotencyStore | undefined): IdempotencyStore {
 
 let memoryStoreWarned = false;
 /** The memory store forgets on restart: say so once, where production operators look. */
-function warnIfMemoryStoreInProduction(store: IdempotencyStore): void {
+function warnIfMemoryStoreInProduction(store: IdempotencyStore<unknown>): void {
   if (memoryStoreWarned || process.env.NODE_ENV !== 'production' || !isMemoryStore(store)) return;
   memoryStoreWarned = true;
   process.emitWarning(

@@ -1,0 +1,75 @@
+import type { PoolClient, QueryResult } from 'pg';
+import { SOURCE } from './sql';
+
+/**
+ * What a listener gets as `tx`: the event's transaction, to run its own queries through. It is
+ * committed with the processed record when every listener resolved, rolled back otherwise. Never
+ * run BEGIN, COMMIT or ROLLBACK through it.
+ */
+export interface PostgresTransaction {
+  query: PoolClient['query'];
+}
+
+/** One open claim: its pooled client inside BEGIN, and the keys recorded at its commit. */
+export interface OpenTransaction {
+  readonly client: PoolClient;
+  readonly key: string;
+  /** Keys claimed inside this transaction (the completion marker), recorded done with it. */
+  readonly joined: Set<string>;
+  /** Resolves true once committed, false once rolled back. */
+  readonly finished: Promise<boolean>;
+  /** The `tx` handed to the listeners: it refuses queries once the transaction ended. */
+  readonly tx: PostgresTransaction;
+  /** The connection's own error (server restart, network), if one came while it was ours. */
+  readonly broken: Error | undefined;
+  /** Gives the client back: destroyed when `error` is given (PostgreSQL then rolls back). */
+  end(committed: boolean, error?: Error): void;
+  /** ROLLBACK and give the client back (destroyed if the ROLLBACK fails). */
+  rollback(): Promise<void>;
+}
+
+export function openTransaction(client: PoolClient, key: string): OpenTransaction {
+  let ended = false;
+  let broken: Error | undefined;
+  let resolve!: (committed: boolean) => void;
+  const finished = new Promise<boolean>((r) => (resolve = r));
+  // A checked-out client that loses its connection emits 'error': unheard, it would crash the app.
+  const onError = (error: Error): void => void (broken ??= error);
+  client.on('error', onError);
+  const query = ((...args: Parameters<PoolClient['query']>) => {
+    if (ended)
+      return Promise.reject(
+        new Error(
+          `${SOURCE}: the transaction of ${key} has ended; run queries while the listener runs`,
+        ),
+      );
+    return (client.query as (...a: unknown[]) => Promise<QueryResult>)(...args);
+  }) as PoolClient['query'];
+  const transaction: OpenTransaction = {
+    client,
+    key,
+    joined: new Set(),
+    finished,
+    tx: { query },
+    get broken() {
+      return broken;
+    },
+    end(committed, error) {
+      if (ended) return;
+      ended = true;
+      client.off('error', onError);
+      client.release(error ?? broken);
+      resolve(committed);
+    },
+    async rollback() {
+      if (ended) return;
+      try {
+        await client.query('ROLLBACK');
+        transaction.end(false);
+      } catch (error) {
+        transaction.end(false, error as Error);
+      }
+    },
+  };
+  return transaction;
+}

@@ -32,16 +32,19 @@ export const GATEWAY_PLUGINS = {
 
 export type GatewayPlugin = (typeof GATEWAY_PLUGINS)[keyof typeof GATEWAY_PLUGINS];
 
+/** Every optional peer: the gateway plugins, and @payhook/postgres for `payhook postgres …`. */
+export type OptionalPeer = GatewayPlugin | '@payhook/postgres';
+
 /**
  * A builder or CLI command whose gateway plugin is not installed. A ConfigError (ERR_CONFIG): like
  * a bad option, it is a setup problem found before any delivery is built.
  */
 export class MissingPluginError extends ConfigError {
   /** The package to install, e.g. `@payhook/newpay-callback`. */
-  readonly plugin: GatewayPlugin;
+  readonly plugin: OptionalPeer;
   /** What needed it: a builder (`createNewpayFixtures`) or a command (`payhook send newpay`). */
   readonly user: string;
-  constructor(user: string, plugin: GatewayPlugin, cause?: unknown) {
+  constructor(user: string, plugin: OptionalPeer, cause?: unknown) {
     super(plugin, 'is not installed', { source: SOURCE, cause });
     this.plugin = plugin;
     this.user = user;
@@ -65,7 +68,7 @@ function isNotFound(error: unknown, id: string): boolean {
 }
 
 /** `require(plugin)`, or a MissingPluginError naming `user` (what needed it) and the install. */
-export function requirePlugin<T>(plugin: GatewayPlugin, user: string): T {
+export function requirePlugin<T>(plugin: OptionalPeer, user: string): T {
   try {
     return require(plugin) as T;
   } catch (error) {

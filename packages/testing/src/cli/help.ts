@@ -33,6 +33,7 @@ Usage:
   payhook send <gateway> <event> --url <url> [options]   post a signed delivery to your app
   payhook keys [--out <dir>] [--force]                   write a test RSA key pair
   payhook simulate lailaolab [--secret <key>] [--port <n>]  run the Lailaolab simulator
+  payhook postgres migrate [--url <url>] [--schema <s>]  apply @payhook/postgres's migrations
 
 Gateways: ${SEND_GATEWAYS.map((g) => g.gateway).join(', ')}
 Run "payhook <command> --help" for a command's options.

@@ -4,6 +4,7 @@ import { EXIT, IoError, UsageError } from './errors';
 import { mainHelp } from './help';
 import { resolveIo, type CliIo } from './io';
 import { keys } from './keys';
+import { postgres } from './postgres';
 import { send } from './send';
 import { simulate } from './simulate';
 
@@ -19,6 +20,8 @@ async function dispatch(command: string | undefined, rest: string[], io: CliIo):
       return keys(rest, io);
     case 'simulate':
       return simulate(rest, io);
+    case 'postgres':
+      return postgres(rest, io);
     case undefined:
     case '-h':
     case '--help':

@@ -51,21 +51,36 @@ export interface LailaolabMessage {
   [extra: string]: unknown;
 }
 
-/** `data` of the status API's answer: one transaction, as the simulator's ledger holds it. */
+/**
+ * `data` of the status API's answer: one transaction of the simulator's ledger, typed from what the
+ * simulator itself writes (createTransaction, then pay or fail), not from everything the gateway may
+ * answer. @payhook/lailaolab-socket keeps its own, wider reading type (every field optional, as
+ * banks send different subsets). It is not imported, even with `import type`: that would put
+ * `import("@payhook/lailaolab-socket")` in this package's .d.ts, and a TypeScript consumer who
+ * installed @payhook/testing without that optional peer would get TS2307 in our types (without
+ * skipLibCheck) or `any` in their place (with it). test/optional-peers.test.ts checks at compile
+ * time that this record still fits the plugin's type.
+ */
 export interface LailaolabStatusData {
   transactionId: string;
-  /** WAITING, EXPIRED, REFUNDED, DISPUTED, PAYMENT_COMPLETED (barlus SDK transaction.go). */
+  /** WAITING when created, PAYMENT_COMPLETED once paid, or `fail`'s `recordStatus`. */
   status: string;
-  isPaid?: boolean;
-  /** Kip, written as a bare JSON number even when given as decimal text. */
-  amount?: number | string;
-  currency?: string | null;
-  linkCode?: string | null;
-  orderNo?: string | null;
-  description?: string | null;
-  paymentMethod?: string | null;
-  paymentTime?: string | number | null;
-  createdAt?: string | number | null;
+  isPaid: boolean;
+  /** Kip as createTransaction was given it; decimal text is served as a bare JSON number. */
+  amount: number | string;
+  /** LAK unless createTransaction says otherwise; left out when it says `null`. */
+  currency?: string;
+  /** The simulator makes no payment links. */
+  linkCode: null;
+  orderNo: string | null;
+  description: string;
+  /** BCEL, the bank of the observed payload. */
+  paymentMethod: string;
+  /** ISO 8601 once paid, null before. */
+  paymentTime: string | null;
+  /** ISO 8601. */
+  createdAt: string;
+  /** What setTransaction adds, to play an answer the simulator would not write itself. */
   [extra: string]: unknown;
 }
 
@@ -371,13 +386,13 @@ function createTransaction(
     status: 'WAITING',
     isPaid: false,
     amount: init.amount,
-    currency: init.currency === undefined ? 'LAK' : init.currency,
+    // `null` leaves the field out (a record without a currency), in the order the gateway writes it.
+    ...(init.currency === null ? {} : { currency: init.currency ?? 'LAK' }),
     description: init.description ?? 'PAYMENT',
     paymentMethod: 'BCEL',
     paymentTime: null,
     createdAt: new Date().toISOString(),
   };
-  if (data.currency === null) delete data.currency;
   state.ledger.set(transactionId, data);
   return { ...data };
 }

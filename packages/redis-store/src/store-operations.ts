@@ -60,6 +60,31 @@ export async function claimKey(state: StoreState, key: string, leaseMs: number):
   return { state: 'busy' };
 }
 
+/**
+ * Runs one of the token-checked scripts. A token this store never issued, or an answer saying
+ * another holder (or nobody, for renew) has the key, is a lost claim: onLostClaim hears it, and
+ * the result is false.
+ */
+async function runHeld(
+  state: StoreState,
+  op: 'commit' | 'release' | 'renew',
+  key: string,
+  redisKey: string,
+  token: unknown,
+  args: string[],
+): Promise<boolean> {
+  const { onLostClaim } = state.options;
+  if (!isOurToken(token)) {
+    onLostClaim?.(key, op);
+    return false;
+  }
+  const result = await runScript(state, op, redisKey, [token, ...args]);
+  // commit and release also succeed on 2 (already done, already gone); renew only while held.
+  const held = op === 'renew' ? result === 1 : result !== 0;
+  if (!held) onLostClaim?.(key, op);
+  return held;
+}
+
 export async function commitClaim(
   state: StoreState,
   key: string,
@@ -68,24 +93,11 @@ export async function commitClaim(
 ): Promise<void> {
   const redisKey = checkKey(state, key, 'commit');
   const ttl = checkMs(ttlMs, state.options.minTtlMs, 'ttlMs', 'commit');
-  const { onLostClaim } = state.options;
-  if (!isOurToken(token)) {
-    onLostClaim?.(key, 'commit');
-    return;
-  }
-  const result = await runScript(state, 'commit', redisKey, [token, ttl, DONE]);
-  if (result === 0) onLostClaim?.(key, 'commit');
+  await runHeld(state, 'commit', key, redisKey, token, [ttl, DONE]);
 }
 
 export async function releaseClaim(state: StoreState, key: string, token: string): Promise<void> {
-  const redisKey = checkKey(state, key, 'release');
-  const { onLostClaim } = state.options;
-  if (!isOurToken(token)) {
-    onLostClaim?.(key, 'release');
-    return;
-  }
-  const result = await runScript(state, 'release', redisKey, [token]);
-  if (result === 0) onLostClaim?.(key, 'release');
+  await runHeld(state, 'release', key, checkKey(state, key, 'release'), token, []);
 }
 
 export async function renewClaim(
@@ -96,14 +108,7 @@ export async function renewClaim(
 ): Promise<boolean> {
   const redisKey = checkKey(state, key, 'renew');
   const lease = checkMs(leaseMs, state.options.minLeaseMs, 'leaseMs', 'renew');
-  const { onLostClaim } = state.options;
-  if (!isOurToken(token)) {
-    onLostClaim?.(key, 'renew');
-    return false;
-  }
-  const held = (await runScript(state, 'renew', redisKey, [token, lease])) === 1;
-  if (!held) onLostClaim?.(key, 'renew');
-  return held;
+  return runHeld(state, 'renew', key, redisKey, token, [lease]);
 }
 
 export async function markKeyDone(state: StoreState, key: string, ttlMs: number): Promise<void> {

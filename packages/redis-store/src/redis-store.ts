@@ -1,40 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { Redis, type Cluster, type RedisOptions } from 'ioredis';
-import { evalScript, script, waitForReady } from './scripts';
-import {
-  ConfigError,
-  StoreError,
-  silentLogger,
-  type Claim,
-  type IdempotencyStore,
-  type Logger,
-} from '@payhook/core';
-import { checkWholeNumber } from '@payhook/core/plugin';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { IdempotencyStore, Logger } from '@payhook/core';
+import { closeOwnedClient, createOwnedClient } from './client';
+import { dropOrphans, releaseOrphans } from './orphaned-claims';
+import { waitForReady } from './scripts';
+import { resolveRedisStoreOptions, SOURCE } from './store-options';
+import { claimKey, commitClaim, markKeyDone, releaseClaim, renewClaim } from './store-operations';
+import type { StoreState } from './store-state';
 
-const SOURCE = '@payhook/redis-store';
-
-/** The value a processed event keeps; a claim holds its token instead (16 base64url characters). */
-export const DONE = 'done';
-
-/**
- * ioredis settings for a store that must fail fast: ioredis's defaults queue commands while Redis is
- * away and retry them 20 times per reconnect, so a delivery would hang until the gateway times out
- * instead of getting its retry answer. Applied to the client the store creates from `url`; use them
- * when you build the client yourself.
- */
-export const FAIL_FAST_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
-  // A command issued while disconnected is refused at once instead of waiting for a reconnect.
-  enableOfflineQueue: false,
-  // Commands in flight when the connection drops are refused at the first reconnect attempt...
-  maxRetriesPerRequest: 0,
-  // ...and never replayed later: a claim the store already reported as failed must not land after.
-  autoResendUnfulfilledCommands: false,
-  connectTimeout: 2_000,
-  // close() during an outage: ioredis keeps a 2 s timer for a socket that is already gone.
-  disconnectTimeout: 200,
-  // Keep reconnecting, with a capped backoff, so the store recovers by itself when Redis returns.
-  retryStrategy: (attempt: number) => Math.min(100 * attempt, 2_000),
-});
+export { FAIL_FAST_REDIS_OPTIONS } from './client';
+export { DONE } from './store-state';
 
 export interface RedisStoreOptions {
   /**
@@ -97,72 +71,45 @@ export interface RedisStore extends IdempotencyStore {
   close(): Promise<void>;
 }
 
-// One round trip each. The claim reads the state in the same script, so "done" and "busy" are never
-// confused by a key that expires between two commands.
-const CLAIM = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-if redis.call('GET', KEYS[1]) == ARGV[3] then return 2 end
-return 0`;
-
-// A missing key also becomes done: the lease lapsed with nobody taking it over, and this holder's
-// listeners did succeed, so remembering it prevents a second dispatch. Another holder's claim is
-// never overwritten.
-const COMMIT = `
-local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] or not v then
-  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
-  return 1
-end
-if v == ARGV[3] then return 2 end
-return 0`;
-
-const RELEASE = `
-local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
-if not v then return 2 end
-return 0`;
-
-// A new lease from now, only while this holder's token holds the key: never revives a claim that
-// lapsed, never touches another holder's claim or a done marker.
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
-// The completion marker: done whatever the key held (a completion outranks a probe's claim).
-const MARK = `redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) return 1`;
-
-const SCRIPTS = {
-  claim: script(CLAIM),
-  commit: script(COMMIT),
-  release: script(RELEASE),
-  renew: script(RENEW),
-  mark: script(MARK),
-};
-
-const TOKEN = /^[A-Za-z0-9_-]{16}$/;
-
-function positiveMs(value: number | undefined, option: string): number | undefined {
-  return value === undefined
-    ? undefined
-    : checkWholeNumber(value, 0, option, { unit: 'milliseconds', source: SOURCE });
+/** The client and the state every store function shares, with the orphans' resume wired in. */
+function createStoreState(options: RedisStoreOptions): StoreState {
+  const resolved = resolveRedisStoreOptions(options);
+  const { given, url, commandTimeoutMs, redisOptions } = resolved;
+  const state: StoreState = {
+    options: resolved,
+    client: given ?? createOwnedClient(url!, commandTimeoutMs, redisOptions),
+    owned: !given,
+    closed: false,
+    orphans: { tokens: new Map(), flushing: false, settled: 0, released: 0, forgotten: 0 },
+    resumeOrphans: () => {
+      if (state.orphans.tokens.size > 0) void releaseOrphans(state);
+    },
+  };
+  return state;
 }
 
-function positiveCount(value: number | undefined, option: string): number | undefined {
-  return value === undefined ? undefined : checkWholeNumber(value, 0, option, { source: SOURCE });
+/** Without a listener ioredis prints every reconnect failure; report an outage once instead. */
+function logOutages(state: StoreState): void {
+  const { client, options } = state;
+  let down = false;
+  client.on('error', (error: Error) => {
+    if (down || state.closed) return;
+    down = true;
+    options.logger.warn({ err: error }, `${SOURCE}: Redis connection lost: ${error.message}`);
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    options.logger.info({}, `${SOURCE}: Redis connection restored`);
+  });
 }
 
-/**
- * Whether a command that failed may still have run on Redis: it timed out, or the connection dropped
- * while it was in flight. A command refused before it was sent (offline, store closed) or answered
- * with a Redis error did not change anything.
- */
-function mayHaveRun(error: unknown): boolean {
-  if (!(error instanceof Error)) return true;
-  if (error.name === 'ReplyError') return false;
-  return !error.message.includes('enableOfflineQueue');
+async function closeStore(state: StoreState): Promise<void> {
+  if (state.closed) return;
+  state.closed = true;
+  state.client.off('ready', state.resumeOrphans);
+  dropOrphans(state);
+  if (state.owned) await closeOwnedClient(state.client);
 }
 
 /**
@@ -170,259 +117,19 @@ function mayHaveRun(error: unknown): boolean {
  * claim is SET NX PX, commit, release and renew are Lua scripts that check the claim's token.
  */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
-  if (!options || typeof options !== 'object')
-    throw new ConfigError('options', 'must be an object with client or url, and prefix', {
-      source: SOURCE,
-    });
-  const { client: given, url } = options;
-  if (given && url !== undefined)
-    throw new ConfigError('client', 'and url are exclusive: give one', { source: SOURCE });
-  if (!given && (typeof url !== 'string' || url.length === 0))
-    throw new ConfigError('url', 'or client is required (an ioredis client or a redis:// URL)', {
-      source: SOURCE,
-    });
-  if (given && typeof (given as Redis).evalsha !== 'function')
-    throw new ConfigError('client', 'must be an ioredis Redis or Cluster client', {
-      source: SOURCE,
-    });
-  const prefix = options.prefix;
-  if (typeof prefix !== 'string' || prefix.length === 0)
-    throw new ConfigError('prefix', 'is required, e.g. "payhook:shop-1:"', { source: SOURCE });
-  const minLeaseMs = positiveMs(options.leaseMs, 'leaseMs') ?? 0;
-  const minTtlMs = positiveMs(options.ttlMs, 'ttlMs') ?? 0;
-  if (minLeaseMs > 0 && minTtlMs > 0 && minTtlMs < minLeaseMs)
-    throw new ConfigError('ttlMs', 'must be at least leaseMs', { source: SOURCE });
-  const commandTimeoutMs = positiveMs(options.commandTimeoutMs, 'commandTimeoutMs') ?? 1_000;
-  const logger = options.logger ?? silentLogger;
-  const onLostClaim = options.onLostClaim;
-  const maxOrphanedClaims = positiveCount(options.maxOrphanedClaims, 'maxOrphanedClaims') ?? 10_000;
-
-  const owned = !given;
-  const client: Redis | Cluster =
-    given ??
-    new Redis(url!, {
-      ...FAIL_FAST_REDIS_OPTIONS,
-      commandTimeout: commandTimeoutMs,
-      ...options.redisOptions,
-    });
-  let closed = false;
-
-  if (owned) {
-    // Without a listener ioredis prints every reconnect failure; report an outage once instead.
-    let down = false;
-    client.on('error', (error: Error) => {
-      if (down || closed) return;
-      down = true;
-      logger.warn({ err: error }, `${SOURCE}: Redis connection lost: ${error.message}`);
-    });
-    client.on('ready', () => {
-      if (!down) return;
-      down = false;
-      logger.info({}, `${SOURCE}: Redis connection restored`);
-    });
-  }
-
-  const run = async (
-    op: keyof typeof SCRIPTS,
-    key: string,
-    args: string[],
-    { withSource = false } = {},
-  ): Promise<unknown> => {
-    if (closed) throw new StoreError(op, new Error('the store is closed'), SOURCE);
-    try {
-      const result = await evalScript(client, SCRIPTS[op], key, args, commandTimeoutMs, withSource);
-      // Redis answers again: release what earlier claims may have left behind.
-      if (orphans.size > 0 && !flushing) void releaseOrphans();
-      return result;
-    } catch (cause) {
-      throw new StoreError(op, cause, SOURCE);
-    }
-  };
-
-  /**
-   * Claims whose answer never came, token → prefixed key, oldest first. Their SET NX may have run
-   * (or may still run: a frozen Redis executes what is in its socket when it resumes), and then it
-   * holds the key for the whole lease with nobody to dispatch, commit or release it: the hub
-   * answered the gateway with its retry body. Each is released by its token, which this store
-   * generated and nobody else ever used, once Redis answers again.
-   */
-  const orphans = new Map<string, string>();
-  let flushing = false;
-  /** Since the last log line: orphans answered for, those of them still held and released, forgotten. */
-  let settled = 0;
-  let released = 0;
-  let forgotten = 0;
-
-  /** true: answered (released, already gone, or not ours); false: no answer, kept for later. */
-  const releaseOrphan = async (token: string, redisKey: string): Promise<boolean> => {
-    try {
-      // EVAL, not EVALSHA: the answer of a NOSCRIPT fallback may be lost too (a restarted server).
-      const result = await run('release', redisKey, [token], { withSource: true });
-      if (orphans.delete(token)) settled++;
-      if (result === 1) released++;
-      return true;
-    } catch {
-      return false; // kept: the next answer from Redis, or its 'ready', tries again
-    }
-  };
-
-  const rememberOrphan = (token: string, redisKey: string): void => {
-    if (closed) return;
-    orphans.set(token, redisKey);
-    if (orphans.size > maxOrphanedClaims) {
-      const [oldest] = orphans.keys();
-      orphans.delete(oldest!);
-      if (forgotten++ === 0)
-        logger.warn(
-          { maxOrphanedClaims },
-          `${SOURCE}: more than ${maxOrphanedClaims} claims without an answer; forgetting the oldest, ` +
-            'whose keys then stay claimed until their lease ends',
-        );
-    }
-    // At once: on a connection that is still open (a frozen or slow Redis), this release is queued
-    // behind the claim and runs right after it when Redis resumes, before any later redelivery.
-    void releaseOrphan(token, redisKey).then((answered) => {
-      if (answered && orphans.size === 0) report();
-    });
-  };
-
-  const report = (): void => {
-    if (settled === 0 && forgotten === 0) return;
-    logger.info(
-      { settled, released, forgotten },
-      `${SOURCE}: ${settled} claims whose answer was lost are settled (${released} still held, released now)` +
-        (forgotten > 0 ? `; ${forgotten} more were forgotten (maxOrphanedClaims)` : ''),
-    );
-    settled = 0;
-    released = 0;
-    forgotten = 0;
-  };
-
-  const releaseOrphans = async (): Promise<void> => {
-    if (flushing || closed) return;
-    flushing = true;
-    try {
-      while (orphans.size > 0 && !closed) {
-        const batch = [...orphans].slice(0, 100);
-        const answered = await Promise.all(batch.map(([t, k]) => releaseOrphan(t, k)));
-        // Redis is away again: stop here, the next answer or 'ready' resumes.
-        if (!answered.every(Boolean)) return;
-      }
-      report();
-    } finally {
-      flushing = false;
-    }
-  };
-  const onReady = (): void => {
-    if (orphans.size > 0) void releaseOrphans();
-  };
-  client.on('ready', onReady);
-
-  const checkKey = (key: unknown, op: string): string => {
-    if (typeof key !== 'string' || key.length === 0)
-      throw new StoreError(op, new TypeError('key must be a non-empty string'), SOURCE);
-    return prefix + key;
-  };
-  const checkMs = (value: unknown, floor: number, name: string, op: string): string => {
-    const ms = Math.max(
-      typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0,
-      floor,
-    );
-    if (ms === 0)
-      throw new StoreError(
-        op,
-        new TypeError(`${name} must be a positive whole number of milliseconds`),
-        SOURCE,
-      );
-    return String(ms);
-  };
-
+  const state = createStoreState(options);
+  const { client } = state;
+  if (state.owned) logOutages(state);
+  client.on('ready', state.resumeOrphans);
   return {
     client,
-    prefix,
-
-    async claim(key, leaseMs): Promise<Claim> {
-      const redisKey = checkKey(key, 'claim');
-      const lease = checkMs(leaseMs, minLeaseMs, 'leaseMs', 'claim');
-      // Generated here, not in Lua: a claim whose answer is lost can still be released by its token.
-      const token = randomBytes(12).toString('base64url');
-      let result: unknown;
-      try {
-        result = await run('claim', redisKey, [token, lease, DONE]);
-      } catch (error) {
-        if (mayHaveRun((error as StoreError).cause)) rememberOrphan(token, redisKey);
-        throw error;
-      }
-      if (result === 1) return { state: 'claimed', token };
-      if (result === 2) return { state: 'done' };
-      return { state: 'busy' };
-    },
-
-    async commit(key, token, ttlMs) {
-      const redisKey = checkKey(key, 'commit');
-      const ttl = checkMs(ttlMs, minTtlMs, 'ttlMs', 'commit');
-      // A token this store never issued could equal DONE or be empty; it must match nothing.
-      if (typeof token !== 'string' || !TOKEN.test(token)) {
-        onLostClaim?.(key, 'commit');
-        return;
-      }
-      const result = await run('commit', redisKey, [token, ttl, DONE]);
-      if (result === 0) onLostClaim?.(key, 'commit');
-    },
-
-    async release(key, token) {
-      const redisKey = checkKey(key, 'release');
-      if (typeof token !== 'string' || !TOKEN.test(token)) {
-        onLostClaim?.(key, 'release');
-        return;
-      }
-      const result = await run('release', redisKey, [token]);
-      if (result === 0) onLostClaim?.(key, 'release');
-    },
-
-    async renew(key, token, leaseMs) {
-      const redisKey = checkKey(key, 'renew');
-      const lease = checkMs(leaseMs, minLeaseMs, 'leaseMs', 'renew');
-      if (typeof token !== 'string' || !TOKEN.test(token)) {
-        onLostClaim?.(key, 'renew');
-        return false;
-      }
-      const held = (await run('renew', redisKey, [token, lease])) === 1;
-      if (!held) onLostClaim?.(key, 'renew');
-      return held;
-    },
-
-    async markDone(key, ttlMs) {
-      const redisKey = checkKey(key, 'markDone');
-      const ttl = checkMs(ttlMs, minTtlMs, 'ttlMs', 'markDone');
-      await run('mark', redisKey, [ttl, DONE]);
-    },
-
-    ready(timeoutMs = 5_000) {
-      return waitForReady(client, timeoutMs, closed, 'store', SOURCE);
-    },
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      client.off('ready', onReady);
-      if (orphans.size > 0)
-        logger.warn(
-          { left: orphans.size },
-          `${SOURCE}: closed with ${orphans.size} claims whose answer was lost; those that landed hold their keys until their lease ends`,
-        );
-      orphans.clear();
-      if (!owned || client.status === 'end') return;
-      // quit() resolves on Redis's OK, before the socket is gone: wait for 'end' so nothing is left open.
-      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-      if (client.status === 'ready') {
-        try {
-          await client.quit();
-        } catch {
-          client.disconnect();
-        }
-      } else client.disconnect();
-      await ended;
-    },
+    prefix: state.options.prefix,
+    claim: (key, leaseMs) => claimKey(state, key, leaseMs),
+    commit: (key, token, ttlMs) => commitClaim(state, key, token, ttlMs),
+    release: (key, token) => releaseClaim(state, key, token),
+    renew: (key, token, leaseMs) => renewClaim(state, key, token, leaseMs),
+    markDone: (key, ttlMs) => markKeyDone(state, key, ttlMs),
+    ready: (timeoutMs = 5_000) => waitForReady(client, timeoutMs, state.closed, 'store', SOURCE),
+    close: () => closeStore(state),
   };
 }

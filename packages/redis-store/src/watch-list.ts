@@ -1,7 +1,8 @@
-import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { ConfigError, StoreError } from '@payhook/core';
 import { checkWholeNumber } from '@payhook/core/plugin';
-import { FAIL_FAST_REDIS_OPTIONS, type RedisStore } from './redis-store';
+import { checkGivenClient, closeOwnedClient, createOwnedClient } from './client';
+import type { RedisStore } from './redis-store';
 import { evalScript, script, waitForReady } from './scripts';
 
 const SOURCE = '@payhook/redis-store';
@@ -102,15 +103,18 @@ function checkId(id: unknown, op: string): string {
   return id;
 }
 
-/**
- * A watch list on Redis (see RedisWatchList), for the entries a process must not forget when it
- * restarts and other instances must see: the Lailaolab source's watched transactions.
- */
-export function createRedisWatchList(options: RedisWatchListOptions): RedisWatchList {
-  if (!options || typeof options !== 'object')
-    throw new ConfigError('options', 'must be an object with store, client or url, and name', {
-      source: SOURCE,
-    });
+/** RedisWatchListOptions checked, with their defaults. */
+interface ResolvedWatchListOptions {
+  readonly given: Redis | Cluster | undefined;
+  readonly url: string | undefined;
+  readonly redisOptions: RedisOptions | undefined;
+  readonly key: string;
+  readonly maxEntries: number;
+  readonly commandTimeoutMs: number;
+}
+
+/** Where the client comes from: exactly one of a store, a client and a URL. */
+function checkConnection(options: RedisWatchListOptions): void {
   const { store, url } = options;
   const sources = [store, options.client, url].filter((v) => v !== undefined).length;
   if (sources > 1)
@@ -123,11 +127,12 @@ export function createRedisWatchList(options: RedisWatchListOptions): RedisWatch
     throw new ConfigError('store', 'must come from createRedisStore()', { source: SOURCE });
   if (url !== undefined && (typeof url !== 'string' || url.length === 0))
     throw new ConfigError('url', 'must be a redis:// or rediss:// URL', { source: SOURCE });
-  const given = store?.client ?? options.client;
-  if (given && typeof (given as Redis).evalsha !== 'function')
-    throw new ConfigError('client', 'must be an ioredis Redis or Cluster client', {
-      source: SOURCE,
-    });
+  checkGivenClient(store?.client ?? options.client, SOURCE);
+}
+
+/** The sorted set's key, from the store's prefix (or `prefix`) and `name`. */
+function watchListKey(options: RedisWatchListOptions): string {
+  const { store } = options;
   if (store !== undefined && options.prefix !== undefined && options.prefix !== store.prefix)
     throw new ConfigError('prefix', "is the store's when store is given", { source: SOURCE });
   const prefix = store?.prefix ?? options.prefix;
@@ -137,83 +142,121 @@ export function createRedisWatchList(options: RedisWatchListOptions): RedisWatch
     throw new ConfigError('name', 'must be 1-100 of [A-Za-z0-9_.:-], e.g. "lailaolab"', {
       source: SOURCE,
     });
+  return `${prefix}watch-list:${options.name}`;
+}
+
+/** Checks every option at construction (a ConfigError names the first wrong one). */
+function resolveWatchListOptions(options: RedisWatchListOptions): ResolvedWatchListOptions {
+  if (!options || typeof options !== 'object')
+    throw new ConfigError('options', 'must be an object with store, client or url, and name', {
+      source: SOURCE,
+    });
+  checkConnection(options);
+  const key = watchListKey(options);
   const maxEntries = checkWholeNumber(options.maxEntries, 10_000, 'maxEntries', { source: SOURCE });
   const commandTimeoutMs = checkWholeNumber(options.commandTimeoutMs, 1_000, 'commandTimeoutMs', {
     unit: 'milliseconds',
     source: SOURCE,
   });
-
-  const key = `${prefix}watch-list:${options.name}`;
-  const owned = !given;
-  const client: Redis | Cluster =
-    given ??
-    new Redis(url!, {
-      ...FAIL_FAST_REDIS_OPTIONS,
-      commandTimeout: commandTimeoutMs,
-      ...options.redisOptions,
-    });
-  // An owned client without an error listener prints every reconnect failure; each call reports.
-  if (owned) client.on('error', () => undefined);
-  let closed = false;
-
-  const run = async (op: keyof typeof SCRIPTS, args: string[]): Promise<unknown> => {
-    if (closed) throw new StoreError(`watch list ${op}`, new Error('the list is closed'), SOURCE);
-    try {
-      return await evalScript(client, SCRIPTS[op], key, args, commandTimeoutMs);
-    } catch (cause) {
-      throw new StoreError(`watch list ${op}`, cause, SOURCE);
-    }
-  };
-
+  const given = options.store?.client ?? options.client;
   return {
+    given,
+    url: options.url,
+    redisOptions: options.redisOptions,
     key,
+    maxEntries,
+    commandTimeoutMs,
+  };
+}
+
+/** What a watch list's functions share. */
+interface WatchListState {
+  readonly options: ResolvedWatchListOptions;
+  readonly client: Redis | Cluster;
+  /** Created from `url`: the list closes it. */
+  readonly owned: boolean;
+  closed: boolean;
+}
+
+async function runScript(
+  state: WatchListState,
+  op: keyof typeof SCRIPTS,
+  args: string[],
+): Promise<unknown> {
+  if (state.closed)
+    throw new StoreError(`watch list ${op}`, new Error('the list is closed'), SOURCE);
+  const { key, commandTimeoutMs } = state.options;
+  try {
+    return await evalScript(state.client, SCRIPTS[op], key, args, commandTimeoutMs);
+  } catch (cause) {
+    throw new StoreError(`watch list ${op}`, cause, SOURCE);
+  }
+}
+
+async function addEntry(
+  state: WatchListState,
+  id: string,
+  expiresAt: number,
+): Promise<RedisWatchListAddResult> {
+  checkId(id, 'watch list add');
+  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt))
+    throw new StoreError(
+      'watch list add',
+      new TypeError('expiresAt must be a whole number of milliseconds since the epoch'),
+      SOURCE,
+    );
+  const args = [id, String(expiresAt), String(Date.now()), String(state.options.maxEntries)];
+  const [size, dropped] = (await runScript(state, 'add', args)) as [number, string[]];
+  return { size, dropped };
+}
+
+async function removeEntry(
+  state: WatchListState,
+  id: string,
+): Promise<{ removed: boolean; size: number }> {
+  checkId(id, 'watch list remove');
+  const [removed, size] = (await runScript(state, 'remove', [id])) as [number, number];
+  return { removed: removed === 1, size };
+}
+
+async function listEntries(state: WatchListState): Promise<{ ids: string[]; expired: number }> {
+  const [expired, ids] = (await runScript(state, 'list', [String(Date.now())])) as [
+    number,
+    string[],
+  ];
+  return { ids, expired };
+}
+
+async function closeWatchList(state: WatchListState): Promise<void> {
+  if (state.closed) return;
+  state.closed = true;
+  if (state.owned) await closeOwnedClient(state.client);
+}
+
+/**
+ * A watch list on Redis (see RedisWatchList), for the entries a process must not forget when it
+ * restarts and other instances must see: the Lailaolab source's watched transactions.
+ */
+export function createRedisWatchList(options: RedisWatchListOptions): RedisWatchList {
+  const resolved = resolveWatchListOptions(options);
+  const { given, url, commandTimeoutMs, redisOptions } = resolved;
+  const state: WatchListState = {
+    options: resolved,
+    client: given ?? createOwnedClient(url!, commandTimeoutMs, redisOptions),
+    owned: !given,
+    closed: false,
+  };
+  const { client } = state;
+  // An owned client without an error listener prints every reconnect failure; each call reports.
+  if (state.owned) client.on('error', () => undefined);
+  return {
+    key: resolved.key,
     client,
-
-    async add(id, expiresAt) {
-      checkId(id, 'watch list add');
-      if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt))
-        throw new StoreError(
-          'watch list add',
-          new TypeError('expiresAt must be a whole number of milliseconds since the epoch'),
-          SOURCE,
-        );
-      const [size, dropped] = (await run('add', [
-        id,
-        String(expiresAt),
-        String(Date.now()),
-        String(maxEntries),
-      ])) as [number, string[]];
-      return { size, dropped };
-    },
-
-    async remove(id) {
-      checkId(id, 'watch list remove');
-      const [removed, size] = (await run('remove', [id])) as [number, number];
-      return { removed: removed === 1, size };
-    },
-
-    async list() {
-      const [expired, ids] = (await run('list', [String(Date.now())])) as [number, string[]];
-      return { ids, expired };
-    },
-
-    ready(timeoutMs = 5_000) {
-      return waitForReady(client, timeoutMs, closed, 'watch list', SOURCE);
-    },
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (!owned || client.status === 'end') return;
-      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-      if (client.status === 'ready') {
-        try {
-          await client.quit();
-        } catch {
-          client.disconnect();
-        }
-      } else client.disconnect();
-      await ended;
-    },
+    add: (id, expiresAt) => addEntry(state, id, expiresAt),
+    remove: (id) => removeEntry(state, id),
+    list: () => listEntries(state),
+    ready: (timeoutMs = 5_000) =>
+      waitForReady(client, timeoutMs, state.closed, 'watch list', SOURCE),
+    close: () => closeWatchList(state),
   };
 }

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server as IoServer } from 'socket.io';
 import { zoneOffsetMinutes } from '@payhook/core/plugin';
@@ -46,21 +51,36 @@ export interface LailaolabMessage {
   [extra: string]: unknown;
 }
 
-/** `data` of the status API's answer: one transaction, as the simulator's ledger holds it. */
+/**
+ * `data` of the status API's answer: one transaction of the simulator's ledger, typed from what the
+ * simulator itself writes (createTransaction, then pay or fail), not from everything the gateway may
+ * answer. @payhook/lailaolab-socket keeps its own, wider reading type (every field optional, as
+ * banks send different subsets). It is not imported, even with `import type`: that would put
+ * `import("@payhook/lailaolab-socket")` in this package's .d.ts, and a TypeScript consumer who
+ * installed @payhook/testing without that optional peer would get TS2307 in our types (without
+ * skipLibCheck) or `any` in their place (with it). test/optional-peers.test.ts checks at compile
+ * time that this record still fits the plugin's type.
+ */
 export interface LailaolabStatusData {
   transactionId: string;
-  /** WAITING, EXPIRED, REFUNDED, DISPUTED, PAYMENT_COMPLETED (barlus SDK transaction.go). */
+  /** WAITING when created, PAYMENT_COMPLETED once paid, or `fail`'s `recordStatus`. */
   status: string;
-  isPaid?: boolean;
-  /** Kip, written as a bare JSON number even when given as decimal text. */
-  amount?: number | string;
-  currency?: string | null;
-  linkCode?: string | null;
-  orderNo?: string | null;
-  description?: string | null;
-  paymentMethod?: string | null;
-  paymentTime?: string | number | null;
-  createdAt?: string | number | null;
+  isPaid: boolean;
+  /** Kip as createTransaction was given it; decimal text is served as a bare JSON number. */
+  amount: number | string;
+  /** LAK unless createTransaction says otherwise; left out when it says `null`. */
+  currency?: string;
+  /** The simulator makes no payment links. */
+  linkCode: null;
+  orderNo: string | null;
+  description: string;
+  /** BCEL, the bank of the observed payload. */
+  paymentMethod: string;
+  /** ISO 8601 once paid, null before. */
+  paymentTime: string | null;
+  /** ISO 8601. */
+  createdAt: string;
+  /** What setTransaction adds, to play an answer the simulator would not write itself. */
   [extra: string]: unknown;
 }
 
@@ -215,200 +235,280 @@ function statusJson(body: { message: string; data: LailaolabStatusData | null })
   return out;
 }
 
-export async function startLailaolabSimulator(
-  options: LailaolabSimulatorOptions,
-): Promise<LailaolabSimulator> {
+/** What the simulator's functions share; one per startLailaolabSimulator call. */
+interface SimulatorState {
+  readonly secretKey: string;
+  readonly checkKey: boolean;
+  readonly timeZone: string;
+  readonly merchantName: string | undefined;
+  /** `join::<secret>`, where payment messages go. */
+  readonly channel: string;
+  /** The Authorization header the status API accepts. */
+  readonly expectedAuth: string;
+  readonly ledger: Map<string, LailaolabStatusData>;
+  readonly statusRequests: LailaolabSimulator['statusRequests'];
+  readonly apiRequests: LailaolabSimulator['apiRequests'];
+  statusInFlight: number;
+  statusPeakConcurrency: number;
+  statusApiMode: LailaolabSimulator['statusApiMode'];
+  statusApiLatencyMs: number;
+  /** The Socket.IO server class, loaded when the simulator starts. */
+  readonly Server: typeof IoServer;
+  /** The socket server while it runs, and the port it keeps across stop and start. */
+  http: HttpServer | undefined;
+  io: IoServer | undefined;
+  socketPort: number;
+}
+
+function createSimulatorState(options: LailaolabSimulatorOptions): SimulatorState {
   // Loaded here, not at the top: importing @payhook/testing for a signer never loads socket.io.
   const { Server } = require('socket.io') as typeof import('socket.io');
   const secretKey = options.secretKey;
   if (typeof secretKey !== 'string' || secretKey.length === 0)
     throw new TypeError('startLailaolabSimulator: secretKey is required');
   const apiKey = options.apiKey ?? secretKey;
-  const checkKey = options.checkKey ?? true;
-  const timeZone = options.timeZone ?? GATEWAY_TIME_ZONE;
-  const channel = `join::${secretKey}`;
-  const ledger = new Map<string, LailaolabStatusData>();
-  const statusRequests: LailaolabSimulator['statusRequests'] = [];
-  const apiRequests: LailaolabSimulator['apiRequests'] = [];
-  let statusInFlight = 0;
-  let statusPeakConcurrency = 0;
-  const expectedAuth = `Basic ${Buffer.from(apiKey, 'utf8').toString('base64')}`;
-
-  const api: HttpServer = createServer((req, res) => {
-    apiRequests.push({ method: req.method ?? '', path: req.url ?? '' });
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const send = (status: number, body: string): void => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(body);
-    };
-    if (req.method !== 'GET' || !path.startsWith(STATUS_PATH))
-      return send(404, JSON.stringify({ message: 'NOT_FOUND' }));
-    const transactionId = decodeURIComponent(path.slice(STATUS_PATH.length));
-    const authorized = req.headers.authorization === expectedAuth;
-    statusRequests.push({ transactionId, authorized });
-    statusPeakConcurrency = Math.max(statusPeakConcurrency, ++statusInFlight);
-    res.once('close', () => statusInFlight--);
-    if (sim.statusApiLatencyMs > 0) {
-      setTimeout(() => answer(transactionId, authorized, send), sim.statusApiLatencyMs);
-      return;
-    }
-    answer(transactionId, authorized, send);
-  });
-  const answer = (
-    transactionId: string,
-    authorized: boolean,
-    send: (status: number, body: string) => void,
-  ): void => {
-    if (sim.statusApiMode === 'down')
-      return send(503, JSON.stringify({ message: 'SERVICE_UNAVAILABLE' }));
-    if (!authorized) return send(401, JSON.stringify({ message: 'UNAUTHORIZED' }));
-    const data = ledger.get(transactionId);
-    if (!data) return send(200, JSON.stringify({ message: 'PAYMENT_NOT_FOUND', data: null }));
-    return send(200, statusJson({ message: 'SUCCESSFULLY', data }));
-  };
-  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-  const apiPort = (api.address() as AddressInfo).port;
-
-  let http: HttpServer | undefined;
-  let io: IoServer | undefined;
-  let socketPort = 0;
-  const startSocket = async (): Promise<void> => {
-    if (io) return;
-    const server = createServer();
-    const ioServer = new Server(server);
-    ioServer.use((socket, next) => {
-      if (!checkKey || socket.handshake.query.key === secretKey) return next();
-      next(new Error('unauthorized'));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPort, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    socketPort = (server.address() as AddressInfo).port;
-    http = server;
-    io = ioServer;
-  };
-  const stopSocket = async (): Promise<void> => {
-    const ioServer = io;
-    const server = http;
-    io = undefined;
-    http = undefined;
-    if (!ioServer || !server) return;
-    const closed = ioServer.close();
-    server.closeAllConnections();
-    await closed;
-  };
-  await startSocket();
-
-  const ensure = (transactionId: string): LailaolabStatusData => {
-    const data = ledger.get(transactionId);
-    if (!data) throw new Error(`simulator: unknown transaction ${transactionId}`);
-    return data;
-  };
-  const message = (
-    data: LailaolabStatusData,
-    outcome: 'SUCCESS' | 'FAILED',
-    o: SimulatedPaymentOptions,
-  ): LailaolabMessage => {
-    const msg = buildLailaolabMessage({
-      transactionId: data.transactionId,
-      amount: typeof data.amount === 'string' ? data.amount : Number(data.amount),
-      outcome,
-      at: o.at,
-      dateFormat: o.dateFormat,
-      timeZone,
-      refNo: o.refNo,
-      merchantName: options.merchantName,
-      paymentMethod: o.paymentMethod,
-      extra: o.extra,
-    });
-    for (const field of o.omit ?? []) delete msg[field];
-    return msg;
-  };
-
-  const sim: LailaolabSimulator = {
-    get socketBase() {
-      return `http://127.0.0.1:${socketPort}/`;
-    },
-    apiBase: `http://127.0.0.1:${apiPort}`,
-    statusRequests,
-    apiRequests,
-    get statusPeakConcurrency() {
-      return statusPeakConcurrency;
-    },
-    set statusPeakConcurrency(value: number) {
-      statusPeakConcurrency = value;
-    },
+  return {
+    secretKey,
+    checkKey: options.checkKey ?? true,
+    timeZone: options.timeZone ?? GATEWAY_TIME_ZONE,
+    merchantName: options.merchantName,
+    channel: `join::${secretKey}`,
+    expectedAuth: `Basic ${Buffer.from(apiKey, 'utf8').toString('base64')}`,
+    ledger: new Map(),
+    statusRequests: [],
+    apiRequests: [],
+    statusInFlight: 0,
+    statusPeakConcurrency: 0,
     statusApiMode: 'up',
     statusApiLatencyMs: 0,
-    createTransaction(init) {
-      const transactionId = init.transactionId ?? randomUUID();
-      const data: LailaolabStatusData = {
-        transactionId,
-        linkCode: null,
-        orderNo: init.orderNo ?? null,
-        status: 'WAITING',
-        isPaid: false,
-        amount: init.amount,
-        currency: init.currency === undefined ? 'LAK' : init.currency,
-        description: init.description ?? 'PAYMENT',
-        paymentMethod: 'BCEL',
-        paymentTime: null,
-        createdAt: new Date().toISOString(),
-      };
-      if (data.currency === null) delete data.currency;
-      ledger.set(transactionId, data);
-      return { ...data };
-    },
-    transaction: (id) => (ledger.has(id) ? { ...ledger.get(id)! } : undefined),
-    setTransaction(id, patch) {
-      Object.assign(ensure(id), patch);
-    },
-    pay(id, o = {}) {
-      const data = ensure(id);
-      const at = o.at ?? new Date();
-      Object.assign(data, {
-        status: 'PAYMENT_COMPLETED',
-        isPaid: true,
-        paymentTime: at.toISOString(),
-      });
-      const msg = message(data, 'SUCCESS', { ...o, at });
-      if (o.emit !== false) sim.emit(msg);
-      return msg;
-    },
-    fail(id, o = {}) {
-      const data = ensure(id);
-      if (o.recordStatus !== undefined)
-        Object.assign(data, { status: o.recordStatus, isPaid: false });
-      const msg = message(data, 'FAILED', o);
-      if (o.emit !== false) sim.emit(msg);
-      return msg;
-    },
-    emit(msg, event = channel) {
-      io?.emit(event, msg);
-    },
-    connectedClients: () => io?.of('/').sockets.size ?? 0,
-    async waitForClients(count) {
-      while (sim.connectedClients() !== count) await new Promise((r) => setTimeout(r, 10));
-    },
-    stopSocket,
-    startSocket,
-    async postWebhook(url, msg) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: typeof msg === 'string' ? msg : JSON.stringify(msg),
-      });
-      return { status: response.status, body: await response.text() };
-    },
-    async close() {
-      await stopSocket();
-      api.closeAllConnections();
-      await new Promise<void>((resolve) => api.close(() => resolve()));
-    },
+    Server,
+    http: undefined,
+    io: undefined,
+    socketPort: 0,
   };
-  return sim;
+}
+
+type Send = (status: number, body: string) => void;
+
+/** The status API's answer for one transaction, as the gateway words it. */
+function answerStatus(
+  state: SimulatorState,
+  transactionId: string,
+  authorized: boolean,
+  send: Send,
+): void {
+  if (state.statusApiMode === 'down')
+    return send(503, JSON.stringify({ message: 'SERVICE_UNAVAILABLE' }));
+  if (!authorized) return send(401, JSON.stringify({ message: 'UNAUTHORIZED' }));
+  const data = state.ledger.get(transactionId);
+  if (!data) return send(200, JSON.stringify({ message: 'PAYMENT_NOT_FOUND', data: null }));
+  return send(200, statusJson({ message: 'SUCCESSFULLY', data }));
+}
+
+/** Every request of the API server: recorded, and answered by the status API or a 404. */
+function handleApiRequest(state: SimulatorState, req: IncomingMessage, res: ServerResponse): void {
+  state.apiRequests.push({ method: req.method ?? '', path: req.url ?? '' });
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const send: Send = (status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(body);
+  };
+  if (req.method !== 'GET' || !path.startsWith(STATUS_PATH))
+    return send(404, JSON.stringify({ message: 'NOT_FOUND' }));
+  const transactionId = decodeURIComponent(path.slice(STATUS_PATH.length));
+  const authorized = req.headers.authorization === state.expectedAuth;
+  state.statusRequests.push({ transactionId, authorized });
+  state.statusPeakConcurrency = Math.max(state.statusPeakConcurrency, ++state.statusInFlight);
+  res.once('close', () => state.statusInFlight--);
+  if (state.statusApiLatencyMs > 0) {
+    setTimeout(
+      () => answerStatus(state, transactionId, authorized, send),
+      state.statusApiLatencyMs,
+    );
+    return;
+  }
+  answerStatus(state, transactionId, authorized, send);
+}
+
+async function startStatusApi(state: SimulatorState): Promise<HttpServer> {
+  const api = createServer((req, res) => handleApiRequest(state, req, res));
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  return api;
+}
+
+async function startSocket(state: SimulatorState): Promise<void> {
+  if (state.io) return;
+  const server = createServer();
+  const ioServer = new state.Server(server);
+  ioServer.use((socket, next) => {
+    if (!state.checkKey || socket.handshake.query.key === state.secretKey) return next();
+    next(new Error('unauthorized'));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(state.socketPort, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  state.socketPort = (server.address() as AddressInfo).port;
+  state.http = server;
+  state.io = ioServer;
+}
+
+async function stopSocket(state: SimulatorState): Promise<void> {
+  const ioServer = state.io;
+  const server = state.http;
+  state.io = undefined;
+  state.http = undefined;
+  if (!ioServer || !server) return;
+  const closed = ioServer.close();
+  server.closeAllConnections();
+  await closed;
+}
+
+function ensure(state: SimulatorState, transactionId: string): LailaolabStatusData {
+  const data = state.ledger.get(transactionId);
+  if (!data) throw new Error(`simulator: unknown transaction ${transactionId}`);
+  return data;
+}
+
+/** Registers a transaction in WAITING, as generating a QR does. */
+function createTransaction(
+  state: SimulatorState,
+  init: Parameters<LailaolabSimulator['createTransaction']>[0],
+): LailaolabStatusData {
+  const transactionId = init.transactionId ?? randomUUID();
+  const data: LailaolabStatusData = {
+    transactionId,
+    linkCode: null,
+    orderNo: init.orderNo ?? null,
+    status: 'WAITING',
+    isPaid: false,
+    amount: init.amount,
+    // `null` leaves the field out (a record without a currency), in the order the gateway writes it.
+    ...(init.currency === null ? {} : { currency: init.currency ?? 'LAK' }),
+    description: init.description ?? 'PAYMENT',
+    paymentMethod: 'BCEL',
+    paymentTime: null,
+    createdAt: new Date().toISOString(),
+  };
+  state.ledger.set(transactionId, data);
+  return { ...data };
+}
+
+/** The channel message telling the outcome of a ledger transaction. */
+function messageFor(
+  state: SimulatorState,
+  data: LailaolabStatusData,
+  outcome: 'SUCCESS' | 'FAILED',
+  o: SimulatedPaymentOptions,
+): LailaolabMessage {
+  const msg = buildLailaolabMessage({
+    transactionId: data.transactionId,
+    amount: typeof data.amount === 'string' ? data.amount : Number(data.amount),
+    outcome,
+    at: o.at,
+    dateFormat: o.dateFormat,
+    timeZone: state.timeZone,
+    refNo: o.refNo,
+    merchantName: state.merchantName,
+    paymentMethod: o.paymentMethod,
+    extra: o.extra,
+  });
+  for (const field of o.omit ?? []) delete msg[field];
+  return msg;
+}
+
+function emit(state: SimulatorState, msg: unknown, event = state.channel): void {
+  state.io?.emit(event, msg);
+}
+
+function pay(state: SimulatorState, id: string, o: SimulatedPaymentOptions = {}): LailaolabMessage {
+  const data = ensure(state, id);
+  const at = o.at ?? new Date();
+  Object.assign(data, { status: 'PAYMENT_COMPLETED', isPaid: true, paymentTime: at.toISOString() });
+  const msg = messageFor(state, data, 'SUCCESS', { ...o, at });
+  if (o.emit !== false) emit(state, msg);
+  return msg;
+}
+
+function fail(
+  state: SimulatorState,
+  id: string,
+  o: SimulatedPaymentOptions = {},
+): LailaolabMessage {
+  const data = ensure(state, id);
+  if (o.recordStatus !== undefined) Object.assign(data, { status: o.recordStatus, isPaid: false });
+  const msg = messageFor(state, data, 'FAILED', o);
+  if (o.emit !== false) emit(state, msg);
+  return msg;
+}
+
+const connectedClients = (state: SimulatorState): number => state.io?.of('/').sockets.size ?? 0;
+
+async function waitForClients(state: SimulatorState, count: number): Promise<void> {
+  while (connectedClients(state) !== count) await new Promise((r) => setTimeout(r, 10));
+}
+
+async function postWebhook(url: string, msg: unknown): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof msg === 'string' ? msg : JSON.stringify(msg),
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+async function closeSimulator(state: SimulatorState, api: HttpServer): Promise<void> {
+  await stopSocket(state);
+  api.closeAllConnections();
+  await new Promise<void>((resolve) => api.close(() => resolve()));
+}
+
+export async function startLailaolabSimulator(
+  options: LailaolabSimulatorOptions,
+): Promise<LailaolabSimulator> {
+  const state = createSimulatorState(options);
+  const api = await startStatusApi(state);
+  const apiPort = (api.address() as AddressInfo).port;
+  await startSocket(state);
+  return {
+    get socketBase() {
+      return `http://127.0.0.1:${state.socketPort}/`;
+    },
+    apiBase: `http://127.0.0.1:${apiPort}`,
+    statusRequests: state.statusRequests,
+    apiRequests: state.apiRequests,
+    get statusPeakConcurrency() {
+      return state.statusPeakConcurrency;
+    },
+    set statusPeakConcurrency(value: number) {
+      state.statusPeakConcurrency = value;
+    },
+    get statusApiMode() {
+      return state.statusApiMode;
+    },
+    set statusApiMode(mode: LailaolabSimulator['statusApiMode']) {
+      state.statusApiMode = mode;
+    },
+    get statusApiLatencyMs() {
+      return state.statusApiLatencyMs;
+    },
+    set statusApiLatencyMs(ms: number) {
+      state.statusApiLatencyMs = ms;
+    },
+    createTransaction: (init) => createTransaction(state, init),
+    transaction: (id) => (state.ledger.has(id) ? { ...state.ledger.get(id)! } : undefined),
+    setTransaction: (id, patch) => void Object.assign(ensure(state, id), patch),
+    pay: (id, o) => pay(state, id, o),
+    fail: (id, o) => fail(state, id, o),
+    emit: (msg, event) => emit(state, msg, event),
+    connectedClients: () => connectedClients(state),
+    waitForClients: (count) => waitForClients(state, count),
+    stopSocket: () => stopSocket(state),
+    startSocket: () => startSocket(state),
+    postWebhook,
+    close: () => closeSimulator(state, api),
+  };
 }

@@ -102,138 +102,181 @@ export interface NewpayFixtures {
 const numeric = (value: string): NewpayParams[string] =>
   /^\d+$/.test(value) ? jsonNumber(value) : value;
 
-export function createNewpayFixtures(options: NewpayFixtureOptions = {}): NewpayFixtures {
-  const { createNewpayProvider, signV1Callback, signV2Callback } = requirePlugin<NewpayPlugin>(
-    GATEWAY_PLUGINS.newpay,
-    'createNewpayFixtures',
-  );
-  const keys = resolveTestKeyPair(options.keys);
-  const appId = String(options.appId ?? 6);
-  const defaultVersion = options.version ?? 1;
-  const defaultCurrency = options.currency ?? 'LAK';
-  const providerOptions = { platformPublicKey: keys.publicKeyPem, appId };
-  const successAck = successAckOf(createNewpayProvider(providerOptions).ack.ok);
-  const money = (amount: string): string =>
-    normalizeDecimal(amount, { scale: 2, source: SOURCE, field: 'amount' });
-  const deliver = (
-    signed: { body: string; headers: Record<string, string> },
-    description: string,
-  ): GatewayDelivery => ({
+/** What the builders share: the plugin's signers, the keys and the defaults. */
+interface NewpayFixtureState {
+  readonly plugin: NewpayPlugin;
+  readonly keys: TestKeyPair;
+  readonly appId: string;
+  readonly defaultVersion: NewpayVersion;
+  readonly defaultCurrency: string;
+  /** The provider's success body, which the delivery expects back. */
+  readonly successAck: GatewayDelivery['successAck'];
+}
+
+const money = (amount: string): string =>
+  normalizeDecimal(amount, { scale: 2, source: SOURCE, field: 'amount' });
+
+function deliver(
+  state: NewpayFixtureState,
+  signed: SignedBody,
+  description: string,
+): GatewayDelivery {
+  return {
     gateway: 'newpay',
     description,
     body: signed.body,
     headers: signed.headers,
-    successAck,
-  });
+    successAck: state.successAck,
+  };
+}
 
+/** Signs v2 `data` with the callback's own time as the envelope's timestamp. */
+function deliverV2(
+  state: NewpayFixtureState,
+  data: NewpayParams,
+  at: string,
+  description: string,
+): GatewayDelivery {
+  const signed = state.plugin.signV2Callback(data, state.keys.privateKey, {
+    timestamp: jsonNumber(at),
+  });
+  return deliver(state, signed, description);
+}
+
+/** The fields both callback kinds share, with their defaults. */
+function commonFields(
+  state: NewpayFixtureState,
+  fields: NewpayPaymentFields | NewpayRefundFields,
+  amount: string,
+) {
+  return {
+    version: fields.version ?? state.defaultVersion,
+    amount: money(amount),
+    currency: fields.currency ?? state.defaultCurrency,
+    newpayOrderNo: fields.newpayOrderNo ?? derivedDigits(`newpay:${fields.orderNo}`, 18),
+    at: String((fields.at ?? new Date()).getTime()),
+  };
+}
+
+function paymentCallback(state: NewpayFixtureState, fields: NewpayPaymentFields): GatewayDelivery {
+  const { version, amount, currency, newpayOrderNo, at } = commonFields(
+    state,
+    fields,
+    fields.amount ?? '15000.00',
+  );
+  const status = fields.status ?? 'success';
+  const description = `NewPay v${version} payment callback: order ${fields.orderNo}, ${amount} ${currency}, ${status}`;
+  if (version === 1) {
+    if (status !== 'success' && status !== 'failed')
+      throw new TypeError(`${SOURCE}: NewPay v1 payment callbacks are success or failed`);
+    // Field order and number forms of the v1 doc sample (5-result-callback.html).
+    const params: NewpayParams = {
+      orderNo: fields.orderNo,
+      subject: 'payhook test order',
+      transInfo: status === 'success' ? 'Transaction Success' : 'Transaction Failed',
+      orderAmt: amount,
+      newpayOrderNo,
+      settlementStatus: jsonNumber('1'),
+      payMethod: jsonNumber('1'),
+      extra: '',
+      appId: numeric(state.appId),
+      currency,
+      transStatus: jsonNumber(status === 'success' ? '0' : '1'),
+      timestamp: jsonNumber(at),
+      ...fields.extra,
+    };
+    return deliver(state, state.plugin.signV1Callback(params, state.keys.privateKey), description);
+  }
+  const payStatus = {
+    success: 'SUCCESS',
+    failed: 'FAIL',
+    expired: 'EXPIRED',
+    processing: 'PROCESSING',
+  }[status];
+  // v2 payment data, fields of the GitBook "5.6 Callback".
+  const data: NewpayParams = {
+    appId: state.appId,
+    payStatus,
+    payMethod: jsonNumber('11'),
+    orderType: 'ONLINE',
+    orderAmt: { value: amount, currency },
+    mchOrderNo: fields.orderNo,
+    newpayOrderNo,
+    subject: 'payhook test order',
+    settlementStatus: jsonNumber('0'),
+    paytime: jsonNumber(at),
+    attach: '',
+    ...fields.extra,
+  };
+  return deliverV2(state, data, at, description);
+}
+
+function refundCallback(state: NewpayFixtureState, fields: NewpayRefundFields): GatewayDelivery {
+  const { version, amount, currency, newpayOrderNo, at } = commonFields(
+    state,
+    fields,
+    fields.amount,
+  );
+  const status = fields.status ?? 'success';
+  const refundNo =
+    fields.refundNo ?? derivedDigits(`newpay-refund:${fields.orderNo}:${amount}`, 18);
+  const merchantRefundNo = fields.merchantRefundNo ?? `R-${fields.orderNo}`;
+  const description = `NewPay v${version} refund callback: order ${fields.orderNo}, ${amount} ${currency} refunded, ${status}`;
+  if (version === 1) {
+    // Field list of the v1 refund callback (8-refund-callback.html), which spells the status
+    // `tranStatus` (1 success, 0 failure).
+    const params: NewpayParams = {
+      appId: numeric(state.appId),
+      payMethod: jsonNumber('1'),
+      refundOrderAmt: amount,
+      currency,
+      newpayOrderNo,
+      newpayRefundOrderNo: refundNo,
+      orderNo: fields.orderNo,
+      refundOrderNo: merchantRefundNo,
+      tranStatus: jsonNumber(status === 'success' ? '1' : '0'),
+      transInfo: status === 'success' ? 'Refund Success' : 'Refund rejected',
+      timestamp: jsonNumber(at),
+      ...fields.extra,
+    };
+    return deliver(state, state.plugin.signV1Callback(params, state.keys.privateKey), description);
+  }
+  // NewPay does not publish the v2 refund callback: fields of its v2 refund query,
+  // uniQueryRefund.
+  const data: NewpayParams = {
+    appId: state.appId,
+    refundStatus: status === 'success' ? 'SUCCESS' : 'FAIL',
+    newpayRefundNo: refundNo,
+    mchRefundNo: merchantRefundNo,
+    newpayOrderNo,
+    mchOrderNo: fields.orderNo,
+    refundAmt: { value: amount, currency },
+    ...(fields.orderAmount ? { orderAmt: { value: money(fields.orderAmount), currency } } : {}),
+    ...fields.extra,
+  };
+  return deliverV2(state, data, at, description);
+}
+
+export function createNewpayFixtures(options: NewpayFixtureOptions = {}): NewpayFixtures {
+  const plugin = requirePlugin<NewpayPlugin>(GATEWAY_PLUGINS.newpay, 'createNewpayFixtures');
+  const keys = resolveTestKeyPair(options.keys);
+  const appId = String(options.appId ?? 6);
+  const providerOptions = { platformPublicKey: keys.publicKeyPem, appId };
+  const state: NewpayFixtureState = {
+    plugin,
+    keys,
+    appId,
+    defaultVersion: options.version ?? 1,
+    defaultCurrency: options.currency ?? 'LAK',
+    successAck: successAckOf(plugin.createNewpayProvider(providerOptions).ack.ok),
+  };
   return {
     gateway: 'newpay',
     keys,
     appId,
     providerOptions,
-    paymentCallback(fields) {
-      const version = fields.version ?? defaultVersion;
-      const status = fields.status ?? 'success';
-      const amount = money(fields.amount ?? '15000.00');
-      const currency = fields.currency ?? defaultCurrency;
-      const newpayOrderNo = fields.newpayOrderNo ?? derivedDigits(`newpay:${fields.orderNo}`, 18);
-      const at = String((fields.at ?? new Date()).getTime());
-      const description = `NewPay v${version} payment callback: order ${fields.orderNo}, ${amount} ${currency}, ${status}`;
-      if (version === 1) {
-        if (status !== 'success' && status !== 'failed')
-          throw new TypeError(`${SOURCE}: NewPay v1 payment callbacks are success or failed`);
-        // Field order and number forms of the v1 doc sample (5-result-callback.html).
-        const params: NewpayParams = {
-          orderNo: fields.orderNo,
-          subject: 'payhook test order',
-          transInfo: status === 'success' ? 'Transaction Success' : 'Transaction Failed',
-          orderAmt: amount,
-          newpayOrderNo,
-          settlementStatus: jsonNumber('1'),
-          payMethod: jsonNumber('1'),
-          extra: '',
-          appId: numeric(appId),
-          currency,
-          transStatus: jsonNumber(status === 'success' ? '0' : '1'),
-          timestamp: jsonNumber(at),
-          ...fields.extra,
-        };
-        return deliver(signV1Callback(params, keys.privateKey), description);
-      }
-      const payStatus = {
-        success: 'SUCCESS',
-        failed: 'FAIL',
-        expired: 'EXPIRED',
-        processing: 'PROCESSING',
-      }[status];
-      // v2 payment data, fields of the GitBook "5.6 Callback".
-      const data: NewpayParams = {
-        appId,
-        payStatus,
-        payMethod: jsonNumber('11'),
-        orderType: 'ONLINE',
-        orderAmt: { value: amount, currency },
-        mchOrderNo: fields.orderNo,
-        newpayOrderNo,
-        subject: 'payhook test order',
-        settlementStatus: jsonNumber('0'),
-        paytime: jsonNumber(at),
-        attach: '',
-        ...fields.extra,
-      };
-      return deliver(
-        signV2Callback(data, keys.privateKey, { timestamp: jsonNumber(at) }),
-        description,
-      );
-    },
-    refundCallback(fields) {
-      const version = fields.version ?? defaultVersion;
-      const status = fields.status ?? 'success';
-      const amount = money(fields.amount);
-      const currency = fields.currency ?? defaultCurrency;
-      const newpayOrderNo = fields.newpayOrderNo ?? derivedDigits(`newpay:${fields.orderNo}`, 18);
-      const refundNo =
-        fields.refundNo ?? derivedDigits(`newpay-refund:${fields.orderNo}:${amount}`, 18);
-      const merchantRefundNo = fields.merchantRefundNo ?? `R-${fields.orderNo}`;
-      const at = String((fields.at ?? new Date()).getTime());
-      const description = `NewPay v${version} refund callback: order ${fields.orderNo}, ${amount} ${currency} refunded, ${status}`;
-      if (version === 1) {
-        // Field list of the v1 refund callback (8-refund-callback.html), which spells the status
-        // `tranStatus` (1 success, 0 failure).
-        const params: NewpayParams = {
-          appId: numeric(appId),
-          payMethod: jsonNumber('1'),
-          refundOrderAmt: amount,
-          currency,
-          newpayOrderNo,
-          newpayRefundOrderNo: refundNo,
-          orderNo: fields.orderNo,
-          refundOrderNo: merchantRefundNo,
-          tranStatus: jsonNumber(status === 'success' ? '1' : '0'),
-          transInfo: status === 'success' ? 'Refund Success' : 'Refund rejected',
-          timestamp: jsonNumber(at),
-          ...fields.extra,
-        };
-        return deliver(signV1Callback(params, keys.privateKey), description);
-      }
-      // NewPay does not publish the v2 refund callback: fields of its v2 refund query,
-      // uniQueryRefund.
-      const data: NewpayParams = {
-        appId,
-        refundStatus: status === 'success' ? 'SUCCESS' : 'FAIL',
-        newpayRefundNo: refundNo,
-        mchRefundNo: merchantRefundNo,
-        newpayOrderNo,
-        mchOrderNo: fields.orderNo,
-        refundAmt: { value: amount, currency },
-        ...(fields.orderAmount ? { orderAmt: { value: money(fields.orderAmount), currency } } : {}),
-        ...fields.extra,
-      };
-      return deliver(
-        signV2Callback(data, keys.privateKey, { timestamp: jsonNumber(at) }),
-        description,
-      );
-    },
+    paymentCallback: (fields) => paymentCallback(state, fields),
+    refundCallback: (fields) => refundCallback(state, fields),
   };
 }
 

@@ -102,115 +102,156 @@ export interface SignedParamFixtures {
   payout(fields: SignedParamPayoutFields): GatewayDelivery;
 }
 
+/** What the builders share: the plugin's signer and country facts, the keys and the default country. */
+interface SignedParamFixtureState {
+  readonly plugin: SignedParamPlugin;
+  readonly keys: TestKeyPair;
+  readonly defaultCountry: CountryCode;
+  /** The provider's success body, which the delivery expects back. */
+  readonly successAck: GatewayDelivery['successAck'];
+}
+
+/** The transaction id a payment gets when none is given. */
+const transactionIdOf = (orderId: string): string => `C${derivedDigits(`platform:${orderId}`, 19)}`;
+
+/** Where the notification says which country it is about, as the platform writes it. */
+function countryFields(
+  state: SignedParamFixtureState,
+  country: CountryCode,
+): Record<string, unknown> {
+  return CHANNELS[country]
+    ? { channelCode: CHANNELS[country] }
+    : { countryCode: country, currency: state.plugin.COUNTRIES[country].currency };
+}
+
+function deliver(
+  state: SignedParamFixtureState,
+  param: Record<string, unknown>,
+  description: string,
+): GatewayDelivery {
+  const signed = state.plugin.buildNotification(param, state.keys.privateKey);
+  return {
+    gateway: 'signed-param',
+    description,
+    body: signed.body,
+    headers: signed.headers,
+    successAck: state.successAck,
+  };
+}
+
+/** The country a builder is told (or the default), its facts and the notification's time. */
+function placeAndTime(
+  state: SignedParamFixtureState,
+  fields: { country?: CountryCode; at?: Date },
+) {
+  const country = fields.country ?? state.defaultCountry;
+  return { country, facts: state.plugin.COUNTRIES[country], at: fields.at ?? new Date() };
+}
+
+function payment(
+  state: SignedParamFixtureState,
+  fields: SignedParamPaymentFields,
+): GatewayDelivery {
+  const { country, facts, at } = placeAndTime(state, fields);
+  const status = fields.status ?? 'success';
+  // A default the currency can carry: IDR has no minor unit, so "500.10" would not convert.
+  const amount = fields.amount ?? (facts.exponent === 0 ? '50000' : '500.10');
+  const product = fields.product ?? 'order';
+  const transactionId = fields.transactionId ?? transactionIdOf(fields.orderId);
+  const param: Record<string, unknown> = {
+    eventName: `${product}.payment.${status === 'failed' ? 'failed' : 'success'}`,
+    amount: decimalToMinorUnits(amount, facts.exponent),
+    ...countryFields(state, country),
+    mchOrderId: fields.orderId,
+    createTime: gatewayWallTime(new Date(at.getTime() - 120_000), facts.timeZone),
+    remark: 'payhook test payment',
+    returnTime: gatewayWallTime(at, facts.timeZone),
+    transactionId,
+    transactionStatus: { success: 'COMPLETED', failed: 'FAILED', pending: 'PENDING' }[status],
+    ...(status === 'failed'
+      ? { failedCode: '40001', failedMessage: 'Payment declined by the channel' }
+      : {}),
+    ...fields.extra,
+  };
+  return deliver(
+    state,
+    param,
+    `signed-param ${param.eventName}: order ${fields.orderId}, ${amount} ${facts.currency}, ${param.transactionStatus}`,
+  );
+}
+
+function refund(state: SignedParamFixtureState, fields: SignedParamRefundFields): GatewayDelivery {
+  const { facts, at } = placeAndTime(state, fields);
+  const refundTransactionId =
+    fields.refundTransactionId ??
+    `R${derivedDigits(`platform-refund:${fields.transactionId}:${fields.amount}`, 19)}`;
+  // Refund notifications name no currency (RefundCallback): the plugin's `country` decides.
+  const param: Record<string, unknown> = {
+    eventName: 'payment.refund.success',
+    mchRefundOrderId: fields.refundOrderId ?? `RF-${refundTransactionId.slice(-8)}`,
+    refundTransactionId,
+    originalTransactionId: fields.transactionId,
+    refundAmount: decimalToMinorUnits(fields.amount, facts.exponent),
+    feeRefunded: 0,
+    refundStatus: 'COMPLETE',
+    refundCreateTime: gatewayWallTime(new Date(at.getTime() - 300_000), facts.timeZone),
+    refundReturnTime: gatewayWallTime(at, facts.timeZone),
+    refundReason: 'customer request',
+    ...fields.extra,
+  };
+  return deliver(
+    state,
+    param,
+    `signed-param payment.refund.success: ${fields.amount} ${facts.currency} of ${fields.transactionId}`,
+  );
+}
+
+function payout(state: SignedParamFixtureState, fields: SignedParamPayoutFields): GatewayDelivery {
+  const { country, facts, at } = placeAndTime(state, fields);
+  const amount = fields.amount ?? '20000.00';
+  const param = {
+    eventName: 'disbursement.success',
+    mchOrderId: fields.orderId,
+    transactionId: `D${derivedDigits(`platform-payout:${fields.orderId}`, 19)}`,
+    countryCode: country,
+    currency: facts.currency,
+    amount: decimalToMinorUnits(amount, facts.exponent),
+    transactionStatus: 'COMPLETED',
+    createTime: gatewayWallTime(new Date(at.getTime() - 60_000), facts.timeZone),
+    returnTime: gatewayWallTime(at, facts.timeZone),
+  };
+  return deliver(
+    state,
+    param,
+    `signed-param disbursement.success: payout ${fields.orderId}, ${amount} ${facts.currency}`,
+  );
+}
+
 export function createSignedParamFixtures(
   options: SignedParamFixtureOptions = {},
 ): SignedParamFixtures {
-  const { buildNotification, COUNTRIES, createSignedParamProvider } =
-    requirePlugin<SignedParamPlugin>(GATEWAY_PLUGINS['signed-param'], 'createSignedParamFixtures');
+  const plugin = requirePlugin<SignedParamPlugin>(
+    GATEWAY_PLUGINS['signed-param'],
+    'createSignedParamFixtures',
+  );
   const keys = resolveTestKeyPair(options.keys);
   const defaultCountry = options.country ?? 'PH';
   const providerOptions = { platformPublicKey: keys.publicKeyBase64, country: defaultCountry };
-  const successAck = successAckOf(createSignedParamProvider(providerOptions).ack.ok);
-  const transactionIdOf = (orderId: string): string =>
-    `C${derivedDigits(`platform:${orderId}`, 19)}`;
-  /** Where the notification says which country it is about, as the platform writes it. */
-  const countryFields = (country: CountryCode): Record<string, unknown> =>
-    CHANNELS[country]
-      ? { channelCode: CHANNELS[country] }
-      : { countryCode: country, currency: COUNTRIES[country].currency };
-  const deliver = (param: Record<string, unknown>, description: string): GatewayDelivery => {
-    const signed = buildNotification(param, keys.privateKey);
-    return {
-      gateway: 'signed-param',
-      description,
-      body: signed.body,
-      headers: signed.headers,
-      successAck,
-    };
+  const state: SignedParamFixtureState = {
+    plugin,
+    keys,
+    defaultCountry,
+    successAck: successAckOf(plugin.createSignedParamProvider(providerOptions).ack.ok),
   };
-
   return {
     gateway: 'signed-param',
     keys,
     country: defaultCountry,
     providerOptions,
     transactionIdOf,
-    payment(fields) {
-      const country = fields.country ?? defaultCountry;
-      const facts = COUNTRIES[country];
-      const status = fields.status ?? 'success';
-      // A default the currency can carry: IDR has no minor unit, so "500.10" would not convert.
-      const amount = fields.amount ?? (facts.exponent === 0 ? '50000' : '500.10');
-      const at = fields.at ?? new Date();
-      const product = fields.product ?? 'order';
-      const transactionId = fields.transactionId ?? transactionIdOf(fields.orderId);
-      const param: Record<string, unknown> = {
-        eventName: `${product}.payment.${status === 'failed' ? 'failed' : 'success'}`,
-        amount: decimalToMinorUnits(amount, facts.exponent),
-        ...countryFields(country),
-        mchOrderId: fields.orderId,
-        createTime: gatewayWallTime(new Date(at.getTime() - 120_000), facts.timeZone),
-        remark: 'payhook test payment',
-        returnTime: gatewayWallTime(at, facts.timeZone),
-        transactionId,
-        transactionStatus: { success: 'COMPLETED', failed: 'FAILED', pending: 'PENDING' }[status],
-        ...(status === 'failed'
-          ? { failedCode: '40001', failedMessage: 'Payment declined by the channel' }
-          : {}),
-        ...fields.extra,
-      };
-      return deliver(
-        param,
-        `signed-param ${param.eventName}: order ${fields.orderId}, ${amount} ${facts.currency}, ${param.transactionStatus}`,
-      );
-    },
-    refund(fields) {
-      const country = fields.country ?? defaultCountry;
-      const facts = COUNTRIES[country];
-      const at = fields.at ?? new Date();
-      const refundTransactionId =
-        fields.refundTransactionId ??
-        `R${derivedDigits(`platform-refund:${fields.transactionId}:${fields.amount}`, 19)}`;
-      // Refund notifications name no currency (RefundCallback): the plugin's `country` decides.
-      const param: Record<string, unknown> = {
-        eventName: 'payment.refund.success',
-        mchRefundOrderId: fields.refundOrderId ?? `RF-${refundTransactionId.slice(-8)}`,
-        refundTransactionId,
-        originalTransactionId: fields.transactionId,
-        refundAmount: decimalToMinorUnits(fields.amount, facts.exponent),
-        feeRefunded: 0,
-        refundStatus: 'COMPLETE',
-        refundCreateTime: gatewayWallTime(new Date(at.getTime() - 300_000), facts.timeZone),
-        refundReturnTime: gatewayWallTime(at, facts.timeZone),
-        refundReason: 'customer request',
-        ...fields.extra,
-      };
-      return deliver(
-        param,
-        `signed-param payment.refund.success: ${fields.amount} ${facts.currency} of ${fields.transactionId}`,
-      );
-    },
-    payout(fields) {
-      const country = fields.country ?? defaultCountry;
-      const facts = COUNTRIES[country];
-      const at = fields.at ?? new Date();
-      const amount = fields.amount ?? '20000.00';
-      const param = {
-        eventName: 'disbursement.success',
-        mchOrderId: fields.orderId,
-        transactionId: `D${derivedDigits(`platform-payout:${fields.orderId}`, 19)}`,
-        countryCode: country,
-        currency: facts.currency,
-        amount: decimalToMinorUnits(amount, facts.exponent),
-        transactionStatus: 'COMPLETED',
-        createTime: gatewayWallTime(new Date(at.getTime() - 60_000), facts.timeZone),
-        returnTime: gatewayWallTime(at, facts.timeZone),
-      };
-      return deliver(
-        param,
-        `signed-param disbursement.success: payout ${fields.orderId}, ${amount} ${facts.currency}`,
-      );
-    },
+    payment: (fields) => payment(state, fields),
+    refund: (fields) => refund(state, fields),
+    payout: (fields) => payout(state, fields),
   };
 }
 

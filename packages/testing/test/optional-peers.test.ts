@@ -23,6 +23,10 @@ import * as lailaolabSocket from '@payhook/lailaolab-socket';
 import { CASHY_TEST_API_KEY } from '../src';
 import type { CashyPlugin } from '../src/cashy';
 import type { LailaolabPlugin } from '../src/lailaolab';
+import type {
+  LailaolabMessage as SimulatorMessage,
+  LailaolabStatusData as SimulatorRecord,
+} from '../src/lailaolab-simulator';
 import type { NewpayPlugin } from '../src/newpay';
 import type { SignedParamPlugin } from '../src/signed-param';
 
@@ -42,6 +46,16 @@ const shapes: [NewpayPlugin, CashyPlugin, SignedParamPlugin, LailaolabPlugin] = 
   signedParam,
   lailaolabSocket,
 ];
+
+// The simulator types the wire from what it sends, not by importing the plugin's types (see
+// lailaolab-simulator.ts): what it sends must still be what the plugin reads.
+type SimulatorWireFits = [SimulatorRecord, SimulatorMessage] extends [
+  lailaolabSocket.LailaolabStatusData,
+  lailaolabSocket.LailaolabMessage,
+]
+  ? true
+  : never;
+const simulatorWireFits: SimulatorWireFits = true;
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -176,6 +190,7 @@ afterAll(async () => {
 describe('@payhook/testing beside @payhook/core and @payhook/payin only', () => {
   it('the plugins fit the shapes the builders load, and the scratch app really lacks three', async () => {
     expect(shapes.map((s) => typeof s)).toEqual(['object', 'object', 'object', 'object']);
+    expect(simulatorWireFits).toBe(true);
     const probe = await node([
       '-e',
       `for (const id of ${JSON.stringify(['@payhook/payin', ...Object.values(MISSING)])})

@@ -43,141 +43,38 @@ export interface PostgresStore extends IdempotencyStore<PostgresClaimContext> {
   close(): Promise<void>;
 }
 
+/** One store's settings and the transactions it holds open in this process. */
+interface StoreState {
+  pool: Pool;
+  schema: string;
+  table: string;
+  connectTimeoutMs: number;
+  open: Map<string, OpenTransaction>;
+  /** Join token → the open transaction it joined. */
+  joins: Map<string, { primary: string; key: string; finished: Promise<boolean> }>;
+  checked?: Promise<void>;
+}
+
 /**
  * The idempotency store inside the merchant's PostgreSQL: a claim opens a transaction on a pooled
  * client and takes the event's advisory lock (never waiting: held elsewhere is `busy`); listeners
  * write through `tx`; commit records the event processed and COMMITs it all at once.
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
-  const { pool } = options ?? ({} as PostgresStoreOptions);
-  if (!pool || typeof pool.connect !== 'function' || typeof pool.query !== 'function')
-    throw new ConfigError('pool', 'must be a pg Pool (new Pool({ connectionString }))', {
-      source: SOURCE,
-    });
-  const schema = checkSchemaName(options.schema, 'payhook');
-  const connectTimeoutMs = checkWholeNumber(options.connectTimeoutMs, 1_000, 'connectTimeoutMs', {
-    source: SOURCE,
-  });
-  const table = qualified(schema, 'processed');
-  const open = new Map<string, OpenTransaction>();
-  /** Join token → the open transaction it joined. */
-  const joins = new Map<string, { primary: string; key: string; finished: Promise<boolean> }>();
-  let checked: Promise<void> | undefined;
-  const ready = (): Promise<void> => {
-    checked ??= checkSchema(pool, { schema }).catch((error: unknown) => {
-      checked = undefined;
-      throw error;
-    });
-    return checked;
-  };
-
-  async function claim(
-    key: string,
-    _leaseMs: number,
-    opts?: ClaimOptions,
-  ): Promise<Claim<PostgresClaimContext>> {
-    const into = opts?.join ? open.get(opts.join) : undefined;
-    if (into && opts?.join) return joinClaim(into, opts.join, key);
-    await ready();
-    const client = await connect(pool, connectTimeoutMs);
-    const transaction = openTransaction(client, key);
-    let state: 'claimed' | 'done' | 'busy';
-    try {
-      await client.query('BEGIN');
-      state = await takeKey(client, table, schema, key);
-    } catch (cause) {
-      transaction.end(false, cause as Error);
-      throw new StoreError('claim', cause, SOURCE);
-    }
-    if (state !== 'claimed') {
-      await transaction.rollback();
-      return { state };
-    }
-    const token = randomUUID();
-    open.set(token, transaction);
-    return { state, token, context: { tx: transaction.tx } };
-  }
-
-  async function joinClaim(
-    into: OpenTransaction,
-    primary: string,
-    key: string,
-  ): Promise<Claim<PostgresClaimContext>> {
-    let state: 'claimed' | 'done' | 'busy';
-    try {
-      state = await takeKey(into.client, table, schema, key);
-    } catch (cause) {
-      throw new StoreError('claim', cause, SOURCE);
-    }
-    if (state !== 'claimed') return { state };
-    const token = randomUUID();
-    into.joined.add(key);
-    joins.set(token, { primary, key, finished: into.finished });
-    return { state, token };
-  }
-
-  async function commit(key: string, token: string, ttlMs: number): Promise<void> {
-    const join = joins.get(token);
-    if (join) {
-      joins.delete(token);
-      if (await join.finished) return;
-      throw new StoreError(
-        'commit',
-        new Error(`the transaction ${key} joined was rolled back`),
-        SOURCE,
-      );
-    }
-    const transaction = open.get(token);
-    if (!transaction)
-      throw new StoreError(
-        'commit',
-        new Error(`no open transaction holds ${key} for this token`),
-        SOURCE,
-      );
-    open.delete(token);
-    const { client } = transaction;
-    try {
-      await client.query(
-        `INSERT INTO ${table} (key, expires_at)
-         SELECT k, now() + $2::bigint * interval '1 millisecond' FROM unnest($1::text[]) AS k
-         ON CONFLICT (key) DO UPDATE SET processed_at = now(), expires_at = EXCLUDED.expires_at`,
-        [[key, ...transaction.joined], ttlMs],
-      );
-      const result = await client.query('COMMIT');
-      // COMMIT of a transaction a failed query aborted answers ROLLBACK, not an error.
-      if (result.command !== 'COMMIT')
-        throw new Error('a query of the transaction failed, so PostgreSQL rolled it back');
-    } catch (cause) {
-      transaction.end(false, cause as Error);
-      throw new StoreError('commit', cause, SOURCE);
-    }
-    transaction.end(true);
-  }
-
-  async function release(_key: string, token: string): Promise<void> {
-    const join = joins.get(token);
-    if (join) {
-      joins.delete(token);
-      open.get(join.primary)?.joined.delete(join.key);
-      return;
-    }
-    const transaction = open.get(token);
-    if (!transaction) return;
-    open.delete(token);
-    await transaction.rollback();
-  }
-
+  const state = resolveStoreState(options);
+  const { pool, schema, table, open, joins } = state;
+  const release = (_key: string, token: string) => releaseClaim(state, token);
   return {
     transactional: true,
     pool,
     schema,
-    claim,
-    commit,
+    claim: (key, _leaseMs, opts) => claimKey(state, key, opts),
+    commit: (key, token, ttlMs) => commitClaim(state, key, token, ttlMs),
     release,
     // The lease is the transaction itself: held while its connection lives, ended by PostgreSQL
     // when the process (and so its connection) dies.
     renew: async (_key, token) => open.has(token) || joins.has(token),
-    ready,
+    ready: () => ready(state),
     async purgeExpired() {
       const result = await pool.query(`DELETE FROM ${table} WHERE expires_at <= now()`);
       return result.rowCount ?? 0;
@@ -189,6 +86,133 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       await Promise.all([...open.keys()].map((token) => release('', token)));
     },
   };
+}
+
+function resolveStoreState(options: PostgresStoreOptions): StoreState {
+  const { pool } = options ?? ({} as PostgresStoreOptions);
+  if (!pool || typeof pool.connect !== 'function' || typeof pool.query !== 'function')
+    throw new ConfigError('pool', 'must be a pg Pool (new Pool({ connectionString }))', {
+      source: SOURCE,
+    });
+  const schema = checkSchemaName(options.schema, 'payhook');
+  const connectTimeoutMs = checkWholeNumber(options.connectTimeoutMs, 1_000, 'connectTimeoutMs', {
+    source: SOURCE,
+  });
+  const table = qualified(schema, 'processed');
+  return { pool, schema, table, connectTimeoutMs, open: new Map(), joins: new Map() };
+}
+
+/** The boot check, once: a failed check is asked again next time (the migration may have run). */
+function ready(state: StoreState): Promise<void> {
+  state.checked ??= checkSchema(state.pool, { schema: state.schema }).catch((error: unknown) => {
+    state.checked = undefined;
+    throw error;
+  });
+  return state.checked;
+}
+
+async function claimKey(
+  state: StoreState,
+  key: string,
+  opts?: ClaimOptions,
+): Promise<Claim<PostgresClaimContext>> {
+  const into = opts?.join ? state.open.get(opts.join) : undefined;
+  if (into && opts?.join) return joinClaim(state, into, opts.join, key);
+  await ready(state);
+  const client = await connect(state.pool, state.connectTimeoutMs);
+  const transaction = openTransaction(client, key);
+  let taken: 'claimed' | 'done' | 'busy';
+  try {
+    await client.query('BEGIN');
+    taken = await takeKey(client, state.table, state.schema, key);
+  } catch (cause) {
+    transaction.end(false, cause as Error);
+    throw new StoreError('claim', cause, SOURCE);
+  }
+  if (taken !== 'claimed') {
+    await transaction.rollback();
+    return { state: taken };
+  }
+  const token = randomUUID();
+  state.open.set(token, transaction);
+  return { state: taken, token, context: { tx: transaction.tx } };
+}
+
+/** A key taken inside another claim's open transaction (the completion marker): one COMMIT. */
+async function joinClaim(
+  state: StoreState,
+  into: OpenTransaction,
+  primary: string,
+  key: string,
+): Promise<Claim<PostgresClaimContext>> {
+  let taken: 'claimed' | 'done' | 'busy';
+  try {
+    taken = await takeKey(into.client, state.table, state.schema, key);
+  } catch (cause) {
+    throw new StoreError('claim', cause, SOURCE);
+  }
+  if (taken !== 'claimed') return { state: taken };
+  const token = randomUUID();
+  into.joined.add(key);
+  state.joins.set(token, { primary, key, finished: into.finished });
+  return { state: taken, token };
+}
+
+async function commitClaim(
+  state: StoreState,
+  key: string,
+  token: string,
+  ttlMs: number,
+): Promise<void> {
+  const join = state.joins.get(token);
+  if (join) {
+    // A joined key commits with the transaction it joined, or not at all.
+    state.joins.delete(token);
+    if (await join.finished) return;
+    throw new StoreError(
+      'commit',
+      new Error(`the transaction ${key} joined was rolled back`),
+      SOURCE,
+    );
+  }
+  const transaction = state.open.get(token);
+  if (!transaction)
+    throw new StoreError(
+      'commit',
+      new Error(`no open transaction holds ${key} for this token`),
+      SOURCE,
+    );
+  state.open.delete(token);
+  const { client } = transaction;
+  try {
+    await client.query(
+      `INSERT INTO ${state.table} (key, expires_at)
+       SELECT k, now() + $2::bigint * interval '1 millisecond' FROM unnest($1::text[]) AS k
+       ON CONFLICT (key) DO UPDATE SET processed_at = now(), expires_at = EXCLUDED.expires_at`,
+      [[key, ...transaction.joined], ttlMs],
+    );
+    const result = await client.query('COMMIT');
+    // COMMIT of a transaction a failed query aborted answers ROLLBACK, not an error.
+    if (result.command !== 'COMMIT')
+      throw new Error('a query of the transaction failed, so PostgreSQL rolled it back');
+  } catch (cause) {
+    transaction.end(false, cause as Error);
+    throw new StoreError('commit', cause, SOURCE);
+  }
+  transaction.end(true);
+}
+
+async function releaseClaim(state: StoreState, token: string): Promise<void> {
+  const join = state.joins.get(token);
+  if (join) {
+    state.joins.delete(token);
+    state.open.get(join.primary)?.joined.delete(join.key);
+    return;
+  }
+  const transaction = state.open.get(token);
+  if (!transaction) return;
+  state.open.delete(token);
+  await transaction.rollback();
 }
 
 /**

@@ -30,7 +30,7 @@ export interface QueueStats {
   dead: number;
 }
 
-// Long, but only declarations: one place to read every metric's name, help and labels.
+// long: only declarations: one place to read every metric's name, help and labels.
 export function defineMetrics(registry: Registry, queueStats?: () => Promise<QueueStats>) {
   const registers = [registry];
   const metrics = {

@@ -35,6 +35,14 @@ export interface PostgresInbox extends Inbox {
 
 type Query = (text: string, values?: unknown[]) => Promise<QueryResult>;
 
+/** One inbox's table and limits. */
+interface InboxState {
+  pool: Pool;
+  table: string;
+  maxRefused: number;
+  retentionMs: number;
+}
+
 /**
  * The inbox as a table beside the processed records. A delivery whose event is processed is
  * written inside the event's transaction (the hub hands the claim's `{ tx }` as the record's
@@ -46,91 +54,22 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
   if (!pool || typeof pool.query !== 'function')
     throw new ConfigError('pool', 'must be a pg Pool', { source: SOURCE });
   const schema = checkSchemaName(options.schema, 'payhook');
-  const maxRefused = checkWholeNumber(options.maxRefused, 1_000, 'maxRefused', {
-    min: 0,
-    source: SOURCE,
-  });
-  const retentionMs = checkWholeNumber(options.retentionMs, 30 * 86_400_000, 'retentionMs', {
-    source: SOURCE,
-  });
-  const table = qualified(schema, 'inbox');
-  const poolQuery: Query = (text, values) => pool.query(text, values);
-
-  async function record(
-    entry: InboxRecord,
-    opts?: InboxRecordOptions,
-  ): Promise<InboxEntry | undefined> {
-    const tx = (opts?.context as { tx?: PostgresTransaction } | undefined)?.tx;
-    if (!tx) return write(poolQuery, entry);
-    const query: Query = (text, values) => tx.query(text, values);
-    // A savepoint: an inbox failure must not abort the event's transaction.
-    await query('SAVEPOINT payhook_inbox');
-    try {
-      const written = await write(query, entry);
-      await query('RELEASE SAVEPOINT payhook_inbox');
-      return written;
-    } catch (error) {
-      await query('ROLLBACK TO SAVEPOINT payhook_inbox');
-      throw error;
-    }
-  }
-
-  async function write(query: Query, entry: InboxRecord): Promise<InboxEntry | undefined> {
-    const refused = entry.outcome === 'rejected';
-    if (refused && maxRefused === 0) return undefined;
-    const events = await withAttempts(query, table, entry);
-    const { rows } = await query(
-      `INSERT INTO ${table} (id, received_at, provider, transport, method, url, headers, body, message,
-         outcome, refused, reply, events, error, replay_of, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-       ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, refused = EXCLUDED.refused,
-         reply = EXCLUDED.reply, events = EXCLUDED.events, error = EXCLUDED.error,
-         duration_ms = EXCLUDED.duration_ms
-       RETURNING *`,
-      [
-        entry.id,
-        entry.receivedAt,
-        entry.provider,
-        entry.transport,
-        entry.method ?? null,
-        entry.url ?? null,
-        JSON.stringify(entry.headers),
-        entry.body,
-        entry.message === undefined ? null : JSON.stringify(entry.message),
-        entry.outcome,
-        refused,
-        JSON.stringify(entry.reply),
-        JSON.stringify(events),
-        entry.error ? JSON.stringify(entry.error) : null,
-        entry.replayOf ?? null,
-        Math.max(0, Math.round(entry.durationMs)),
-      ],
-    );
-    if (refused)
-      await query(
-        `DELETE FROM ${table} WHERE refused AND seq <= (
-           SELECT seq FROM ${table} WHERE refused ORDER BY seq DESC OFFSET $1 LIMIT 1)`,
-        [maxRefused],
-      );
-    return rows[0] ? toEntry(rows[0]) : undefined;
-  }
-
+  const state: InboxState = {
+    pool,
+    table: qualified(schema, 'inbox'),
+    maxRefused: checkWholeNumber(options.maxRefused, 1_000, 'maxRefused', {
+      min: 0,
+      source: SOURCE,
+    }),
+    retentionMs: checkWholeNumber(options.retentionMs, 30 * 86_400_000, 'retentionMs', {
+      source: SOURCE,
+    }),
+  };
+  const { table } = state;
   return {
     schema,
-    record,
-    async update(id: string, patch: InboxUpdate) {
-      const { rows } = await pool.query(
-        `UPDATE ${table} SET outcome = COALESCE($2, outcome), reply = COALESCE($3, reply),
-           error = COALESCE($4, error) WHERE id = $1 RETURNING *`,
-        [
-          id,
-          patch.outcome ?? null,
-          patch.reply ? JSON.stringify(patch.reply) : null,
-          patch.error ? JSON.stringify(patch.error) : null,
-        ],
-      );
-      return rows[0] ? toEntry(rows[0]) : undefined;
-    },
+    record: (entry, opts) => record(state, entry, opts),
+    update: (id, patch) => update(state, id, patch),
     async get(id: string) {
       const { rows } = await pool.query(`SELECT * FROM ${table} WHERE id = $1`, [id]);
       return rows[0] ? toEntry(rows[0]) : undefined;
@@ -138,11 +77,94 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     list: (filter = {}, page = {}) => list(pool, table, filter, page),
     async prune(now = new Date()) {
       const result = await pool.query(`DELETE FROM ${table} WHERE received_at < $1`, [
-        new Date(now.getTime() - retentionMs),
+        new Date(now.getTime() - state.retentionMs),
       ]);
       return result.rowCount ?? 0;
     },
   };
+}
+
+async function record(
+  state: InboxState,
+  entry: InboxRecord,
+  opts?: InboxRecordOptions,
+): Promise<InboxEntry | undefined> {
+  const tx = (opts?.context as { tx?: PostgresTransaction } | undefined)?.tx;
+  if (!tx) return write(state, (text, values) => state.pool.query(text, values), entry);
+  const query: Query = (text, values) => tx.query(text, values);
+  // A savepoint: an inbox failure must not abort the event's transaction.
+  await query('SAVEPOINT payhook_inbox');
+  try {
+    const written = await write(state, query, entry);
+    await query('RELEASE SAVEPOINT payhook_inbox');
+    return written;
+  } catch (error) {
+    await query('ROLLBACK TO SAVEPOINT payhook_inbox');
+    throw error;
+  }
+}
+
+async function write(
+  { table, maxRefused }: InboxState,
+  query: Query,
+  entry: InboxRecord,
+): Promise<InboxEntry | undefined> {
+  const refused = entry.outcome === 'rejected';
+  if (refused && maxRefused === 0) return undefined;
+  const events = await withAttempts(query, table, entry);
+  const { rows } = await query(
+    `INSERT INTO ${table} (id, received_at, provider, transport, method, url, headers, body, message,
+       outcome, refused, reply, events, error, replay_of, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+     ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, refused = EXCLUDED.refused,
+       reply = EXCLUDED.reply, events = EXCLUDED.events, error = EXCLUDED.error,
+       duration_ms = EXCLUDED.duration_ms
+     RETURNING *`,
+    [
+      entry.id,
+      entry.receivedAt,
+      entry.provider,
+      entry.transport,
+      entry.method ?? null,
+      entry.url ?? null,
+      JSON.stringify(entry.headers),
+      entry.body,
+      entry.message === undefined ? null : JSON.stringify(entry.message),
+      entry.outcome,
+      refused,
+      JSON.stringify(entry.reply),
+      JSON.stringify(events),
+      entry.error ? JSON.stringify(entry.error) : null,
+      entry.replayOf ?? null,
+      Math.max(0, Math.round(entry.durationMs)),
+    ],
+  );
+  // The cap on refused entries: a flood of forgeries keeps only the newest maxRefused.
+  if (refused)
+    await query(
+      `DELETE FROM ${table} WHERE refused AND seq <= (
+         SELECT seq FROM ${table} WHERE refused ORDER BY seq DESC OFFSET $1 LIMIT 1)`,
+      [maxRefused],
+    );
+  return rows[0] ? toEntry(rows[0]) : undefined;
+}
+
+async function update(
+  { pool, table }: InboxState,
+  id: string,
+  patch: InboxUpdate,
+): Promise<InboxEntry | undefined> {
+  const { rows } = await pool.query(
+    `UPDATE ${table} SET outcome = COALESCE($2, outcome), reply = COALESCE($3, reply),
+       error = COALESCE($4, error) WHERE id = $1 RETURNING *`,
+    [
+      id,
+      patch.outcome ?? null,
+      patch.reply ? JSON.stringify(patch.reply) : null,
+      patch.error ? JSON.stringify(patch.error) : null,
+    ],
+  );
+  return rows[0] ? toEntry(rows[0]) : undefined;
 }
 
 /** The record's events with their attempt numbers: kept from the stored entry of the same id. */

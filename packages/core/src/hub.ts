@@ -13,8 +13,10 @@ import {
   type HubState,
   type NoticeChannels,
   type PaymentHub,
+  type PaymentHubFor,
   type PaymentHubOptions,
 } from './pipeline/types';
+import type { IdempotencyStore } from './store';
 
 export { errorReply } from './pipeline/notify';
 export { HUB_INTERNALS } from './pipeline/types';
@@ -28,6 +30,7 @@ export type {
   HubSettings,
   ListenerContext,
   PaymentHub,
+  PaymentHubFor,
   PaymentHubOptions,
   ReceiveOutcome,
   ReceiveResult,
@@ -39,7 +42,9 @@ export type {
  * The hub: typed listeners over eventemitter3, and the pipeline (pipeline/receive.ts) run on one
  * explicit state. Every option is checked here, at construction.
  */
-export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
+export function createPaymentHub<S extends IdempotencyStore<unknown> = IdempotencyStore>(
+  options: PaymentHubOptions<S> = {},
+): PaymentHubFor<S> {
   const { settings, store, logger } = resolveHubOptions(options);
   const emitter = new EventEmitter();
   const state: HubState = { emitter, store, logger, settings, inFlight: 0 };
@@ -49,7 +54,7 @@ export function createPaymentHub(options: PaymentHubOptions = {}): PaymentHub {
   };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Listener = (...args: any[]) => unknown;
-  const hub: PaymentHub = {
+  const hub: PaymentHubFor<S> = {
     on(name, listener) {
       emitter.on(checkEventName(name), listener as Listener);
       return hub;

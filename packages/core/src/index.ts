@@ -34,11 +34,18 @@ export type { PaymentErrorCode, PaymentErrorLike, FieldProblem } from './errors'
 export { silentLogger } from './logger';
 export type { Logger } from './logger';
 export { createMemoryStore } from './store';
-export type { Claim, IdempotencyStore, MemoryStoreOptions } from './store';
+export type {
+  Claim,
+  ClaimOptions,
+  IdempotencyStore,
+  MemoryStoreOptions,
+  StoreContext,
+} from './store';
 export type { Delivery, HttpReply, PaymentProvider, AnyPaymentProvider } from './provider';
 export { createPaymentHub, HUB_EVENT_NAMES } from './hub';
 export type {
   PaymentHub,
+  PaymentHubFor,
   PaymentHubOptions,
   HubChannels,
   HubEventName,

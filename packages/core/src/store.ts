@@ -8,10 +8,30 @@ import { ConfigError } from './errors';
  * - done: it was processed before (a redelivery or a replay);
  * - busy: another caller holds it right now.
  */
-export type Claim = { state: 'claimed'; token: string } | { state: 'done' } | { state: 'busy' };
+export type Claim<C = undefined> =
+  { state: 'claimed'; token: string; context?: C } | { state: 'done' } | { state: 'busy' };
 
-export interface IdempotencyStore {
-  claim(key: string, leaseMs: number): Promise<Claim>;
+export interface ClaimOptions {
+  /**
+   * The token of a claim this one joins: a transactional store takes the key inside that claim's
+   * transaction (committed or rolled back with it). Other stores ignore it.
+   */
+  join?: string;
+}
+
+/**
+ * `C` is what a claim hands the listeners beside the hub's own context (e.g. `{ tx }` for a
+ * database transaction); `undefined` for stores that hand nothing.
+ */
+export interface IdempotencyStore<C = undefined> {
+  claim(key: string, leaseMs: number, options?: ClaimOptions): Promise<Claim<C>>;
+  /**
+   * True when the claim's context is a transaction holding the listeners' own writes, committed by
+   * `commit`: a failed commit then rolled those writes back (the hub answers retry and does not
+   * retry the commit), and listeners that outlive the handler timeout are rolled back when they
+   * settle (the gateway was told to retry; the redelivery processes the event).
+   */
+  readonly transactional?: boolean;
   /**
    * claimed → done, kept for `ttlMs`. The listeners did succeed, so a commit whose lease expired
    * still records `done` when nobody else holds the key; it never overwrites another holder's claim.
@@ -34,6 +54,16 @@ export interface IdempotencyStore {
   close?(): Promise<void>;
 }
 
+/** What a store's claims hand the listeners (`{}` for a store that hands nothing). */
+export type StoreContext<S> =
+  S extends IdempotencyStore<infer C>
+    ? [C] extends [undefined]
+      ? object
+      : unknown extends C
+        ? object
+        : C
+    : object;
+
 export interface MemoryStoreOptions {
   /** Most keys kept (claims and done markers together). Default 100,000. */
   max?: number;
@@ -45,7 +75,7 @@ type Entry = { state: 'claimed'; token: string } | { state: 'done' };
 const MEMORY_STORE = Symbol('payhook.memoryStore');
 
 /** True for the store createMemoryStore makes (it forgets on restart). */
-export function isMemoryStore(store: IdempotencyStore): boolean {
+export function isMemoryStore(store: IdempotencyStore<unknown>): boolean {
   return (store as { [MEMORY_STORE]?: true })[MEMORY_STORE] === true;
 }
 /** One shared marker: a done entry then costs only its key and the cache's bookkeeping. */

@@ -1,1 +1,11 @@
-export {};
+/**
+ * `@payhook/postgres`: the idempotency store inside the merchant's PostgreSQL, so the listeners'
+ * writes and the processed record commit in one transaction; its schema and migrations.
+ */
+export { createPostgresStore } from './store';
+export type { PostgresStore, PostgresStoreOptions, PostgresClaimContext } from './store';
+export type { PostgresTransaction } from './transaction';
+export { migrate, checkSchema, missingMigrations, MIGRATIONS } from './migrations';
+export type { Migration, MigrateOptions, MigrateResult } from './migrations';
+export { runMigrateCommand } from './cli';
+export type { MigrateCommandIo } from './cli';

@@ -38,7 +38,8 @@ export async function commitProcessed(
   markerToken?: string,
 ): Promise<PaymentError | undefined> {
   const { store, settings, logger } = state;
-  const deadline = Date.now() + settings.commitRetryMs;
+  // A transactional store's commit is tried once: when it fails, the transaction is gone.
+  const deadline = store.transactional ? 0 : Date.now() + settings.commitRetryMs;
   for (let attempt = 0; ; attempt++) {
     try {
       if (event.type === 'payment.completed') {
@@ -60,8 +61,11 @@ export async function commitProcessed(
       const wait = Math.min(25 * 2 ** attempt, 1_000);
       if (Date.now() + wait > deadline)
         return new PaymentError(
-          `the listeners of ${event.id} succeeded but the store could not record it within ${settings.commitRetryMs} ms; ` +
-            'a redelivery after the lease may run them again',
+          store.transactional
+            ? `the transaction of ${event.id} could not commit: the listeners' writes were rolled back with it; ` +
+                'the gateway is asked to redeliver'
+            : `the listeners of ${event.id} succeeded but the store could not record it within ${settings.commitRetryMs} ms; ` +
+                'a redelivery after the lease may run them again',
           { code: 'ERR_COMMIT_FAILED', cause },
         );
       logger.warn({ eventId: event.id, attempt }, '@payhook/core: commit failed; retrying');

@@ -18,12 +18,13 @@ const SUCCEEDED: Dispatched = Object.freeze({ listeners: 1, failures: [] }) as D
  * Runs every listener of the event (its type's, then `onAny`'s) concurrently. Resolves with the
  * failures (empty = success), or at the handler timeout with the timeout and `settled`, which
  * resolves with the failures once the listeners really finish: the caller keeps the claim until
- * then.
+ * then. `claimContext` is what the store's claim hands the listeners (e.g. `{ tx }`).
  */
 export function dispatch(
   state: HubState,
   event: PaymentEvent,
   delivery: Delivery,
+  claimContext?: unknown,
 ): Dispatched | Promise<Dispatched> {
   // The AbortController is made only when a listener reads `signal` (most never do): it was the
   // largest single cost of a dispatch. A signal read after the timeout comes already aborted.
@@ -39,6 +40,7 @@ export function dispatch(
     },
     delivery,
   };
+  if (claimContext !== undefined && claimContext !== null) Object.assign(context, claimContext);
   const results: unknown[] = [];
   const callAll = (name: string): void => {
     for (const listener of listenersOf(state.emitter, name)) {

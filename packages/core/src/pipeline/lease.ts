@@ -7,7 +7,7 @@ import type { IdempotencyStore } from '../store';
  * Returns the function that stops renewing.
  */
 export function keepLease(
-  store: IdempotencyStore,
+  store: IdempotencyStore<unknown>,
   key: string,
   token: string,
   leaseMs: number,

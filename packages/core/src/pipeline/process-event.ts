@@ -33,7 +33,7 @@ export async function processEvent(
   // The slot is taken before the claim's round trip: on a networked store, concurrent deliveries
   // would otherwise all pass the cap while their claims are in flight.
   state.inFlight++;
-  let claim: Claim;
+  let claim: Claim<unknown> | undefined;
   let hold: CompletionHold;
   let run: Dispatched;
   try {
@@ -42,10 +42,13 @@ export async function processEvent(
       state.inFlight--;
       return [claimNotTaken(state, event, claim.state)];
     }
-    hold = await holdCompletion(state, event);
-    run = await dispatch(state, event, delivery);
+    hold = await holdCompletion(state, event, claim.token);
+    run = await dispatch(state, event, delivery, claim.context);
   } catch (cause) {
     state.inFlight--;
+    // A claim taken before the throw is dropped: on a transactional store it holds a connection.
+    if (claim?.state === 'claimed')
+      await releaseClaim(state, event.id, claim.token, event, delivery);
     throw cause;
   }
   const token = claim.token;
@@ -63,6 +66,9 @@ export async function processEvent(
   }
   const commitError = await commitProcessed(state, event, token, hold.token);
   if (commitError) reportError(state, commitError, { provider: event.provider, event, delivery });
+  // A transactional store's failed commit rolled the listeners' writes back: a redelivery must
+  // run them again.
+  if (commitError && store.transactional) return ['failed', commitError];
   // The listeners did succeed: the gateway is told so even when the record could not be written
   // (a retry answer would make a redelivery run them again once the lease lapses).
   return ['processed', commitError];
@@ -96,10 +102,15 @@ interface CompletionHold {
  * failure notice arriving meanwhile waits (busy) instead of telling the merchant "failed" for an
  * order that is being paid. The commit turns the marker into done; a failure releases it.
  */
-async function holdCompletion(state: HubState, event: PaymentEvent): Promise<CompletionHold> {
+async function holdCompletion(
+  state: HubState,
+  event: PaymentEvent,
+  eventToken: string,
+): Promise<CompletionHold> {
   if (event.type !== 'payment.completed') return {};
   const key = completedMarker(event);
-  const marker = await state.store.claim(key, state.settings.leaseMs);
+  // Joined to the event's claim: a transactional store records the marker in the same commit.
+  const marker = await state.store.claim(key, state.settings.leaseMs, { join: eventToken });
   return marker.state === 'claimed' ? { key, token: marker.token } : {};
 }
 
@@ -202,6 +213,17 @@ function settleLater(
   void settled
     .then(async (failures) => {
       for (const stop of stops) stop();
+      // A transactional store rolls a timed-out event back even when its listeners succeed late:
+      // the gateway was told to retry, and the redelivery processes it.
+      if (store.transactional && failures.length === 0) {
+        await releaseClaim(state, event.id, token, event, delivery);
+        await releaseHold(state, hold, event, delivery);
+        logger.warn(
+          { eventId: event.id },
+          '@payhook/core: a timed-out listener finished; its transaction is rolled back for the redelivery',
+        );
+        return;
+      }
       if (failures.length > 0) {
         await releaseClaim(state, event.id, token, event, delivery);
         await releaseHold(state, hold, event, delivery);

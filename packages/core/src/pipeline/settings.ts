@@ -8,7 +8,7 @@ import type { HubSettings, PaymentHubOptions } from './types';
 /** Every hub option checked at construction: a bad one throws a ConfigError naming it. */
 export function resolveHubOptions(options: PaymentHubOptions): {
   settings: HubSettings;
-  store: IdempotencyStore;
+  store: IdempotencyStore<unknown>;
   logger: Logger;
 } {
   const handlerTimeoutMs = positiveInt(options.handlerTimeoutMs, 8_000, 'handlerTimeoutMs');
@@ -68,7 +68,7 @@ function checkLogger(logger: Logger | undefined): Logger {
   return checked;
 }
 
-function checkStore(store: IdempotencyStore | undefined): IdempotencyStore {
+function checkStore(store: IdempotencyStore<unknown> | undefined): IdempotencyStore<unknown> {
   const checked = store ?? createMemoryStore();
   warnIfMemoryStoreInProduction(checked);
   for (const op of ['claim', 'commit', 'release'] as const) {
@@ -80,7 +80,7 @@ function checkStore(store: IdempotencyStore | undefined): IdempotencyStore {
 
 let memoryStoreWarned = false;
 /** The memory store forgets on restart: say so once, where production operators look. */
-function warnIfMemoryStoreInProduction(store: IdempotencyStore): void {
+function warnIfMemoryStoreInProduction(store: IdempotencyStore<unknown>): void {
   if (memoryStoreWarned || process.env.NODE_ENV !== 'production' || !isMemoryStore(store)) return;
   memoryStoreWarned = true;
   process.emitWarning(

@@ -3,7 +3,7 @@ import type { PaymentEvent, PaymentEventType } from '../events';
 import type { PaymentErrorLike } from '../errors';
 import type { Logger } from '../logger';
 import type { AnyPaymentProvider, Delivery, HttpReply } from '../provider';
-import type { IdempotencyStore } from '../store';
+import type { IdempotencyStore, StoreContext } from '../store';
 
 export interface ListenerContext {
   /** Aborted when the handler timeout passes: the gateway is then told to retry. */
@@ -39,8 +39,9 @@ export interface SourceStatus {
   error?: Error;
 }
 
-type PaymentChannels = {
-  [K in PaymentEventType]: [event: PaymentEvent & { type: K }, context: ListenerContext];
+/** `C`: what the store's claim adds to the listener's context (e.g. `{ tx }`). */
+type PaymentChannels<C = object> = {
+  [K in PaymentEventType]: [event: PaymentEvent & { type: K }, context: ListenerContext & C];
 };
 
 export interface NoticeChannels {
@@ -54,10 +55,15 @@ export interface NoticeChannels {
   'source.error': [status: SourceStatus];
 }
 
-export type HubChannels = PaymentChannels & NoticeChannels;
+export type HubChannels<C = object> = PaymentChannels<C> & NoticeChannels;
 export type HubEventName = keyof HubChannels;
-export type HubListener<K extends HubEventName> = (...args: HubChannels[K]) => unknown;
-export type AnyPaymentListener = (event: PaymentEvent, context: ListenerContext) => unknown;
+export type HubListener<K extends HubEventName, C = object> = (
+  ...args: HubChannels<C>[K]
+) => unknown;
+export type AnyPaymentListener<C = object> = (
+  event: PaymentEvent,
+  context: ListenerContext & C,
+) => unknown;
 
 export type ReceiveOutcome =
   | 'processed'
@@ -79,8 +85,14 @@ export interface ReceiveResult {
   error?: PaymentErrorLike;
 }
 
-export interface PaymentHubOptions {
-  store?: IdempotencyStore;
+export interface PaymentHubOptions<
+  S extends IdempotencyStore<unknown> = IdempotencyStore<unknown>,
+> {
+  /**
+   * Where processed events are recorded (default: an in-process memory store). What its claims
+   * carry (e.g. @payhook/postgres's `{ tx }`) reaches the listeners' context, typed.
+   */
+  store?: S;
   logger?: Logger;
   /**
    * How long the gateway waits for its answer while listeners run (default 8,000 ms). Past it the
@@ -117,13 +129,14 @@ export interface PaymentHubOptions {
   maxInFlight?: number;
 }
 
-export interface PaymentHub {
-  on<K extends HubEventName>(name: K, listener: HubListener<K>): PaymentHub;
-  once<K extends HubEventName>(name: K, listener: HubListener<K>): PaymentHub;
-  off<K extends HubEventName>(name: K, listener: HubListener<K>): PaymentHub;
+/** `C`: what the store's claims add to the listeners' context (`object`: nothing). */
+export interface PaymentHub<C = object> {
+  on<K extends HubEventName>(name: K, listener: HubListener<K, C>): PaymentHub<C>;
+  once<K extends HubEventName>(name: K, listener: HubListener<K, C>): PaymentHub<C>;
+  off<K extends HubEventName>(name: K, listener: HubListener<K, C>): PaymentHub<C>;
   /** Every payment event, whatever its type; awaited like the typed listeners. */
-  onAny(listener: AnyPaymentListener): PaymentHub;
-  offAny(listener: AnyPaymentListener): PaymentHub;
+  onAny(listener: AnyPaymentListener<C>): PaymentHub<C>;
+  offAny(listener: AnyPaymentListener<C>): PaymentHub<C>;
   /**
    * The transport-free entry point: verify → validate → confirm → normalize → claim → dispatch →
    * commit/release.
@@ -138,7 +151,7 @@ export interface PaymentHub {
   /** Adapter-only (see `rejectDelivery` and `notifyHub`). */
   readonly [HUB_INTERNALS]: HubInternals;
   listenerCount(name: HubEventName | '*'): number;
-  readonly store: IdempotencyStore;
+  readonly store: IdempotencyStore<unknown>;
   readonly logger: Logger;
   readonly options: HubSettings;
 }
@@ -170,7 +183,7 @@ export const HUB_INTERNALS: unique symbol = Symbol('payhook.hubInternals');
  */
 export interface HubState {
   readonly emitter: EventEmitter;
-  readonly store: IdempotencyStore;
+  readonly store: IdempotencyStore<unknown>;
   readonly logger: Logger;
   readonly settings: HubSettings;
   inFlight: number;
@@ -179,3 +192,6 @@ export interface HubState {
 /** What one event came to in the claim/dispatch/commit step. */
 export type EventOutcome =
   'processed' | 'duplicate' | 'busy' | 'superseded' | 'failed' | 'unhandled' | 'ignored';
+
+/** The hub a store makes: its listeners' context carries what the store's claims hand them. */
+export type PaymentHubFor<S> = PaymentHub<StoreContext<S>>;

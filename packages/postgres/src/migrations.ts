@@ -1,0 +1,117 @@
+import type { Pool, PoolClient } from 'pg';
+import { ConfigError } from '@payhook/core';
+import { checkSchemaName, lockId, qualified, SOURCE } from './sql';
+
+/** One step of the schema, applied once, in order, by `migrate`. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql(schema: string): string;
+}
+
+/**
+ * The schema's history. A released migration is never edited: a change is a new one. Every table
+ * lives in the store's own schema, so one database can host several shops.
+ */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    name: '001_processed',
+    sql: (s: string) => `
+      CREATE TABLE ${qualified(s, 'processed')} (
+        key text PRIMARY KEY,
+        processed_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX processed_expires_at ON ${qualified(s, 'processed')} (expires_at);`,
+  },
+]);
+
+export interface MigrateOptions {
+  /** The schema holding payhook's tables (default `payhook`); created when missing. */
+  schema?: string;
+}
+
+export interface MigrateResult {
+  schema: string;
+  /** The migrations this call applied, by name (empty when the schema was up to date). */
+  applied: string[];
+  /** The latest version now applied. */
+  version: number;
+}
+
+const HISTORY = 'schema_migrations';
+
+/**
+ * Applies the missing migrations in one transaction, under an advisory lock so two processes
+ * migrating at once apply each step once. Never called implicitly: run it at deploy (or the CLI
+ * `payhook postgres migrate`).
+ */
+export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const schema = checkSchemaName(options.schema, 'payhook');
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(${lockId(schema, 'payhook:migrate')})`);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${qualified(schema, HISTORY)} (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = await appliedVersions(client, schema);
+    const applied: string[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql(schema));
+      await client.query(
+        `INSERT INTO ${qualified(schema, HISTORY)} (version, name) VALUES ($1, $2)`,
+        [m.version, m.name],
+      );
+      applied.push(m.name);
+    }
+    await client.query('COMMIT');
+    return { schema, applied, version: MIGRATIONS[MIGRATIONS.length - 1]!.version };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+async function appliedVersions(client: Pool | PoolClient, schema: string): Promise<Set<number>> {
+  const { rows } = await client.query<{ version: number }>(
+    `SELECT version FROM ${qualified(schema, HISTORY)}`,
+  );
+  return new Set(rows.map((r) => r.version));
+}
+
+/** The migrations not applied to `schema` yet, by name (all of them when it has no history). */
+export async function missingMigrations(
+  pool: Pool,
+  options: MigrateOptions = {},
+): Promise<string[]> {
+  const schema = checkSchemaName(options.schema, 'payhook');
+  const { rows } = await pool.query<{ present: boolean }>(
+    'SELECT to_regclass($1) IS NOT NULL AS present',
+    [qualified(schema, HISTORY)],
+  );
+  const done = rows[0]?.present ? await appliedVersions(pool, schema) : new Set<number>();
+  return MIGRATIONS.filter((m) => !done.has(m.version)).map((m) => m.name);
+}
+
+/**
+ * The boot check: resolves when every migration is applied to `schema`, else throws a ConfigError
+ * naming the missing ones and how to apply them.
+ */
+export async function checkSchema(pool: Pool, options: MigrateOptions = {}): Promise<void> {
+  const schema = checkSchemaName(options.schema, 'payhook');
+  const missing = await missingMigrations(pool, { schema });
+  if (missing.length === 0) return;
+  throw new ConfigError(
+    'schema',
+    `"${schema}" lacks migration ${missing.join(', ')}: run \`payhook postgres migrate --schema ${schema}\` ` +
+      `or migrate(pool, { schema: '${schema}' }) before starting the app`,
+    { source: SOURCE },
+  );
+}

@@ -96,7 +96,7 @@ export async function runWorkerCommand(argv: string[], io: CommandIo): Promise<n
         'grace-ms': { type: 'string' },
       },
     }).values;
-    if (parsed.help) return io.stdout(WORKER_HELP), 0;
+    if (parsed.help) return (io.stdout(WORKER_HELP), 0);
     if (!parsed.listeners) throw new UsageError('--listeners <module> is required');
   } catch (error) {
     return usage(io, error, WORKER_HELP);
@@ -138,13 +138,20 @@ export async function runDeadLettersCommand(argv: string[], io: CommandIo): Prom
       allowPositionals: true,
       options: { ...COMMON, json: { type: 'boolean' }, limit: { type: 'string' } },
     });
-    if (parsed.values.help) return io.stdout(DEAD_LETTERS_HELP), 0;
+    if (parsed.values.help) return (io.stdout(DEAD_LETTERS_HELP), 0);
   } catch (error) {
     return usage(io, error, DEAD_LETTERS_HELP);
   }
   const [action, id] = parsed.positionals;
-  if (!['list', 'retry', 'retry-all', 'stats'].includes(action ?? '') || (action === 'retry' && !id))
-    return usage(io, new UsageError('expected list, retry <id>, retry-all or stats'), DEAD_LETTERS_HELP);
+  if (
+    !['list', 'retry', 'retry-all', 'stats'].includes(action ?? '') ||
+    (action === 'retry' && !id)
+  )
+    return usage(
+      io,
+      new UsageError('expected list, retry <id>, retry-all or stats'),
+      DEAD_LETTERS_HELP,
+    );
   let opened;
   try {
     opened = openQueue(parsed.values, io);
@@ -167,7 +174,7 @@ async function deadLetterAction(
   values: { json?: boolean; limit?: string },
   io: CommandIo,
 ): Promise<number> {
-  if (action === 'stats') return io.stdout(`${JSON.stringify(await queue.stats())}\n`), 0;
+  if (action === 'stats') return (io.stdout(`${JSON.stringify(await queue.stats())}\n`), 0);
   if (action === 'retry-all') {
     io.stdout(`retried ${await queue.deadLetters.retryAll()}\n`);
     return 0;

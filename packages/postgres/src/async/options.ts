@@ -26,7 +26,10 @@ export function resolveQueueOptions(options: PaymentQueueOptions): QueueSettings
   const attemptTimeoutMs = whole('attemptTimeoutMs', 60_000, 1);
   const expireInSeconds = whole('expireInSeconds', Math.ceil(attemptTimeoutMs / 1000) + 60, 1);
   if (expireInSeconds * 1000 <= attemptTimeoutMs)
-    fail('expireInSeconds', 'must be longer than attemptTimeoutMs: a live worker would lose its job');
+    fail(
+      'expireInSeconds',
+      'must be longer than attemptTimeoutMs: a live worker would lose its job',
+    );
   const orderWaitSeconds = whole('orderWaitSeconds', 1, 1);
   const retryBackoff = options.retryBackoff ?? true;
   if (typeof retryBackoff !== 'boolean') fail('retryBackoff', 'must be a boolean');

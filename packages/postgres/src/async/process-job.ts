@@ -32,7 +32,9 @@ export async function processJob(
   const db = bossDb(client);
   await client.query('BEGIN');
   // The payment first, then the row: two events of one payment never run at once, in any order.
-  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [job.data.paymentKey]);
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+    job.data.paymentKey,
+  ]);
   const found = await client.query<EventRow>(
     `SELECT state, seq, event, attempts, job_token FROM ${table} WHERE id = $1 FOR UPDATE`,
     [job.data.id],

@@ -50,7 +50,9 @@ export function createPaymentQueue(options: PaymentQueueOptions): PaymentQueue {
   };
   const check = (name: string): string => {
     if (!CHANNELS.has(name))
-      throw new ConfigError('event name', `"${name}" is not an event of the queue`, { source: SOURCE });
+      throw new ConfigError('event name', `"${name}" is not an event of the queue`, {
+        source: SOURCE,
+      });
     return name;
   };
   const queue: InternalQueue = {

@@ -45,7 +45,9 @@ export async function ensureTable(
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`payhook:${settings.schema}`]);
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+      `payhook:${settings.schema}`,
+    ]);
     await client.query(createTableSql(settings));
     await client.query('COMMIT');
   } catch (error) {

@@ -140,8 +140,14 @@ export interface PaymentQueue {
   /** Stops pg-boss's maintenance; the pool stays the merchant's. */
   stop(): Promise<void>;
   on<K extends PaymentEventType>(name: K, listener: WorkerListener<K>): PaymentQueue;
-  on<K extends keyof QueueChannels>(name: K, listener: (...args: QueueChannels[K]) => unknown): PaymentQueue;
-  off(name: PaymentEventType | keyof QueueChannels, listener: (...args: any[]) => unknown): PaymentQueue; // eslint-disable-line @typescript-eslint/no-explicit-any
+  on<K extends keyof QueueChannels>(
+    name: K,
+    listener: (...args: QueueChannels[K]) => unknown,
+  ): PaymentQueue;
+  off(
+    name: PaymentEventType | keyof QueueChannels,
+    listener: (...args: any[]) => unknown,
+  ): PaymentQueue; // eslint-disable-line @typescript-eslint/no-explicit-any
   onAny(listener: WorkerListener): PaymentQueue;
   /** Records the event as pending and queues its job, on `db` (the claim's transaction) or its own. */
   enqueue(event: PaymentEvent, db?: Queryable): Promise<boolean>;

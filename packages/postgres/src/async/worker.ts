@@ -47,7 +47,12 @@ export function startWorker(queue: PaymentQueue, options: WorkerOptions = {}): P
   if (!state) throw new TypeError('startWorker needs a queue made by createPaymentQueue');
   const rule = { source: SOURCE };
   const concurrency = checkWholeNumber(options.concurrency, 4, 'concurrency', rule);
-  const pollingIntervalMs = checkWholeNumber(options.pollingIntervalMs, 1000, 'pollingIntervalMs', rule);
+  const pollingIntervalMs = checkWholeNumber(
+    options.pollingIntervalMs,
+    1000,
+    'pollingIntervalMs',
+    rule,
+  );
   const graceMs = checkWholeNumber(options.shutdownGraceMs, 30_000, 'shutdownGraceMs', rule);
   const w: WorkerState = {
     queue: state,
@@ -70,7 +75,8 @@ export function startWorker(queue: PaymentQueue, options: WorkerOptions = {}): P
       w.stopping = true;
       for (const wake of w.wake) wake();
       const grace = setTimeout(() => {
-        for (const controller of w.inHand) controller.abort(new Error('the worker is shutting down'));
+        for (const controller of w.inHand)
+          controller.abort(new Error('the worker is shutting down'));
       }, graceMs);
       await loops.catch(() => undefined);
       clearTimeout(grace);
@@ -105,7 +111,10 @@ function sleep(w: WorkerState, ms: number): Promise<void> {
 
 async function takeJob(w: WorkerState): Promise<boolean> {
   const { boss, settings } = w.queue;
-  const jobs = await boss.fetch<JobData>(settings.queueName, { batchSize: 1, includeMetadata: true });
+  const jobs = await boss.fetch<JobData>(settings.queueName, {
+    batchSize: 1,
+    includeMetadata: true,
+  });
   const job = jobs?.[0];
   if (!job) return false;
   await handle(w, job);

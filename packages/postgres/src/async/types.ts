@@ -146,8 +146,9 @@ export interface PaymentQueue {
   ): PaymentQueue;
   off(
     name: PaymentEventType | keyof QueueChannels,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     listener: (...args: any[]) => unknown,
-  ): PaymentQueue; // eslint-disable-line @typescript-eslint/no-explicit-any
+  ): PaymentQueue;
   onAny(listener: WorkerListener): PaymentQueue;
   /** Records the event as pending and queues its job, on `db` (the claim's transaction) or its own. */
   enqueue(event: PaymentEvent, db?: Queryable): Promise<boolean>;

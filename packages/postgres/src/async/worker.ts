@@ -135,6 +135,7 @@ async function handle(w: WorkerState, job: PgBoss.JobWithMetadata<JobData>): Pro
   const controller = new AbortController();
   w.inHand.add(controller);
   const client: PoolClient = await state.pool.connect();
+  guardClient(state, client);
   try {
     const outcome = await processJob(state, client, job, controller.signal);
     w.counts[outcome]++;
@@ -146,6 +147,18 @@ async function handle(w: WorkerState, job: PgBoss.JobWithMetadata<JobData>): Pro
   } finally {
     w.inHand.delete(controller);
   }
+}
+
+const GUARDED = new WeakSet<PoolClient>();
+
+/**
+ * A connection lost while checked out (terminated below, a database restart) must be an error of
+ * its job, not an unhandled 'error' event that ends the process. Once per pooled connection.
+ */
+function guardClient(state: QueueState, client: PoolClient): void {
+  if (GUARDED.has(client)) return;
+  GUARDED.add(client);
+  client.on('error', (error) => void state.emitter.emit('error', error));
 }
 
 /**

@@ -19,6 +19,20 @@ export function bossDb(db: Queryable): PgBoss.Db {
   return { executeSql: (text, values) => db.query(text, values) };
 }
 
+/**
+ * Completes a job inside our transaction. pg-boss 10.4's complete() reads its third argument as the
+ * job's output whatever its types say, so the executor must come fourth: `complete(name, id,
+ * { db })` would complete the job at once on pg-boss's own connection, outside the transaction.
+ */
+export async function completeJob(
+  state: QueueState,
+  name: string,
+  id: string,
+  db: Queryable,
+): Promise<void> {
+  await state.boss.complete(name, id, {}, { db: bossDb(db) });
+}
+
 /** The job options every send uses: the queue's retry policy. */
 export function jobOptions(state: QueueState, db: Queryable): PgBoss.SendOptions {
   const s = state.settings;

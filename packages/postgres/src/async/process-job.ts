@@ -1,7 +1,7 @@
 import type PgBoss from 'pg-boss';
 import type { PoolClient } from 'pg';
 import type { PaymentEvent } from '@payhook/core';
-import { bossDb, jobOptions, type JobData } from './enqueue';
+import { completeJob, jobOptions, type JobData } from './enqueue';
 import { markDead } from './dead-letters';
 import { runListeners } from './run-listeners';
 import type { QueueState } from './types';
@@ -29,7 +29,6 @@ export async function processJob(
   signal: AbortSignal,
 ): Promise<JobOutcome> {
   const { table, queueName } = state.settings;
-  const db = bossDb(client);
   await client.query('BEGIN');
   // The payment first, then the row: two events of one payment never run at once, in any order.
   await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
@@ -41,7 +40,7 @@ export async function processJob(
   );
   const row = found.rows[0];
   if (!row || row.state !== 'pending' || row.job_token !== job.data.token) {
-    await state.boss.complete(queueName, job.id, { db });
+    await completeJob(state, queueName, job.id, client);
     await client.query('COMMIT');
     return row?.state === 'done' ? 'duplicate' : 'stale';
   }
@@ -53,7 +52,7 @@ export async function processJob(
      WHERE id = $1`,
     [job.data.id],
   );
-  await state.boss.complete(queueName, job.id, { db });
+  await completeJob(state, queueName, job.id, client);
   await client.query('COMMIT');
   return 'done';
 }
@@ -84,13 +83,12 @@ async function stepAside(
   ahead: { id: string; state: 'pending' | 'dead' },
 ): Promise<JobOutcome> {
   const { queueName, orderWaitSeconds } = state.settings;
-  const db = bossDb(client);
   if (ahead.state === 'dead') {
     const error = {
       code: 'ERR_ORDER_BLOCKED',
       message: `waits behind dead event ${ahead.id} of the same payment; retry that one first`,
     };
-    await state.boss.complete(queueName, job.id, { db });
+    await completeJob(state, queueName, job.id, client);
     const letter = await markDead(state, client, job.data.id, job.data.token, error);
     await client.query('COMMIT');
     if (letter) state.emitter.emit('dead', letter);
@@ -100,7 +98,7 @@ async function stepAside(
   const startAfter = Math.min(orderWaitSeconds * 2 ** Math.min(waits - 1, 10), 60);
   const data: JobData = { ...job.data, waits };
   await state.boss.send(queueName, data, { ...jobOptions(state, client), startAfter });
-  await state.boss.complete(queueName, job.id, { db });
+  await completeJob(state, queueName, job.id, client);
   await client.query('COMMIT');
   return 'waiting';
 }

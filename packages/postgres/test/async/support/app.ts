@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import express from 'express';
 import type { Pool } from 'pg';
 import { createPaymentHub, createWebhookMiddleware, type ReceiveOutcome } from '@payhook/core';
-import { createTestProvider } from '@payhook/core/testing';
+import { createTestProvider, signedDelivery } from '@payhook/core/testing';
 import { createPostgresStore, migrate } from '../../../src';
 import { attachQueue, createPaymentQueue, type PaymentQueueOptions } from '../../../src/async';
 
@@ -158,4 +158,43 @@ export async function killWorker(worker: WorkerProcess, signal: NodeJS.Signals):
   const exited = once(child, 'exit');
   child.kill(signal);
   await exited;
+}
+
+/** Hands the hub one signed delivery per payload, `concurrency` at a time; returns the outcomes. */
+export async function receiveAll(
+  hub: AsyncApp['hub'],
+  payloads: Array<Parameters<typeof signedDelivery>[0]>,
+  concurrency = 8,
+): Promise<Record<string, number>> {
+  const provider = createTestProvider();
+  const outcomes: Record<string, number> = {};
+  const errors = new Set<string>();
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < payloads.length) {
+      const { body, headers } = signedDelivery(payloads[next++]);
+      const result = await hub.receive(provider, {
+        body: Buffer.from(body),
+        headers,
+        transport: 'http',
+        receivedAt: new Date(),
+      });
+      outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
+      if (result.error && result.outcome !== 'processed') errors.add(result.error.message);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  if (errors.size > 0) outcomes[`errors: ${[...errors].slice(0, 3).join(' | ')}`] = errors.size;
+  return outcomes;
+}
+
+/** pg-boss's job rows of the main queue by state and retry count (jobs a dead worker held retry). */
+export async function jobStates(pool: Pool, schema: string): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ state: string; retried: boolean; n: string }>(
+    `SELECT state, retry_count > 0 AS retried, count(*) AS n FROM "${schema}".job
+     WHERE name = 'payhook_events' GROUP BY 1, 2`,
+  );
+  return Object.fromEntries(
+    rows.map((r) => [`${r.state}${r.retried ? '(retried)' : ''}`, Number(r.n)]),
+  );
 }

@@ -3,6 +3,7 @@
  */
 export { createPaymentQueue } from './queue';
 export { attachQueue } from './attach-queue';
+export type { AttachQueueOptions } from './attach-queue';
 export { startWorker } from './worker';
 export type { PaymentWorker, WorkerOptions } from './worker';
 export { runWorkerCommand, runDeadLettersCommand, WORKER_HELP, DEAD_LETTERS_HELP } from './cli';

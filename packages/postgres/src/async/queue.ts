@@ -7,6 +7,7 @@ import { resolveQueueOptions, SOURCE } from './options';
 import { ANY } from './run-listeners';
 import { ensureStarted } from './start';
 import { readStats } from './stats';
+import { purgeDone } from './purge';
 import type { PaymentQueue, PaymentQueueOptions, QueueState } from './types';
 
 /** The key of a queue's state, for startWorker and attachQueue; not part of the merchant's API. */
@@ -77,6 +78,7 @@ export function createPaymentQueue(options: PaymentQueueOptions): PaymentQueue {
     },
     enqueue: (event, db) => enqueue(state, event, db),
     stats: () => readStats(state),
+    purgeDone: (olderThanMs) => purgeDone(state, olderThanMs),
     deadLetters: createDeadLetters(state),
     settings,
     boss,

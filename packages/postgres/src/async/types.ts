@@ -153,6 +153,8 @@ export interface PaymentQueue {
   /** Records the event as pending and queues its job, on `db` (the claim's transaction) or its own. */
   enqueue(event: PaymentEvent, db?: Queryable): Promise<boolean>;
   stats(): Promise<QueueStats>;
+  /** Deletes done events older than `olderThanMs` (default 7 days); resolves with how many. */
+  purgeDone(olderThanMs?: number): Promise<number>;
   readonly deadLetters: DeadLetterSource;
   readonly settings: QueueSettings;
   readonly boss: PgBoss;

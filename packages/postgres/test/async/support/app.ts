@@ -160,10 +160,15 @@ export async function killWorker(worker: WorkerProcess, signal: NodeJS.Signals):
   await exited;
 }
 
-/** Hands the hub one signed delivery per payload, `concurrency` at a time; returns the outcomes. */
+type Payload = Parameters<typeof signedDelivery>[0];
+
+/**
+ * Hands the hub one signed delivery per payload, `concurrency` groups at a time; the payloads of
+ * one group go one after the other, as a gateway sends a payment's completion, then its refund.
+ */
 export async function receiveAll(
   hub: AsyncApp['hub'],
-  payloads: Array<Parameters<typeof signedDelivery>[0]>,
+  groups: Array<Payload | Payload[]>,
   concurrency = 8,
 ): Promise<Record<string, number>> {
   const provider = createTestProvider();
@@ -171,16 +176,19 @@ export async function receiveAll(
   const errors = new Set<string>();
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < payloads.length) {
-      const { body, headers } = signedDelivery(payloads[next++]);
-      const result = await hub.receive(provider, {
-        body: Buffer.from(body),
-        headers,
-        transport: 'http',
-        receivedAt: new Date(),
-      });
-      outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
-      if (result.error && result.outcome !== 'processed') errors.add(result.error.message);
+    while (next < groups.length) {
+      const group = groups[next++]!;
+      for (const payload of Array.isArray(group) ? group : [group]) {
+        const { body, headers } = signedDelivery(payload);
+        const result = await hub.receive(provider, {
+          body: Buffer.from(body),
+          headers,
+          transport: 'http',
+          receivedAt: new Date(),
+        });
+        outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
+        if (result.error && result.outcome !== 'processed') errors.add(result.error.message);
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));

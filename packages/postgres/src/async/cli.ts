@@ -61,6 +61,8 @@ function openQueue(values: Common, io: CommandIo, extra: Partial<PaymentQueueOpt
   const connectionString = values['database-url'] ?? io.env.DATABASE_URL;
   if (!connectionString) throw new UsageError('--database-url (or DATABASE_URL) is required');
   const pool = new Pool({ connectionString, max: 20 });
+  // An idle connection lost (a database restart) is reported, not an end of the process.
+  pool.on('error', (error) => io.stderr(`payhook: database connection lost: ${error.message}\n`));
   const queue = createPaymentQueue({
     ...extra,
     pool,

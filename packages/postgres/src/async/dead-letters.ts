@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ensureStarted } from './start';
+import { notify } from './notify';
 import type { PaymentEvent } from '@payhook/core';
 import { jobOptions, type JobData } from './enqueue';
 import type { DeadLetter, DeadLetterSource, Queryable, QueueState } from './types';
@@ -93,7 +94,7 @@ async function retryOne(state: QueueState, id: string): Promise<boolean> {
   } finally {
     client.release();
   }
-  if (event) state.emitter.emit('retried', { id, event });
+  if (event) notify(state, 'retried', { id, event });
   return event !== undefined;
 }
 

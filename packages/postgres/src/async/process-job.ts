@@ -1,3 +1,4 @@
+import { notify } from './notify';
 import type PgBoss from 'pg-boss';
 import type { PoolClient } from 'pg';
 import type { PaymentEvent } from '@payhook/core';
@@ -54,6 +55,7 @@ export async function processJob(
   );
   await completeJob(state, queueName, job.id, client);
   await client.query('COMMIT');
+  notify(state, 'done', row.event, row.attempts + 1);
   return 'done';
 }
 
@@ -91,7 +93,7 @@ async function stepAside(
     await completeJob(state, queueName, job.id, client);
     const letter = await markDead(state, client, job.data.id, job.data.token, error);
     await client.query('COMMIT');
-    if (letter) state.emitter.emit('dead', letter);
+    if (letter) notify(state, 'dead', letter);
     return 'blocked';
   }
   const waits = (job.data.waits ?? 0) + 1;

@@ -1,3 +1,4 @@
+import { asError, notify } from './notify';
 import type PgBoss from 'pg-boss';
 import { bossDb, type JobData } from './enqueue';
 import { describeError, markDead } from './dead-letters';
@@ -35,12 +36,12 @@ export async function recordFailure(
   } catch (cause) {
     await client.query('ROLLBACK').catch(() => undefined);
     // The job stays active: pg-boss expires it and it is tried again.
-    state.emitter.emit('error', cause);
+    notify(state, 'error', asError(cause));
   } finally {
     client.release();
   }
-  if (attempt) state.emitter.emit('attempt.failed', attempt);
-  if (letter) state.emitter.emit('dead', letter);
+  if (attempt) notify(state, 'attempt.failed', attempt);
+  if (letter) notify(state, 'dead', letter);
 }
 
 /** pg-boss's dead-letter copies: the event is dead unless it was retried (a new token) since. */
@@ -55,6 +56,6 @@ export async function settleDeadCopies(
       message: 'the last attempt never finished (its worker stopped or died)',
     });
     await state.boss.complete(deadQueueName, job.id);
-    if (letter) state.emitter.emit('dead', letter);
+    if (letter) notify(state, 'dead', letter);
   }
 }

@@ -1,5 +1,6 @@
 import { checkWholeNumber } from '@payhook/core/plugin';
 import { ListenerTimeoutError } from '@payhook/core';
+import { asError, notify } from './notify';
 import type PgBoss from 'pg-boss';
 import type { PoolClient } from 'pg';
 import type { JobData } from './enqueue';
@@ -68,7 +69,7 @@ export function startWorker(queue: PaymentQueue, options: WorkerOptions = {}): P
       loop(w, takeDeadCopies),
     ]),
   );
-  loops.catch((error) => state.emitter.emit('error', error));
+  loops.catch((error) => notify(state, 'error', error));
   return {
     counts: w.counts,
     async stop() {
@@ -91,7 +92,7 @@ async function loop(w: WorkerState, take: (w: WorkerState) => Promise<boolean>):
     try {
       busy = await take(w);
     } catch (error) {
-      w.queue.emitter.emit('error', error);
+      notify(w.queue, 'error', asError(error));
     }
     if (!busy && !w.stopping) await sleep(w, w.pollingIntervalMs);
   }
@@ -158,7 +159,7 @@ const GUARDED = new WeakSet<PoolClient>();
 function guardClient(state: QueueState, client: PoolClient): void {
   if (GUARDED.has(client)) return;
   GUARDED.add(client);
-  client.on('error', (error) => void state.emitter.emit('error', error));
+  client.on('error', (error) => void notify(state, 'error', error));
 }
 
 /**
@@ -174,7 +175,14 @@ async function dropTransaction(
 ): Promise<void> {
   const pid = (client as PoolClient & { processID?: number }).processID;
   if ((aborted || error instanceof ListenerTimeoutError) && pid !== undefined) {
+    // Released only once the connection has closed: a termination notice arriving after the
+    // release would reach the pool's idle listener and become the pool's unhandled 'error'.
+    const closed = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2_000);
+      client.once('end', () => (clearTimeout(timer), resolve()));
+    });
     await state.pool.query('SELECT pg_terminate_backend($1)', [pid]).catch(() => undefined);
+    await closed;
     client.release(error instanceof Error ? error : true);
     return;
   }

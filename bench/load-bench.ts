@@ -98,6 +98,9 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
     octokitSecret: secrets.octokitSecret,
     redisUrl: 'redis://127.0.0.1:6379',
     redisPrefix: `payhook-bench:${runTag}:`,
+    databaseUrl:
+      process.env.PAYHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    postgresSchema: `payhook_bench_${runTag.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`,
   });
   // On a machine with two or more cores, the server gets core 0 and this process (the load
   // generator) core 1, so neither steals the other's CPU and a route's ratio reflects the server's

@@ -6,6 +6,7 @@ import { createNewpayMiddleware } from '@payhook/newpay-callback';
 import { createPayinMiddleware } from '@payhook/payin';
 import { createRedisStore, type RedisStore } from '@payhook/redis-store';
 import type { RouteName } from './lib/deliveries';
+import { mountPostgresRoute } from './lib/postgres-route';
 
 /**
  * The server side of the load benchmark, run as its own process (`node --import tsx`) so that the
@@ -22,6 +23,9 @@ export interface ServerConfig {
   octokitSecret: string;
   redisUrl: string;
   redisPrefix: string;
+  /** The payin-postgres route's database and its schema of the run (dropped at stop). */
+  databaseUrl: string;
+  postgresSchema: string;
 }
 
 export type Counters = Record<RouteName, Record<string, number>>;
@@ -83,6 +87,18 @@ async function main(): Promise<void> {
     }),
   );
 
+  const postgres = await mountPostgresRoute(app, {
+    path: '/payin-postgres',
+    databaseUrl: config.databaseUrl,
+    schema: config.postgresSchema,
+    payin: { merchantId: config.payinMerchantId, apiKey: config.payinApiKey },
+    watch: (hub) => {
+      hub.onAny(async () => bump('payin-postgres', 'dispatched'));
+      hub.on('duplicate', () => bump('payin-postgres', 'duplicate'));
+      hub.on('error', (e) => bump('payin-postgres', `error:${e.code}`));
+    },
+  });
+
   // The peer: @octokit/webhooks verifying X-Hub-Signature-256 (HMAC-SHA256) on the same app.
   const { Webhooks, createNodeMiddleware } = await import('@octokit/webhooks');
   const webhooks = new Webhooks({ secret: config.octokitSecret });
@@ -114,6 +130,7 @@ async function main(): Promise<void> {
         if (keys.length > 0) removed += await store.client.del(...keys);
       } while (cursor !== '0');
       await store.close();
+      await postgres.stop();
       process.send!({ type: 'stopped', redisKeysRemoved: removed }, () => process.exit(0));
     }
   });

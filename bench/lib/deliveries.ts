@@ -16,6 +16,7 @@ export const ROUTES = [
   'newpay',
   'payin',
   'payin-redis',
+  'payin-postgres',
   'octokit',
 ] as const;
 export type RouteName = (typeof ROUTES)[number];
@@ -120,7 +121,8 @@ export function createBuilder(secrets: SenderSecrets): Builder {
         return { body: d.body, headers: d.headers, signed: '' };
       }
       case 'payin':
-      case 'payin-redis': {
+      case 'payin-redis':
+      case 'payin-postgres': {
         // Field order of Cashy's payin page ("Webhook RequestBody"); payUrl is one of the members
         // Cashy sends and the schema allows.
         const m = buildCashyMessage(

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { migrate } from '@payhook/postgres';
 import { verifyRsaSha256, jsonNumber } from '@payhook/core/plugin';
 import { buildSignString, signV2Callback } from '@payhook/newpay-callback';
 import {
@@ -47,6 +49,7 @@ const MANIFEST: Record<string, string[]> = {
   'packages/signed-param/README.md': ['signed-param-app.ts', 'signed-param-reconcile.ts'],
   'packages/lailaolab-socket/README.md': ['lailaolab-app.ts'],
   'packages/redis-store/README.md': ['redis-app.ts', 'redis-shared-client.ts'],
+  'packages/postgres/README.md': ['postgres-app.ts'],
 };
 
 describe.each(Object.entries(MANIFEST))('%s', (readme, files) => {
@@ -771,3 +774,50 @@ async function listen(
       }),
   };
 }
+
+describe('postgres examples', () => {
+  const fixtures = createNewpayFixtures({ keys: generateTestKeyPair(), appId: '1001' });
+  const url = process.env.PAYHOOK_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `payhook_t_readme_${process.pid}_${Date.now().toString(36)}`;
+  // The example's unqualified `orders` table is found through the connection's search_path.
+  const env = {
+    NEWPAY_PLATFORM_PUBLIC_KEY: fixtures.providerOptions.platformPublicKey,
+    NEWPAY_APP_ID: fixtures.appId,
+    DATABASE_URL: `${url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    PAYHOOK_SCHEMA: schema,
+  };
+  const admin = new Pool({ connectionString: url, max: 2 });
+  afterAll(async () => {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  });
+
+  it('postgres README: a missing migration fails the boot and names it', async () => {
+    const app = await startExample('postgres-app.ts', env, { waitForPort: false });
+    running.push(app);
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.stderr()).toContain('lacks migration 001_processed, 002_inbox, 003_watch_list');
+  }, 20_000);
+
+  it('postgres README: the UPDATE commits with the processed record, once per payment', async () => {
+    await migrate(admin, { schema });
+    await admin.query(`CREATE TABLE "${schema}".orders (id text PRIMARY KEY, paid text)`);
+    const order = `PG-${process.pid}`;
+    await admin.query(`INSERT INTO "${schema}".orders (id) VALUES ($1)`, [order]);
+    const app = await start('postgres-app.ts', env);
+    for (let i = 0; i < 2; i++)
+      expect(
+        await post(`${app.url}/webhooks/newpay`, fixtures.paymentCallback({ orderNo: order })),
+      ).toMatchObject({ status: 200, body: NEWPAY_ACK });
+    const { rows } = await admin.query(`SELECT paid FROM "${schema}".orders WHERE id = $1`, [
+      order,
+    ]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].paid).toMatch(/^\d+(\.\d+)?$/);
+    const processed = await admin.query(
+      `SELECT key FROM "${schema}".processed WHERE key LIKE 'newpay:%:completed'`,
+    );
+    expect(processed.rowCount).toBe(1);
+    expect(await app.stop()).toEqual({ code: 0, signal: null });
+  }, 30_000);
+});

@@ -27,6 +27,7 @@ const READMES = [
   'packages/signed-param/README.md',
   'packages/lailaolab-socket/README.md',
   'packages/redis-store/README.md',
+  'packages/postgres/README.md',
 ];
 const GATEWAY_READMES = {
   'packages/payin/README.md': 'createPayinMiddleware',
@@ -74,6 +75,9 @@ describe.each(READMES)('%s', (file) => {
       'MERCHANT_PRIVATE_KEY',
       'REDIS_URL',
       'PORT',
+      // The database the merchant example also runs on when set (examples/merchant-app/src/app.ts).
+      'DATABASE_URL',
+      'PAYHOOK_SCHEMA',
     ]);
     const known = new Set<string>(Object.values(ENV_VARS).flat());
     const names = codeBlocks(file).flatMap((b) =>
@@ -278,6 +282,9 @@ describe('every option the code accepts has a row in its README', () => {
       name: 'RedisStoreOptions',
       prefix: '',
     },
+    { readme: 'postgres', pkg: 'postgres', name: 'PostgresStoreOptions', prefix: '' },
+    { readme: 'postgres', pkg: 'postgres', name: 'PostgresInboxOptions', prefix: '' },
+    { readme: 'postgres', pkg: 'postgres', name: 'PostgresWatchListOptions', prefix: '' },
   ];
   it.each(cases)('packages/$readme/README.md: $name', ({ readme, pkg, name, prefix }) => {
     const rows = read(`packages/${readme}/README.md`)

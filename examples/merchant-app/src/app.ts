@@ -12,6 +12,7 @@ import {
   type LailaolabSourceOptions,
 } from '@payhook/lailaolab-socket';
 import { attachOrderListeners, createOrdersTable, type OrdersTable } from './orders';
+import { attachDatabaseOrders, connectDatabase, type MerchantDatabase } from './postgres';
 
 /** Which gateways to mount and with what keys; a gateway left out is not mounted. */
 export interface MerchantConfig {
@@ -33,16 +34,27 @@ export interface MerchantApp {
   hub: PaymentHub;
   orders: OrdersTable;
   lailaolab?: LailaolabSource;
+  /** Set when the app runs on PostgreSQL (DATABASE_URL). */
+  database?: MerchantDatabase;
   close(): Promise<void>;
 }
 
 /** Builds the Express app, mounts every configured gateway and listens on `port` (0 = any). */
 export async function startMerchantApp(
   config: MerchantConfig,
-  options: { port?: number; log?: (line: string) => void } = {},
+  options: { port?: number; log?: (line: string) => void; databaseUrl?: string } = {},
 ): Promise<MerchantApp> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const hub = createPaymentHub();
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+  const database = databaseUrl
+    ? await connectDatabase(databaseUrl, process.env.PAYHOOK_SCHEMA)
+    : undefined;
+  let hub: PaymentHub;
+  if (database) {
+    const onPostgres = createPaymentHub({ store: database.store });
+    attachDatabaseOrders(onPostgres, database.table);
+    hub = onPostgres;
+  } else hub = createPaymentHub();
   const orders = createOrdersTable();
   attachOrderListeners(hub, orders, log);
 
@@ -92,10 +104,12 @@ export async function startMerchantApp(
     hub,
     orders,
     lailaolab,
+    database,
     async close() {
       await lailaolab?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database?.close();
     },
   };
 }

@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   ERR_STATUS_MISMATCH: 409,
   ERR_DELIVERY_STALE: 401,
   ERR_COMMIT_FAILED: 503,
+  ERR_INBOX_ENTRY_NOT_FOUND: 404,
 } as const;
 
 export type PaymentErrorCode = keyof typeof ERROR_CATALOGUE;

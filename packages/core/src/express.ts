@@ -36,6 +36,7 @@ export type GatewayMiddleware<Raw = unknown> = WebhookMiddleware & {
 };
 
 const DEFAULT_LIMIT = 64 * 1024;
+const NO_BYTES = Buffer.alloc(0);
 
 /**
  * The one factory shape of every gateway package: `createXMiddleware(hub, options)` takes the
@@ -80,8 +81,22 @@ export function createWebhookMiddleware(
   const acceptsAny = accepted.includes('*/*');
   const onResult = options.onResult;
 
-  const refuse = (res: ServerResponse, error: PaymentErrorLike, closeConnection = false): void => {
-    const reply = rejectDelivery(hub, provider, error);
+  const refuse = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    error: PaymentErrorLike,
+    closeConnection = false,
+  ): void => {
+    // The body was not read (or not all of it): the inbox records the headers with no bytes.
+    const delivery: Delivery = {
+      body: NO_BYTES,
+      headers: req.headers,
+      transport: 'http',
+      receivedAt: new Date(),
+      method: req.method,
+      url: req.url,
+    };
+    const reply = rejectDelivery(hub, provider, error, delivery);
     if (error.code === 'ERR_METHOD_NOT_ALLOWED')
       reply.headers = { ...reply.headers, allow: 'POST' };
     if (closeConnection) reply.headers = { ...reply.headers, connection: 'close' };
@@ -90,10 +105,11 @@ export function createWebhookMiddleware(
 
   return (req, res) => {
     if (req.method !== 'POST')
-      return refuse(res, new MethodNotAllowedError(String(req.method), provider.source));
+      return refuse(req, res, new MethodNotAllowedError(String(req.method), provider.source));
     const contentType = mediaType(req.headers['content-type']);
     if (!acceptsAny && !accepted.includes(contentType)) {
       return refuse(
+        req,
         res,
         new UnsupportedMediaTypeError(contentType || '(none)', accepted, provider.source),
       );
@@ -101,6 +117,7 @@ export function createWebhookMiddleware(
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
       return refuse(
+        req,
         res,
         new UnsupportedMediaTypeError(
           `${contentType}; content-encoding=${encoding}`,
@@ -126,7 +143,8 @@ export function createWebhookMiddleware(
             onResult?.(result);
           });
         },
-        (error: PaymentErrorLike) => refuse(res, error, error.code === 'ERR_PAYLOAD_TOO_LARGE'),
+        (error: PaymentErrorLike) =>
+          refuse(req, res, error, error.code === 'ERR_PAYLOAD_TOO_LARGE'),
       )
       .catch((error: unknown) => {
         // receive() reports its own failures; this is the last guard so a request never hangs.

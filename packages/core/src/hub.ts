@@ -5,6 +5,8 @@ import type { AnyPaymentProvider, Delivery, HttpReply } from './provider';
 import { ANY, markOnce } from './pipeline/listeners';
 import { notify, reject } from './pipeline/notify';
 import { receive, reconcile } from './pipeline/receive';
+import { recordDelivery } from './pipeline/record-delivery';
+import { replay } from './pipeline/replay';
 import { resolveHubOptions } from './pipeline/settings';
 import {
   HUB_INTERNALS,
@@ -45,11 +47,18 @@ export type {
 export function createPaymentHub<S extends IdempotencyStore<unknown> = IdempotencyStore>(
   options: PaymentHubOptions<S> = {},
 ): PaymentHubFor<S> {
-  const { settings, store, logger } = resolveHubOptions(options);
+  const { settings, store, logger, inbox } = resolveHubOptions(options);
   const emitter = new EventEmitter();
-  const state: HubState = { emitter, store, logger, settings, inFlight: 0 };
+  const state: HubState = { emitter, store, logger, settings, inbox, inFlight: 0 };
   const internals: HubInternals = {
-    reject: (provider, error, delivery) => reject(state, provider, error, delivery),
+    reject: (provider, error, delivery) => {
+      const reply = reject(state, provider, error, delivery);
+      if (delivery && inbox) {
+        const refused = { outcome: 'rejected' as const, reply, events: [], error };
+        void recordDelivery(state, provider.id, delivery, refused);
+      }
+      return reply;
+    },
     notify: (name, ...args) => notify(state, name, ...args),
   };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -76,12 +85,15 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
       emitter.off(ANY, listener);
       return hub;
     },
-    receive: (provider, delivery) => receive(state, provider, delivery),
+    receive: async (provider, delivery) =>
+      recordDelivery(state, provider.id, delivery, await receive(state, provider, delivery)),
     reconcile: (provider, reference) => reconcile(state, provider, reference),
+    replay: (provider, inboxId) => replay(state, provider, inboxId),
     [HUB_INTERNALS]: internals,
     listenerCount: (name) => emitter.listenerCount(name),
     store,
     logger,
+    inbox,
     options: settings,
   };
   return hub;

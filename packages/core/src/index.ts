@@ -41,6 +41,21 @@ export type {
   MemoryStoreOptions,
   StoreContext,
 } from './store';
+export { createMemoryInbox, REDACTED_HEADERS } from './inbox';
+export type {
+  Inbox,
+  InboxEntry,
+  InboxEvent,
+  InboxFilter,
+  InboxList,
+  InboxPage,
+  InboxRecord,
+  InboxRecordOptions,
+  InboxUpdate,
+  MemoryInbox,
+  MemoryInboxCounts,
+  MemoryInboxOptions,
+} from './inbox';
 export type { Delivery, HttpReply, PaymentProvider, AnyPaymentProvider } from './provider';
 export { createPaymentHub, HUB_EVENT_NAMES } from './hub';
 export type {

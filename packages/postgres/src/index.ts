@@ -9,3 +9,7 @@ export { migrate, checkSchema, missingMigrations, MIGRATIONS } from './migration
 export type { Migration, MigrateOptions, MigrateResult } from './migrations';
 export { runMigrateCommand } from './cli';
 export type { MigrateCommandIo } from './cli';
+export { createPostgresInbox } from './inbox';
+export type { PostgresInbox, PostgresInboxOptions } from './inbox';
+export { createPostgresWatchList } from './watch-list';
+export type { PostgresWatchList, PostgresWatchListOptions } from './watch-list';

@@ -25,6 +25,45 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
       CREATE INDEX processed_expires_at ON ${qualified(s, 'processed')} (expires_at);`,
   },
+  {
+    version: 2,
+    name: '002_inbox',
+    sql: (s: string) => `
+      CREATE TABLE ${qualified(s, 'inbox')} (
+        seq bigserial UNIQUE,
+        id text PRIMARY KEY,
+        received_at timestamptz NOT NULL,
+        provider text NOT NULL,
+        transport text NOT NULL,
+        method text,
+        url text,
+        headers jsonb NOT NULL,
+        body bytea NOT NULL,
+        message jsonb,
+        outcome text NOT NULL,
+        refused boolean NOT NULL,
+        reply jsonb NOT NULL,
+        events jsonb NOT NULL,
+        error jsonb,
+        replay_of text,
+        duration_ms integer NOT NULL
+      );
+      CREATE INDEX inbox_received_at ON ${qualified(s, 'inbox')} (received_at);
+      CREATE INDEX inbox_refused_seq ON ${qualified(s, 'inbox')} (refused, seq);
+      CREATE INDEX inbox_events ON ${qualified(s, 'inbox')} USING gin (events jsonb_path_ops);`,
+  },
+  {
+    version: 3,
+    name: '003_watch_list',
+    sql: (s: string) => `
+      CREATE TABLE ${qualified(s, 'watch_list')} (
+        name text NOT NULL,
+        id text NOT NULL,
+        expires_at bigint NOT NULL,
+        PRIMARY KEY (name, id)
+      );
+      CREATE INDEX watch_list_expiry ON ${qualified(s, 'watch_list')} (name, expires_at);`,
+  },
 ]);
 
 export interface MigrateOptions {

@@ -80,20 +80,20 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     if (into && opts?.join) return joinClaim(into, opts.join, key);
     await ready();
     const client = await connect(pool, connectTimeoutMs);
+    const transaction = openTransaction(client, key);
     let state: 'claimed' | 'done' | 'busy';
     try {
       await client.query('BEGIN');
       state = await takeKey(client, table, schema, key);
     } catch (cause) {
-      client.release(cause as Error);
+      transaction.end(false, cause as Error);
       throw new StoreError('claim', cause, SOURCE);
     }
     if (state !== 'claimed') {
-      await endQuietly(client, 'ROLLBACK');
+      await transaction.rollback();
       return { state };
     }
     const token = randomUUID();
-    const transaction = openTransaction(client, key);
     open.set(token, transaction);
     return { state, token, context: { tx: transaction.tx } };
   }
@@ -148,12 +148,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       if (result.command !== 'COMMIT')
         throw new Error('a query of the transaction failed, so PostgreSQL rolled it back');
     } catch (cause) {
-      transaction.finish(false);
-      client.release(cause as Error);
+      transaction.end(false, cause as Error);
       throw new StoreError('commit', cause, SOURCE);
     }
-    transaction.finish(true);
-    client.release();
+    transaction.end(true);
   }
 
   async function release(_key: string, token: string): Promise<void> {
@@ -166,8 +164,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     const transaction = open.get(token);
     if (!transaction) return;
     open.delete(token);
-    transaction.finish(false);
-    await endQuietly(transaction.client, 'ROLLBACK');
+    await transaction.rollback();
   }
 
   return {
@@ -246,15 +243,5 @@ async function connect(pool: Pool, timeoutMs: number): Promise<PoolClient> {
     throw new StoreError('claim', cause, SOURCE);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** ROLLBACK (or COMMIT) and give the client back; a client that failed it is destroyed. */
-async function endQuietly(client: PoolClient, command: 'ROLLBACK'): Promise<void> {
-  try {
-    await client.query(command);
-    client.release();
-  } catch (error) {
-    client.release(error as Error);
   }
 }

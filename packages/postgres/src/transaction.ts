@@ -18,15 +18,24 @@ export interface OpenTransaction {
   readonly joined: Set<string>;
   /** Resolves true once committed, false once rolled back. */
   readonly finished: Promise<boolean>;
-  finish(committed: boolean): void;
   /** The `tx` handed to the listeners: it refuses queries once the transaction ended. */
   readonly tx: PostgresTransaction;
+  /** The connection's own error (server restart, network), if one came while it was ours. */
+  readonly broken: Error | undefined;
+  /** Gives the client back: destroyed when `error` is given (PostgreSQL then rolls back). */
+  end(committed: boolean, error?: Error): void;
+  /** ROLLBACK and give the client back (destroyed if the ROLLBACK fails). */
+  rollback(): Promise<void>;
 }
 
 export function openTransaction(client: PoolClient, key: string): OpenTransaction {
   let ended = false;
+  let broken: Error | undefined;
   let resolve!: (committed: boolean) => void;
   const finished = new Promise<boolean>((r) => (resolve = r));
+  // A checked-out client that loses its connection emits 'error': unheard, it would crash the app.
+  const onError = (error: Error): void => void (broken ??= error);
+  client.on('error', onError);
   const query = ((...args: Parameters<PoolClient['query']>) => {
     if (ended)
       return Promise.reject(
@@ -36,15 +45,31 @@ export function openTransaction(client: PoolClient, key: string): OpenTransactio
       );
     return (client.query as (...a: unknown[]) => Promise<QueryResult>)(...args);
   }) as PoolClient['query'];
-  return {
+  const transaction: OpenTransaction = {
     client,
     key,
     joined: new Set(),
     finished,
-    finish(committed) {
+    tx: { query },
+    get broken() {
+      return broken;
+    },
+    end(committed, error) {
+      if (ended) return;
       ended = true;
+      client.off('error', onError);
+      client.release(error ?? broken);
       resolve(committed);
     },
-    tx: { query },
+    async rollback() {
+      if (ended) return;
+      try {
+        await client.query('ROLLBACK');
+        transaction.end(false);
+      } catch (error) {
+        transaction.end(false, error as Error);
+      }
+    },
   };
+  return transaction;
 }

@@ -5,6 +5,7 @@ import type { Claim } from '../store';
 import { commitProcessed, completedMarker } from './commit';
 import { dispatch, type Dispatched } from './dispatch';
 import { keepLease } from './lease';
+import { recordInTransaction } from './record-in-transaction';
 import { notify, reportError } from './notify';
 import type { EventOutcome, HubState } from './types';
 
@@ -64,6 +65,7 @@ export async function processEvent(
     if (run.listeners === 0) return noListener(state, event, delivery);
     return ['failed', listenersFailed(state, run.failures, event, delivery)];
   }
+  await recordInTransaction(state, event, delivery, claim.context);
   const commitError = await commitProcessed(state, event, token, hold.token);
   if (commitError) reportError(state, commitError, { provider: event.provider, event, delivery });
   // A transactional store's failed commit rolled the listeners' writes back: a redelivery must

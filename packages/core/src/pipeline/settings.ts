@@ -3,6 +3,8 @@ import { PAYMENT_EVENT_TYPES, isPaymentEventType, type PaymentEventType } from '
 import { ConfigError } from '../errors';
 import { silentLogger, type Logger } from '../logger';
 import { createMemoryStore, isMemoryStore, type IdempotencyStore } from '../store';
+import { createMemoryInbox } from '../inbox/memory';
+import type { Inbox } from '../inbox/types';
 import type { HubSettings, PaymentHubOptions } from './types';
 
 /** Every hub option checked at construction: a bad one throws a ConfigError naming it. */
@@ -10,6 +12,7 @@ export function resolveHubOptions(options: PaymentHubOptions): {
   settings: HubSettings;
   store: IdempotencyStore<unknown>;
   logger: Logger;
+  inbox: Inbox | undefined;
 } {
   const handlerTimeoutMs = positiveInt(options.handlerTimeoutMs, 8_000, 'handlerTimeoutMs');
   const leaseMs = positiveInt(options.leaseMs, 30_000, 'leaseMs');
@@ -43,7 +46,12 @@ export function resolveHubOptions(options: PaymentHubOptions): {
     ignore: checkIgnore(options.ignore),
     maxInFlight,
   });
-  return { settings, store: checkStore(options.store), logger: checkLogger(options.logger) };
+  return {
+    settings,
+    store: checkStore(options.store),
+    logger: checkLogger(options.logger),
+    inbox: checkInbox(options.inbox),
+  };
 }
 
 const positiveInt = (value: number | undefined, fallback: number, option: string): number =>
@@ -89,4 +97,14 @@ function warnIfMemoryStoreInProduction(store: IdempotencyStore<unknown>): void {
       'Use @payhook/redis-store (shared, survives restarts of the app) or @payhook/postgres.',
     { type: 'PayhookWarning', code: 'PAYHOOK_MEMORY_STORE' },
   );
+}
+
+function checkInbox(inbox: Inbox | false | undefined): Inbox | undefined {
+  if (inbox === false) return undefined;
+  if (inbox === undefined) return createMemoryInbox();
+  for (const op of ['record', 'update', 'list', 'get', 'prune'] as const) {
+    if (typeof (inbox as Partial<Inbox> | null)?.[op] !== 'function')
+      throw new ConfigError('inbox', `must be false or implement ${op}() (Inbox)`);
+  }
+  return inbox;
 }

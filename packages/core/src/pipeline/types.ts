@@ -4,6 +4,7 @@ import type { PaymentErrorLike } from '../errors';
 import type { Logger } from '../logger';
 import type { AnyPaymentProvider, Delivery, HttpReply } from '../provider';
 import type { IdempotencyStore, StoreContext } from '../store';
+import type { Inbox } from '../inbox/types';
 
 export interface ListenerContext {
   /** Aborted when the handler timeout passes: the gateway is then told to retry. */
@@ -83,6 +84,8 @@ export interface ReceiveResult {
   /** The normalized events of the delivery (dispatched or not). */
   events: PaymentEvent[];
   error?: PaymentErrorLike;
+  /** The delivery's inbox entry id, when the hub has an inbox (whether or not the inbox kept it). */
+  inboxId?: string;
 }
 
 export interface PaymentHubOptions<
@@ -127,6 +130,12 @@ export interface PaymentHubOptions<
    * delivery gets the retry body at once, without a claim. Default: no cap.
    */
   maxInFlight?: number;
+  /**
+   * Where every delivery is recorded (exact bytes, redacted headers, outcome, reply): see Inbox.
+   * Default: a memory inbox of 1,000 entries (100 refused, 8 MiB of bodies, 24 h); `false` records
+   * nothing.
+   */
+  inbox?: Inbox | false;
 }
 
 /** `C`: what the store's claims add to the listeners' context (`object`: nothing). */
@@ -148,6 +157,15 @@ export interface PaymentHub<C = object> {
    * once. `outcome: 'unhandled'` when the gateway knows no such payment.
    */
   reconcile(provider: AnyPaymentProvider, reference: string): Promise<ReceiveResult>;
+  /**
+   * Runs a stored delivery's bytes and headers through `receive` again, with transport `replay`:
+   * verified again, the store deciding whether it is a duplicate. The replay is recorded as its
+   * own entry (`replayOf` the original). Throws a ConfigError when the hub has no inbox, and a
+   * PaymentError ERR_INBOX_ENTRY_NOT_FOUND (404) when the entry is not kept or is another provider's.
+   */
+  replay(provider: AnyPaymentProvider, inboxId: string): Promise<ReceiveResult>;
+  /** The hub's inbox, or undefined with `inbox: false`. */
+  readonly inbox: Inbox | undefined;
   /** Adapter-only (see `rejectDelivery` and `notifyHub`). */
   readonly [HUB_INTERNALS]: HubInternals;
   listenerCount(name: HubEventName | '*'): number;
@@ -186,6 +204,7 @@ export interface HubState {
   readonly store: IdempotencyStore<unknown>;
   readonly logger: Logger;
   readonly settings: HubSettings;
+  readonly inbox: Inbox | undefined;
   inFlight: number;
 }
 

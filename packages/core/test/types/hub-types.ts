@@ -52,3 +52,20 @@ void names;
 // @ts-expect-error not a payment event type
 const bad: PaymentEventType = 'payment.pending';
 void bad;
+
+// A store whose claims carry a context: the listeners' context carries it, typed.
+interface FakeTx {
+  query(sql: string): Promise<unknown>;
+}
+declare const transactionalStore: import('../../src').IdempotencyStore<{ tx: FakeTx }>;
+const txHub = createPaymentHub({ store: transactionalStore });
+txHub.on('payment.completed', async (event, { tx, signal }) => {
+  await tx.query(`UPDATE orders SET paid = true WHERE id = '${event.orderId}'`);
+  void signal;
+});
+txHub.onAny(async (_event, { tx }) => void (await tx.query('SELECT 1')));
+// @ts-expect-error a store without a context gives the listeners no tx
+hub.on('payment.completed', (_event, { tx }) => tx);
+// A hub with a context is still a PaymentHub where one is expected (adapters, sources).
+const plain: import('../../src').PaymentHub = txHub;
+void plain;

@@ -1,0 +1,17 @@
+export { createMemoryInbox } from './memory';
+export { REDACTED, REDACTED_HEADERS, redactHeaders } from './redact';
+export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './filter';
+export type {
+  Inbox,
+  InboxEntry,
+  InboxEvent,
+  InboxFilter,
+  InboxList,
+  InboxPage,
+  InboxRecord,
+  InboxRecordOptions,
+  InboxUpdate,
+  MemoryInbox,
+  MemoryInboxCounts,
+  MemoryInboxOptions,
+} from './types';

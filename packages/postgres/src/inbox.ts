@@ -1,0 +1,245 @@
+import type { Pool, QueryResult } from 'pg';
+import {
+  ConfigError,
+  type Inbox,
+  type InboxEntry,
+  type InboxFilter,
+  type InboxList,
+  type InboxPage,
+  type InboxRecord,
+  type InboxRecordOptions,
+  type InboxUpdate,
+} from '@payhook/core';
+import { checkWholeNumber } from '@payhook/core/plugin';
+import { checkSchemaName, qualified, SOURCE } from './sql';
+import type { PostgresTransaction } from './transaction';
+
+export interface PostgresInboxOptions {
+  /** The pool the entries are written with (outside an event's transaction) and read from. */
+  pool: Pool;
+  /** The schema holding payhook's tables (default `payhook`): the store's. */
+  schema?: string;
+  /**
+   * Most refused deliveries kept (bad signature, bad payload...): beyond it the oldest refused ones
+   * are deleted, so a flood of forgeries can neither fill the disk nor push out other entries.
+   * Default 1,000.
+   */
+  maxRefused?: number;
+  /** How long an entry is kept: `prune()` deletes older ones. Default 30 days. */
+  retentionMs?: number;
+}
+
+export interface PostgresInbox extends Inbox {
+  readonly schema: string;
+}
+
+type Query = (text: string, values?: unknown[]) => Promise<QueryResult>;
+
+/**
+ * The inbox as a table beside the processed records. A delivery whose event is processed is
+ * written inside the event's transaction (the hub hands the claim's `{ tx }` as the record's
+ * context), so the entry and the processed record commit together; the hub's final record then
+ * completes it. Refused deliveries are capped at `maxRefused`.
+ */
+export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbox {
+  const { pool } = options ?? ({} as PostgresInboxOptions);
+  if (!pool || typeof pool.query !== 'function')
+    throw new ConfigError('pool', 'must be a pg Pool', { source: SOURCE });
+  const schema = checkSchemaName(options.schema, 'payhook');
+  const maxRefused = checkWholeNumber(options.maxRefused, 1_000, 'maxRefused', {
+    min: 0,
+    source: SOURCE,
+  });
+  const retentionMs = checkWholeNumber(options.retentionMs, 30 * 86_400_000, 'retentionMs', {
+    source: SOURCE,
+  });
+  const table = qualified(schema, 'inbox');
+  const poolQuery: Query = (text, values) => pool.query(text, values);
+
+  async function record(
+    entry: InboxRecord,
+    opts?: InboxRecordOptions,
+  ): Promise<InboxEntry | undefined> {
+    const tx = (opts?.context as { tx?: PostgresTransaction } | undefined)?.tx;
+    if (!tx) return write(poolQuery, entry);
+    const query: Query = (text, values) => tx.query(text, values);
+    // A savepoint: an inbox failure must not abort the event's transaction.
+    await query('SAVEPOINT payhook_inbox');
+    try {
+      const written = await write(query, entry);
+      await query('RELEASE SAVEPOINT payhook_inbox');
+      return written;
+    } catch (error) {
+      await query('ROLLBACK TO SAVEPOINT payhook_inbox');
+      throw error;
+    }
+  }
+
+  async function write(query: Query, entry: InboxRecord): Promise<InboxEntry | undefined> {
+    const refused = entry.outcome === 'rejected';
+    if (refused && maxRefused === 0) return undefined;
+    const events = await withAttempts(query, table, entry);
+    const { rows } = await query(
+      `INSERT INTO ${table} (id, received_at, provider, transport, method, url, headers, body, message,
+         outcome, refused, reply, events, error, replay_of, duration_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+       ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, refused = EXCLUDED.refused,
+         reply = EXCLUDED.reply, events = EXCLUDED.events, error = EXCLUDED.error,
+         duration_ms = EXCLUDED.duration_ms
+       RETURNING *`,
+      [
+        entry.id,
+        entry.receivedAt,
+        entry.provider,
+        entry.transport,
+        entry.method ?? null,
+        entry.url ?? null,
+        JSON.stringify(entry.headers),
+        entry.body,
+        entry.message === undefined ? null : JSON.stringify(entry.message),
+        entry.outcome,
+        refused,
+        JSON.stringify(entry.reply),
+        JSON.stringify(events),
+        entry.error ? JSON.stringify(entry.error) : null,
+        entry.replayOf ?? null,
+        Math.max(0, Math.round(entry.durationMs)),
+      ],
+    );
+    if (refused)
+      await query(
+        `DELETE FROM ${table} WHERE refused AND seq <= (
+           SELECT seq FROM ${table} WHERE refused ORDER BY seq DESC OFFSET $1 LIMIT 1)`,
+        [maxRefused],
+      );
+    return rows[0] ? toEntry(rows[0]) : undefined;
+  }
+
+  return {
+    schema,
+    record,
+    async update(id: string, patch: InboxUpdate) {
+      const { rows } = await pool.query(
+        `UPDATE ${table} SET outcome = COALESCE($2, outcome), reply = COALESCE($3, reply),
+           error = COALESCE($4, error) WHERE id = $1 RETURNING *`,
+        [
+          id,
+          patch.outcome ?? null,
+          patch.reply ? JSON.stringify(patch.reply) : null,
+          patch.error ? JSON.stringify(patch.error) : null,
+        ],
+      );
+      return rows[0] ? toEntry(rows[0]) : undefined;
+    },
+    async get(id: string) {
+      const { rows } = await pool.query(`SELECT * FROM ${table} WHERE id = $1`, [id]);
+      return rows[0] ? toEntry(rows[0]) : undefined;
+    },
+    list: (filter = {}, page = {}) => list(pool, table, filter, page),
+    async prune(now = new Date()) {
+      const result = await pool.query(`DELETE FROM ${table} WHERE received_at < $1`, [
+        new Date(now.getTime() - retentionMs),
+      ]);
+      return result.rowCount ?? 0;
+    },
+  };
+}
+
+/** The record's events with their attempt numbers: kept from the stored entry of the same id. */
+async function withAttempts(
+  query: Query,
+  table: string,
+  entry: InboxRecord,
+): Promise<InboxEntry['events']> {
+  const stored = await query(`SELECT events FROM ${table} WHERE id = $1`, [entry.id]);
+  const before = new Map<string, number>(
+    ((stored.rows[0]?.events ?? []) as { id: string; attempt: number }[]).map((e) => [
+      e.id,
+      e.attempt,
+    ]),
+  );
+  const events: InboxEntry['events'][number][] = [];
+  for (const event of entry.events) {
+    let attempt = before.get(event.id);
+    if (attempt === undefined) {
+      const seen = await query(
+        `SELECT count(*)::int AS n FROM ${table} WHERE id <> $1 AND events @> $2::jsonb`,
+        [entry.id, JSON.stringify([{ id: event.id }])],
+      );
+      attempt = (seen.rows[0] as { n: number }).n + 1;
+    }
+    events.push({ ...event, attempt });
+  }
+  return events;
+}
+
+const PAGE_MAX = 500;
+
+async function list(
+  pool: Pool,
+  table: string,
+  filter: InboxFilter,
+  page: InboxPage,
+): Promise<InboxList> {
+  const limit = page.limit ?? 50;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > PAGE_MAX)
+    throw new ConfigError('limit', `must be a whole number from 1 to ${PAGE_MAX}`, {
+      source: SOURCE,
+    });
+  if (page.cursor !== undefined && !/^[1-9][0-9]{0,17}$/.test(page.cursor))
+    throw new ConfigError('cursor', 'is not a cursor this inbox returned', { source: SOURCE });
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, value: unknown): void => {
+    values.push(value);
+    where.push(sql.replace('?', `$${values.length}`));
+  };
+  if (filter.provider !== undefined) add('provider = ?', filter.provider);
+  if (filter.transport !== undefined) add('transport = ?', filter.transport);
+  if (filter.outcome !== undefined)
+    add(
+      'outcome = ANY(?)',
+      typeof filter.outcome === 'string' ? [filter.outcome] : [...filter.outcome],
+    );
+  if (filter.from !== undefined) add('received_at >= ?', filter.from);
+  if (filter.to !== undefined) add('received_at < ?', filter.to);
+  if (filter.replayOf !== undefined) add('replay_of = ?', filter.replayOf);
+  if (filter.orderId !== undefined)
+    add('events @> ?::jsonb', JSON.stringify([{ orderId: filter.orderId }]));
+  if (filter.transactionId !== undefined)
+    add('events @> ?::jsonb', JSON.stringify([{ transactionId: filter.transactionId }]));
+  if (filter.eventId !== undefined)
+    add('events @> ?::jsonb', JSON.stringify([{ id: filter.eventId }]));
+  if (page.cursor !== undefined) add('seq < ?', page.cursor);
+  values.push(limit + 1);
+  const { rows } = await pool.query(
+    `SELECT * FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY seq DESC LIMIT $${values.length}`,
+    values,
+  );
+  const entries = rows.slice(0, limit).map(toEntry);
+  const more = rows.length > limit;
+  return more ? { entries, nextCursor: String(rows[limit - 1].seq) } : { entries };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toEntry(row: any): InboxEntry {
+  const entry: InboxEntry = {
+    id: row.id,
+    receivedAt: row.received_at,
+    provider: row.provider,
+    transport: row.transport,
+    headers: row.headers,
+    body: row.body,
+    outcome: row.outcome,
+    reply: row.reply,
+    events: row.events,
+    durationMs: row.duration_ms,
+  };
+  if (row.method !== null) entry.method = row.method;
+  if (row.url !== null) entry.url = row.url;
+  if (row.message !== null) entry.message = row.message;
+  if (row.error !== null) entry.error = row.error;
+  if (row.replay_of !== null) entry.replayOf = row.replay_of;
+  return entry;
+}

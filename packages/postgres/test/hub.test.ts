@@ -1,0 +1,177 @@
+import type { Pool } from 'pg';
+import { createPaymentHub, type PaymentHubFor } from '@payhook/core';
+import { reportCounts } from '@payhook/core/testing';
+import { createPostgresStore, type PostgresStore } from '../src';
+import {
+  dropSchema,
+  insertOrders,
+  paidCounts,
+  setUpSchema,
+  testPool,
+  testSchema,
+} from './support/db';
+import { deliver, sleep } from './support/deliver';
+
+let pool: Pool;
+const schema = testSchema('hub');
+
+beforeAll(async () => {
+  pool = testPool();
+  await setUpSchema(pool, schema);
+});
+afterAll(async () => {
+  await dropSchema(pool, schema);
+  await pool.end();
+});
+
+function hubOn(
+  store: PostgresStore,
+  options: { handlerTimeoutMs?: number } = {},
+): PaymentHubFor<PostgresStore> {
+  return createPaymentHub({
+    store,
+    handlerTimeoutMs: options.handlerTimeoutMs ?? 2_000,
+    leaseMs: 10_000,
+  });
+}
+const markPaid = `UPDATE "${schema}".orders SET paid_count = paid_count + 1 WHERE id = $1`;
+const processedRows = async (key: string): Promise<number> =>
+  (await pool.query(`SELECT 1 FROM "${schema}".processed WHERE key = $1`, [key])).rowCount ?? 0;
+
+describe('the hub on the postgres store', () => {
+  it("the listener's UPDATE and the processed record commit together (typed tx)", async () => {
+    const store = createPostgresStore({ pool, schema });
+    const hub = hubOn(store);
+    await insertOrders(pool, schema, ['A1']);
+    hub.on('payment.completed', async (event, { tx }) => {
+      await tx.query(markPaid, [event.orderId]);
+    });
+    const first = await deliver(hub, { txn: 'TA1', order: 'A1' });
+    const again = await deliver(hub, { txn: 'TA1', order: 'A1' });
+    expect([first.outcome, again.outcome]).toEqual(['processed', 'duplicate']);
+    expect((await paidCounts(pool, schema)).get('A1')).toBe(1);
+    expect(await processedRows('test-gateway:TA1:paid')).toBe(1);
+    // The completion marker is written in the same transaction: a late failure notice is stale.
+    expect(await processedRows('test-gateway:completed:TA1')).toBe(1);
+    hub.on('payment.failed', () => undefined);
+    expect((await deliver(hub, { txn: 'TA1', order: 'A1', status: 'FAILED' })).outcome).toBe(
+      'superseded',
+    );
+    expect(store.openClaims).toBe(0);
+  });
+
+  it('a listener that fails after its UPDATE: rolled back, retried, processed once by the redelivery', async () => {
+    const store = createPostgresStore({ pool, schema });
+    const hub = hubOn(store);
+    await insertOrders(pool, schema, ['B1']);
+    let calls = 0;
+    hub.on('payment.completed', async (event, { tx }) => {
+      await tx.query(markPaid, [event.orderId]);
+      if (++calls === 1) throw new Error('the first run fails after its write');
+    });
+    const first = await deliver(hub, { txn: 'TB1', order: 'B1' });
+    expect(first.outcome).toBe('failed');
+    expect(first.reply.status).toBe(503);
+    expect((await paidCounts(pool, schema)).get('B1')).toBe(0);
+    expect(await processedRows('test-gateway:completed:TB1')).toBe(0);
+    expect((await deliver(hub, { txn: 'TB1', order: 'B1' })).outcome).toBe('processed');
+    expect((await paidCounts(pool, schema)).get('B1')).toBe(1);
+  });
+
+  it('a listener that times out: the gateway hears retry, nothing is written, the redelivery processes it', async () => {
+    const store = createPostgresStore({ pool, schema });
+    const hub = hubOn(store, { handlerTimeoutMs: 100 });
+    await insertOrders(pool, schema, ['C1']);
+    let calls = 0;
+    let finished!: () => void;
+    const slowDone = new Promise<void>((r) => (finished = r));
+    hub.on('payment.completed', async (event, { tx }) => {
+      await tx.query(markPaid, [event.orderId]);
+      if (++calls === 1) {
+        await sleep(400);
+        finished();
+      }
+    });
+    const first = await deliver(hub, { txn: 'TC1', order: 'C1' });
+    expect(first.outcome).toBe('failed');
+    expect(first.error?.code).toBe('ERR_LISTENER_FAILED');
+    // While the timed-out listener still runs, its claim holds: a redelivery is busy, not run.
+    expect((await deliver(hub, { txn: 'TC1', order: 'C1' })).outcome).toBe('busy');
+    await slowDone;
+    await sleep(50);
+    expect(store.openClaims).toBe(0);
+    expect((await paidCounts(pool, schema)).get('C1')).toBe(0);
+    expect(await processedRows('test-gateway:TC1:paid')).toBe(0);
+    expect((await deliver(hub, { txn: 'TC1', order: 'C1' })).outcome).toBe('processed');
+    expect((await paidCounts(pool, schema)).get('C1')).toBe(1);
+    expect(calls).toBe(2);
+    reportCounts('postgres listener timeout', `runs ${calls}, paid_count 1, busy while running 1`);
+  });
+
+  it('the pool exhausted: the retry body at once, no hang; processed once the pool frees', async () => {
+    const small = testPool({ max: 2 });
+    try {
+      const store = createPostgresStore({ pool: small, schema });
+      const hub = hubOn(store);
+      await insertOrders(pool, schema, ['D1']);
+      hub.on(
+        'payment.completed',
+        async (event, { tx }) => void (await tx.query(markPaid, [event.orderId])),
+      );
+      await store.ready();
+      const held = await Promise.all([small.connect(), small.connect()]);
+      const started = Date.now();
+      const refused = await deliver(hub, { txn: 'TD1', order: 'D1' });
+      const took = Date.now() - started;
+      expect(refused.outcome).toBe('failed');
+      expect(refused.reply.status).toBe(503);
+      expect(refused.error?.code).toBe('ERR_STORE_UNAVAILABLE');
+      expect(took).toBeLessThan(200);
+      for (const client of held) client.release();
+      expect((await deliver(hub, { txn: 'TD1', order: 'D1' })).outcome).toBe('processed');
+      expect((await paidCounts(pool, schema)).get('D1')).toBe(1);
+      reportCounts('postgres pool exhausted', `retry answered in ${took} ms, then processed 1`);
+    } finally {
+      await small.end();
+    }
+  });
+
+  it('outside the guarantee: a listener that ignores tx and writes with another connection is not rolled back', async () => {
+    const store = createPostgresStore({ pool, schema });
+    const hub = hubOn(store);
+    await insertOrders(pool, schema, ['E1']);
+    let calls = 0;
+    hub.on('payment.completed', async (event) => {
+      await pool.query(markPaid, [event.orderId]); // not tx: its own autocommit connection
+      if (++calls === 1) throw new Error('fails after a write outside the transaction');
+    });
+    expect((await deliver(hub, { txn: 'TE1', order: 'E1' })).outcome).toBe('failed');
+    expect((await deliver(hub, { txn: 'TE1', order: 'E1' })).outcome).toBe('processed');
+    // The first run's write survived its rollback: the order counts two payments.
+    expect((await paidCounts(pool, schema)).get('E1')).toBe(2);
+  });
+
+  it('a failure notice while the completion runs waits (busy); a failure for another transaction goes through', async () => {
+    const store = createPostgresStore({ pool, schema });
+    const hub = hubOn(store);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const failed: string[] = [];
+    hub.on('payment.completed', async () => gate);
+    hub.on('payment.failed', async (event) => void failed.push(event.transactionId));
+    const completion = deliver(hub, { txn: 'TF1', order: 'F1' });
+    await sleep(100);
+    expect((await deliver(hub, { txn: 'TF1', order: 'F1', status: 'FAILED' })).outcome).toBe(
+      'busy',
+    );
+    expect((await deliver(hub, { txn: 'TF2', order: 'F2', status: 'FAILED' })).outcome).toBe(
+      'processed',
+    );
+    release();
+    expect((await completion).outcome).toBe('processed');
+    expect((await deliver(hub, { txn: 'TF1', order: 'F1', status: 'FAILED' })).outcome).toBe(
+      'superseded',
+    );
+    expect(failed).toEqual(['TF2']);
+  });
+});

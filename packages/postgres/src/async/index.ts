@@ -1,0 +1,24 @@
+/**
+ * The async mode of @payhook/postgres (the lead re-exports these from the package's src/index.ts).
+ */
+export { createPaymentQueue } from './queue';
+export { attachQueue } from './attach-queue';
+export type { AttachQueueOptions } from './attach-queue';
+export { startWorker } from './worker';
+export type { PaymentWorker, WorkerOptions } from './worker';
+export { runWorkerCommand, runDeadLettersCommand, WORKER_HELP, DEAD_LETTERS_HELP } from './cli';
+export type { CommandIo, ListenersModule } from './cli';
+export { NoWorkerListenerError } from './run-listeners';
+export type {
+  DeadLetter,
+  DeadLetterSource,
+  FailedAttempt,
+  PaymentQueue,
+  PaymentQueueOptions,
+  QueueChannels,
+  QueueSettings,
+  QueueStats,
+  Queryable,
+  WorkerContext,
+  WorkerListener,
+} from './types';

@@ -50,7 +50,7 @@ const MANIFEST: Record<string, string[]> = {
   'packages/lailaolab-socket/README.md': ['lailaolab-app.ts'],
   'packages/redis-store/README.md': ['redis-app.ts', 'redis-shared-client.ts'],
   'packages/inspector/README.md': ['inspector-app.ts'],
-  'packages/postgres/README.md': ['postgres-app.ts'],
+  'packages/postgres/README.md': ['postgres-app.ts', 'postgres-async.ts'],
 };
 
 describe.each(Object.entries(MANIFEST))('%s', (readme, files) => {

@@ -292,6 +292,9 @@ describe('every option the code accepts has a row in its README', () => {
     { readme: 'postgres', pkg: 'postgres', name: 'PostgresStoreOptions', prefix: '' },
     { readme: 'postgres', pkg: 'postgres', name: 'PostgresInboxOptions', prefix: '' },
     { readme: 'postgres', pkg: 'postgres', name: 'PostgresWatchListOptions', prefix: '' },
+    { readme: 'postgres', pkg: 'postgres', name: 'PaymentQueueOptions', prefix: '' },
+    { readme: 'postgres', pkg: 'postgres', name: 'WorkerOptions', prefix: '' },
+    { readme: 'postgres', pkg: 'postgres', name: 'AttachQueueOptions', prefix: '' },
   ];
   it.each(cases)('packages/$readme/README.md: $name', ({ readme, pkg, name, prefix }) => {
     const rows = read(`packages/${readme}/README.md`)

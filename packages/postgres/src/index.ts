@@ -13,3 +13,31 @@ export { createPostgresInbox } from './inbox';
 export type { PostgresInbox, PostgresInboxOptions } from './inbox';
 export { createPostgresWatchList } from './watch-list';
 export type { PostgresWatchList, PostgresWatchListOptions } from './watch-list';
+export {
+  createPaymentQueue,
+  attachQueue,
+  startWorker,
+  runWorkerCommand,
+  runDeadLettersCommand,
+  WORKER_HELP,
+  DEAD_LETTERS_HELP,
+  NoWorkerListenerError,
+} from './async';
+export type {
+  AttachQueueOptions,
+  CommandIo,
+  ListenersModule,
+  DeadLetter,
+  DeadLetterSource,
+  FailedAttempt,
+  PaymentQueue,
+  PaymentQueueOptions,
+  PaymentWorker,
+  QueueChannels,
+  QueueSettings,
+  QueueStats,
+  Queryable,
+  WorkerContext,
+  WorkerListener,
+  WorkerOptions,
+} from './async';

@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { DEAD_LETTERS_HELP, WORKER_HELP } from '@payhook/postgres';
 import { captureCli } from './run-cli';
 
 // `payhook postgres migrate` forwards to @payhook/postgres against the machine's real PostgreSQL.
@@ -34,6 +35,14 @@ describe('payhook postgres', () => {
     expect(again.stdout).toContain('is up to date');
     const check = await captureCli(['postgres', 'migrate', '--schema', schema, '--check'], { env });
     expect(check.code).toBe(0);
+  });
+
+  it('worker and dead-letters are forwarded to @payhook/postgres', async () => {
+    expect(await captureCli(['worker', '--help'])).toMatchObject({ code: 0, stdout: WORKER_HELP });
+    const dead = await captureCli(['dead-letters', '--help']);
+    expect(dead).toMatchObject({ code: 0, stdout: DEAD_LETTERS_HELP });
+    // Without --listeners the worker refuses to start: nothing would process the queue.
+    expect((await captureCli(['worker'], { env: { DATABASE_URL: URL } })).code).toBe(2);
   });
 
   it('an unknown postgres command is a usage error, and --help lists migrate', async () => {

@@ -1,5 +1,5 @@
 /**
- * The async mode of @payhook/postgres (the lead re-exports these from the package's src/index.ts).
+ * The async mode of @payhook/postgres, re-exported by the package's src/index.ts.
  */
 export { createPaymentQueue } from './queue';
 export { attachQueue } from './attach-queue';

@@ -34,6 +34,8 @@ Usage:
   payhook keys [--out <dir>] [--force]                   write a test RSA key pair
   payhook simulate lailaolab [--secret <key>] [--port <n>]  run the Lailaolab simulator
   payhook postgres migrate [--url <url>] [--schema <s>]  apply @payhook/postgres's migrations
+  payhook worker --listeners <module> [options]          run async-mode workers (@payhook/postgres)
+  payhook dead-letters list|retry <id>|retry-all|stats   the async mode's dead letters
 
 Gateways: ${SEND_GATEWAYS.map((g) => g.gateway).join(', ')}
 Run "payhook <command> --help" for a command's options.

@@ -4,7 +4,7 @@ import { EXIT, IoError, UsageError } from './errors';
 import { mainHelp } from './help';
 import { resolveIo, type CliIo } from './io';
 import { keys } from './keys';
-import { postgres } from './postgres';
+import { deadLetters, postgres, worker } from './postgres';
 import { send } from './send';
 import { simulate } from './simulate';
 
@@ -22,6 +22,10 @@ async function dispatch(command: string | undefined, rest: string[], io: CliIo):
       return simulate(rest, io);
     case 'postgres':
       return postgres(rest, io);
+    case 'worker':
+      return worker(rest, io);
+    case 'dead-letters':
+      return deadLetters(rest, io);
     case undefined:
     case '-h':
     case '--help':

@@ -2,8 +2,10 @@ import { requirePlugin } from '../plugins';
 import { UsageError } from './errors';
 import type { CliIo } from './io';
 
-/** What `payhook postgres` uses of @payhook/postgres (an optional peer, loaded when called). */
+/** What the CLI uses of @payhook/postgres (an optional peer, loaded when a command needs it). */
 interface PostgresCli {
+  runWorkerCommand(argv: string[], io: CliIo): Promise<number>;
+  runDeadLettersCommand(argv: string[], io: CliIo): Promise<number>;
   runMigrateCommand(
     argv: readonly string[],
     io: {
@@ -36,4 +38,18 @@ export async function postgres(argv: string[], io: CliIo): Promise<number> {
     stderr: (line) => io.stderr(`${line}\n`),
     env: io.env,
   });
+}
+
+/** `payhook worker …`: the async mode's worker process (@payhook/postgres's runWorkerCommand). */
+export function worker(argv: string[], io: CliIo): Promise<number> {
+  return requirePlugin<PostgresCli>('@payhook/postgres', 'payhook worker').runWorkerCommand(
+    argv,
+    io,
+  );
+}
+
+/** `payhook dead-letters list|retry <id>|retry-all|stats`: the async mode's dead letters. */
+export function deadLetters(argv: string[], io: CliIo): Promise<number> {
+  const cli = requirePlugin<PostgresCli>('@payhook/postgres', 'payhook dead-letters');
+  return cli.runDeadLettersCommand(argv, io);
 }

@@ -1,13 +1,16 @@
-// packages/postgres/docs/async.md, "Usage": the block there is the region below, except for the
-// one import marked: the async exports reach '@payhook/postgres' when the lead adds them to its
-// src/index.ts (then this file can move under test/readme/examples/ with that import merged).
+// packages/postgres/README.md, "Async mode": the block there is the region below, byte for byte
+// (type-checked with the repository; the async tests run the same calls on real PostgreSQL).
 // #region readme
 import express from 'express';
 import { Pool } from 'pg';
 import { createPaymentHub } from '@payhook/core';
 import { createNewpayMiddleware } from '@payhook/newpay-callback';
-import { createPostgresStore } from '@payhook/postgres';
-import { attachQueue, createPaymentQueue, startWorker } from '../../src/async'; // '@payhook/postgres'
+import {
+  attachQueue,
+  createPaymentQueue,
+  createPostgresStore,
+  startWorker,
+} from '@payhook/postgres';
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL });
 const hub = createPaymentHub({ store: createPostgresStore({ pool }) });

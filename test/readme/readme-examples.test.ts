@@ -671,7 +671,7 @@ describe('redis-store examples', () => {
     const eventId = (call!.args[2] as { eventId: string }).eventId;
     expect(eventId).toMatch(/^newpay:\d{18}:completed$/);
     const transactionId = eventId.split(':')[1]!;
-    cleanup.push(`payhook:shop-1:${eventId}`, `payhook:shop-1:newpay:completed:${transactionId}`);
+    cleanup.push(`payhook:shop-1:${eventId}`, `payhook:shop-1:#completed:newpay:${transactionId}`);
     // Another instance (or a retry) delivering it again: acknowledged, not dispatched.
     const again = fixtures.paymentCallback({ orderNo: order });
     expect(await post(`${app.url}/webhooks/newpay`, again)).toMatchObject({ status: 200 });

@@ -52,7 +52,7 @@ beforeAll(async () => {
     duringListener = {
       value: await admin.get(prefix + event.id),
       pttl: await admin.pttl(prefix + event.id),
-      markerExists: await admin.exists(`${prefix}newpay:completed:${event.transactionId}`),
+      markerExists: await admin.exists(`${prefix}#completed:newpay:${event.transactionId}`),
     };
     if (failListener) throw new Error('listener failed on purpose');
   };

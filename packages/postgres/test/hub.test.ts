@@ -52,7 +52,7 @@ describe('the hub on the postgres store', () => {
     expect((await paidCounts(pool, schema)).get('A1')).toBe(1);
     expect(await processedRows('test-gateway:TA1:paid')).toBe(1);
     // The completion marker is written in the same transaction: a late failure notice is stale.
-    expect(await processedRows('test-gateway:completed:TA1')).toBe(1);
+    expect(await processedRows('#completed:test-gateway:TA1')).toBe(1);
     hub.on('payment.failed', () => undefined);
     expect((await deliver(hub, { txn: 'TA1', order: 'A1', status: 'FAILED' })).outcome).toBe(
       'superseded',
@@ -73,7 +73,7 @@ describe('the hub on the postgres store', () => {
     expect(first.outcome).toBe('failed');
     expect(first.reply.status).toBe(503);
     expect((await paidCounts(pool, schema)).get('B1')).toBe(0);
-    expect(await processedRows('test-gateway:completed:TB1')).toBe(0);
+    expect(await processedRows('#completed:test-gateway:TB1')).toBe(0);
     expect((await deliver(hub, { txn: 'TB1', order: 'B1' })).outcome).toBe('processed');
     expect((await paidCounts(pool, schema)).get('B1')).toBe(1);
   });

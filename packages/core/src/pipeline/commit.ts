@@ -5,9 +5,13 @@ import type { HubState } from './types';
 const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms).unref?.());
 
-/** The key that records a transaction's completion, so a later failure notice is known stale. */
+/**
+ * The key that records a transaction's completion, so a later failure notice is known stale. It
+ * starts with `#`, which no provider id (kebab-case) can: no event id (`<provider id>:<key>`) can
+ * ever be the same key, whatever transaction ids a gateway uses.
+ */
 export const completedMarker = (event: PaymentEvent): string =>
-  `${event.provider}:completed:${event.transactionId}`;
+  `#completed:${event.provider}:${event.transactionId}`;
 
 /**
  * Records that the transaction completed: one write when the store can; else the commit of the

@@ -5,6 +5,7 @@ import { createPaymentHub, type AnyPaymentProvider, type Delivery } from '@payho
 import { createSignedParamProvider } from '@payhook/signed-param';
 import { createNewpayProvider } from '@payhook/newpay-callback';
 import { createPayinProvider } from '@payhook/payin';
+import { createTestProvider } from '@payhook/core/testing';
 import type { RouteName, SenderSecrets } from './lib/deliveries';
 import { createSignPool } from './lib/sign-pool';
 
@@ -28,13 +29,14 @@ async function main(): Promise<void> {
     newpayAppId: 6,
     payinMerchantId: '100001',
     payinApiKey: apiKey,
-    octokitSecret: 'unused',
+    octokitSecret: randomBytes(16).toString('hex'),
     bodySize: 720,
   };
   const providers: Partial<Record<RouteName, AnyPaymentProvider>> = {
     'signed-param': createSignedParamProvider({ platformPublicKey: sp.publicKey, country: 'PH' }),
     newpay: createNewpayProvider({ platformPublicKey: np.publicKey, appId: 6 }),
     payin: createPayinProvider({ merchantId: '100001', apiKey }),
+    'test-gateway': createTestProvider({ secret: secrets.octokitSecret }),
   };
   const provider = providers[route];
   if (!provider) throw new Error(`no provider for ${route}`);

@@ -33,6 +33,8 @@ export interface RouteSummary {
   ratio: number | null;
   /** Median of the per-round p99 differences to the baseline, ms. */
   p99Delta: number | null;
+  /** Median of the per-round ratios to the octokit peer of the same round (null for octokit). */
+  vsOctokit: number | null;
   requests: number;
   /** 2xx answers including the warm-up round: the server must have dispatched exactly this many. */
   answeredWithWarmup: number;
@@ -148,8 +150,9 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
       const mine = runs.map((round) => round.find((r) => r.route === route)!);
       const ratios = runs.map((round) => {
         const base = round.find((r) => r.route === 'baseline')!;
+        const peer = round.find((r) => r.route === 'octokit')!;
         const r = round.find((x) => x.route === route)!;
-        return { ratio: r.rps / base.rps, p99: r.p99 - base.p99 };
+        return { ratio: r.rps / base.rps, p99: r.p99 - base.p99, vsOctokit: r.rps / peer.rps };
       });
       return {
         route,
@@ -159,6 +162,7 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
         p99: median(mine.map((r) => r.p99)),
         ratio: route === 'baseline' ? null : median(ratios.map((x) => x.ratio)),
         p99Delta: route === 'baseline' ? null : median(ratios.map((x) => x.p99)),
+        vsOctokit: route === 'octokit' ? null : median(ratios.map((x) => x.vsOctokit)),
         requests: mine.reduce((n, r) => n + r.ok, 0),
         answeredWithWarmup: answered.get(route) ?? 0,
         non2xx: mine.reduce((n, r) => n + r.non2xx, 0),

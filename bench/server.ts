@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createPaymentHub, type PaymentHub } from '@payhook/core';
+import { createPaymentHub, createWebhookMiddleware, type PaymentHub } from '@payhook/core';
+import { createTestProvider } from '@payhook/core/testing';
 import { createSignedParamMiddleware } from '@payhook/signed-param';
 import { createNewpayMiddleware } from '@payhook/newpay-callback';
 import { createPayinMiddleware } from '@payhook/payin';
@@ -98,6 +99,14 @@ async function main(): Promise<void> {
       hub.on('error', (e) => bump('payin-postgres', `error:${e.code}`));
     },
   });
+  // Like for like with the octokit peer: core's reference HMAC-SHA256 gateway, same secret.
+  app.use(
+    '/test-gateway',
+    createWebhookMiddleware(
+      hubFor('test-gateway'),
+      createTestProvider({ secret: config.octokitSecret }),
+    ),
+  );
 
   // The peer: @octokit/webhooks verifying X-Hub-Signature-256 (HMAC-SHA256) on the same app.
   const { Webhooks, createNodeMiddleware } = await import('@octokit/webhooks');

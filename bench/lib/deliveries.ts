@@ -1,5 +1,6 @@
 import { createHmac, createPrivateKey, type KeyObject } from 'node:crypto';
 import { jsonNumber } from '@payhook/core/plugin';
+import { sign as signTestGateway } from '@payhook/core/testing';
 import { buildNotification } from '@payhook/signed-param';
 import { signV1Callback } from '@payhook/newpay-callback';
 import { buildCashyMessage } from '@payhook/payin';
@@ -17,6 +18,7 @@ export const ROUTES = [
   'payin',
   'payin-redis',
   'payin-postgres',
+  'test-gateway',
   'octokit',
 ] as const;
 export type RouteName = (typeof ROUTES)[number];
@@ -142,6 +144,27 @@ export function createBuilder(secrets: SenderSecrets): Builder {
           { merchantId: secrets.payinMerchantId, apiKey: secrets.payinApiKey },
         );
         return { body: m.body, headers: m.headers, signed: m.body };
+      }
+      case 'test-gateway': {
+        // core's reference HMAC gateway (@payhook/core/testing): HMAC-SHA256 of the raw body, like
+        // the octokit route below, with the same secret. `pad` is a member its schema allows.
+        const body = JSON.stringify({
+          event: 'payment',
+          txn: `T${serial}`,
+          order: `O${serial}`,
+          amount: '500.10',
+          status: 'PAID',
+          at: `${wallTime(n).replace(' ', 'T')}+07:00`,
+          pad,
+        });
+        return {
+          body,
+          headers: {
+            'content-type': 'application/json',
+            'x-test-signature': signTestGateway(body, secrets.octokitSecret),
+          },
+          signed: body,
+        };
       }
       case 'octokit': {
         const body = JSON.stringify({

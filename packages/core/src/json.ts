@@ -71,7 +71,9 @@ function quoteNumbers(text: string): string {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       i = endOfString(text, i + 1);
-    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+    } else if (isDigit(c) || (c === 0x2d && isDigit(text.charCodeAt(i + 1)))) {
+      // A minus that no digit follows starts no number (JSON.parse refuses it): no regex run for
+      // it, so 64 KiB of minus signs costs a character test each, not a regex each.
       NUMBER.lastIndex = i;
       const m = NUMBER.exec(text);
       if (m === null) {
@@ -86,15 +88,32 @@ function quoteNumbers(text: string): string {
   return copied === 0 ? text : out + text.slice(copied);
 }
 
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
 /** The index just past the closing quote of the string whose body starts at `i` (or past the end). */
 function endOfString(text: string, i: number): number {
-  const n = text.length;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) return i + 1;
-    i += c === 0x5c ? 2 : 1;
+  const q = closingQuote(text, i);
+  return q === -1 ? text.length : q + 1;
+}
+
+/**
+ * The index of the quote that closes the string whose body starts at `i`, or -1 when none does.
+ * indexOf jumps to each candidate quote natively instead of looking at every character in JS: a
+ * 720-byte gateway body is mostly string content. For the bench's payin body, parseJson with
+ * `numbers: 'text'` went from 6.9 to 5.0 µs CPU and `'json-number'` from 6.5 to 5.6 µs (medians of
+ * 6 × 30,000 parses, old and new build alternating in one process). A quote closes the string when
+ * an even number of backslashes precedes it; each backslash is counted once, so the scan stays
+ * linear.
+ */
+function closingQuote(text: string, i: number): number {
+  for (;;) {
+    const q = text.indexOf('"', i);
+    if (q === -1) return -1;
+    let backslashes = 0;
+    for (let k = q - 1; k >= i && text.charCodeAt(k) === 0x5c; k--) backslashes++;
+    if (backslashes % 2 === 0) return q;
+    i = q + 1;
   }
-  return n;
 }
 
 function parseNative(
@@ -192,6 +211,9 @@ function forbiddenKey(key: string, source: string | undefined, what: string): Pa
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+/** The first backslash or control character of a string's raw body (JSON allows neither raw). */
+// eslint-disable-next-line no-control-regex
+const RAW_STRING_SPECIAL = /[\u0000-\u001f\\]/;
 
 /** A small recursive-descent JSON parser that turns every number into a JsonNumber (its exact text). */
 class JsonNumberParser {
@@ -266,24 +288,26 @@ class JsonNumberParser {
   private string(): string {
     const s = this.s;
     const start = this.i;
-    let escaped = false;
-    this.i++;
-    for (;;) {
-      if (this.i >= s.length) this.fail('unterminated string');
-      const c = s.charCodeAt(this.i);
-      if (c === 0x22) break;
-      if (c < 0x20) this.fail('control character in string');
-      if (c === 0x5c) {
-        escaped = true;
-        this.i += 2;
-      } else this.i++;
+    // The closing quote found natively (see closingQuote), then one regex pass for what JSON
+    // forbids raw in a string: the JS loop over every character was most of this parser's time.
+    const end = closingQuote(s, start + 1);
+    if (end === -1) {
+      this.i = s.length;
+      this.fail('unterminated string');
     }
-    this.i++;
-    if (!escaped) {
-      const raw = s.slice(start + 1, this.i - 1);
+    const raw = s.slice(start + 1, end);
+    const special = RAW_STRING_SPECIAL.exec(raw);
+    if (special !== null && special[0] !== '\\') {
+      this.i = start + 1 + special.index;
+      this.fail('control character in string');
+    }
+    this.i = end + 1;
+    if (special === null) {
       if (!raw.isWellFormed()) throw loneSurrogate(this.source, this.what);
       return raw;
     }
+    // Escapes: the native parser decodes them (and refuses a bad one); control characters after
+    // the first backslash are refused by it too.
     let text: string;
     try {
       text = JSON.parse(s.slice(start, this.i)) as string;

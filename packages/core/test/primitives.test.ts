@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { PayloadError, ProviderConfigError } from '../src';
+import { utcIso } from '../src/time';
 import {
   compareDecimal,
   decimalEquals,
@@ -148,6 +149,16 @@ describe('money', () => {
 });
 
 describe('time', () => {
+  it('utcIso writes what toISOString writes, across the years it handles and outside them', () => {
+    const instants = [
+      0, 1, 999, 951_782_400_000, 253_402_300_799_999, 253_402_300_800_000, -1, -62_198_755_200_000,
+    ];
+    for (let ms = 0; ms < 253_402_300_800_000; ms += 86_399_987_654) instants.push(ms);
+    for (let i = 0; i < 2_000; i++) instants.push(Math.floor(Math.random() * 2e12));
+    for (const ms of instants) expect(utcIso(ms)).toBe(new Date(ms).toISOString());
+    expect(() => utcIso(NaN)).toThrow(RangeError);
+  });
+
   it.each([
     ['2025-09-23 11:37:55', 'Asia/Vientiane', '2025-09-23T11:37:55+07:00'],
     ['23/09/2025 11:37:55', 'Asia/Vientiane', '2025-09-23T11:37:55+07:00'],

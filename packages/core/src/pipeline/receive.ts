@@ -19,9 +19,14 @@ export async function receive(
   const { raw, keyIndex } = verified.value;
   const valid = validateStep(state, provider, raw, delivery);
   if (!valid.ok) return valid.result;
-  const confirmed = await confirmStep(state, provider, raw, delivery);
-  if (!confirmed.ok) return confirmed.result;
-  const normalized = normalizeStep(state, provider, raw, confirmed.value, delivery);
+  // Only confirming providers pay for the async step (most sign their notifications).
+  let confirmation: unknown;
+  if (provider.confirm) {
+    const confirmed = await confirmStep(state, provider, raw, delivery);
+    if (!confirmed.ok) return confirmed.result;
+    confirmation = confirmed.value;
+  }
+  const normalized = normalizeStep(state, provider, raw, confirmation, delivery);
   if (!normalized.ok) return normalized.result;
   return settle(state, provider, normalized.value, raw, delivery, keyIndex);
 }

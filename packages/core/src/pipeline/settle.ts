@@ -1,6 +1,7 @@
 import type { PaymentEvent } from '../events';
 import { StoreError, isPaymentError, type PaymentErrorLike } from '../errors';
 import type { AnyPaymentProvider, Delivery, NotPaymentEvent, PaymentEventDraft } from '../provider';
+import { utcIso } from '../time';
 import { notify, reportError } from './notify';
 import { processEvent } from './process-event';
 import type { EventOutcome, HubState, ReceiveResult } from './types';
@@ -101,7 +102,7 @@ export function finalize(
     amount: draft.amount,
     currency: draft.currency,
     occurredAt: draft.occurredAt,
-    receivedAt: delivery.receivedAt.toISOString(),
+    receivedAt: utcIso(delivery.receivedAt.getTime()),
     verification: draft.verification ?? provider.verification,
     raw: draft.raw ?? raw,
   };

@@ -13,6 +13,7 @@ import {
   type NotPaymentEvent,
   type PaymentEventDraft,
 } from '../provider';
+import { isThenable } from './listeners';
 import { reject, reportError } from './notify';
 import type { HubState, ReceiveResult } from './types';
 
@@ -29,7 +30,9 @@ export async function verifyStep(
   delivery: Delivery,
 ): Promise<Step<{ raw: unknown; keyIndex?: number }>> {
   try {
-    const { payload, keyIndex } = unwrapVerified(await provider.verify(delivery));
+    // Most verify() are synchronous: awaiting only a promise saves a microtask turn per delivery.
+    const returned = provider.verify(delivery);
+    const { payload, keyIndex } = unwrapVerified(isThenable(returned) ? await returned : returned);
     return ok({ raw: payload, keyIndex });
   } catch (cause) {
     const error = isPaymentError(cause)

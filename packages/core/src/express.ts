@@ -62,6 +62,16 @@ export function keepRawBody(req: IncomingMessage, _res: ServerResponse, buf: Buf
   (req as WebhookRequest).rawBody = buf;
 }
 
+/** What one mounted adapter needs for every request: its hub, provider and checked options. */
+interface Adapter {
+  hub: PaymentHub;
+  provider: AnyPaymentProvider;
+  limit: number;
+  accepted: readonly string[];
+  acceptsAny: boolean;
+  onResult?: WebhookMiddlewareOptions['onResult'];
+}
+
 /**
  * The Express adapter (it needs nothing of Express: a Node http handler works too). Mount it with
  * `app.use('/webhooks/x', middleware)`; it answers every request that reaches it.
@@ -78,83 +88,91 @@ export function createWebhookMiddleware(
     });
   assertRetentionCovers(hub, provider);
   const accepted = provider.contentTypes;
-  const acceptsAny = accepted.includes('*/*');
-  const onResult = options.onResult;
-
-  const refuse = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    error: PaymentErrorLike,
-    closeConnection = false,
-  ): void => {
-    // The body was not read (or not all of it): the inbox records the headers with no bytes.
-    const delivery: Delivery = {
-      body: NO_BYTES,
-      headers: req.headers,
-      transport: 'http',
-      receivedAt: new Date(),
-      method: req.method,
-      url: req.url,
-    };
-    const reply = rejectDelivery(hub, provider, error, delivery);
-    if (error.code === 'ERR_METHOD_NOT_ALLOWED')
-      reply.headers = { ...reply.headers, allow: 'POST' };
-    if (closeConnection) reply.headers = { ...reply.headers, connection: 'close' };
-    send(res, reply);
+  const adapter: Adapter = {
+    hub,
+    provider,
+    limit,
+    accepted,
+    acceptsAny: accepted.includes('*/*'),
+    onResult: options.onResult,
   };
-
   return (req, res) => {
-    if (req.method !== 'POST')
-      return refuse(req, res, new MethodNotAllowedError(String(req.method), provider.source));
-    const contentType = mediaType(req.headers['content-type']);
-    if (!acceptsAny && !accepted.includes(contentType)) {
-      return refuse(
-        req,
-        res,
-        new UnsupportedMediaTypeError(contentType || '(none)', accepted, provider.source),
-      );
-    }
-    const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-      return refuse(
-        req,
-        res,
-        new UnsupportedMediaTypeError(
-          `${contentType}; content-encoding=${encoding}`,
-          accepted,
-          provider.source,
-        ),
-      );
-    }
-    const receivedAt = new Date();
-    readRawBody(req, limit, provider.source)
-      .then(
-        (body) => {
-          const delivery: Delivery = {
-            body,
-            headers: req.headers,
-            transport: 'http',
-            receivedAt,
-            method: 'POST',
-            url: req.url,
-          };
-          return hub.receive(provider, delivery).then((result) => {
-            send(res, result.reply);
-            onResult?.(result);
-          });
-        },
-        (error: PaymentErrorLike) =>
-          refuse(req, res, error, error.code === 'ERR_PAYLOAD_TOO_LARGE'),
-      )
-      .catch((error: unknown) => {
-        // receive() reports its own failures; this is the last guard so a request never hangs.
-        hub.logger.error(
-          { err: error },
-          '@payhook/core: unexpected failure in the webhook middleware',
-        );
-        if (!res.headersSent) send(res, provider.ack.retry);
-      });
+    const refusal = checkRequest(adapter, req);
+    if (refusal) return refuse(adapter, req, res, refusal);
+    handleDelivery(adapter, req, res);
   };
+}
+
+/** Why a request is refused before its body is read (method, content type or encoding), if it is. */
+function checkRequest(adapter: Adapter, req: IncomingMessage): PaymentErrorLike | undefined {
+  const { provider, accepted } = adapter;
+  if (req.method !== 'POST') return new MethodNotAllowedError(String(req.method), provider.source);
+  const contentType = mediaType(req.headers['content-type']);
+  if (!adapter.acceptsAny && !accepted.includes(contentType))
+    return new UnsupportedMediaTypeError(contentType || '(none)', accepted, provider.source);
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity')
+    return new UnsupportedMediaTypeError(
+      `${contentType}; content-encoding=${encoding}`,
+      accepted,
+      provider.source,
+    );
+  return undefined;
+}
+
+/** Reads the exact bytes, runs them through the hub and sends its reply. */
+function handleDelivery(adapter: Adapter, req: IncomingMessage, res: ServerResponse): void {
+  const { hub, provider, limit, onResult } = adapter;
+  const receivedAt = new Date();
+  readRawBody(req, limit, provider.source)
+    .then(
+      (body) => {
+        const delivery: Delivery = {
+          body,
+          headers: req.headers,
+          transport: 'http',
+          receivedAt,
+          method: 'POST',
+          url: req.url,
+        };
+        return hub.receive(provider, delivery).then((result) => {
+          send(res, result.reply);
+          onResult?.(result);
+        });
+      },
+      (error: PaymentErrorLike) =>
+        refuse(adapter, req, res, error, error.code === 'ERR_PAYLOAD_TOO_LARGE'),
+    )
+    .catch((error: unknown) => {
+      // receive() reports its own failures; this is the last guard so a request never hangs.
+      hub.logger.error(
+        { err: error },
+        '@payhook/core: unexpected failure in the webhook middleware',
+      );
+      if (!res.headersSent) send(res, provider.ack.retry);
+    });
+}
+
+function refuse(
+  { hub, provider }: Adapter,
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: PaymentErrorLike,
+  closeConnection = false,
+): void {
+  // The body was not read (or not all of it): the inbox records the headers with no bytes.
+  const delivery: Delivery = {
+    body: NO_BYTES,
+    headers: req.headers,
+    transport: 'http',
+    receivedAt: new Date(),
+    method: req.method,
+    url: req.url,
+  };
+  const reply = rejectDelivery(hub, provider, error, delivery);
+  if (error.code === 'ERR_METHOD_NOT_ALLOWED') reply.headers = { ...reply.headers, allow: 'POST' };
+  if (closeConnection) reply.headers = { ...reply.headers, connection: 'close' };
+  send(res, reply);
 }
 
 function mediaType(header: string | undefined): string {

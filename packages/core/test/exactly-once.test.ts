@@ -47,17 +47,19 @@ describe('a listener slower than handlerTimeoutMs', () => {
   it('200 payments with a listener that outlives the timeout and the lease run markPaid once each', async () => {
     // The listener takes 4x the handler timeout and more than the lease: only renewal keeps the
     // claim, and only the claim stops the redeliveries from running it again.
+    // The lease is renewed every leaseMs / 3; 400 ms leaves room for the event loop stalls of a
+    // loaded 2-core CI machine (at 120 ms, stalls of 80 ms let leases lapse: 4 of 200 ran twice).
     const server = await startTestServer(provider, {
-      hubOptions: { handlerTimeoutMs: 50, leaseMs: 120, commitRetryMs: 60 },
+      hubOptions: { handlerTimeoutMs: 50, leaseMs: 400, commitRetryMs: 60 },
     });
     const runs = new Map<string, number>();
     server.hub.on('payment.completed', async (event) => {
       runs.set(event.orderId!, (runs.get(event.orderId!) ?? 0) + 1);
-      await sleep(200);
+      await sleep(600);
     });
     try {
       const attempts = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => deliverUntilAcknowledged(server, `SLOW-${i}`)),
+        Array.from({ length: 200 }, (_, i) => deliverUntilAcknowledged(server, `SLOW-${i}`, 100)),
       );
       const twice = [...runs.values()].filter((n) => n > 1).length;
       reportCounts(

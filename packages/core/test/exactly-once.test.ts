@@ -331,3 +331,45 @@ it('maxInFlight holds on a store whose claims take a round trip', async () => {
     await server.close();
   }
 });
+
+describe('a transactional store and the completion marker', () => {
+  it('an event whose completion marker is already recorded commits and is acknowledged, not reported rolled back', async () => {
+    // A transactional store in the shape of @payhook/postgres: the marker is joined into the
+    // event's transaction, and a claim of its own would need a second connection (here: none).
+    const done = new Set<string>();
+    let next = 0;
+    const store: IdempotencyStore = {
+      transactional: true,
+      async claim(key, _leaseMs, options) {
+        // A claim of its own needs a connection of its own, and the pool has none free.
+        if (key.startsWith('#completed') && !options?.join)
+          throw new Error("the pool's 1 connection is in use");
+        if (done.has(key)) return { state: 'done' };
+        return { state: 'claimed', token: `t${++next}` };
+      },
+      async commit(key) {
+        done.add(key);
+      },
+      async release() {},
+    };
+    const hub = createPaymentHub({ store });
+    const errors: string[] = [];
+    hub.on('error', (error) => void errors.push(error.code));
+    hub.on('payment.completed', async () => {});
+    const provider = createTestProvider();
+    const d = signedDelivery({ txn: 'TX-1' });
+    // The marker of TX-1 was recorded by an earlier completion of it (another event id): the join
+    // finds it done, so this event's COMMIT is the only write left.
+    done.add(`#completed:${provider.id}:TX-1`);
+    const result = await hub.receive(provider, {
+      body: Buffer.from(d.body),
+      headers: d.headers,
+      transport: 'replay',
+      receivedAt: new Date(),
+    });
+    expect(result.outcome).toBe('processed');
+    expect(result.reply.body).toBe(OK);
+    expect(done.has(`${provider.id}:TX-1:paid`)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});

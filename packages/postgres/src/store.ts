@@ -73,7 +73,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     release,
     // The lease is the transaction itself: held while its connection lives, ended by PostgreSQL
     // when the process (and so its connection) dies.
-    renew: async (_key, token) => open.has(token) || joins.has(token),
+    // A connection that broke (server restart, a killed session) holds nothing any more.
+    renew: async (_key, token) => {
+      const held = open.get(token) ?? open.get(joins.get(token)?.primary ?? '');
+      return held !== undefined && held.broken === undefined;
+    },
     ready: () => ready(state),
     async purgeExpired() {
       const result = await pool.query(`DELETE FROM ${table} WHERE expires_at <= now()`);
@@ -184,6 +188,7 @@ async function commitClaim(
     );
   state.open.delete(token);
   const { client } = transaction;
+  transaction.close();
   try {
     await client.query(
       `INSERT INTO ${state.table} (key, expires_at)

@@ -22,6 +22,12 @@ export interface OpenTransaction {
   readonly tx: PostgresTransaction;
   /** The connection's own error (server restart, network), if one came while it was ours. */
   readonly broken: Error | undefined;
+  /**
+   * Refuses the listeners' queries from now on. Called before the store queues its own final
+   * statements (the processed rows and COMMIT, or ROLLBACK): a listener query queued after them on
+   * the same client would run once the transaction ended, in autocommit, outside the claim.
+   */
+  close(): void;
   /** Gives the client back: destroyed when `error` is given (PostgreSQL then rolls back). */
   end(committed: boolean, error?: Error): void;
   /** ROLLBACK and give the client back (destroyed if the ROLLBACK fails). */
@@ -30,6 +36,7 @@ export interface OpenTransaction {
 
 export function openTransaction(client: PoolClient, key: string): OpenTransaction {
   let ended = false;
+  let closed = false;
   let broken: Error | undefined;
   let resolve!: (committed: boolean) => void;
   const finished = new Promise<boolean>((r) => (resolve = r));
@@ -37,7 +44,7 @@ export function openTransaction(client: PoolClient, key: string): OpenTransactio
   const onError = (error: Error): void => void (broken ??= error);
   client.on('error', onError);
   const query = ((...args: Parameters<PoolClient['query']>) => {
-    if (ended)
+    if (ended || closed)
       return Promise.reject(
         new Error(
           `${SOURCE}: the transaction of ${key} has ended; run queries while the listener runs`,
@@ -54,6 +61,9 @@ export function openTransaction(client: PoolClient, key: string): OpenTransactio
     get broken() {
       return broken;
     },
+    close() {
+      closed = true;
+    },
     end(committed, error) {
       if (ended) return;
       ended = true;
@@ -63,6 +73,7 @@ export function openTransaction(client: PoolClient, key: string): OpenTransactio
     },
     async rollback() {
       if (ended) return;
+      closed = true;
       try {
         await client.query('ROLLBACK');
         transaction.end(false);

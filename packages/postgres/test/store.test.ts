@@ -1,6 +1,13 @@
 import type { Pool } from 'pg';
 import { createPostgresStore, type PostgresStore } from '../src';
-import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
+import {
+  dropSchema,
+  insertOrders,
+  paidCounts,
+  setUpSchema,
+  testPool,
+  testSchema,
+} from './support/db';
 
 let pool: Pool;
 let other: Pool;
@@ -26,6 +33,34 @@ const token = (claim: { state: string; token?: string }): string => {
 };
 
 describe('postgres store (the core store contract)', () => {
+  it('a listener query queued while the claim rolls back or commits is refused, never autocommitted', async () => {
+    await insertOrders(pool, schema, ['late-1', 'late-2']);
+    const own = createPostgresStore({ pool, schema });
+    const update = (id: string) =>
+      `UPDATE "${schema}".orders SET paid_count = paid_count + 1 WHERE id = '${id}'`;
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ran',
+        (e: Error) => (e.message.includes('has ended') ? 'refused' : e.message),
+      );
+    // close() rolls back a claim whose listener still runs; its next write comes in the same tick.
+    const rolled = await own.claim('late-rollback', 30_000);
+    const closing = own.close();
+    const afterRollback = outcome(
+      rolled.state === 'claimed' ? rolled.context!.tx.query(update('late-1')) : Promise.resolve(),
+    );
+    await closing;
+    // commit() queues the processed rows and COMMIT; a write queued after them must not run.
+    const committed = await own.claim('late-commit', 30_000);
+    if (committed.state !== 'claimed') throw new Error(`late-commit: ${committed.state}`);
+    const committing = own.commit('late-commit', committed.token, 60_000);
+    const afterCommit = outcome(committed.context!.tx.query(update('late-2')));
+    await committing;
+    expect([await afterRollback, await afterCommit]).toEqual(['refused', 'refused']);
+    const counts = await paidCounts(pool, schema);
+    expect([counts.get('late-1'), counts.get('late-2')]).toEqual([0, 0]);
+  });
+
   it('claims once, reports busy while held, done after commit', async () => {
     const first = await store.claim('k1', 1_000);
     const t = token(first);

@@ -26,6 +26,11 @@ async function markCompleted(
   const marker = completedMarker(event);
   if (store.markDone) return store.markDone(marker, settings.retentionMs);
   if (markerToken) return store.commit(marker, markerToken, settings.retentionMs);
+  // A transactional store's marker is joined into the event's own transaction, or it was already
+  // recorded (or is being recorded by another completion of the transaction): a claim of its own
+  // would need a second connection and a second transaction, and could fail after the event's
+  // COMMIT went through, so a committed event would be reported as rolled back.
+  if (store.transactional) return;
   const claim = await store.claim(marker, settings.leaseMs);
   if (claim.state === 'claimed') await store.commit(marker, claim.token, settings.retentionMs);
 }

@@ -29,6 +29,8 @@ export async function runListeners(
     ...state.emitter.listeners(ANY),
   ] as Array<(event: PaymentEvent, context: WorkerContext) => unknown>;
   if (listeners.length === 0) throw new NoWorkerListenerError(event.type);
+  // Stopped while the job waited for BEGIN or a lock: an abort listener added now would never fire.
+  if (base.signal.aborted) throw base.signal.reason;
   const controller = new AbortController();
   const onOuterAbort = (): void => controller.abort(base.signal.reason);
   base.signal.addEventListener('abort', onOuterAbort, { once: true });

@@ -135,7 +135,15 @@ async function handle(w: WorkerState, job: PgBoss.JobWithMetadata<JobData>): Pro
   const state = w.queue;
   const controller = new AbortController();
   w.inHand.add(controller);
-  const client: PoolClient = await state.pool.connect();
+  let client: PoolClient;
+  try {
+    client = await state.pool.connect();
+  } catch (error) {
+    // No connection, so nothing ran: the job stays active until pg-boss expires and retries it.
+    w.inHand.delete(controller);
+    notify(state, 'error', error as Error);
+    return;
+  }
   guardClient(state, client);
   try {
     const outcome = await processJob(state, client, job, controller.signal);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import {
+  ConfigError,
   isPaymentError,
   type InboxEntry,
   type InboxFilter,
@@ -90,10 +91,19 @@ export function filterOf(query: URLSearchParams): InboxFilter {
 export async function listPage(ctx: PageContext): Promise<void> {
   const { query } = ctx;
   const cursor = query.get('cursor') ?? undefined;
-  const list = await ctx.settings.inbox.list(filterOf(query), {
-    limit: ctx.settings.pageSize,
-    cursor,
-  });
+  let list: Awaited<ReturnType<typeof ctx.settings.inbox.list>>;
+  try {
+    list = await ctx.settings.inbox.list(filterOf(query), { limit: ctx.settings.pageSize, cursor });
+  } catch (error) {
+    // A cursor is opaque to the user: a hand-edited or stale one is a bad link, not a crash.
+    if (error instanceof ConfigError && error.option === 'cursor')
+      return renderError(
+        ctx,
+        400,
+        'That page link is not valid any more: start from the first page.',
+      );
+    throw error;
+  }
   const link = (next: string | undefined): string => {
     const q = new URLSearchParams(query);
     q.delete('cursor');

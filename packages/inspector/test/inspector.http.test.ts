@@ -114,6 +114,12 @@ describe('pages over real HTTP', () => {
     expect(wrong.status).toBe(405);
   });
 
+  it('answers a hand-edited page cursor with 400 and a way back, not a 500', async () => {
+    const page = await get('/?cursor=abc');
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain('start from the first page');
+  });
+
   it('shows credentials in headers as [redacted], with the signature kept for replays', async () => {
     const delivery = signedDelivery({ txn: 'H-2', order: 'HO-2' });
     const posted = await postDelivery(`${shop.url}/webhooks/test`, {

@@ -34,17 +34,18 @@ export interface OpenTransaction {
   rollback(): Promise<void>;
 }
 
-export function openTransaction(client: PoolClient, key: string): OpenTransaction {
-  let ended = false;
+/**
+ * The `query` handed to listeners on a client the store owns: it refuses once `close()` was
+ * called, so a listener query queued after the owner's final statements (COMMIT or ROLLBACK) can
+ * never run after them, in autocommit or in the next user's transaction on that pooled client.
+ */
+export function guardQueries(
+  client: PoolClient,
+  key: string,
+): { query: PoolClient['query']; close(): void } {
   let closed = false;
-  let broken: Error | undefined;
-  let resolve!: (committed: boolean) => void;
-  const finished = new Promise<boolean>((r) => (resolve = r));
-  // A checked-out client that loses its connection emits 'error': unheard, it would crash the app.
-  const onError = (error: Error): void => void (broken ??= error);
-  client.on('error', onError);
   const query = ((...args: Parameters<PoolClient['query']>) => {
-    if (ended || closed)
+    if (closed)
       return Promise.reject(
         new Error(
           `${SOURCE}: the transaction of ${key} has ended; run queries while the listener runs`,
@@ -52,28 +53,39 @@ export function openTransaction(client: PoolClient, key: string): OpenTransactio
       );
     return (client.query as (...a: unknown[]) => Promise<QueryResult>)(...args);
   }) as PoolClient['query'];
+  return { query, close: () => void (closed = true) };
+}
+
+export function openTransaction(client: PoolClient, key: string): OpenTransaction {
+  let ended = false;
+  let broken: Error | undefined;
+  let resolve!: (committed: boolean) => void;
+  const finished = new Promise<boolean>((r) => (resolve = r));
+  // A checked-out client that loses its connection emits 'error': unheard, it would crash the app.
+  const onError = (error: Error): void => void (broken ??= error);
+  client.on('error', onError);
+  const guard = guardQueries(client, key);
   const transaction: OpenTransaction = {
     client,
     key,
     joined: new Set(),
     finished,
-    tx: { query },
+    tx: { query: guard.query },
     get broken() {
       return broken;
     },
-    close() {
-      closed = true;
-    },
+    close: guard.close,
     end(committed, error) {
       if (ended) return;
       ended = true;
+      guard.close();
       client.off('error', onError);
       client.release(error ?? broken);
       resolve(committed);
     },
     async rollback() {
       if (ended) return;
-      closed = true;
+      guard.close();
       try {
         await client.query('ROLLBACK');
         transaction.end(false);

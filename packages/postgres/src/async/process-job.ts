@@ -4,6 +4,7 @@ import type { PoolClient } from 'pg';
 import type { PaymentEvent } from '@payhook/core';
 import { completeJob, jobOptions, type JobData } from './enqueue';
 import { markDead } from './dead-letters';
+import { guardQueries } from '../transaction';
 import { runListeners } from './run-listeners';
 import type { QueueState } from './types';
 
@@ -47,7 +48,18 @@ export async function processJob(
   }
   const ahead = await earlierOpenEvent(state, client, job.data.paymentKey, row.seq);
   if (ahead) return stepAside(state, client, job, ahead);
-  await runListeners(state, row.event, { tx: client, attempt: row.attempts + 1, signal });
+  // The listeners' `tx` refuses queries once they settled (or timed out): a late query must not
+  // run after our COMMIT, on a pooled client the next job may already hold.
+  const guard = guardQueries(client, job.data.id);
+  try {
+    await runListeners(state, row.event, {
+      tx: { query: guard.query },
+      attempt: row.attempts + 1,
+      signal,
+    });
+  } finally {
+    guard.close();
+  }
   await client.query(
     `UPDATE ${table} SET state = 'done', attempts = attempts + 1, done_at = now(), updated_at = now()
      WHERE id = $1`,

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type PgBoss from 'pg-boss';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import type { PostgresTransaction } from '../transaction';
 import type { Logger, PaymentEvent, PaymentEventType } from '@payhook/core';
 
 /** What runs SQL: a pg Pool, a PoolClient inside a transaction, or anything with the same `query`. */
@@ -14,7 +15,7 @@ export interface WorkerContext {
    * The attempt's transaction: run the merchant's writes here. It commits together with the
    * event's `done` mark, or rolls back with it when a listener fails: the writes happen once.
    */
-  tx: PoolClient;
+  tx: PostgresTransaction;
   /** 1 for the first attempt; counts failed attempts recorded before this one, plus one. */
   attempt: number;
   /** Aborted when the attempt times out or the worker is stopped past its grace period. */

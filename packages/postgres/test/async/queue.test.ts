@@ -157,3 +157,34 @@ it('stop() past its grace period rolls the job in hand back and returns it to th
     await second.stop();
   }
 });
+
+it("a listener's query after its attempt settled is refused: it never runs after the COMMIT", async () => {
+  const queue = createPaymentQueue(fastQueueOptions(pool, schema, { queueName: 'q_late' }));
+  let late: Promise<string> | undefined;
+  queue.on('payment.completed', async (_event, { tx }) => {
+    // Not awaited: it is queued on the attempt's client after the listener resolved.
+    late = new Promise<void>((resolve) => setTimeout(resolve, 0))
+      .then(() => tx.query(`CREATE TABLE "${schema}".late_write (id int)`))
+      .then(
+        () => 'ran',
+        (error: Error) => (error.message.includes('has ended') ? 'refused' : error.message),
+      );
+  });
+  const done = new Promise<void>((resolve) => queue.on('done', () => resolve()));
+  const worker = startWorker(queue, { pollingIntervalMs: 100 });
+  try {
+    await queue.enqueue(event('L1'));
+    await done;
+    await waitFor('the late query', async () => late !== undefined, 5_000);
+    expect(await late).toBe('refused');
+    const { rows } = await pool.query(
+      `SELECT count(*)::int AS n FROM information_schema.tables
+       WHERE table_schema = $1 AND table_name = 'late_write'`,
+      [schema],
+    );
+    expect(rows[0].n).toBe(0);
+  } finally {
+    await worker.stop();
+    await queue.stop();
+  }
+});

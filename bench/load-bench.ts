@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { ROUTES, type RouteName, type SenderSecrets, type Wire } from './lib/deliveries';
+import { createBenchKeys, ROUTES, type RouteName, type Wire } from './lib/deliveries';
 import { runLoad, spareFor, startServer, type RunResult } from './lib/load';
 import { createSignPool } from './lib/sign-pool';
 import { median } from './lib/stats';
@@ -56,17 +55,7 @@ export interface LoadReport {
 
 export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
   const { log, connections } = options;
-  const sp = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const np = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const secrets: SenderSecrets = {
-    signedParamPrivatePem: sp.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    newpayPrivatePem: np.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    newpayAppId: 6,
-    payinMerchantId: '100001',
-    payinApiKey: randomBytes(16).toString('hex'),
-    octokitSecret: randomBytes(16).toString('hex'),
-    bodySize: 720,
-  };
+  const { secrets, signedParamPublicKey, newpayPublicKey } = createBenchKeys();
   const runTag = Date.now().toString(36);
   const spare = spareFor(connections);
   const amountOf = (route: RouteName, warm: boolean): number =>
@@ -92,8 +81,8 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
   log(`signed ${rsaCount} RSA-2048 deliveries in ${signingSeconds.toFixed(1)} s (worker threads)`);
 
   const server = await startServer({
-    signedParamPublicPem: sp.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-    newpayPublicPem: np.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    signedParamPublicPem: signedParamPublicKey.export({ type: 'spki', format: 'pem' }) as string,
+    newpayPublicPem: newpayPublicKey.export({ type: 'spki', format: 'pem' }) as string,
     newpayAppId: secrets.newpayAppId,
     payinMerchantId: secrets.payinMerchantId,
     payinApiKey: secrets.payinApiKey,

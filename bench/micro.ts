@@ -1,11 +1,11 @@
-import { generateKeyPairSync, randomBytes, verify as rsaVerify } from 'node:crypto';
+import { verify as rsaVerify } from 'node:crypto';
 import { createPaymentHub, type AnyPaymentProvider, type Delivery } from '@payhook/core';
 import { hmacSha256Hex, md5Hex, timingSafeEqualHex } from '@payhook/core/plugin';
 import { createTestProvider } from '@payhook/core/testing';
 import { createSignedParamProvider } from '@payhook/signed-param';
 import { createNewpayProvider } from '@payhook/newpay-callback';
 import { createPayinProvider } from '@payhook/payin';
-import type { RouteName, SenderSecrets, Wire } from './lib/deliveries';
+import { createBenchKeys, type RouteName, type Wire } from './lib/deliveries';
 import { createSignPool } from './lib/sign-pool';
 import { median } from './lib/stats';
 
@@ -37,18 +37,8 @@ export interface MicroRow {
 type Check = () => boolean;
 
 export async function runMicro(options: MicroOptions): Promise<MicroRow[]> {
-  const sp = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const np = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const apiKey = randomBytes(16).toString('hex');
-  const secrets: SenderSecrets = {
-    signedParamPrivatePem: sp.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    newpayPrivatePem: np.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    newpayAppId: 6,
-    payinMerchantId: '100001',
-    payinApiKey: apiKey,
-    octokitSecret: randomBytes(16).toString('hex'),
-    bodySize: 720,
-  };
+  const { secrets, signedParamPublicKey, newpayPublicKey } = createBenchKeys();
+  const apiKey = secrets.payinApiKey;
   const pool = createSignPool(secrets);
   const gateways: Array<{
     route: RouteName;
@@ -60,21 +50,24 @@ export async function runMicro(options: MicroOptions): Promise<MicroRow[]> {
       route: 'signed-param',
       crypto: 'RSA-2048 verify',
       // PH: the country of the bench's notifications (channel PH_QRPH_DYNAMIC).
-      provider: createSignedParamProvider({ platformPublicKey: sp.publicKey, country: 'PH' }),
+      provider: createSignedParamProvider({
+        platformPublicKey: signedParamPublicKey,
+        country: 'PH',
+      }),
       floor: (w) => {
         const data = Buffer.from(w.signed);
         const sig = Buffer.from((JSON.parse(w.body) as { sign: string }).sign, 'base64');
-        return () => rsaVerify('sha256', data, sp.publicKey, sig);
+        return () => rsaVerify('sha256', data, signedParamPublicKey, sig);
       },
     },
     {
       route: 'newpay',
       crypto: 'RSA-2048 verify',
-      provider: createNewpayProvider({ platformPublicKey: np.publicKey, appId: 6 }),
+      provider: createNewpayProvider({ platformPublicKey: newpayPublicKey, appId: 6 }),
       floor: (w) => {
         const data = Buffer.from(w.signed);
         const sig = Buffer.from((JSON.parse(w.body) as { sign: string }).sign, 'base64');
-        return () => rsaVerify('sha256', data, np.publicKey, sig);
+        return () => rsaVerify('sha256', data, newpayPublicKey, sig);
       },
     },
     {

@@ -1,4 +1,3 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createPaymentHub, type AnyPaymentProvider, type Delivery } from '@payhook/core';
@@ -6,7 +5,7 @@ import { createSignedParamProvider } from '@payhook/signed-param';
 import { createNewpayProvider } from '@payhook/newpay-callback';
 import { createPayinProvider } from '@payhook/payin';
 import { createTestProvider } from '@payhook/core/testing';
-import type { RouteName, SenderSecrets } from './lib/deliveries';
+import { createBenchKeys, type RouteName } from './lib/deliveries';
 import { createSignPool } from './lib/sign-pool';
 
 /**
@@ -20,21 +19,14 @@ import { createSignPool } from './lib/sign-pool';
 async function main(): Promise<void> {
   const route = (process.argv[2] ?? 'payin') as RouteName;
   const count = Number(process.argv[3] ?? 20_000);
-  const sp = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const np = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const apiKey = randomBytes(16).toString('hex');
-  const secrets: SenderSecrets = {
-    signedParamPrivatePem: sp.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    newpayPrivatePem: np.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    newpayAppId: 6,
-    payinMerchantId: '100001',
-    payinApiKey: apiKey,
-    octokitSecret: randomBytes(16).toString('hex'),
-    bodySize: 720,
-  };
+  const { secrets, signedParamPublicKey, newpayPublicKey } = createBenchKeys();
+  const apiKey = secrets.payinApiKey;
   const providers: Partial<Record<RouteName, AnyPaymentProvider>> = {
-    'signed-param': createSignedParamProvider({ platformPublicKey: sp.publicKey, country: 'PH' }),
-    newpay: createNewpayProvider({ platformPublicKey: np.publicKey, appId: 6 }),
+    'signed-param': createSignedParamProvider({
+      platformPublicKey: signedParamPublicKey,
+      country: 'PH',
+    }),
+    newpay: createNewpayProvider({ platformPublicKey: newpayPublicKey, appId: 6 }),
     payin: createPayinProvider({ merchantId: '100001', apiKey }),
     'test-gateway': createTestProvider({ secret: secrets.octokitSecret }),
   };

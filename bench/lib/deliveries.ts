@@ -1,4 +1,10 @@
-import { createHmac, createPrivateKey, type KeyObject } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { jsonNumber } from '@payhook/core/plugin';
 import { sign as signTestGateway } from '@payhook/core/testing';
 import { buildNotification } from '@payhook/signed-param';
@@ -43,6 +49,29 @@ export interface SenderSecrets {
   octokitSecret: string;
   /** Bytes every body is padded to, so that all routes carry the same load. */
   bodySize: number;
+}
+
+/** One run's keys: the senders' secrets, and the public keys the RSA providers check. */
+export interface BenchKeys {
+  secrets: SenderSecrets;
+  signedParamPublicKey: KeyObject;
+  newpayPublicKey: KeyObject;
+}
+
+/** Fresh RSA-2048 key pairs and random secrets, generated for each run (no key is checked in). */
+export function createBenchKeys(): BenchKeys {
+  const sp = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const np = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const secrets: SenderSecrets = {
+    signedParamPrivatePem: sp.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    newpayPrivatePem: np.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    newpayAppId: 6,
+    payinMerchantId: '100001',
+    payinApiKey: randomBytes(16).toString('hex'),
+    octokitSecret: randomBytes(16).toString('hex'),
+    bodySize: 720,
+  };
+  return { secrets, signedParamPublicKey: sp.publicKey, newpayPublicKey: np.publicKey };
 }
 
 /** A fixed-width serial: every body of a route then has the same length. */

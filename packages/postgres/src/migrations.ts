@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { ConfigError } from '@payhook/core';
-import { checkSchemaName, lockId, qualified, SOURCE } from './sql';
+import { checkSchemaName, inTransaction, lockId, qualified, SOURCE } from './sql';
 
 /** One step of the schema, applied once, in order, by `migrate`. */
 export interface Migration {
@@ -88,9 +88,7 @@ const HISTORY = 'schema_migrations';
  */
 export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise<MigrateResult> {
   const schema = checkSchemaName(options.schema, 'payhook');
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(${lockId(schema, 'payhook:migrate')})`);
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await client.query(
@@ -108,14 +106,8 @@ export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise
       );
       applied.push(m.name);
     }
-    await client.query('COMMIT');
     return { schema, applied, version: MIGRATIONS[MIGRATIONS.length - 1]!.version };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function appliedVersions(client: Pool | PoolClient, schema: string): Promise<Set<number>> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
 import { ConfigError } from '@payhook/core';
 
 export const SOURCE = '@payhook/postgres';
@@ -27,4 +28,26 @@ export const qualified = (schema: string, table: string): string => `"${schema}"
 export function lockId(schema: string, key: string): string {
   const digest = createHash('sha256').update(schema).update('\0').update(key).digest();
   return digest.readBigInt64BE(0).toString();
+}
+
+/**
+ * `fn` inside BEGIN … COMMIT on a pooled client: rolled back when it throws (the error rethrown),
+ * and the client always given back. The one place this package opens a transaction of its own.
+ */
+export async function inTransaction<T>(
+  pool: Pool,
+  fn: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const value = await fn(client);
+    await client.query('COMMIT');
+    return value;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { ConfigError } from '@payhook/core';
 import { checkWholeNumber } from '@payhook/core/plugin';
-import { checkSchemaName, lockId, qualified, SOURCE } from './sql';
+import { checkSchemaName, inTransaction, lockId, qualified, SOURCE } from './sql';
 
 export interface PostgresWatchListOptions {
   pool: Pool;
@@ -42,9 +42,7 @@ export function createPostgresWatchList(options: PostgresWatchListOptions): Post
   return {
     async add(id, expiresAt) {
       checkEntry(id, expiresAt);
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      return inTransaction(pool, async (client) => {
         // One writer of this list at a time, so the trim below never races another add.
         await client.query(`SELECT pg_advisory_xact_lock(${lockId(schema, `watch-list:${name}`)})`);
         await client.query(`DELETE FROM ${table} WHERE name = $1 AND expires_at <= $2`, [
@@ -62,15 +60,8 @@ export function createPostgresWatchList(options: PostgresWatchListOptions): Post
            RETURNING id`,
           [name, maxEntries],
         );
-        const n = await size(client);
-        await client.query('COMMIT');
-        return { size: n, dropped: dropped.rows.map((r) => r.id) };
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+        return { size: await size(client), dropped: dropped.rows.map((r) => r.id) };
+      });
     },
     async remove(id) {
       const result = await pool.query(`DELETE FROM ${table} WHERE name = $1 AND id = $2`, [

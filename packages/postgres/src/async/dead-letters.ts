@@ -1,3 +1,4 @@
+import { inTransaction } from '../sql';
 import { randomUUID } from 'node:crypto';
 import { ensureStarted } from './start';
 import { notify } from './notify';
@@ -71,10 +72,8 @@ export async function markDead(
 
 /** dead → pending with a new job, in one transaction: the retried event is processed once more. */
 async function retryOne(state: QueueState, id: string): Promise<boolean> {
-  const client = await state.pool.connect();
   let event: PaymentEvent | undefined;
-  try {
-    await client.query('BEGIN');
+  await inTransaction(state.pool, async (client) => {
     const token = randomUUID();
     const { rows } = await client.query(
       `UPDATE ${state.settings.table}
@@ -87,13 +86,7 @@ async function retryOne(state: QueueState, id: string): Promise<boolean> {
       await state.boss.send(state.settings.queueName, data, jobOptions(state, client));
       event = rows[0].event;
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   if (event) notify(state, 'retried', { id, event });
   return event !== undefined;
 }

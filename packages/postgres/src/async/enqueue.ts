@@ -1,3 +1,4 @@
+import { inTransaction } from '../sql';
 import { randomUUID } from 'node:crypto';
 import { ensureStarted } from './start';
 import type PgBoss from 'pg-boss';
@@ -58,18 +59,7 @@ export async function enqueue(
 ): Promise<boolean> {
   await ensureStarted(state);
   if (db) return insertAndSend(state, event, db);
-  const client = await state.pool.connect();
-  try {
-    await client.query('BEGIN');
-    const queued = await insertAndSend(state, event, client);
-    await client.query('COMMIT');
-    return queued;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  return inTransaction(state.pool, (client) => insertAndSend(state, event, client));
 }
 
 async function insertAndSend(

@@ -1,3 +1,4 @@
+import { inTransaction } from '../sql';
 import { asError, notify } from './notify';
 import type PgBoss from 'pg-boss';
 import { bossDb, type JobData } from './enqueue';
@@ -17,28 +18,24 @@ export async function recordFailure(
   const { table, queueName } = state.settings;
   const stored = describeError(error);
   const last = job.retryCount >= job.retryLimit;
-  const client = await state.pool.connect();
   let attempt: FailedAttempt | undefined;
   let letter: DeadLetter | undefined;
   try {
-    await client.query('BEGIN');
-    const { rows } = await client.query(
-      `UPDATE ${table} SET attempts = attempts + 1, last_error = $3, updated_at = now()
+    await inTransaction(state.pool, async (client) => {
+      const { rows } = await client.query(
+        `UPDATE ${table} SET attempts = attempts + 1, last_error = $3, updated_at = now()
        WHERE id = $1 AND job_token = $2 AND state = 'pending' RETURNING attempts, event`,
-      [job.data.id, job.data.token, JSON.stringify(stored)],
-    );
-    await state.boss.fail(queueName, job.id, stored, { db: bossDb(client) });
-    if (rows[0]) {
-      attempt = { event: rows[0].event, attempt: rows[0].attempts, error, willRetry: !last };
-      if (last) letter = await markDead(state, client, job.data.id, job.data.token);
-    }
-    await client.query('COMMIT');
+        [job.data.id, job.data.token, JSON.stringify(stored)],
+      );
+      await state.boss.fail(queueName, job.id, stored, { db: bossDb(client) });
+      if (rows[0]) {
+        attempt = { event: rows[0].event, attempt: rows[0].attempts, error, willRetry: !last };
+        if (last) letter = await markDead(state, client, job.data.id, job.data.token);
+      }
+    });
   } catch (cause) {
-    await client.query('ROLLBACK').catch(() => undefined);
     // The job stays active: pg-boss expires it and it is tried again.
     notify(state, 'error', asError(cause));
-  } finally {
-    client.release();
   }
   if (attempt) notify(state, 'attempt.failed', attempt);
   if (letter) notify(state, 'dead', letter);

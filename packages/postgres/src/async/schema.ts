@@ -1,4 +1,6 @@
-import type { QueueSettings, Queryable } from './types';
+import type { Pool } from 'pg';
+import { inTransaction } from '../sql';
+import type { QueueSettings } from './types';
 
 /**
  * The event table: one row per event queued in async mode, `pending` until a worker's transaction
@@ -38,24 +40,13 @@ export function createTableSql(settings: QueueSettings): string {
  * Creates the table once, whoever calls first: concurrent CREATE ... IF NOT EXISTS from two
  * processes can still collide in the catalogue, so they take turns on an advisory lock.
  */
-export async function ensureTable(
-  pool: { connect(): Promise<Queryable & { release(e?: unknown): void }> },
-  settings: QueueSettings,
-): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+export async function ensureTable(pool: Pool, settings: QueueSettings): Promise<void> {
+  await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
       `payhook:${settings.schema}`,
     ]);
     await client.query(createTableSql(settings));
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Which payment an event belongs to: its events are processed in the order they were queued. */

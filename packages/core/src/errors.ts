@@ -24,6 +24,20 @@ export const ERROR_CATALOGUE = {
   ERR_DELIVERY_STALE: 401,
   ERR_COMMIT_FAILED: 503,
   ERR_INBOX_ENTRY_NOT_FOUND: 404,
+  /** A store statement passed its deadline: its connection was destroyed, the gateway retries. */
+  ERR_STORE_TIMEOUT: 503,
+  /** A listener outlived the hard cap after the handler timeout: its claim was released. */
+  ERR_LISTENER_ABANDONED: 500,
+  /** A listener ran BEGIN, COMMIT, ROLLBACK… through `tx`: refused, the claim owns its transaction. */
+  ERR_TX_CONTROL: 500,
+  /** No listener for the event's type (async worker): it stays queued until one is added. */
+  ERR_NO_LISTENER: 503,
+  /** An event waits behind a dead event of the same payment (async worker). */
+  ERR_ORDER_BLOCKED: 409,
+  /** An earlier event of the same payment held its lock past the wait's bound (async worker). */
+  ERR_ORDER_LOCK_TIMEOUT: 503,
+  /** A job's last attempt never finished: its worker stopped or died (async worker). */
+  ERR_JOB_EXPIRED: 504,
 } as const;
 
 export type PaymentErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -207,10 +221,49 @@ export class ListenerTimeoutError extends PaymentError {
 export class StoreError extends PaymentError {
   constructor(operation: string, cause: unknown, source?: string) {
     super(`idempotency store failed during ${operation}: ${describeCause(cause)}`, {
-      code: 'ERR_STORE_UNAVAILABLE',
+      // A statement past its deadline keeps its own code, so a dashboard can tell "slow" from "down".
+      code:
+        (cause as { code?: unknown } | null)?.code === 'ERR_STORE_TIMEOUT'
+          ? 'ERR_STORE_TIMEOUT'
+          : 'ERR_STORE_UNAVAILABLE',
       source,
       cause,
     });
+  }
+}
+
+/**
+ * A store statement that did not answer within its deadline. Its connection is destroyed (never
+ * returned to a pool): a frozen database cannot hold a request past the deadline.
+ */
+export class StoreTimeoutError extends PaymentError {
+  constructor(
+    readonly timeoutMs: number,
+    what: string,
+    source?: string,
+  ) {
+    super(`${what} did not answer within ${timeoutMs} ms; its connection was destroyed`, {
+      code: 'ERR_STORE_TIMEOUT',
+      source,
+    });
+  }
+}
+
+/**
+ * A listener still running `hardTimeoutMs` after the handler timeout: the hub stops waiting, its
+ * claim is released (a transactional store's connection destroyed), and a redelivery processes
+ * the event. What the listener does after this is outside the exactly-once guarantee.
+ */
+export class ListenerAbandonedError extends PaymentError {
+  constructor(
+    readonly hardTimeoutMs: number,
+    eventId: string,
+  ) {
+    super(
+      `listeners for ${eventId} still ran ${hardTimeoutMs} ms after the handler timeout; ` +
+        'their claim was released and the event is left to a redelivery',
+      { code: 'ERR_LISTENER_ABANDONED' },
+    );
   }
 }
 

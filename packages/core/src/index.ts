@@ -24,6 +24,8 @@ export {
   ProviderConfigError,
   ListenerError,
   ListenerTimeoutError,
+  ListenerAbandonedError,
+  StoreTimeoutError,
   StoreError,
   GatewayApiError,
   StatusMismatchError,

@@ -1,10 +1,13 @@
 import type { PoolClient, QueryResult } from 'pg';
+import { PaymentError } from '@payhook/core';
 import { SOURCE } from './sql';
+import { transactionControl } from './tx-control';
 
 /**
  * What a listener gets as `tx`: the event's transaction, to run its own queries through. It is
- * committed with the processed record when every listener resolved, rolled back otherwise. Never
- * run BEGIN, COMMIT or ROLLBACK through it.
+ * committed with the processed record when every listener resolved, rolled back otherwise. It
+ * refuses BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, SET TRANSACTION and several statements in
+ * one string (ERR_TX_CONTROL).
  */
 export interface PostgresTransaction {
   query: PoolClient['query'];
@@ -35,9 +38,11 @@ export interface OpenTransaction {
 }
 
 /**
- * The `query` handed to listeners on a client the store owns: it refuses once `close()` was
- * called, so a listener query queued after the owner's final statements (COMMIT or ROLLBACK) can
- * never run after them, in autocommit or in the next user's transaction on that pooled client.
+ * The `query` handed to listeners on a client the store owns. It refuses transaction control
+ * (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, SET TRANSACTION, several statements in one
+ * string): the claim owns the transaction. And it refuses once `close()` was called, so a listener
+ * query queued after the owner's final statements (COMMIT or ROLLBACK) can never run after them,
+ * in autocommit or in the next user's transaction on that pooled client.
  */
 export function guardQueries(
   client: PoolClient,
@@ -45,15 +50,35 @@ export function guardQueries(
 ): { query: PoolClient['query']; close(): void } {
   let closed = false;
   const query = ((...args: Parameters<PoolClient['query']>) => {
-    if (closed)
-      return Promise.reject(
-        new Error(
-          `${SOURCE}: the transaction of ${key} has ended; run queries while the listener runs`,
-        ),
-      );
+    const refused = closed
+      ? `the transaction of ${key} has ended; run queries while the listener runs`
+      : refusedStatement(args[0]);
+    if (refused !== undefined) {
+      const error = new PaymentError(refused, {
+        code: closed ? 'ERR_STORE_UNAVAILABLE' : 'ERR_TX_CONTROL',
+        source: SOURCE,
+      });
+      // pg's callback form: the error goes to the callback, as pg's own errors do.
+      const callback = args.find((a) => typeof a === 'function') as
+        ((e: Error) => void) | undefined;
+      if (callback) return void process.nextTick(callback, error);
+      return Promise.reject(error);
+    }
     return (client.query as (...a: unknown[]) => Promise<QueryResult>)(...args);
   }) as PoolClient['query'];
   return { query, close: () => void (closed = true) };
+}
+
+/** Why a listener's statement is refused, or undefined. pg takes a string or a config/submittable. */
+function refusedStatement(arg: unknown): string | undefined {
+  const config = arg as { text?: unknown; cursor?: { text?: unknown } } | null;
+  const text = typeof arg === 'string' ? arg : (config?.text ?? config?.cursor?.text);
+  if (typeof text !== 'string') return 'tx.query takes SQL text (or a config with text)';
+  const control = transactionControl(text);
+  return control === undefined
+    ? undefined
+    : `tx.query refused: ${control}. The claim owns the transaction: it commits your writes with ` +
+        'the processed record, or rolls them back; run one statement per call, no BEGIN/COMMIT/ROLLBACK';
 }
 
 export function openTransaction(client: PoolClient, key: string): OpenTransaction {

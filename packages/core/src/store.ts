@@ -33,12 +33,22 @@ export interface IdempotencyStore<C = undefined> {
    */
   readonly transactional?: boolean;
   /**
+   * Optional: the longest one call waits on the store's backend before it gives up (a statement
+   * deadline, a connect timeout). The hub refuses a store whose deadline is not shorter than its
+   * handlerTimeoutMs: a store that can wait longer than the gateway's patience hangs the request.
+   */
+  readonly deadlineMs?: number;
+  /**
    * claimed → done, kept for `ttlMs`. The listeners did succeed, so a commit whose lease expired
    * still records `done` when nobody else holds the key; it never overwrites another holder's claim.
    */
   commit(key: string, token: string, ttlMs: number): Promise<void>;
-  /** Drops the claim so a redelivery can process the event, only while `token` still holds it. */
-  release(key: string, token: string): Promise<void>;
+  /**
+   * Drops the claim so a redelivery can process the event, only while `token` still holds it.
+   * `abandoned`: the hub gave up on listeners that are still running (the hard cap); a store that
+   * holds a resource for them (a connection) destroys it rather than reusing it.
+   */
+  release(key: string, token: string, options?: { abandoned?: boolean }): Promise<void>;
   /**
    * Optional: extends the claim to `leaseMs` from now, only while `token` still holds it (false
    * otherwise). The hub renews the claim of a listener that outlives the handler timeout, so that

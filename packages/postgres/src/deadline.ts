@@ -1,5 +1,5 @@
-import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
-import { StoreTimeoutError } from '@payhook/core';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
+import { StoreError, StoreTimeoutError } from '@payhook/core';
 import { SOURCE } from './sql';
 
 /**
@@ -27,29 +27,41 @@ export function queryWithin<R extends QueryResultRow = QueryResultRow>(
   text: string,
   values?: unknown[],
 ): Promise<QueryResult<R>> {
-  return new Promise<QueryResult<R>>((resolve, reject) => {
+  return answerWithin(client, client.query<R>(text, values), { timeoutMs, onTimeout }, text);
+}
+
+/** A statement's deadline and what to do with its client past it. */
+export interface StatementDeadline {
+  timeoutMs: number;
+  onTimeout(error: StoreTimeoutError): void;
+}
+
+/** `pending` (a statement sent on `client`), or a StoreTimeoutError past the deadline. */
+export function answerWithin<T>(
+  client: PoolClient,
+  pending: Promise<T>,
+  deadline: StatementDeadline,
+  text: string,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     let done = false;
     const timer = setTimeout(() => {
       if (done) return;
       done = true;
-      const error = new StoreTimeoutError(timeoutMs, `"${firstWords(text)}"`, SOURCE);
-      onTimeout(error);
+      const error = new StoreTimeoutError(deadline.timeoutMs, `"${firstWords(text)}"`, SOURCE);
+      deadline.onTimeout(error);
       destroyConnection(client);
       reject(error);
-    }, timeoutMs);
-    client.query<R>(text, values).then(
-      (result) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve(result);
-      },
-      (error: unknown) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        reject(error);
-      },
+    }, deadline.timeoutMs);
+    const settle = (fn: () => void): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      fn();
+    };
+    pending.then(
+      (value) => settle(() => resolve(value)),
+      (error: unknown) => settle(() => reject(error)),
     );
   });
 }
@@ -58,4 +70,77 @@ export function queryWithin<R extends QueryResultRow = QueryResultRow>(
 function firstWords(text: string): string {
   const words = text.trim().split(/\s+/, 4).join(' ');
   return words.length > 60 ? `${words.slice(0, 60)}…` : words;
+}
+
+/**
+ * A pooled client, or a StoreError at once when the pool has none free and none left to open, or
+ * after `timeoutMs`: a caller never hangs on an exhausted pool or on a server that accepts the
+ * TCP connection but never answers the startup (frozen).
+ */
+export async function connectWithin(
+  pool: Pool,
+  timeoutMs: number,
+  operation = 'claim',
+): Promise<PoolClient> {
+  const max = (pool as Pool & { options?: { max?: number } }).options?.max ?? 10;
+  if (pool.idleCount === 0 && pool.totalCount >= max)
+    throw new StoreError(
+      operation,
+      new Error(`the pool's ${max} connections are all in use`),
+      SOURCE,
+    );
+  const pending = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no pooled connection within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([pending, timeout]);
+  } catch (cause) {
+    // A connection that arrives after we gave up goes straight back to the pool.
+    pending.then(
+      (client) => client.release(),
+      () => undefined,
+    );
+    throw new StoreError(operation, cause, SOURCE);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The two deadlines of one statement on a pool: getting a connection, then its answer. */
+export interface Deadlines {
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+/**
+ * `pool.query` with deadlines: a connection within `connectTimeoutMs`, the answer within
+ * `statementTimeoutMs`; past the second the connection is destroyed, not returned to the pool.
+ */
+export async function poolQueryWithin<R extends QueryResultRow = QueryResultRow>(
+  pool: Pool,
+  deadlines: Deadlines,
+  text: string,
+  values?: unknown[],
+): Promise<QueryResult<R>> {
+  const client = await connectWithin(pool, deadlines.connectTimeoutMs, 'query');
+  let broken: Error | undefined;
+  try {
+    return await queryWithin<R>(
+      client,
+      deadlines.statementTimeoutMs,
+      (e) => (broken = e),
+      text,
+      values,
+    );
+  } catch (error) {
+    broken ??= error as Error;
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }

@@ -12,7 +12,9 @@ import {
 } from '@payhook/core';
 import { checkWholeNumber } from '@payhook/core/plugin';
 import { checkSchemaName, qualified, SOURCE } from './sql';
-import type { PostgresTransaction } from './transaction';
+import { poolQueryWithin, type Deadlines } from './deadline';
+import type { PostgresClaimContext } from './store';
+import { STORE_QUERY } from './transaction';
 
 export interface PostgresInboxOptions {
   /** The pool the entries are written with (outside an event's transaction) and read from. */
@@ -27,6 +29,14 @@ export interface PostgresInboxOptions {
   maxRefused?: number;
   /** How long an entry is kept: `prune()` deletes older ones. Default 30 days. */
   retentionMs?: number;
+  /**
+   * The deadlines of the hub's writes outside an event's transaction (the hub awaits them before
+   * it answers): a connection within `connectTimeoutMs` (default 1,000), each statement within
+   * `statementTimeoutMs` (default 2,000), else the write is given up (logged; the answer stands)
+   * and its connection destroyed.
+   */
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
 }
 
 export interface PostgresInbox extends Inbox {
@@ -38,6 +48,7 @@ type Query = (text: string, values?: unknown[]) => Promise<QueryResult>;
 /** One inbox's table and limits. */
 interface InboxState {
   pool: Pool;
+  deadlines: Deadlines;
   table: string;
   maxRefused: number;
   retentionMs: number;
@@ -54,8 +65,18 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
   if (!pool || typeof pool.query !== 'function')
     throw new ConfigError('pool', 'must be a pg Pool', { source: SOURCE });
   const schema = checkSchemaName(options.schema, 'payhook');
+  const rule = { source: SOURCE };
   const state: InboxState = {
     pool,
+    deadlines: {
+      connectTimeoutMs: checkWholeNumber(options.connectTimeoutMs, 1_000, 'connectTimeoutMs', rule),
+      statementTimeoutMs: checkWholeNumber(
+        options.statementTimeoutMs,
+        2_000,
+        'statementTimeoutMs',
+        rule,
+      ),
+    },
     table: qualified(schema, 'inbox'),
     maxRefused: checkWholeNumber(options.maxRefused, 1_000, 'maxRefused', {
       min: 0,
@@ -89,9 +110,15 @@ async function record(
   entry: InboxRecord,
   opts?: InboxRecordOptions,
 ): Promise<InboxEntry | undefined> {
-  const tx = (opts?.context as { tx?: PostgresTransaction } | undefined)?.tx;
-  if (!tx) return write(state, (text, values) => state.pool.query(text, values), entry);
-  const query: Query = (text, values) => tx.query(text, values);
+  const context = opts?.context as Partial<PostgresClaimContext> | undefined;
+  const inTransaction = context?.[STORE_QUERY];
+  if (!inTransaction)
+    return write(
+      state,
+      (text, values) => poolQueryWithin(state.pool, state.deadlines, text, values),
+      entry,
+    );
+  const query: Query = (text, values) => inTransaction(text, values);
   // A savepoint: an inbox failure must not abort the event's transaction.
   await query('SAVEPOINT payhook_inbox');
   try {
@@ -150,11 +177,13 @@ async function write(
 }
 
 async function update(
-  { pool, table }: InboxState,
+  { pool, table, deadlines }: InboxState,
   id: string,
   patch: InboxUpdate,
 ): Promise<InboxEntry | undefined> {
-  const { rows } = await pool.query(
+  const { rows } = await poolQueryWithin(
+    pool,
+    deadlines,
     `UPDATE ${table} SET outcome = COALESCE($2, outcome), reply = COALESCE($3, reply),
        error = COALESCE($4, error) WHERE id = $1 RETURNING *`,
     [

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { connectWithin, poolQueryWithin } from './deadline';
 import {
   ConfigError,
   StoreError,
@@ -10,7 +11,12 @@ import {
 import { checkWholeNumber } from '@payhook/core/plugin';
 import { checkSchema } from './migrations';
 import { checkSchemaName, lockId, qualified, SOURCE } from './sql';
-import { openTransaction, type OpenTransaction, type PostgresTransaction } from './transaction';
+import {
+  openTransaction,
+  STORE_QUERY,
+  type OpenTransaction,
+  type PostgresTransaction,
+} from './transaction';
 
 export interface PostgresStoreOptions {
   /** The merchant's own pg Pool: listeners' writes and the processed record share its transactions. */
@@ -22,17 +28,28 @@ export interface PostgresStoreOptions {
    * connection and none left to open answers at once: the gateway gets its retry body.
    */
   connectTimeoutMs?: number;
+  /**
+   * Longest one of the store's own statements may take (BEGIN, the lock, the processed record,
+   * COMMIT, ROLLBACK; default 2,000 ms). Past it the connection is destroyed, never returned to
+   * the pool, and the gateway gets its retry body: a frozen or unreachable PostgreSQL cannot hold
+   * a request. The hub refuses a deadline that is not shorter than its handlerTimeoutMs.
+   */
+  statementTimeoutMs?: number;
 }
 
 /** What the store hands each listener beside the hub's context. */
 export interface PostgresClaimContext {
   tx: PostgresTransaction;
+  /** The store's own runner, for the inbox (see STORE_QUERY). */
+  readonly [STORE_QUERY]?: OpenTransaction['run'];
 }
 
 export interface PostgresStore extends IdempotencyStore<PostgresClaimContext> {
   readonly transactional: true;
   readonly pool: Pool;
   readonly schema: string;
+  /** The longest one store call waits on PostgreSQL (connect or statement deadline): the hub checks it. */
+  readonly deadlineMs: number;
   /** The boot check: rejects with a ConfigError naming each migration not applied yet. */
   ready(): Promise<void>;
   /** Deletes the processed records past their retention; resolves with how many. */
@@ -49,6 +66,7 @@ interface StoreState {
   schema: string;
   table: string;
   connectTimeoutMs: number;
+  statementTimeoutMs: number;
   open: Map<string, OpenTransaction>;
   /** Join token → the open transaction it joined. */
   joins: Map<string, { primary: string; key: string; finished: Promise<boolean> }>;
@@ -63,11 +81,13 @@ interface StoreState {
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
   const state = resolveStoreState(options);
   const { pool, schema, table, open, joins } = state;
-  const release = (_key: string, token: string) => releaseClaim(state, token);
+  const release = (_key: string, token: string, opts?: { abandoned?: boolean }) =>
+    releaseClaim(state, token, opts?.abandoned === true);
   return {
     transactional: true,
     pool,
     schema,
+    deadlineMs: Math.max(state.connectTimeoutMs, state.statementTimeoutMs),
     claim: (key, _leaseMs, opts) => claimKey(state, key, opts),
     commit: (key, token, ttlMs) => commitClaim(state, key, token, ttlMs),
     release,
@@ -80,14 +100,18 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
     ready: () => ready(state),
     async purgeExpired() {
-      const result = await pool.query(`DELETE FROM ${table} WHERE expires_at <= now()`);
+      const result = await poolQueryWithin(
+        pool,
+        state,
+        `DELETE FROM ${table} WHERE expires_at <= now()`,
+      );
       return result.rowCount ?? 0;
     },
     get openClaims() {
       return open.size;
     },
     async close() {
-      await Promise.all([...open.keys()].map((token) => release('', token)));
+      await Promise.all([...open.keys()].map((token) => releaseClaim(state, token, false)));
     },
   };
 }
@@ -99,11 +123,29 @@ function resolveStoreState(options: PostgresStoreOptions): StoreState {
       source: SOURCE,
     });
   const schema = checkSchemaName(options.schema, 'payhook');
-  const connectTimeoutMs = checkWholeNumber(options.connectTimeoutMs, 1_000, 'connectTimeoutMs', {
-    source: SOURCE,
-  });
+  const rule = { source: SOURCE };
+  const connectTimeoutMs = checkWholeNumber(
+    options.connectTimeoutMs,
+    1_000,
+    'connectTimeoutMs',
+    rule,
+  );
+  const statementTimeoutMs = checkWholeNumber(
+    options.statementTimeoutMs,
+    2_000,
+    'statementTimeoutMs',
+    rule,
+  );
   const table = qualified(schema, 'processed');
-  return { pool, schema, table, connectTimeoutMs, open: new Map(), joins: new Map() };
+  return {
+    pool,
+    schema,
+    table,
+    connectTimeoutMs,
+    statementTimeoutMs,
+    open: new Map(),
+    joins: new Map(),
+  };
 }
 
 /** The boot check, once: a failed check is asked again next time (the migration may have run). */
@@ -123,12 +165,12 @@ async function claimKey(
   const into = opts?.join ? state.open.get(opts.join) : undefined;
   if (into && opts?.join) return joinClaim(state, into, opts.join, key);
   await ready(state);
-  const client = await connect(state.pool, state.connectTimeoutMs);
-  const transaction = openTransaction(client, key);
+  const client = await connectWithin(state.pool, state.connectTimeoutMs);
+  const transaction = openTransaction(client, key, state.statementTimeoutMs);
   let taken: 'claimed' | 'done' | 'busy';
   try {
-    await client.query('BEGIN');
-    taken = await takeKey(client, state.table, state.schema, key);
+    await transaction.run('BEGIN');
+    taken = await takeKey(transaction, state, key, true);
   } catch (cause) {
     transaction.end(false, cause as Error);
     throw new StoreError('claim', cause, SOURCE);
@@ -139,7 +181,11 @@ async function claimKey(
   }
   const token = randomUUID();
   state.open.set(token, transaction);
-  return { state: taken, token, context: { tx: transaction.tx } };
+  return {
+    state: taken,
+    token,
+    context: { tx: transaction.tx, [STORE_QUERY]: transaction.run } as PostgresClaimContext,
+  };
 }
 
 /** A key taken inside another claim's open transaction (the completion marker): one COMMIT. */
@@ -151,7 +197,7 @@ async function joinClaim(
 ): Promise<Claim<PostgresClaimContext>> {
   let taken: 'claimed' | 'done' | 'busy';
   try {
-    taken = await takeKey(into.client, state.table, state.schema, key);
+    taken = await takeKey(into, state, key, false);
   } catch (cause) {
     throw new StoreError('claim', cause, SOURCE);
   }
@@ -187,16 +233,21 @@ async function commitClaim(
       SOURCE,
     );
   state.open.delete(token);
-  const { client } = transaction;
   transaction.close();
+  const keys = [key, ...transaction.joined];
   try {
-    await client.query(
+    // Written only if this is still the transaction the claim opened (its start time, to the
+    // microsecond): a listener's escaped COMMIT would otherwise let this record commit alone.
+    const recorded = await transaction.run(
       `INSERT INTO ${state.table} (key, expires_at)
        SELECT k, now() + $2::bigint * interval '1 millisecond' FROM unnest($1::text[]) AS k
+       WHERE now()::text = $3
        ON CONFLICT (key) DO UPDATE SET processed_at = now(), expires_at = EXCLUDED.expires_at`,
-      [[key, ...transaction.joined], ttlMs],
+      [keys, ttlMs, transaction.started],
     );
-    const result = await client.query('COMMIT');
+    if (recorded.rowCount !== keys.length)
+      throw new Error(`the transaction of ${key} is no longer the one its claim opened`);
+    const result = await transaction.run('COMMIT');
     // COMMIT of a transaction a failed query aborted answers ROLLBACK, not an error.
     if (result.command !== 'COMMIT')
       throw new Error('a query of the transaction failed, so PostgreSQL rolled it back');
@@ -207,7 +258,7 @@ async function commitClaim(
   transaction.end(true);
 }
 
-async function releaseClaim(state: StoreState, token: string): Promise<void> {
+async function releaseClaim(state: StoreState, token: string, abandoned: boolean): Promise<void> {
   const join = state.joins.get(token);
   if (join) {
     state.joins.delete(token);
@@ -217,60 +268,31 @@ async function releaseClaim(state: StoreState, token: string): Promise<void> {
   const transaction = state.open.get(token);
   if (!transaction) return;
   state.open.delete(token);
+  // Listeners the hub gave up on may still hold `tx`: their connection is destroyed, never reused.
+  if (abandoned) return transaction.end(false, new Error('the hub abandoned its listeners'));
   await transaction.rollback();
 }
 
 /**
- * Takes `key` inside the client's open transaction: its advisory lock without waiting (`busy` when
- * another transaction holds it), then, in a statement of its own so that it reads what the last
- * holder committed, whether it is recorded done and still retained.
+ * Takes `key` inside the open transaction: its advisory lock without waiting (`busy` when another
+ * transaction holds it), then, in a statement of its own so that it reads what the last holder
+ * committed, whether it is recorded done and still retained. The claim's own key also reads the
+ * transaction's start time, the identity its commit checks.
  */
 async function takeKey(
-  client: PoolClient,
-  table: string,
-  schema: string,
+  transaction: OpenTransaction,
+  state: StoreState,
   key: string,
+  primary: boolean,
 ): Promise<'claimed' | 'done' | 'busy'> {
-  const lock = await client.query<{ locked: boolean }>(
-    `SELECT pg_try_advisory_xact_lock(${lockId(schema, key)}) AS locked`,
+  const lock = await transaction.run<{ locked: boolean; started: string }>(
+    `SELECT pg_try_advisory_xact_lock(${lockId(state.schema, key)}) AS locked, now()::text AS started`,
   );
   if (!lock.rows[0]?.locked) return 'busy';
-  const done = await client.query(`SELECT 1 FROM ${table} WHERE key = $1 AND expires_at > now()`, [
-    key,
-  ]);
+  if (primary) transaction.started = lock.rows[0].started;
+  const done = await transaction.run(
+    `SELECT 1 FROM ${state.table} WHERE key = $1 AND expires_at > now()`,
+    [key],
+  );
   return done.rowCount ? 'done' : 'claimed';
-}
-
-/**
- * A pooled client, or a StoreError at once when the pool has none free and none left to open, or
- * after `timeoutMs`: a claim never hangs on an exhausted pool.
- */
-async function connect(pool: Pool, timeoutMs: number): Promise<PoolClient> {
-  const max = (pool as Pool & { options?: { max?: number } }).options?.max ?? 10;
-  if (pool.idleCount === 0 && pool.totalCount >= max)
-    throw new StoreError(
-      'claim',
-      new Error(`the pool's ${max} connections are all in use`),
-      SOURCE,
-    );
-  const pending = pool.connect();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no pooled connection within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([pending, timeout]);
-  } catch (cause) {
-    // A connection that arrives after we gave up goes straight back to the pool.
-    pending.then(
-      (client) => client.release(),
-      () => undefined,
-    );
-    throw new StoreError('claim', cause, SOURCE);
-  } finally {
-    clearTimeout(timer);
-  }
 }

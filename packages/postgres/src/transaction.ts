@@ -1,5 +1,6 @@
-import type { PoolClient, QueryResult } from 'pg';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { PaymentError } from '@payhook/core';
+import { answerWithin, queryWithin, type StatementDeadline } from './deadline';
 import { SOURCE } from './sql';
 import { transactionControl } from './tx-control';
 
@@ -12,6 +13,13 @@ import { transactionControl } from './tx-control';
 export interface PostgresTransaction {
   query: PoolClient['query'];
 }
+
+/**
+ * The store's own statement runner (under its deadline, not the listeners' guard), on the claim
+ * context: the inbox writes its entry inside the event's transaction with it, behind a savepoint
+ * that `tx` would refuse. A symbol, so it is no part of what listeners are offered.
+ */
+export const STORE_QUERY: unique symbol = Symbol('payhook.postgres.storeQuery');
 
 /** One open claim: its pooled client inside BEGIN, and the keys recorded at its commit. */
 export interface OpenTransaction {
@@ -31,9 +39,23 @@ export interface OpenTransaction {
    * the same client would run once the transaction ended, in autocommit, outside the claim.
    */
   close(): void;
+  /**
+   * The transaction's identity, `now()` as text (the start of the transaction, to the
+   * microsecond), read when the key was taken: the commit checks it is still the same transaction.
+   */
+  started?: string;
+  /**
+   * One of the store's own statements on this client, under the store's statement deadline: past
+   * it the client is destroyed (the transaction ends, PostgreSQL rolls it back) and this rejects
+   * with ERR_STORE_TIMEOUT.
+   */
+  run<R extends QueryResultRow = QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<QueryResult<R>>;
   /** Gives the client back: destroyed when `error` is given (PostgreSQL then rolls back). */
   end(committed: boolean, error?: Error): void;
-  /** ROLLBACK and give the client back (destroyed if the ROLLBACK fails). */
+  /** ROLLBACK and give the client back (destroyed if the ROLLBACK fails or passes its deadline). */
   rollback(): Promise<void>;
 }
 
@@ -47,8 +69,10 @@ export interface OpenTransaction {
 export function guardQueries(
   client: PoolClient,
   key: string,
-): { query: PoolClient['query']; close(): void } {
+  deadline?: StatementDeadline,
+): { query: PoolClient['query']; close(): void; readonly running: number } {
   let closed = false;
+  let running = 0;
   const query = ((...args: Parameters<PoolClient['query']>) => {
     const refused = closed
       ? `the transaction of ${key} has ended; run queries while the listener runs`
@@ -64,16 +88,35 @@ export function guardQueries(
       if (callback) return void process.nextTick(callback, error);
       return Promise.reject(error);
     }
-    return (client.query as (...a: unknown[]) => Promise<QueryResult>)(...args);
+    const sent = (client.query as (...a: unknown[]) => Promise<QueryResult> | undefined)(...args);
+    // pg's callback and submittable forms return no promise: nothing to time or count.
+    if (!sent || typeof sent.then !== 'function') return sent;
+    // Counted so the owner knows a statement of a listener is still on the wire.
+    running++;
+    const done = (): void => void running--;
+    sent.then(done, done);
+    return deadline ? answerWithin(client, sent, deadline, statementText(args[0]) ?? '') : sent;
   }) as PoolClient['query'];
-  return { query, close: () => void (closed = true) };
+  return {
+    query,
+    close: () => void (closed = true),
+    get running() {
+      return running;
+    },
+  };
 }
 
-/** Why a listener's statement is refused, or undefined. pg takes a string or a config/submittable. */
-function refusedStatement(arg: unknown): string | undefined {
+/** The SQL of pg's first query argument: a string, a config `{ text }` or a submittable. */
+function statementText(arg: unknown): string | undefined {
   const config = arg as { text?: unknown; cursor?: { text?: unknown } } | null;
   const text = typeof arg === 'string' ? arg : (config?.text ?? config?.cursor?.text);
-  if (typeof text !== 'string') return 'tx.query takes SQL text (or a config with text)';
+  return typeof text === 'string' ? text : undefined;
+}
+
+/** Why a listener's statement is refused, or undefined. */
+function refusedStatement(arg: unknown): string | undefined {
+  const text = statementText(arg);
+  if (text === undefined) return 'tx.query takes SQL text (or a config with text)';
   const control = transactionControl(text);
   return control === undefined
     ? undefined
@@ -81,7 +124,11 @@ function refusedStatement(arg: unknown): string | undefined {
         'the processed record, or rolls them back; run one statement per call, no BEGIN/COMMIT/ROLLBACK';
 }
 
-export function openTransaction(client: PoolClient, key: string): OpenTransaction {
+export function openTransaction(
+  client: PoolClient,
+  key: string,
+  statementTimeoutMs: number,
+): OpenTransaction {
   let ended = false;
   let broken: Error | undefined;
   let resolve!: (committed: boolean) => void;
@@ -89,7 +136,12 @@ export function openTransaction(client: PoolClient, key: string): OpenTransactio
   // A checked-out client that loses its connection emits 'error': unheard, it would crash the app.
   const onError = (error: Error): void => void (broken ??= error);
   client.on('error', onError);
-  const guard = guardQueries(client, key);
+  // The listeners' statements have the store's deadline too: a frozen server must not hold a
+  // listener (and so the request) until the handler timeout.
+  const guard = guardQueries(client, key, {
+    timeoutMs: statementTimeoutMs,
+    onTimeout: (e) => transaction.end(false, e),
+  });
   const transaction: OpenTransaction = {
     client,
     key,
@@ -100,6 +152,8 @@ export function openTransaction(client: PoolClient, key: string): OpenTransactio
       return broken;
     },
     close: guard.close,
+    run: (text, values) =>
+      queryWithin(client, statementTimeoutMs, (e) => transaction.end(false, e), text, values),
     end(committed, error) {
       if (ended) return;
       ended = true;
@@ -111,8 +165,13 @@ export function openTransaction(client: PoolClient, key: string): OpenTransactio
     async rollback() {
       if (ended) return;
       guard.close();
+      // A listener's statement still running (the hub gave up on it at its hard cap, or it waits
+      // on a lock): a ROLLBACK would queue behind it. Destroying the connection ends the
+      // transaction now; PostgreSQL rolls it back.
+      if (guard.running > 0)
+        return transaction.end(false, new Error(`${key} released while a listener statement ran`));
       try {
-        await client.query('ROLLBACK');
+        await transaction.run('ROLLBACK');
         transaction.end(false);
       } catch (error) {
         transaction.end(false, error as Error);

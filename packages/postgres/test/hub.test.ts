@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { createPaymentHub, type PaymentHubFor } from '@payhook/core';
 import { reportCounts } from '@payhook/core/testing';
 import { createPostgresStore, type PostgresStore } from '../src';
+import { STORE_QUERY } from '../src/transaction';
 import {
   dropSchema,
   insertOrders,
@@ -39,8 +40,127 @@ const processedRows = async (key: string): Promise<number> =>
   (await pool.query(`SELECT 1 FROM "${schema}".processed WHERE key = $1`, [key])).rowCount ?? 0;
 
 describe('the hub on the postgres store', () => {
+  it('a listener that tries to leave the transaction (COMMIT, or ROLLBACK; UPDATE in one string) is refused: its write commits once, with the claim', async () => {
+    const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
+    const hub = hubOn(store);
+    await insertOrders(pool, schema, ['X1', 'X2']);
+    const refusals: string[] = [];
+    let runs = 0;
+    hub.on('payment.completed', async (event, { tx }) => {
+      runs++;
+      await tx.query(markPaid, [event.orderId]);
+      // The first run of each order tries to commit its write on its own, then fails.
+      if (runs <= 2) {
+        const escape =
+          event.orderId === 'X1'
+            ? 'COMMIT'
+            : `ROLLBACK; UPDATE "${schema}".orders SET paid_count = paid_count + 100 WHERE id = 'X2'`;
+        await tx.query(escape).catch((error: { code: string }) => {
+          refusals.push(error.code);
+          throw error;
+        });
+      }
+    });
+    const firsts = [
+      await deliver(hub, { txn: 'TX1', order: 'X1' }),
+      await deliver(hub, { txn: 'TX2', order: 'X2' }),
+    ];
+    expect(firsts.map((r) => r.outcome)).toEqual(['failed', 'failed']);
+    expect(refusals).toEqual(['ERR_TX_CONTROL', 'ERR_TX_CONTROL']);
+    // Nothing escaped: the failed runs' writes were rolled back with their claims.
+    expect(Object.fromEntries(await paidCounts(pool, schema))).toMatchObject({ X1: 0, X2: 0 });
+    const again = [
+      await deliver(hub, { txn: 'TX1', order: 'X1' }),
+      await deliver(hub, { txn: 'TX2', order: 'X2' }),
+    ];
+    expect(again.map((r) => r.outcome)).toEqual(['processed', 'processed']);
+    expect(Object.fromEntries(await paidCounts(pool, schema))).toMatchObject({ X1: 1, X2: 1 });
+    expect(store.openClaims).toBe(0);
+  });
+
+  it('the commit checks the transaction is still the one its claim opened', async () => {
+    const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
+    await insertOrders(pool, schema, ['Y1']);
+    const claim = await store.claim('escaped-key', 10_000);
+    if (claim.state !== 'claimed') throw new Error(claim.state);
+    // What tx refuses, forced through the store's own runner: the claim's transaction ends and
+    // the listener's write commits alone; a new transaction starts on the same connection.
+    const run = claim.context[STORE_QUERY]!;
+    await run(markPaid, ['Y1']);
+    await run('COMMIT');
+    await run('BEGIN');
+    await expect(store.commit('escaped-key', claim.token, 60_000)).rejects.toMatchObject({
+      code: 'ERR_STORE_UNAVAILABLE',
+      message: expect.stringContaining('no longer the one its claim opened'),
+    });
+    expect(await processedRows('escaped-key')).toBe(0);
+    expect(store.openClaims).toBe(0);
+  });
+
+  it('handlerTimeoutMs must be longer than the store deadline (checked at boot)', () => {
+    const store = createPostgresStore({ pool, schema, statementTimeoutMs: 3_000 });
+    expect(() => createPaymentHub({ store, handlerTimeoutMs: 3_000 })).toThrow(
+      /handlerTimeoutMs.*\(3000\) must be longer than the store's deadline \(3000 ms/,
+    );
+    expect(() =>
+      createPaymentHub({ store, handlerTimeoutMs: 3_001, leaseMs: 10_000 }),
+    ).not.toThrow();
+  });
+
+  it('a listener that never settles: at the hard cap its claim is released, its connection destroyed (ERR_LISTENER_ABANDONED), and the redelivery processes it once', async () => {
+    const store = createPostgresStore({
+      pool,
+      schema,
+      connectTimeoutMs: 200,
+      statementTimeoutMs: 200,
+    });
+    const hub = createPaymentHub({
+      store,
+      handlerTimeoutMs: 300,
+      hardTimeoutMs: 700,
+      leaseMs: 10_000,
+    });
+    await insertOrders(pool, schema, ['H1']);
+    const errors: string[] = [];
+    hub.on('error', (error) => void errors.push(error.code));
+    let runs = 0;
+    const pids: number[] = [];
+    hub.on('payment.completed', async (event, { tx }) => {
+      await tx.query(markPaid, [event.orderId]);
+      const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      pids.push(rows[0]!.pid);
+      // The first run hangs for good, ignoring its abort signal.
+      if (++runs === 1) await new Promise<never>(() => undefined);
+    });
+    const started = Date.now();
+    const first = await deliver(hub, { txn: 'TH1', order: 'H1' });
+    expect(first.outcome).toBe('failed');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // Held while under the cap: a redelivery is busy.
+    expect((await deliver(hub, { txn: 'TH1', order: 'H1' })).outcome).toBe('busy');
+    while (!errors.includes('ERR_LISTENER_ABANDONED') && Date.now() - started < 5_000)
+      await sleep(20);
+    expect(errors).toContain('ERR_LISTENER_ABANDONED');
+    expect(store.openClaims).toBe(0);
+    // The hung listener's backend is gone (its socket destroyed): nothing idle in transaction.
+    let alive = 1;
+    for (let i = 0; i < 50 && alive > 0; i++) {
+      await sleep(20);
+      alive =
+        (await pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pids[0]])).rowCount ??
+        0;
+    }
+    expect(alive).toBe(0);
+    expect((await paidCounts(pool, schema)).get('H1')).toBe(0);
+    expect((await deliver(hub, { txn: 'TH1', order: 'H1' })).outcome).toBe('processed');
+    expect((await paidCounts(pool, schema)).get('H1')).toBe(1);
+    reportCounts(
+      'postgres hard cap',
+      `abandoned after ${Date.now() - started} ms (handler 300 + hard 700), runs ${runs}, paid_count 1`,
+    );
+  });
   it("the listener's UPDATE and the processed record commit together (typed tx)", async () => {
-    const store = createPostgresStore({ pool, schema });
+    const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
     const hub = hubOn(store);
     await insertOrders(pool, schema, ['A1']);
     hub.on('payment.completed', async (event, { tx }) => {
@@ -61,7 +181,7 @@ describe('the hub on the postgres store', () => {
   });
 
   it('a listener that fails after its UPDATE: rolled back, retried, processed once by the redelivery', async () => {
-    const store = createPostgresStore({ pool, schema });
+    const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
     const hub = hubOn(store);
     await insertOrders(pool, schema, ['B1']);
     let calls = 0;
@@ -79,8 +199,13 @@ describe('the hub on the postgres store', () => {
   });
 
   it('a listener that times out: the gateway hears retry, nothing is written, the redelivery processes it', async () => {
-    const store = createPostgresStore({ pool, schema });
-    const hub = hubOn(store, { handlerTimeoutMs: 100 });
+    const store = createPostgresStore({
+      pool,
+      schema,
+      connectTimeoutMs: 300,
+      statementTimeoutMs: 300,
+    });
+    const hub = hubOn(store, { handlerTimeoutMs: 400 });
     await insertOrders(pool, schema, ['C1']);
     let calls = 0;
     let finished!: () => void;
@@ -88,7 +213,7 @@ describe('the hub on the postgres store', () => {
     hub.on('payment.completed', async (event, { tx }) => {
       await tx.query(markPaid, [event.orderId]);
       if (++calls === 1) {
-        await sleep(400);
+        await sleep(1_200);
         finished();
       }
     });
@@ -111,7 +236,7 @@ describe('the hub on the postgres store', () => {
   it('the pool exhausted: the retry body at once, no hang; processed once the pool frees', async () => {
     const small = testPool({ max: 2 });
     try {
-      const store = createPostgresStore({ pool: small, schema });
+      const store = createPostgresStore({ pool: small, schema, statementTimeoutMs: 1_000 });
       const hub = hubOn(store);
       await insertOrders(pool, schema, ['D1']);
       hub.on(
@@ -137,7 +262,7 @@ describe('the hub on the postgres store', () => {
   });
 
   it('outside the guarantee: a listener that ignores tx and writes with another connection is not rolled back', async () => {
-    const store = createPostgresStore({ pool, schema });
+    const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
     const hub = hubOn(store);
     await insertOrders(pool, schema, ['E1']);
     let calls = 0;
@@ -152,7 +277,7 @@ describe('the hub on the postgres store', () => {
   });
 
   it('a failure notice while the completion runs waits (busy); a failure for another transaction goes through', async () => {
-    const store = createPostgresStore({ pool, schema });
+    const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
     const hub = hubOn(store);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 function setUp(maxRefused = 10) {
-  const store = createPostgresStore({ pool, schema });
+  const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
   const inbox = createPostgresInbox({ pool, schema, maxRefused });
   const hub = createPaymentHub({ store, inbox, handlerTimeoutMs: 2_000, leaseMs: 10_000 });
   hub.on('payment.completed', async (event, { tx }) => {

@@ -29,7 +29,7 @@ it('PostgreSQL restarted mid-run: 0 lost, 0 doubled', async () => {
   const orders = Array.from({ length: PAYMENTS }, (_, i) => `R-${i}`);
   await setUpSchema(pool, schema);
   await insertOrders(pool, schema, orders);
-  const store = createPostgresStore({ pool, schema });
+  const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
   const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 10_000 });
   const errors = new Map<string, number>();
   hub.on('error', (error) => void errors.set(error.code, (errors.get(error.code) ?? 0) + 1));

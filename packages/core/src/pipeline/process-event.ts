@@ -1,5 +1,10 @@
 import type { PaymentEvent } from '../events';
-import { ListenerError, StoreError, type PaymentErrorLike } from '../errors';
+import {
+  ListenerAbandonedError,
+  ListenerError,
+  StoreError,
+  type PaymentErrorLike,
+} from '../errors';
 import type { Delivery } from '../provider';
 import type { Claim } from '../store';
 import { commitProcessed, completedMarker } from './commit';
@@ -166,9 +171,10 @@ async function releaseClaim(
   token: string,
   event: PaymentEvent,
   delivery?: Delivery,
+  abandoned = false,
 ): Promise<void> {
   try {
-    await state.store.release(key, token);
+    await state.store.release(key, token, abandoned ? { abandoned } : undefined);
   } catch (cause) {
     reportError(state, new StoreError('release', cause), {
       provider: event.provider,
@@ -199,7 +205,11 @@ function noListener(state: HubState, event: PaymentEvent, delivery: Delivery): [
   return [ignored ? 'ignored' : 'unhandled'];
 }
 
-/** The listeners outlived the handler timeout: hold the claim until they settle, then settle it. */
+/**
+ * The listeners outlived the handler timeout: hold the claim until they settle, then settle it;
+ * or, past the hard cap, give up on them (abandon) so a hung listener cannot hold its claim and
+ * connection forever.
+ */
 function settleLater(
   state: HubState,
   event: PaymentEvent,
@@ -212,29 +222,75 @@ function settleLater(
   const stops = [keepLease(store, event.id, token, settings.leaseMs, logger)];
   if (hold.key && hold.token)
     stops.push(keepLease(store, hold.key, hold.token, settings.leaseMs, logger));
-  void settled
-    .then(async (failures) => {
-      for (const stop of stops) stop();
-      // A transactional store rolls a timed-out event back even when its listeners succeed late:
-      // the gateway was told to retry, and the redelivery processes it.
-      if (store.transactional && failures.length === 0) {
-        await releaseClaim(state, event.id, token, event, delivery);
-        await releaseHold(state, hold, event, delivery);
-        logger.warn(
-          { eventId: event.id },
-          '@payhook/core: a timed-out listener finished; its transaction is rolled back for the redelivery',
-        );
-        return;
-      }
-      if (failures.length > 0) {
-        await releaseClaim(state, event.id, token, event, delivery);
-        await releaseHold(state, hold, event, delivery);
-        listenersFailed(state, failures, event, delivery);
-        return;
-      }
-      const commitError = await commitProcessed(state, event, token, hold.token);
-      if (commitError)
-        reportError(state, commitError, { provider: event.provider, event, delivery });
-    })
-    .finally(() => state.inFlight--);
+  let finished = false;
+  const finish = async (work: () => Promise<void>): Promise<void> => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(cap);
+    for (const stop of stops) stop();
+    try {
+      await work();
+    } finally {
+      state.inFlight--;
+    }
+  };
+  const cap = setTimeout(
+    () => void finish(() => abandon(state, event, token, hold, delivery)),
+    settings.hardTimeoutMs,
+  );
+  cap.unref?.();
+  void settled.then((failures) => {
+    if (finished)
+      logger.warn(
+        { eventId: event.id, failures: failures.length },
+        '@payhook/core: an abandoned listener settled after all; its claim was already released',
+      );
+    return finish(() => settleLate(state, event, token, hold, failures, delivery));
+  });
+}
+
+/** Timed-out listeners that settled before the hard cap: commit, or release for the redelivery. */
+async function settleLate(
+  state: HubState,
+  event: PaymentEvent,
+  token: string,
+  hold: CompletionHold,
+  failures: unknown[],
+  delivery: Delivery,
+): Promise<void> {
+  // A transactional store rolls a timed-out event back even when its listeners succeed late:
+  // the gateway was told to retry, and the redelivery processes it.
+  if (state.store.transactional || failures.length > 0) {
+    await releaseClaim(state, event.id, token, event, delivery);
+    await releaseHold(state, hold, event, delivery);
+    if (failures.length > 0) listenersFailed(state, failures, event, delivery);
+    else
+      state.logger.warn(
+        { eventId: event.id },
+        '@payhook/core: a timed-out listener finished; its transaction is rolled back for the redelivery',
+      );
+    return;
+  }
+  const commitError = await commitProcessed(state, event, token, hold.token);
+  if (commitError) reportError(state, commitError, { provider: event.provider, event, delivery });
+}
+
+/**
+ * The hard cap passed with listeners still running: their claim is released (on a transactional
+ * store that destroys the connection they write on, so nothing they do later commits) and the
+ * event is left to a redelivery.
+ */
+async function abandon(
+  state: HubState,
+  event: PaymentEvent,
+  token: string,
+  hold: CompletionHold,
+  delivery: Delivery,
+): Promise<void> {
+  const error = new ListenerAbandonedError(state.settings.hardTimeoutMs, event.id);
+  state.logger.error({ eventId: event.id }, error.message);
+  await releaseClaim(state, event.id, token, event, delivery, true);
+  if (hold.key && hold.token)
+    await releaseClaim(state, hold.key, hold.token, event, delivery, true);
+  reportError(state, error, { provider: event.provider, event, delivery });
 }

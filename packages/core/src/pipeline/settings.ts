@@ -15,6 +15,7 @@ export function resolveHubOptions(options: PaymentHubOptions): {
   inbox: Inbox | undefined;
 } {
   const handlerTimeoutMs = positiveInt(options.handlerTimeoutMs, 8_000, 'handlerTimeoutMs');
+  const hardTimeoutMs = positiveInt(options.hardTimeoutMs, 60_000, 'hardTimeoutMs');
   const leaseMs = positiveInt(options.leaseMs, 30_000, 'leaseMs');
   const retentionMs = positiveInt(options.retentionMs, 72 * 3_600_000, 'retentionMs');
   if (leaseMs <= handlerTimeoutMs) {
@@ -40,6 +41,7 @@ export function resolveHubOptions(options: PaymentHubOptions): {
       : positiveInt(options.maxInFlight, 0, 'maxInFlight');
   const settings: HubSettings = Object.freeze({
     handlerTimeoutMs,
+    hardTimeoutMs,
     leaseMs,
     retentionMs,
     commitRetryMs,
@@ -48,7 +50,7 @@ export function resolveHubOptions(options: PaymentHubOptions): {
   });
   return {
     settings,
-    store: checkStore(options.store),
+    store: checkStoreDeadline(checkStore(options.store), handlerTimeoutMs),
     logger: checkLogger(options.logger),
     inbox: checkInbox(options.inbox),
   };
@@ -84,6 +86,21 @@ function checkStore(store: IdempotencyStore<unknown> | undefined): IdempotencySt
       throw new ConfigError('store', `must implement ${op}() (IdempotencyStore)`);
   }
   return checked;
+}
+
+/** A store that may wait longer than the handler timeout would hang the gateway's request. */
+function checkStoreDeadline(
+  store: IdempotencyStore<unknown>,
+  handlerTimeoutMs: number,
+): IdempotencyStore<unknown> {
+  const deadline = store.deadlineMs;
+  if (deadline !== undefined && !(deadline < handlerTimeoutMs))
+    throw new ConfigError(
+      'handlerTimeoutMs',
+      `(${handlerTimeoutMs}) must be longer than the store's deadline (${deadline} ms: its ` +
+        'statementTimeoutMs or connectTimeoutMs), or one store call could outlast the handler',
+    );
+  return store;
 }
 
 let memoryStoreWarned = false;

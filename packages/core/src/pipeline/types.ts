@@ -100,10 +100,18 @@ export interface PaymentHubOptions<
   /**
    * How long the gateway waits for its answer while listeners run (default 8,000 ms). Past it the
    * gateway gets its retry body, but the listeners keep running and keep the event's claim (renewed
-   * every leaseMs / 3) until they settle: committed when they resolve, released when they reject.
-   * Redeliveries meanwhile get the retry body too.
+   * every leaseMs / 3) until they settle: committed when they resolve, released when they reject
+   * (or at hardTimeoutMs). Redeliveries meanwhile get the retry body too.
    */
   handlerTimeoutMs?: number;
+  /**
+   * The hard cap: how long after the handler timeout the hub still waits for listeners that have
+   * not settled (default 60,000 ms). Past it their claim is released (a transactional store's
+   * connection is destroyed, rolling their writes back), reported on `error` as
+   * ERR_LISTENER_ABANDONED, and a redelivery processes the event. On a store that is not
+   * transactional, what the abandoned listener still does is outside the exactly-once guarantee.
+   */
+  hardTimeoutMs?: number;
   /**
    * How long a claim holds without renewal (default 30,000 ms): only a process that dies stops
    * renewing, so this is how soon a redelivery can take over the event of a crashed process.
@@ -177,6 +185,7 @@ export interface PaymentHub<C = object> {
 /** The hub's checked settings: what createPaymentHub made of its options. */
 export type HubSettings = Readonly<{
   handlerTimeoutMs: number;
+  hardTimeoutMs: number;
   leaseMs: number;
   retentionMs: number;
   commitRetryMs: number;

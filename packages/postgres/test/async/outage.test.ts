@@ -86,7 +86,12 @@ async function newpayDelivers(url: string, txn: string): Promise<GatewayLog> {
 }
 
 async function startSyncApp(): Promise<{ url: string; close(): Promise<void> }> {
-  const store = createPostgresStore({ pool: syncPool, schema });
+  const store = createPostgresStore({
+    pool: syncPool,
+    schema,
+    connectTimeoutMs: 150,
+    statementTimeoutMs: 150,
+  });
   const hub = createPaymentHub({ store, handlerTimeoutMs: 200 });
   hub.on('payment.completed', async (event, { tx }) => {
     await tx.query(

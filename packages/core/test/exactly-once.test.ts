@@ -102,6 +102,85 @@ describe('a listener slower than handlerTimeoutMs', () => {
   });
 });
 
+describe('a timed-out listener when the gateway has stopped retrying', () => {
+  /** 50 payments; the gateway tries 3 times, 400 ms apart, then gives up (about 0.8 s). */
+  async function run(honoursAbort: boolean): Promise<{ processed: number; acknowledged: number }> {
+    const server = await startTestServer(provider, {
+      hubOptions: { handlerTimeoutMs: 200, leaseMs: 2_000 },
+    });
+    const processed = new Set<string>();
+    server.hub.on('payment.completed', async (event, { signal }) => {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, 1_500);
+        if (honoursAbort)
+          signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)));
+      });
+      processed.add(event.transactionId);
+    });
+    let acknowledged = 0;
+    try {
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const fixture = signedDelivery({ txn: `GIVEUP-${honoursAbort}-${i}` });
+          for (let attempt = 0; attempt < 3; attempt++) {
+            if ((await postDelivery(server.url, fixture)).body === OK) return void acknowledged++;
+            await sleep(400);
+          }
+        }),
+      );
+      await sleep(1_600); // the listeners that ignore their signal finish meanwhile
+    } finally {
+      await server.close();
+    }
+    return { processed: processed.size, acknowledged };
+  }
+
+  it('one that honours its abort signal is never processed (sync mode: use the async mode for slow listeners); one that ignores it finishes and is recorded', async () => {
+    const honours = await run(true);
+    const ignores = await run(false);
+    reportCounts(
+      'timed-out listener, gateway gave up after 3 tries in 0.8 s',
+      `honours abort: ${honours.processed} of 50 processed; ignores abort: ${ignores.processed} of 50 processed; acknowledged ${honours.acknowledged} and ${ignores.acknowledged}`,
+    );
+    expect(honours).toEqual({ processed: 0, acknowledged: 0 });
+    expect(ignores).toEqual({ processed: 50, acknowledged: 0 });
+  }, 30_000);
+});
+
+describe('a listener that never settles', () => {
+  it('past hardTimeoutMs its claim is released (ERR_LISTENER_ABANDONED) and the redelivery runs it; the hung run changes nothing after', async () => {
+    const server = await startTestServer(provider, {
+      hubOptions: { handlerTimeoutMs: 50, hardTimeoutMs: 300, leaseMs: 400 },
+    });
+    const errors: string[] = [];
+    server.hub.on('error', (error) => void errors.push(error.code));
+    let calls = 0;
+    server.hub.on('payment.completed', async () => {
+      // The first run hangs for good, ignoring its abort signal.
+      if (++calls === 1) await new Promise<never>(() => undefined);
+    });
+    try {
+      const fixture = signedDelivery({ txn: 'HANG-1' });
+      const started = Date.now();
+      expect((await postDelivery(server.url, fixture)).body).not.toBe(OK);
+      // Under the cap the claim holds: a redelivery runs nothing.
+      expect((await postDelivery(server.url, fixture)).body).not.toBe(OK);
+      expect(calls).toBe(1);
+      while (!errors.includes('ERR_LISTENER_ABANDONED') && Date.now() - started < 3_000)
+        await sleep(20);
+      expect(errors).toContain('ERR_LISTENER_ABANDONED');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(await deliverUntilAcknowledged(server, 'HANG-1')).toBe(1);
+      expect(calls).toBe(2);
+      // Done: a further redelivery is a duplicate.
+      expect((await postDelivery(server.url, fixture)).body).toBe(OK);
+      expect(calls).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('a commit that fails after a successful dispatch', () => {
   /** A memory store whose commit throws the first `failures` times. */
   function flakyCommitStore(failures: number): IdempotencyStore & { releases: number } {

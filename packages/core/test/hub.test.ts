@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import {
+  createMemoryStore,
   createPaymentHub,
   ConfigError,
   SignatureError,
@@ -119,6 +120,11 @@ describe('hub', () => {
     [{ leaseMs: 60_000, retentionMs: 1_000 }, 'retentionMs'],
     [{ logger: { info() {} } as unknown as Logger }, 'logger'],
     [{ store: {} as never }, 'store'],
+    [{ hardTimeoutMs: 0 }, 'hardTimeoutMs'],
+    [
+      { store: { ...createMemoryStore(), deadlineMs: 8_000 }, handlerTimeoutMs: 8_000 },
+      'handlerTimeoutMs',
+    ],
   ])('refuses bad options at construction: %p', (options, option) => {
     expect(() => createPaymentHub(options)).toThrow(ConfigError);
     expect(() => createPaymentHub(options)).toThrow(new RegExp(`option "${option}"`));

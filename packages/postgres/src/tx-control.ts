@@ -29,7 +29,8 @@ export function transactionControl(text: string): string | undefined {
     const c = text[i]!;
     const skipped = skipQuoted(text, i);
     if (skipped > i) {
-      if (!inStatement) ((inStatement = true), statements++);
+      if (!inStatement) statements++;
+      inStatement = true;
       i = skipped;
       continue;
     }
@@ -42,7 +43,8 @@ export function transactionControl(text: string): string | undefined {
       i++;
       continue;
     }
-    if (!inStatement) ((inStatement = true), statements++);
+    if (!inStatement) statements++;
+    inStatement = true;
     if (statements > 1) return 'more than one statement in one string';
     const word = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(text.slice(i, i + 64))?.[0];
     if (word) {
@@ -103,8 +105,10 @@ function skipBlockComment(text: string, i: number): number {
   let depth = 0;
   let j = i;
   while (j < text.length) {
-    if (text[j] === '/' && text[j + 1] === '*') (depth++, (j += 2));
-    else if (text[j] === '*' && text[j + 1] === '/') {
+    if (text[j] === '/' && text[j + 1] === '*') {
+      depth++;
+      j += 2;
+    } else if (text[j] === '*' && text[j + 1] === '/') {
       j += 2;
       if (--depth === 0) return j;
     } else j++;

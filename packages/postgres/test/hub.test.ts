@@ -85,7 +85,7 @@ describe('the hub on the postgres store', () => {
     if (claim.state !== 'claimed') throw new Error(claim.state);
     // What tx refuses, forced through the store's own runner: the claim's transaction ends and
     // the listener's write commits alone; a new transaction starts on the same connection.
-    const run = claim.context[STORE_QUERY]!;
+    const run = claim.context![STORE_QUERY]!;
     await run(markPaid, ['Y1']);
     await run('COMMIT');
     await run('BEGIN');

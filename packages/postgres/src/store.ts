@@ -29,10 +29,11 @@ export interface PostgresStoreOptions {
    */
   connectTimeoutMs?: number;
   /**
-   * Longest one of the store's own statements may take (BEGIN, the lock, the processed record,
-   * COMMIT, ROLLBACK; default 2,000 ms). Past it the connection is destroyed, never returned to
-   * the pool, and the gateway gets its retry body: a frozen or unreachable PostgreSQL cannot hold
-   * a request. The hub refuses a deadline that is not shorter than its handlerTimeoutMs.
+   * Longest one statement on a claim's connection may take: the store's own (BEGIN, the lock, the
+   * processed record, COMMIT, ROLLBACK) and the listeners' `tx.query` (default 2,000 ms). Past it
+   * the connection is destroyed, never returned to the pool, and the gateway gets its retry body:
+   * a frozen or unreachable PostgreSQL cannot hold a request. The hub refuses a handlerTimeoutMs
+   * that is not longer than this and connectTimeoutMs.
    */
   statementTimeoutMs?: number;
 }

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { chromium, type Browser } from 'playwright-core';
+import { ensureChromium } from './chromium';
 import {
   createMemoryInbox,
   createPaymentHub,
@@ -44,12 +45,12 @@ export function createDeadLetterList(
   };
 }
 
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM } from './chromium';
 
 /** Debian's Chromium, headless, nothing downloaded and nothing phoning home. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: ensureChromium(),
     headless: true,
     args: [
       '--headless',

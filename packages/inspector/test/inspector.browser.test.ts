@@ -5,6 +5,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { postDelivery, signedDelivery } from '@payhook/core/testing';
 import { postFixture } from '@payhook/testing';
 import { ADMIN, VIEWER, basicHeader, launchChromium, startShop, type Shop } from './helpers';
+import { ensureChromium } from './chromium';
+
+// At load, outside any hook's timeout: on a new machine this installs Debian's chromium first.
+ensureChromium();
 
 // The inspector in a real browser (Debian's Chromium), over real HTTP, against real gateways:
 // Cashy (@payhook/payin, signed by @payhook/testing with the gateway's key) and core's test gateway.

@@ -41,7 +41,11 @@ export function fastQueueOptions(
     retryDelaySeconds: 1,
     retryBackoff: false,
     attemptTimeoutMs: 1_000,
-    expireInSeconds: 3,
+    // The attempt's bound: 300 + 1,000 + 300 + 15 × 200 + 1,000 margin = 5,600 ms < 6 s.
+    statementTimeoutMs: 200,
+    connectTimeoutMs: 300,
+    orderLockTimeoutMs: 300,
+    expireInSeconds: 6,
     boss: { maintenanceIntervalSeconds: 1 },
     ...extra,
   };

@@ -247,6 +247,8 @@ async function recordOn(
 }
 
 const GUARDED = new WeakSet<PoolClient>();
+/** Connections this worker is terminating: their "terminated" error is expected, not news. */
+const TERMINATING = new WeakSet<PoolClient>();
 
 /**
  * A connection lost while checked out (terminated below, a database restart) must be an error of
@@ -255,7 +257,9 @@ const GUARDED = new WeakSet<PoolClient>();
 function guardClient(state: QueueState, client: PoolClient): void {
   if (GUARDED.has(client)) return;
   GUARDED.add(client);
-  client.on('error', (error) => void notify(state, 'error', error));
+  client.on('error', (error) => {
+    if (!TERMINATING.has(client)) notify(state, 'error', error);
+  });
 }
 
 /**
@@ -293,6 +297,7 @@ async function terminate(w: WorkerState, leased: Lease, error: Error): Promise<v
     timer = setTimeout(resolve, w.queue.settings.statementTimeoutMs);
     client.once('end', () => resolve());
   });
+  TERMINATING.add(client);
   const asked = pid !== undefined && (await w.housekeeping.terminate(pid));
   // Not asked (no housekeeping connection either): the socket is destroyed instead; PostgreSQL
   // then rolls the transaction back, and never commits it.

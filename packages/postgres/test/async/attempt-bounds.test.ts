@@ -55,8 +55,8 @@ const eventRow = async (id: string): Promise<{ state: string; attempts: number }
   ).rows[0];
 
 it('expireInSeconds is refused unless it exceeds the attempt bound, naming the options', () => {
-  const options = fastQueueOptions(pool, schema, { expireInSeconds: 5 });
-  expect(() => createPaymentQueue(options)).toThrow(/expireInSeconds.*5600 ms.*attemptTimeoutMs/);
+  const options = fastQueueOptions(pool, schema, { expireInSeconds: 10 });
+  expect(() => createPaymentQueue(options)).toThrow(/expireInSeconds.*10100 ms.*attemptTimeoutMs/);
   expect(() => createPaymentQueue({ ...options, statementTimeoutMs: 0.5 })).toThrow(
     /statementTimeoutMs/,
   );
@@ -114,7 +114,7 @@ it("past orderLockTimeoutMs the job steps aside (not an attempt) and runs once t
 });
 
 it('an attempt that would outlive its job is ended before pg-boss can expire it, and retried', async () => {
-  // Queued with the fast options: each job expires 6 s after it is taken.
+  // Queued with the fast options: each job expires 11 s after it is taken.
   const sender = createPaymentQueue(
     fastQueueOptions(pool, schema, { queueName: 'q_expiry', retryLimit: 1 }),
   );
@@ -124,7 +124,7 @@ it('an attempt that would outlive its job is ended before pg-boss can expire it,
       queueName: 'q_expiry',
       retryLimit: 1,
       attemptTimeoutMs: 30_000,
-      expireInSeconds: 40,
+      expireInSeconds: 60,
     }),
   );
   const id = 'test-gateway:EX1:paid';
@@ -157,8 +157,8 @@ it('an attempt that would outlive its job is ended before pg-boss can expire it,
   try {
     await waitFor('the first attempt ended', async () => failures.length === 1, 15_000, 50);
     const endedAfterMs = failures[0]!.at - started[0]!;
-    // Ended (terminated and recorded) before the job's 6 s expiry, as a retryable failure.
-    expect(endedAfterMs).toBeLessThan(6_000);
+    // Ended (terminated and recorded) before the job's 11 s expiry, as a retryable failure.
+    expect(endedAfterMs).toBeLessThan(11_000);
     expect(failures[0]).toMatchObject({ code: 'ERR_LISTENER_TIMEOUT', willRetry: true });
     await locker.query('ROLLBACK');
     await waitFor('done', async () => (await eventRow(id)).state === 'done', 15_000, 50);
@@ -171,7 +171,7 @@ it('an attempt that would outlive its job is ended before pg-boss can expire it,
     );
     expect(rows.filter((r) => r.name === 'q_expiry_dead')).toEqual([]);
     expect(JSON.stringify(rows)).not.toMatch(/failed by timeout/);
-    reportCounts('async expiry bound', { expireMs: 6_000, endedAfterMs, attempts: 2, dead: 0 });
+    reportCounts('async expiry bound', { expireMs: 11_000, endedAfterMs, attempts: 2, dead: 0 });
   } finally {
     await locker.query('ROLLBACK').catch(() => undefined);
     locker.release();

@@ -88,7 +88,7 @@ it.each(CASES)(
         queueName: label,
         retryLimit: 100,
         attemptTimeoutMs: 1_500,
-        expireInSeconds: 8,
+        expireInSeconds: 12,
       }),
     );
     // The reviewer's listener: its UPDATE waits for the lock and ignores the abort signal.

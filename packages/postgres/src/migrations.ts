@@ -64,6 +64,37 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
       CREATE INDEX watch_list_expiry ON ${qualified(s, 'watch_list')} (name, expires_at);`,
   },
+  {
+    // The async mode's event table: one row per queued event, `pending` until a worker's
+    // transaction marks it `done` (with the merchant's writes) or it is given up on (`dead`). `seq`
+    // is the order the hub queued them in; `job_token` names the current pg-boss job, so a stale
+    // job changes nothing. IF NOT EXISTS: it adopts the table `queue.start()` created before 004.
+    version: 4,
+    name: '004_async_event',
+    sql: (s: string) => `
+      CREATE TABLE IF NOT EXISTS ${qualified(s, 'payhook_async_event')} (
+        id text PRIMARY KEY,
+        seq bigserial NOT NULL UNIQUE,
+        payment_key text NOT NULL,
+        provider text NOT NULL,
+        type text NOT NULL,
+        event jsonb NOT NULL,
+        state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'dead')),
+        attempts integer NOT NULL DEFAULT 0,
+        last_error jsonb,
+        job_token uuid NOT NULL,
+        queued_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        done_at timestamptz,
+        dead_at timestamptz
+      );
+      CREATE INDEX IF NOT EXISTS payhook_async_event_open
+        ON ${qualified(s, 'payhook_async_event')} (payment_key, seq) WHERE state <> 'done';
+      CREATE INDEX IF NOT EXISTS payhook_async_event_pending
+        ON ${qualified(s, 'payhook_async_event')} (queued_at) WHERE state = 'pending';
+      CREATE INDEX IF NOT EXISTS payhook_async_event_dead
+        ON ${qualified(s, 'payhook_async_event')} (dead_at) WHERE state = 'dead';`,
+  },
 ]);
 
 export interface MigrateOptions {

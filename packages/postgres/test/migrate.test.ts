@@ -58,7 +58,13 @@ describe('schema and migrations', () => {
     const results = await Promise.all([migrate(pool, { schema }), migrate(pool, { schema })]);
     const applied = results.flatMap((r) => r.applied).sort();
     expect(applied).toEqual(MIGRATIONS.map((m) => m.name).sort());
-    expect(await tables(schema)).toEqual(['inbox', 'processed', 'schema_migrations', 'watch_list']);
+    expect(await tables(schema)).toEqual([
+      'inbox',
+      'payhook_async_event',
+      'processed',
+      'schema_migrations',
+      'watch_list',
+    ]);
     expect((await migrate(pool, { schema })).applied).toEqual([]);
     await expect(checkSchema(pool, { schema })).resolves.toBeUndefined();
     expect(await missingMigrations(pool, { schema })).toEqual([]);

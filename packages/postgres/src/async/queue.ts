@@ -26,7 +26,7 @@ const CHANNELS = new Set<string>([
 /**
  * The async mode's queue on the merchant's PostgreSQL: an event table (pending → done | dead) and
  * pg-boss for jobs, retries with backoff and expiry of jobs whose worker died. Options are checked
- * here; tables are made by `start()`.
+ * here; the event table is migration 004 (`migrate`), pg-boss's own tables are made by `start()`.
  */
 export function createPaymentQueue(options: PaymentQueueOptions): PaymentQueue {
   const settings = resolveQueueOptions(options);

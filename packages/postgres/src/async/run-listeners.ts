@@ -1,15 +1,21 @@
-import { ListenerError, ListenerTimeoutError, type PaymentEvent } from '@payhook/core';
+import {
+  ListenerError,
+  ListenerTimeoutError,
+  PaymentError,
+  type PaymentEvent,
+} from '@payhook/core';
 import { SOURCE } from './options';
 import type { QueueState, WorkerContext } from './types';
 
 export const ANY = '*';
 
 /** Thrown when no worker listener handles the event's type: it is retried, never marked done. */
-export class NoWorkerListenerError extends Error {
-  readonly code = 'ERR_NO_LISTENER';
+export class NoWorkerListenerError extends PaymentError {
   constructor(type: string) {
-    super(`${SOURCE}: no worker listener for ${type}; the event stays queued until one is added`);
-    this.name = 'NoWorkerListenerError';
+    super(`no worker listener for ${type}; the event stays queued until one is added`, {
+      code: 'ERR_NO_LISTENER',
+      source: SOURCE,
+    });
   }
 }
 

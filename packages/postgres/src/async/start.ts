@@ -1,17 +1,40 @@
-import { ensureTable } from './schema';
+import { ConfigError } from '@payhook/core';
+import { missingMigrations } from '../migrations';
+import { SOURCE } from './options';
 import type { QueueState } from './types';
 
-/** Tables and pg-boss, once per queue, whoever asks first (start(), an enqueue, a worker). */
+/** The schema check and pg-boss, once per queue, whoever asks first (start(), an enqueue, a worker). */
 export function ensureStarted(state: QueueState): Promise<void> {
-  state.started ??= start(state);
+  // A failed start is asked again next time: the migration may have run meanwhile.
+  state.started ??= start(state).catch((error: unknown) => {
+    state.started = undefined;
+    throw error;
+  });
   return state.started;
 }
 
 async function start(state: QueueState): Promise<void> {
-  await ensureTable(state.pool, state.settings);
+  await checkQueueSchema(state);
+  // pg-boss's own tables are pg-boss's business: it creates and upgrades them in start().
   await state.boss.start();
   const { queueName, deadQueueName } = state.settings;
   // createQueue is idempotent (ON CONFLICT DO NOTHING); the dead-letter queue must exist first.
   await state.boss.createQueue(deadQueueName);
   await state.boss.createQueue(queueName, { name: queueName, deadLetter: deadQueueName });
+}
+
+/**
+ * The event table is migration 004_async_event: nothing is created at run time, so a schema that
+ * was not migrated is a ConfigError at boot naming what is missing and how to apply it.
+ */
+async function checkQueueSchema(state: QueueState): Promise<void> {
+  const { schema } = state.settings;
+  const missing = await missingMigrations(state.pool, { schema });
+  if (missing.length === 0) return;
+  throw new ConfigError(
+    'schema',
+    `"${schema}" lacks migration ${missing.join(', ')}: run \`payhook-postgres migrate --schema ${schema}\` ` +
+      `or migrate(pool, { schema: '${schema}' }) before starting the queue`,
+    { source: SOURCE },
+  );
 }

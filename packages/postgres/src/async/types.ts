@@ -90,12 +90,27 @@ export interface PaymentQueueOptions {
   /** How long one attempt may run before its listeners are aborted and it counts as failed (default 60,000). */
   attemptTimeoutMs?: number;
   /**
-   * How long a job may stay in hand before pg-boss gives it to another worker (default: attempt
-   * timeout + 60 s). Only a worker that died holds a job that long.
+   * How long a job may stay in hand before pg-boss gives it to another worker (default: the
+   * attempt's bound, see `attemptBoundMs`, + 60 s). Must exceed that bound: a live worker ends its
+   * attempt before then, so only a worker that died holds a job that long.
    */
   expireInSeconds?: number;
   /** How often an event waiting behind an earlier one of the same payment looks again (default 1 s, doubling to 60 s). */
   orderWaitSeconds?: number;
+  /**
+   * Deadline of each statement the worker runs itself (BEGIN, the locks, the event row, COMMIT,
+   * ROLLBACK, the failure record; default 2,000 ms). Past it the connection is destroyed and the
+   * attempt fails: a frozen or unreachable server never holds a job past its expiry.
+   */
+  statementTimeoutMs?: number;
+  /** Longest a worker waits for a pooled connection before it takes a job (default 1,000 ms). */
+  connectTimeoutMs?: number;
+  /**
+   * Longest an attempt waits for its payment's order lock, held by another attempt of the same
+   * payment (default 2,000 ms). Past it the job steps aside: queued again after `orderWaitSeconds`,
+   * not counted as an attempt.
+   */
+  orderLockTimeoutMs?: number;
   /** Extra pg-boss constructor options (maintenanceIntervalSeconds, archive and retention...). */
   boss?: Partial<PgBoss.ConstructorOptions>;
   logger?: Logger;
@@ -111,6 +126,9 @@ export interface QueueSettings {
   attemptTimeoutMs: number;
   expireInSeconds: number;
   orderWaitSeconds: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  orderLockTimeoutMs: number;
   /** `"schema".payhook_async_event`, quoted once here. */
   table: string;
 }
@@ -136,7 +154,10 @@ export interface DeadLetterSource {
 }
 
 export interface PaymentQueue {
-  /** Creates the tables and pg-boss's schema (idempotent; several processes may call it at once). */
+  /**
+   * Checks the schema's migrations (004_async_event makes the event table: run `migrate` first)
+   * and creates pg-boss's schema (idempotent; several processes may call it at once).
+   */
   start(): Promise<void>;
   /** Stops pg-boss's maintenance; the pool stays the merchant's. */
   stop(): Promise<void>;

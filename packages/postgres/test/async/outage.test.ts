@@ -117,7 +117,8 @@ jest.setTimeout(60_000);
 it('an outage longer than NewPay retries: sync loses the payments, async acknowledges at once and processes each once', async () => {
   worker = await startWorkerProcess('outage', schema, { ATTEMPT_TIMEOUT_MS: '300' });
   sync = await startSyncApp();
-  locker = await pool.connect();
+  // The locking session is not one of the async app's 20 connections: its 20 posts need them all.
+  locker = await syncPool.connect();
   await locker.query('BEGIN');
   await locker.query(`LOCK TABLE "${schema}".effects IN ACCESS EXCLUSIVE MODE`);
   const lockedAt = Date.now();

@@ -33,7 +33,7 @@ const workers: WorkerProcess[] = [];
 beforeAll(async () => {
   pool = testPool({ max: 20 });
   await setUpAsyncSchema(pool, schema);
-  app = await startAsyncApp(fastQueueOptions(pool, schema, { expireInSeconds: 3 }));
+  app = await startAsyncApp(fastQueueOptions(pool, schema));
 });
 
 afterAll(async () => {

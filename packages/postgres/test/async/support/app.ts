@@ -41,7 +41,12 @@ export function fastQueueOptions(
     retryDelaySeconds: 1,
     retryBackoff: false,
     attemptTimeoutMs: 1_000,
-    expireInSeconds: 3,
+    // The attempt's bound: 300 + 1,000 + 300 + 15 × 500 + 1,000 margin = 10,100 ms < 11 s. A
+    // statement deadline much shorter fails attempts spuriously on a loaded 2-core machine.
+    statementTimeoutMs: 500,
+    connectTimeoutMs: 300,
+    orderLockTimeoutMs: 300,
+    expireInSeconds: 11,
     boss: { maintenanceIntervalSeconds: 1 },
     ...extra,
   };

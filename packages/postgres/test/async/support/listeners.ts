@@ -11,6 +11,10 @@ const sleepMs = Number(process.env.LISTENER_SLEEP_MS ?? 0);
 
 export const queueOptions = {
   attemptTimeoutMs: Number(process.env.ATTEMPT_TIMEOUT_MS ?? 2_000),
+  // The test app's limits (support/app.ts fastQueueOptions): its jobs expire after 11 s.
+  statementTimeoutMs: 500,
+  connectTimeoutMs: 300,
+  orderLockTimeoutMs: 300,
   boss: { maintenanceIntervalSeconds: 1 },
 };
 

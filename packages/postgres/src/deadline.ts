@@ -73,17 +73,19 @@ function firstWords(text: string): string {
 }
 
 /**
- * A pooled client, or a StoreError at once when the pool has none free and none left to open, or
- * after `timeoutMs`: a caller never hangs on an exhausted pool or on a server that accepts the
+ * A pooled client, or a StoreError (ERR_STORE_UNAVAILABLE) at once when the pool has none free
+ * and none left to open (unless `waitWhenFull`), or after `timeoutMs`: a caller never hangs on an exhausted pool or on a server that accepts the
  * TCP connection but never answers the startup (frozen).
  */
 export async function connectWithin(
   pool: Pool,
   timeoutMs: number,
   operation = 'claim',
+  waitWhenFull = false,
 ): Promise<PoolClient> {
   const max = (pool as Pool & { options?: { max?: number } }).options?.max ?? 10;
-  if (pool.idleCount === 0 && pool.totalCount >= max)
+  // A request answers at once (the gateway retries); a worker loop may wait out the deadline.
+  if (!waitWhenFull && pool.idleCount === 0 && pool.totalCount >= max)
     throw new StoreError(
       operation,
       new Error(`the pool's ${max} connections are all in use`),

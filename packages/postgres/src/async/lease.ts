@@ -1,7 +1,7 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type PgBoss from 'pg-boss';
 import { PaymentError } from '@payhook/core';
-import { queryWithin } from '../deadline';
+import { connectWithin as connectClient, queryWithin } from '../deadline';
 import { SOURCE } from './options';
 
 /**
@@ -51,32 +51,8 @@ export async function connectWithin(
   timeoutMs: number,
   statementTimeoutMs: number,
 ): Promise<Lease> {
-  const pending = pool.connect();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new PaymentError(`no pooled connection within ${timeoutMs} ms`, {
-            code: 'ERR_STORE_UNAVAILABLE',
-            source: SOURCE,
-          }),
-        ),
-      timeoutMs,
-    );
-  });
-  try {
-    return leaseOf(await Promise.race([pending, timeout]), statementTimeoutMs);
-  } catch (error) {
-    // A connection that arrives after we gave up goes straight back to the pool.
-    pending.then(
-      (client) => client.release(),
-      () => undefined,
-    );
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
+  const client = await connectClient(pool, timeoutMs, 'worker connect', true);
+  return leaseOf(client, statementTimeoutMs);
 }
 
 /**

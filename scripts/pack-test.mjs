@@ -11,6 +11,11 @@
 //     signed-param, deliveries signed with those packages' own signers and an RSA pair made here.
 //   - cjs-js: CommonJS plain JavaScript, Express 4; @payhook/core, payin and testing (Cashy
 //     fixtures), and nothing else: @payhook/lailaolab-socket must not resolve.
+//   - pg-prod: a production install of @payhook/core, payin and postgres (+ pg, express): no
+//     socket.io and no @payhook/testing in node_modules; then its `payhook-postgres` bin migrates
+//     a fresh schema of the local PostgreSQL (PAYHOOK_TEST_DATABASE_URL, default
+//     postgres://postgres@127.0.0.1:5432/test), checks it, and runs a worker that processes one
+//     event queued through the package's API until SIGTERM. The schema is dropped at the end.
 // Third-party packages come from the registry (the npm cache makes it fast); @payhook/* can only
 // come from the tarballs (the scratch apps point the @payhook scope at a closed port).
 //
@@ -343,6 +348,10 @@ async function checkTarball(extracted, manifest) {
   );
 
   if (name !== '@payhook/testing') {
+    await check(`${name}: "dependencies" do not pull @payhook/testing (the test signers)`, () => {
+      const deps = { ...manifest.dependencies, ...manifest.optionalDependencies };
+      assert.ok(!Object.hasOwn(deps, '@payhook/testing'), `${name} depends on @payhook/testing`);
+    });
     await check(`${name}: "dependencies" do not pull socket.io (the server)`, () => {
       assert.ok(
         !Object.hasOwn(manifest.dependencies ?? {}, 'socket.io'),
@@ -742,6 +751,210 @@ async function cjsApp(scratch, tarballs) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// pg-prod: production commands from @payhook/postgres alone
+
+const DATABASE_URL =
+  process.env.PAYHOOK_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** Schemas the pg-prod app created (or may have): dropped by cleanup(), whatever happened. */
+const schemasToDrop = new Set();
+
+async function dropSchemas() {
+  if (schemasToDrop.size === 0) return;
+  const { Pool } = createRequire(import.meta.url)('pg');
+  const pool = new Pool({ connectionString: DATABASE_URL, max: 1, connectionTimeoutMillis: 5_000 });
+  try {
+    for (const schema of schemasToDrop) {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      schemasToDrop.delete(schema);
+    }
+  } catch (error) {
+    console.log(
+      `warning: schemas not dropped (${[...schemasToDrop].join(', ')}): ${error.message}`,
+    );
+  } finally {
+    await pool.end();
+  }
+}
+
+const PG_APP = {
+  'package.json': json({ name: 'payhook-pack-pg', private: true, type: 'commonjs' }),
+  // The merchant's worker listeners: each event leaves a file (the test's sign that it ran).
+  'listeners.js': `'use strict';
+const { writeFileSync } = require('node:fs');
+const path = require('node:path');
+
+exports.register = (queue) => {
+  queue.on('payment.completed', async (event, { tx, attempt }) => {
+    const { rows } = await tx.query('SELECT 1 AS one');
+    const file = path.join(__dirname, 'ran-' + event.transactionId + '.json');
+    writeFileSync(file, JSON.stringify({ id: event.id, attempt, one: rows[0].one }));
+  });
+};
+`,
+  // What the web process does in async mode, reduced to the queue: one event enqueued.
+  'enqueue.js': `'use strict';
+const { Pool } = require('pg');
+const { createPaymentQueue } = require('@payhook/postgres');
+
+const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 2 });
+const queue = createPaymentQueue({ pool, schema: process.env.SCHEMA });
+const event = {
+  id: 'cashy:PACK-PG-1:paid',
+  type: 'payment.completed',
+  provider: 'cashy',
+  orderId: 'PACK-PG-1',
+  transactionId: 'PACK-PG-1',
+  amount: '100.10',
+  currency: 'IDR',
+  occurredAt: '2026-01-15T10:00:00+07:00',
+  receivedAt: new Date().toISOString(),
+  verification: 'signature',
+  raw: {},
+};
+queue
+  .enqueue(event)
+  .then((queued) => console.log(JSON.stringify({ queued })))
+  .finally(() => queue.stop().then(() => pool.end()));
+`,
+};
+
+/** Starts `node_modules/.bin/payhook-postgres worker ...`; resolves once it printed "started". */
+function startWorkerBin(app, argv) {
+  return new Promise((resolve, reject) => {
+    const bin = path.join(app, 'node_modules', '.bin', 'payhook-postgres');
+    const child = spawn(bin, ['worker', ...argv], {
+      cwd: app,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    const exited = new Promise((done) =>
+      child.on('exit', (code, signal) => {
+        children.delete(child);
+        done({ code, signal });
+      }),
+    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the worker did not start within 20 s\n${stdout}${stderr}`.trim()));
+    }, 20_000);
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (!stdout.includes('payhook-postgres worker: started')) return;
+      clearTimeout(timer);
+      resolve({ child, exited, output: () => stdout + stderr });
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`the worker exited with ${code ?? signal}\n${stdout}${stderr}`.trim()));
+    });
+  });
+}
+
+async function waitForFile(file, worker, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`no ${path.basename(file)} within ${timeoutMs} ms`);
+    if (worker.child.exitCode !== null) throw new Error(`the worker exited\n${worker.output()}`);
+    await delay(200);
+  }
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+async function pgApp(scratch, tarballs) {
+  const app = path.join(scratch, 'pg-prod');
+  const label = 'pg-prod (core + payin + postgres, production install)';
+  writeFiles(app, { ...PG_APP, '.npmrc': SCRATCH_NPMRC });
+  const wanted = ['@payhook/core', '@payhook/payin', '@payhook/postgres'];
+  const schema = `payhook_pack_${process.pid}_${Date.now().toString(36)}`;
+  const db = ['--database-url', DATABASE_URL, '--schema', schema];
+
+  const installed = await check(
+    `${label}: npm install of 3 tarballs + pg + express@5`,
+    async () => {
+      const ms = await install(app, [
+        ...wanted.map((n) => tarballOf(tarballs, n)),
+        'pg@^8',
+        'express@^5',
+      ]);
+      console.log(`       ${label}: install took ${(ms / 1000).toFixed(1)} s`);
+    },
+  );
+  const later = [
+    'only its @payhook packages; no socket.io, no @payhook/testing in node_modules',
+    'npx payhook-postgres migrate --database-url … --schema <fresh>: exit 0, applied',
+    'npx payhook-postgres migrate --check: exit 0, up to date',
+    'payhook-postgres worker --listeners ./listeners.js runs a queued event, exits 0 on SIGTERM',
+  ];
+  if (!installed) return later.forEach((n) => notRun(`${label}: ${n}`, 'install failed'));
+
+  await check(`${label}: ${later[0]}`, () => {
+    assert.deepEqual(installedScope(app).sort(), [...wanted].sort());
+    for (const absent of ['socket.io', '@payhook/testing', 'engine.io'])
+      assert.ok(!existsSync(path.join(app, 'node_modules', absent)), `node_modules/${absent}`);
+  });
+
+  const npx = (argv) =>
+    run('npx', ['--no', 'payhook-postgres', ...argv], { cwd: app, timeoutMs: 60_000 });
+  schemasToDrop.add(schema);
+  const migrated = await check(`${label}: ${later[1]}`, async () => {
+    const result = await npx(['migrate', ...db]);
+    assert.equal(
+      result.code,
+      0,
+      `exit ${result.code ?? result.signal}\n${result.stdout}${result.stderr}`,
+    );
+    assert.match(
+      result.stdout,
+      /^payhook-postgres migrate: applied 001_processed, 002_inbox, 003_watch_list/,
+    );
+    assert.ok(result.stdout.includes(`to schema "${schema}"`), result.stdout);
+  });
+  if (!migrated) return later.slice(2).forEach((n) => notRun(`${label}: ${n}`, 'migrate failed'));
+
+  await check(`${label}: ${later[2]}`, async () => {
+    const result = await npx(['migrate', '--check', ...db]);
+    assert.equal(
+      result.code,
+      0,
+      `exit ${result.code ?? result.signal}\n${result.stdout}${result.stderr}`,
+    );
+    assert.equal(result.stdout, `payhook-postgres migrate: schema "${schema}" is up to date\n`);
+  });
+
+  await check(`${label}: ${later[3]}`, async () => {
+    const worker = await startWorkerBin(app, [
+      '--listeners',
+      './listeners.js',
+      '--grace-ms',
+      '5000',
+      ...db,
+    ]);
+    const enqueued = await runOk(process.execPath, ['enqueue.js'], {
+      cwd: app,
+      env: childEnv({ DATABASE_URL, SCHEMA: schema }),
+      timeoutMs: 30_000,
+    });
+    assert.equal(enqueued.stdout.trim(), '{"queued":true}');
+    const ran = await waitForFile(path.join(app, 'ran-PACK-PG-1.json'), worker, 30_000);
+    assert.deepEqual(ran, { id: 'cashy:PACK-PG-1:paid', attempt: 1, one: 1 });
+    worker.child.kill('SIGTERM');
+    const timeout = delay(20_000, 'timeout', { ref: false });
+    const exit = await Promise.race([worker.exited, timeout]);
+    assert.notEqual(
+      exit,
+      'timeout',
+      `the worker did not exit within 20 s of SIGTERM\n${worker.output()}`,
+    );
+    assert.deepEqual(exit, { code: 0, signal: null }, worker.output());
+    assert.match(worker.output(), /payhook-postgres worker: stopped \{"done":1,/);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main() {
   const scratch = mkdtempSync(path.join(tmpdir(), 'payhook-pack-'));
@@ -750,6 +963,7 @@ async function main() {
   };
   const cleanup = async () => {
     await stopChildren();
+    await dropSchemas();
     removeScratch();
   };
   // The temp dir goes whatever happens: interrupted, killed by a signal, or a closed stdout
@@ -816,7 +1030,11 @@ async function main() {
       publicKeyEncoding: { type: 'spki', format: 'pem' },
       privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
     });
-    await Promise.all([esmApp(scratch, tarballs, keys), cjsApp(scratch, tarballs)]);
+    await Promise.all([
+      esmApp(scratch, tarballs, keys),
+      cjsApp(scratch, tarballs),
+      pgApp(scratch, tarballs),
+    ]);
   } catch (error) {
     report(false, 'pack test harness', error instanceof Error ? error.stack : error);
   } finally {

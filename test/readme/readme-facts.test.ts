@@ -14,6 +14,7 @@ import * as coreTesting from '@payhook/core/testing';
 import * as lailaolabPlugin from '@payhook/lailaolab-socket';
 import { DEFAULT_QUERY_BASE_URL, createNewpayMiddleware } from '@payhook/newpay-callback';
 import { createPayinMiddleware } from '@payhook/payin';
+import * as postgres from '@payhook/postgres';
 import { createSignedParamMiddleware } from '@payhook/signed-param';
 import * as testing from '@payhook/testing';
 import { ENV_VARS } from '../../examples/merchant-app/src/config';
@@ -160,6 +161,44 @@ describe('README.md commands', () => {
     expect(existsSync(path.join(ROOT, '.ci', 'run'))).toBe(true);
     expect(read('README.md')).toContain('-- --quick');
     expect(read('bench/run.ts')).toContain("args.includes('--quick')");
+  });
+});
+
+describe('packages/postgres/README.md commands', () => {
+  const helps = [
+    postgres.POSTGRES_HELP,
+    postgres.MIGRATE_HELP,
+    postgres.WORKER_HELP,
+    postgres.DEAD_LETTERS_HELP,
+  ].join('\n');
+  const readme = read('packages/postgres/README.md');
+  // Every line of a shell block that runs the bin, and the rows of the Commands table.
+  const lines = [
+    ...shellBlocks('packages/postgres/README.md').flatMap((b) => b.code.split('\n')),
+    ...readme.split('\n').filter((line) => /^\| `(migrate|worker|dead-letters)` \|/.test(line)),
+  ].filter((line) => line.includes('payhook-postgres') || line.startsWith('| `'));
+
+  it('is the "payhook-postgres" bin of @payhook/postgres, no longer the testing CLI', () => {
+    expect(JSON.parse(read('packages/postgres/package.json')).bin).toEqual({
+      'payhook-postgres': 'bin/payhook-postgres.js',
+    });
+    // The deprecated spellings of @payhook/testing are named in prose only, never run.
+    for (const block of shellBlocks('packages/postgres/README.md'))
+      expect(block.code).not.toMatch(/\bpayhook (postgres|worker|dead-letters)\b/);
+  });
+
+  it('names only commands and flags the bin has (its help is where they are declared)', () => {
+    expect(lines.length).toBeGreaterThanOrEqual(9);
+    const commands = lines.flatMap((l) =>
+      [...l.matchAll(/payhook-postgres ([a-z-]+)/g)].map((m) => m[1]!),
+    );
+    expect(new Set(commands)).toEqual(new Set(['migrate', 'worker', 'dead-letters']));
+    const flags = lines.flatMap((l) =>
+      [...l.replace(/#.*$/, '').matchAll(/(?<![\w-])(--[a-z-]+)/g)].map((m) => m[1]!),
+    );
+    expect(flags).toEqual(expect.arrayContaining(['--database-url', '--listeners', '--check']));
+    for (const flag of new Set(flags))
+      expect([flag, new RegExp(`(^|[\\s\\[])${flag}\\b`, 'm').test(helps)]).toEqual([flag, true]);
   });
 });
 

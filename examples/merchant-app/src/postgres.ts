@@ -18,7 +18,7 @@ export async function connectDatabase(url: string, schema = 'payhook'): Promise<
   const pool = new Pool({ connectionString: url, max: 10 });
   // A lost idle connection is reported by the pool; the next claim opens a fresh one.
   pool.on('error', () => undefined);
-  // The example migrates at boot, explicitly; a real deployment runs `payhook postgres migrate`.
+  // The example migrates at boot, explicitly; a real deployment runs `payhook-postgres migrate`.
   await migrate(pool, { schema });
   const table = `"${schema}".merchant_orders`;
   await pool.query(

@@ -7,26 +7,25 @@ export type { PostgresStore, PostgresStoreOptions, PostgresClaimContext } from '
 export type { PostgresTransaction } from './transaction';
 export { migrate, checkSchema, missingMigrations, MIGRATIONS } from './migrations';
 export type { Migration, MigrateOptions, MigrateResult } from './migrations';
-export { runMigrateCommand } from './cli';
-export type { MigrateCommandIo } from './cli';
+export {
+  runPostgresCli,
+  runMigrateCommand,
+  runWorkerCommand,
+  runDeadLettersCommand,
+  POSTGRES_CLI_EXIT,
+  POSTGRES_HELP,
+  MIGRATE_HELP,
+  WORKER_HELP,
+  DEAD_LETTERS_HELP,
+} from './cli';
+export type { CommandIo, ListenersModule } from './cli';
 export { createPostgresInbox } from './inbox';
 export type { PostgresInbox, PostgresInboxOptions } from './inbox';
 export { createPostgresWatchList } from './watch-list';
 export type { PostgresWatchList, PostgresWatchListOptions } from './watch-list';
-export {
-  createPaymentQueue,
-  attachQueue,
-  startWorker,
-  runWorkerCommand,
-  runDeadLettersCommand,
-  WORKER_HELP,
-  DEAD_LETTERS_HELP,
-  NoWorkerListenerError,
-} from './async';
+export { createPaymentQueue, attachQueue, startWorker, NoWorkerListenerError } from './async';
 export type {
   AttachQueueOptions,
-  CommandIo,
-  ListenersModule,
   DeadLetter,
   DeadLetterSource,
   FailedAttempt,

@@ -106,16 +106,16 @@ describe('schema and migrations', () => {
   });
 });
 
-describe('runMigrateCommand (payhook postgres migrate)', () => {
+describe('runMigrateCommand (payhook-postgres migrate, in process)', () => {
   const run = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
-    const out: string[] = [];
-    const err: string[] = [];
+    let out = '';
+    let err = '';
     const code = await runMigrateCommand(argv, {
-      stdout: (l) => out.push(l),
-      stderr: (l) => err.push(l),
+      stdout: (t) => void (out += t),
+      stderr: (t) => void (err += t),
       env,
     });
-    return { code, out: out.join('\n'), err: err.join('\n') };
+    return { code, out, err };
   };
 
   it('--check exits 1 naming what is missing, migrate applies, --check then exits 0', async () => {
@@ -123,7 +123,7 @@ describe('runMigrateCommand (payhook postgres migrate)', () => {
     const before = await run(['--schema', schema, '--check'], { DATABASE_URL });
     expect(before.code).toBe(1);
     expect(before.err).toContain('lacks migration 001_processed, 002_inbox, 003_watch_list');
-    const applied = await run(['--url', DATABASE_URL, '--schema', schema]);
+    const applied = await run(['--database-url', DATABASE_URL, '--schema', schema]);
     expect(applied).toMatchObject({
       code: 0,
       out: expect.stringContaining('applied 001_processed, 002_inbox, 003_watch_list'),
@@ -133,9 +133,12 @@ describe('runMigrateCommand (payhook postgres migrate)', () => {
   });
 
   it('bad usage exits 2 and changes nothing', async () => {
-    expect((await run([])).code).toBe(2);
+    const schema = fresh('cli_usage');
+    expect((await run(['--schema', schema])).code).toBe(2);
     expect((await run(['--schema'], { DATABASE_URL })).code).toBe(2);
     expect((await run(['--frobnicate'], { DATABASE_URL })).code).toBe(2);
+    expect((await run(['--url', DATABASE_URL, '--schema', schema])).code).toBe(2);
+    expect(await tables(schema)).toEqual([]);
     const bad = await run(['--schema', 'Bad Name'], { DATABASE_URL });
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/option "schema"/);

@@ -32,7 +32,7 @@ export const GATEWAY_PLUGINS = {
 
 export type GatewayPlugin = (typeof GATEWAY_PLUGINS)[keyof typeof GATEWAY_PLUGINS];
 
-/** Every optional peer: the gateway plugins, and @payhook/postgres for `payhook postgres …`. */
+/** Every optional peer: the gateway plugins, and @payhook/postgres for the deprecated `payhook postgres …`. */
 export type OptionalPeer = GatewayPlugin | '@payhook/postgres';
 
 /**

@@ -29,7 +29,7 @@ app.use(
   }),
 );
 
-// The boot check: fails when a migration is missing (run `payhook postgres migrate` first).
+// The boot check: fails when a migration is missing (run `payhook-postgres migrate` first).
 store.ready().then(
   () => {
     const server = app.listen(Number(process.env.PORT ?? 3000));

@@ -37,7 +37,7 @@ app.use(
 );
 app.listen(Number(process.env.PORT ?? 3000));
 
-// In the web process, or on their own machines with `payhook worker --listeners ./listeners.js`.
+// In the web process, or on their own machines with `payhook-postgres worker --listeners ./listeners.js`.
 const worker = startWorker(queue, { concurrency: 4 });
 process.once('SIGTERM', () => void worker.stop().then(() => pool.end()));
 // #endregion

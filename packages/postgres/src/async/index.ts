@@ -6,8 +6,6 @@ export { attachQueue } from './attach-queue';
 export type { AttachQueueOptions } from './attach-queue';
 export { startWorker } from './worker';
 export type { PaymentWorker, WorkerOptions } from './worker';
-export { runWorkerCommand, runDeadLettersCommand, WORKER_HELP, DEAD_LETTERS_HELP } from './cli';
-export type { CommandIo, ListenersModule } from './cli';
 export { NoWorkerListenerError } from './run-listeners';
 export type {
   DeadLetter,

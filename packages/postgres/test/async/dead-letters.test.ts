@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
 import { reportCounts, signedDelivery } from '@payhook/core/testing';
-import { runDeadLettersCommand, startWorker, type DeadLetter } from '../../src/async';
+import { runDeadLettersCommand } from '../../src';
+import { startWorker, type DeadLetter } from '../../src/async';
 import {
   DATABASE_URL,
   dropSchema,

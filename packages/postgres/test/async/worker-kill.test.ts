@@ -18,7 +18,7 @@ import {
 } from './support/app';
 
 /**
- * Worker processes (`payhook worker`, runWorkerCommand) SIGKILLed while their listeners sit in open
+ * Worker processes (`payhook-postgres worker`, runWorkerCommand) SIGKILLed while their listeners sit in open
  * transactions, then restarted: pg-boss gives the jobs of the dead workers to the new ones once
  * they expire, and the event table's done mark (in the listener's transaction) keeps every event
  * to one effect. SIGTERM instead finishes the jobs in hand before the process exits.

@@ -33,9 +33,11 @@ Usage:
   payhook send <gateway> <event> --url <url> [options]   post a signed delivery to your app
   payhook keys [--out <dir>] [--force]                   write a test RSA key pair
   payhook simulate lailaolab [--secret <key>] [--port <n>]  run the Lailaolab simulator
-  payhook postgres migrate [--url <url>] [--schema <s>]  apply @payhook/postgres's migrations
-  payhook worker --listeners <module> [options]          run async-mode workers (@payhook/postgres)
-  payhook dead-letters list|retry <id>|retry-all|stats   the async mode's dead letters
+
+Deprecated (run @payhook/postgres's own bin instead; these forward to it):
+  payhook postgres migrate …     now: payhook-postgres migrate [--check] [--database-url <url>]
+  payhook worker …               now: payhook-postgres worker --listeners <module> [options]
+  payhook dead-letters …         now: payhook-postgres dead-letters list|retry <id>|retry-all|stats
 
 Gateways: ${SEND_GATEWAYS.map((g) => g.gateway).join(', ')}
 Run "payhook <command> --help" for a command's options.

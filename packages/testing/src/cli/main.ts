@@ -4,7 +4,7 @@ import { EXIT, IoError, UsageError } from './errors';
 import { mainHelp } from './help';
 import { resolveIo, type CliIo } from './io';
 import { keys } from './keys';
-import { deadLetters, postgres, worker } from './postgres';
+import { deprecatedPostgresCommand } from './postgres';
 import { send } from './send';
 import { simulate } from './simulate';
 
@@ -20,12 +20,11 @@ async function dispatch(command: string | undefined, rest: string[], io: CliIo):
       return keys(rest, io);
     case 'simulate':
       return simulate(rest, io);
+    // Deprecated aliases of the payhook-postgres bin (@payhook/postgres).
     case 'postgres':
-      return postgres(rest, io);
     case 'worker':
-      return worker(rest, io);
     case 'dead-letters':
-      return deadLetters(rest, io);
+      return deprecatedPostgresCommand(command, rest, io);
     case undefined:
     case '-h':
     case '--help':

@@ -1,55 +1,58 @@
 import { requirePlugin } from '../plugins';
-import { UsageError } from './errors';
 import type { CliIo } from './io';
 
-/** What the CLI uses of @payhook/postgres (an optional peer, loaded when a command needs it). */
+/**
+ * What the deprecated aliases use of @payhook/postgres (an optional peer, loaded when an alias
+ * runs): its `payhook-postgres` bin's entry, with each command's help and parsing.
+ */
 interface PostgresCli {
-  runWorkerCommand(argv: string[], io: CliIo): Promise<number>;
-  runDeadLettersCommand(argv: string[], io: CliIo): Promise<number>;
-  runMigrateCommand(
-    argv: readonly string[],
-    io: {
-      stdout(line: string): void;
-      stderr(line: string): void;
-      env: Record<string, string | undefined>;
-    },
-  ): Promise<number>;
+  runPostgresCli(argv: readonly string[], io: Partial<CliIo>): Promise<number>;
 }
 
-export const POSTGRES_HELP = `Usage: payhook postgres migrate [--url <postgres url>] [--schema <name>] [--check]
+/** The old spellings: each is `payhook-postgres <command>` now. */
+export const DEPRECATED_COMMANDS = {
+  postgres: 'payhook postgres migrate',
+  worker: 'payhook worker',
+  'dead-letters': 'payhook dead-letters',
+} as const;
 
-  migrate            apply @payhook/postgres's migrations (each in one transaction, under a lock)
-  --url <url>        the database (default $DATABASE_URL)
-  --schema <name>    the schema payhook's tables live in (default payhook)
-  --check            apply nothing: exit 1 and name the missing migrations, if any
-`;
-
-/** `payhook postgres <command>`: forwarded to @payhook/postgres, so production needs no testing. */
-export async function postgres(argv: string[], io: CliIo): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h') {
-    io.stdout(POSTGRES_HELP);
-    return command === undefined ? 2 : 0;
-  }
-  if (command !== 'migrate') throw new UsageError(`unknown postgres command "${command}"`);
-  const cli = requirePlugin<PostgresCli>('@payhook/postgres', 'payhook postgres migrate');
-  return cli.runMigrateCommand(rest, {
-    stdout: (line) => io.stdout(`${line}\n`),
-    stderr: (line) => io.stderr(`${line}\n`),
-    env: io.env,
+/** `--url <u>` / `--url=<u>` (the old migrate flag) as `--database-url`; whether there was one. */
+function renameUrlFlag(argv: readonly string[]): { argv: string[]; renamed: boolean } {
+  let renamed = false;
+  const out = argv.map((arg) => {
+    if (arg !== '--url' && !arg.startsWith('--url=')) return arg;
+    renamed = true;
+    return arg.replace(/^--url/, '--database-url');
   });
+  return { argv: out, renamed };
 }
 
-/** `payhook worker …`: the async mode's worker process (@payhook/postgres's runWorkerCommand). */
-export function worker(argv: string[], io: CliIo): Promise<number> {
-  return requirePlugin<PostgresCli>('@payhook/postgres', 'payhook worker').runWorkerCommand(
-    argv,
-    io,
+/** The old spelling's words and the new ones: `payhook postgres migrate` → `payhook-postgres migrate`. */
+function spellings(alias: keyof typeof DEPRECATED_COMMANDS, argv: readonly string[]) {
+  if (alias !== 'postgres')
+    return { old: DEPRECATED_COMMANDS[alias], now: `payhook-postgres ${alias}` };
+  const command = argv[0] !== undefined && !argv[0].startsWith('-') ? ` ${argv[0]}` : '';
+  return { old: `payhook postgres${command}`, now: `payhook-postgres${command}` };
+}
+
+/**
+ * `payhook postgres migrate …`, `payhook worker …`, `payhook dead-letters …`: deprecated aliases
+ * of `payhook-postgres migrate|worker|dead-letters …`. One line on stderr names the new command,
+ * then @payhook/postgres runs it (the same help, flags and exit codes). `payhook postgres
+ * migrate --url <u>` is passed on as `--database-url <u>`. `argv` follows the alias's own words.
+ */
+export function deprecatedPostgresCommand(
+  alias: keyof typeof DEPRECATED_COMMANDS,
+  argv: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  const { old, now } = spellings(alias, argv);
+  const { argv: forwarded, renamed } =
+    alias === 'postgres' ? renameUrlFlag(argv) : { argv: [alias, ...argv], renamed: false };
+  io.stderr(
+    `payhook: "${old}" is deprecated: run "${now} …" (the bin of @payhook/postgres)` +
+      `${renamed ? ', with --database-url instead of --url' : ''}\n`,
   );
-}
-
-/** `payhook dead-letters list|retry <id>|retry-all|stats`: the async mode's dead letters. */
-export function deadLetters(argv: string[], io: CliIo): Promise<number> {
-  const cli = requirePlugin<PostgresCli>('@payhook/postgres', 'payhook dead-letters');
-  return cli.runDeadLettersCommand(argv, io);
+  const cli = requirePlugin<PostgresCli>('@payhook/postgres', old);
+  return cli.runPostgresCli(forwarded, io);
 }

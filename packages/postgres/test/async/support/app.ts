@@ -122,7 +122,7 @@ export interface WorkerProcess {
   stderr(): string;
 }
 
-/** `payhook worker` as its own process (runWorkerCommand), with support/listeners.ts. */
+/** `payhook-postgres worker` as its own process (runWorkerCommand), with support/listeners.ts. */
 export async function startWorkerProcess(
   name: string,
   schema: string,
@@ -149,7 +149,7 @@ export async function startWorkerProcess(
   await new Promise<void>((resolveStarted, reject) => {
     const onData = (c: Buffer): void => {
       stdout += c.toString();
-      if (stdout.includes('payhook worker: started')) resolveStarted();
+      if (stdout.includes('payhook-postgres worker: started')) resolveStarted();
     };
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`worker ${name} exited ${code}: ${stderr}`)));

@@ -1,6 +1,6 @@
-/** One worker process: `payhook worker` through runWorkerCommand, stopped by SIGTERM (or killed). */
+/** One worker process: `payhook-postgres worker` through runWorkerCommand, stopped by SIGTERM (or killed). */
 import { resolve } from 'node:path';
-import { runWorkerCommand } from '../../../src/async';
+import { runWorkerCommand } from '../../../src/cli';
 import { DATABASE_URL } from '../../support/db';
 
 const argv = [

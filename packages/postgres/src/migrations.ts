@@ -115,7 +115,7 @@ const HISTORY = 'schema_migrations';
 /**
  * Applies the missing migrations in one transaction, under an advisory lock so two processes
  * migrating at once apply each step once. Never called implicitly: run it at deploy (or the CLI
- * `payhook postgres migrate`).
+ * `payhook-postgres migrate`).
  */
 export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise<MigrateResult> {
   const schema = checkSchemaName(options.schema, 'payhook');
@@ -172,7 +172,7 @@ export async function checkSchema(pool: Pool, options: MigrateOptions = {}): Pro
   if (missing.length === 0) return;
   throw new ConfigError(
     'schema',
-    `"${schema}" lacks migration ${missing.join(', ')}: run \`payhook postgres migrate --schema ${schema}\` ` +
+    `"${schema}" lacks migration ${missing.join(', ')}: run \`payhook-postgres migrate --schema ${schema}\` ` +
       `or migrate(pool, { schema: '${schema}' }) before starting the app`,
     { source: SOURCE },
   );

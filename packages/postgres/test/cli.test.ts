@@ -61,7 +61,7 @@ describe('payhook-postgres migrate', () => {
     ]);
     expect(before.code).toBe(1);
     expect(before.stderr).toContain(
-      `schema "${schema}" lacks migration 001_processed, 002_inbox, 003_watch_list: run "payhook-postgres migrate --schema ${schema}"`,
+      `schema "${schema}" lacks migration 001_processed, 002_inbox, 003_watch_list, 004_async_event: run "payhook-postgres migrate --schema ${schema}"`,
     );
     expect(await schemaExists(schema)).toBe(false);
 

@@ -7,6 +7,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -154,4 +155,16 @@ function writeKeyFile(target: string, text: string, mode: number): void {
     rmSync(temp, { force: true });
     throw error;
   }
+}
+
+/** Reads a private key file (PEM or bare Base64 DER) into a pair. */
+export function readTestKeyPair(file: string): TestKeyPair {
+  return testKeyPairFrom(readFileSync(file, 'utf8'));
+}
+
+/** A pair as given (TestKeyPair or a private key), or a generated one. */
+export function resolveTestKeyPair(keys: TestKeyPair | KeyInput | undefined): TestKeyPair {
+  if (keys === undefined) return generateTestKeyPair();
+  if (typeof keys === 'object' && 'privateKeyPem' in keys) return keys;
+  return testKeyPairFrom(keys);
 }

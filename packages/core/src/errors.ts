@@ -21,6 +21,8 @@ export const ERROR_CATALOGUE = {
   ERR_STORE_UNAVAILABLE: 503,
   ERR_GATEWAY_API: 502,
   ERR_STATUS_MISMATCH: 409,
+  /** A status query the budget for transactions nobody awaits has no room for: not asked, retried. */
+  ERR_STATUS_BUDGET: 503,
   ERR_DELIVERY_STALE: 401,
   ERR_COMMIT_FAILED: 503,
   ERR_INBOX_ENTRY_NOT_FOUND: 404,

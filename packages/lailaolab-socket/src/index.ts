@@ -1,6 +1,12 @@
 export { createLailaolabProvider, createLailaolabMiddleware, LAILAOLAB_ACK } from './provider';
 export { LailaolabMismatchError } from './verify';
-export { DEFAULT_TIME_ZONE, DEFAULT_SOCKET_URL, lailaolabSocketUrl } from './options';
+export {
+  DEFAULT_TIME_ZONE,
+  DEFAULT_SOCKET_URL,
+  DEFAULT_UNWATCHED_QUERIES_PER_MINUTE,
+  lailaolabSocketUrl,
+} from './options';
+export { StatusBudgetError } from './status-lookup';
 export type {
   LailaolabProviderOptions,
   LailaolabSourceOptions,

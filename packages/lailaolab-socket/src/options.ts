@@ -15,6 +15,13 @@ import { checkApiBase, checkKey } from './status-client';
 import type { StatusLookupOptions } from './status-lookup';
 import type { WatchList } from './watch-list';
 
+/**
+ * Status queries a minute for webhooks naming a transaction nobody awaits: one a second on
+ * average bounds what a junk flood costs on the merchant's key, well above the rate at which a
+ * shop's genuine notices for unwatched payments arrive.
+ */
+export const DEFAULT_UNWATCHED_QUERIES_PER_MINUTE = 60;
+
 /** Gateway wall clock (the docs name no zone: assume Asia/Vientiane, UTC+7). */
 export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
 
@@ -62,6 +69,14 @@ export interface LailaolabProviderOptions extends MaxAgeOptions {
    * source's sweep (`statusConcurrency`) are not counted.
    */
   maxStatusQueries?: number;
+  /**
+   * Webhook only: most status queries in any 60 s about transactions the merchant does not await
+   * (not on the source's watch list; without a source, none is awaited); beyond it such webhooks
+   * get the retry answer without a query (503 ERR_STATUS_BUDGET on `error`). Default 60: a junk
+   * flood then costs at most one query a second on your key, while a shop's real notices for
+   * unwatched payments rarely come faster. 0: only watched transactions are ever asked about.
+   */
+  unwatchedQueriesPerMinute?: number;
 }
 
 export interface LailaolabSourceOptions extends LailaolabProviderOptions {
@@ -185,16 +200,26 @@ export function resolveProviderOptions(options: LailaolabProviderOptions): Resol
   };
 }
 
-/** The webhook's status cache and cap (`statusCacheMs`, `statusCacheSize`, `maxStatusQueries`). */
+/**
+ * The webhook's status cache, cap and budget (`statusCacheMs`, `statusCacheSize`,
+ * `maxStatusQueries`, `unwatchedQueriesPerMinute`).
+ */
 export function checkCacheOptions(options: {
   statusCacheMs?: number;
   statusCacheSize?: number;
   maxStatusQueries?: number;
+  unwatchedQueriesPerMinute?: number;
 }): StatusLookupOptions {
   return {
     cacheMs: wholeMs(options.statusCacheMs, 30_000, 'statusCacheMs', 0),
     cacheSize: whole(options.statusCacheSize, 1_000, 'statusCacheSize'),
     maxInFlight: whole(options.maxStatusQueries, 16, 'maxStatusQueries'),
+    unwatchedPerMinute: whole(
+      options.unwatchedQueriesPerMinute,
+      DEFAULT_UNWATCHED_QUERIES_PER_MINUTE,
+      'unwatchedQueriesPerMinute',
+      0,
+    ),
   };
 }
 

@@ -27,7 +27,7 @@ import {
   type LailaolabPayload,
 } from './schema';
 import { createLailaolabStatusClient } from './status-client';
-import { createStatusLookup } from './status-lookup';
+import { createStatusLookup, type IsAwaited } from './status-lookup';
 import { createConfirm, decodeDelivery, isDecodedDelivery } from './verify';
 
 export type LailaolabProvider = PaymentProvider<
@@ -55,15 +55,18 @@ export function createLailaolabProvider(options: LailaolabProviderOptions): Lail
   return buildProvider(resolveProviderOptions(options));
 }
 
-/** The provider from checked options: the source builds its own this way, sharing the checks. */
-export function buildProvider(resolved: ResolvedOptions): LailaolabProvider {
+/**
+ * The provider from checked options: the source builds its own this way, sharing the checks, and
+ * gives `isAwaited` (its watch list) so that the webhook's budget counts only ids nobody awaits.
+ */
+export function buildProvider(resolved: ResolvedOptions, isAwaited?: IsAwaited): LailaolabProvider {
   const { timeZone, currency } = resolved;
   const client = createLailaolabStatusClient({
     apiKey: resolved.apiKey,
     apiBase: resolved.apiBase,
     timeoutMs: resolved.statusTimeoutMs,
   });
-  const lookup = createStatusLookup(client, resolved.cache);
+  const lookup = createStatusLookup(client, resolved.cache, isAwaited);
   return defineProvider<LailaolabPayload, LailaolabConfirmation | undefined>({
     id: PROVIDER_ID,
     source: SOURCE,

@@ -104,6 +104,19 @@ function unsavedNotListed(state: SourceState, listed: readonly string[], now: nu
     .map(([id]) => id);
 }
 
+/**
+ * Whether the merchant awaits this transaction: watched here and not yet written to the list, or
+ * on the list (its `has` when it offers one, else a read of the whole list). Rejects when the list
+ * cannot be read: the webhook then counts the id against its budget.
+ */
+export async function isWatched(state: SourceState, id: string): Promise<boolean> {
+  const local = state.unsaved.get(id);
+  if (local !== undefined && local > Date.now()) return true;
+  const list = state.watchList;
+  if (typeof list.has === 'function') return list.has(id);
+  return (await list.list()).ids.includes(id);
+}
+
 /** `source.watching()`: the list's ids, then those this process could not write to it yet. */
 export async function watching(state: SourceState): Promise<string[]> {
   const { ids } = await state.watchList.list();

@@ -13,7 +13,16 @@ import {
   type LailaolabSourceOptions,
 } from './options';
 import { buildProvider, type LailaolabProvider } from './provider';
-import { FINAL, forget, sweep, unwatch, watch, watching, type SweepReport } from './recovery';
+import {
+  FINAL,
+  forget,
+  isWatched,
+  sweep,
+  unwatch,
+  watch,
+  watching,
+  type SweepReport,
+} from './recovery';
 import { isTransactionId, SOURCE } from './schema';
 import { createSourceState, report, sanitize, track, type SourceState } from './source-state';
 import { createMemoryWatchList } from './watch-list';
@@ -77,7 +86,12 @@ export function createLailaolabSource(
       source: SOURCE,
     });
   const resolved = resolveProviderOptions(options);
-  const provider = buildProvider(resolved);
+  // The webhook's budget spares the transactions this source watches; its state exists from
+  // below on, before any delivery can reach the provider.
+  const ref: { state?: SourceState } = {};
+  const provider = buildProvider(resolved, (id) =>
+    ref.state ? isWatched(ref.state, id) : Promise.resolve(false),
+  );
   // Before any socket opens: the hub must remember events longer than a confirmation may be old.
   assertRetentionCovers(hub, provider);
   const config = resolveSourceOptions(options, resolved.secretKey);
@@ -99,6 +113,7 @@ export function createLailaolabSource(
     socket,
     secretKey: resolved.secretKey,
   });
+  ref.state = state;
   listen(state);
   if (config.sweepIntervalMs > 0) {
     state.sweepTimer = setInterval(() => void sweep(state), config.sweepIntervalMs);

@@ -1,4 +1,4 @@
-import { GatewayApiError } from '@payhook/core';
+import { GatewayApiError, PaymentError } from '@payhook/core';
 import { SOURCE } from './schema';
 import type { LailaolabStatusClient, LailaolabStatusResult } from './status-client';
 
@@ -9,6 +9,46 @@ export interface StatusLookupOptions {
   cacheSize: number;
   /** Most status queries in flight at once; beyond it, a retryable GatewayApiError. */
   maxInFlight: number;
+  /**
+   * Most status queries per minute (any 60 s) about transactions nobody awaits (not on the
+   * watch list); beyond it, a StatusBudgetError without a query. 0: only awaited ones are asked.
+   */
+  unwatchedPerMinute: number;
+}
+
+/** Whether the merchant awaits this transaction (the source's watch list); false without one. */
+export type IsAwaited = (transactionId: string) => Promise<boolean>;
+
+const WINDOW_MS = 60_000;
+
+/**
+ * 503 ERR_STATUS_BUDGET: the webhook names a transaction nobody awaits and this minute's budget of
+ * queries for such ids is spent. Not a verdict on the delivery (it may be genuine): the gateway
+ * gets its retry answer, and a later delivery, the socket or the sweep can still confirm it.
+ */
+export class StatusBudgetError extends PaymentError {
+  constructor(transactionId: string, perMinute: number) {
+    super(
+      `transaction ${transactionId} is not on the watch list and the ${perMinute} status queries a minute allowed for such transactions (unwatchedQueriesPerMinute) are spent: not asked about; the gateway is asked to deliver it again`,
+      { code: 'ERR_STATUS_BUDGET', source: SOURCE },
+    );
+  }
+}
+
+/**
+ * The budget as a sliding log of the last minute's query times: exact ("at most N in any 60 s"),
+ * unlike a fixed window that allows 2N across its edge, and N numbers of memory at most.
+ */
+function createBudget(perMinute: number): { take(now: number): boolean } {
+  const spent: number[] = [];
+  return {
+    take(now) {
+      while (spent.length > 0 && spent[0]! <= now - WINDOW_MS) spent.shift();
+      if (spent.length >= perMinute) return false;
+      spent.push(now);
+      return true;
+    },
+  };
 }
 
 /** Statuses that will not change back: a record in one of them can be reused for a while. */
@@ -23,16 +63,19 @@ export interface StatusLookup {
  * Every POST to the unsigned webhook that names a transaction would cost the merchant one status
  * query on its own key. So: an answer that will not change (not found, or a final status) is
  * reused for `cacheMs`; a delivery for a transaction already being asked about waits for that
- * answer; and at most `maxInFlight` queries run at once, beyond which the delivery gets the
- * gateway's retry answer. A WAITING record is never reused: the payment completing a moment
- * later must not be refused on a stale answer.
+ * answer; at most `maxInFlight` queries run at once; and a transaction the merchant does not await
+ * (not on the watch list) is asked about only within `unwatchedPerMinute`. Beyond the last two the
+ * delivery gets the gateway's retry answer. A WAITING record is never reused: the payment
+ * completing a moment later must not be refused on a stale answer.
  */
 export function createStatusLookup(
   client: LailaolabStatusClient,
   options: StatusLookupOptions,
+  isAwaited: IsAwaited = () => Promise.resolve(false),
 ): StatusLookup {
   const cache = new Map<string, { result: LailaolabStatusResult; expiresAt: number }>();
   const pending = new Map<string, Promise<LailaolabStatusResult>>();
+  const budget = createBudget(options.unwatchedPerMinute);
   let inFlight = 0;
 
   const remember = (transactionId: string, result: LailaolabStatusResult): void => {
@@ -42,36 +85,54 @@ export function createStatusLookup(
     cache.set(transactionId, { result, expiresAt: Date.now() + options.cacheMs });
     while (cache.size > options.cacheSize) cache.delete(cache.keys().next().value as string);
   };
+  const cached = (transactionId: string): Promise<LailaolabStatusResult> | undefined => {
+    const hit = cache.get(transactionId);
+    if (hit && hit.expiresAt > Date.now()) return Promise.resolve(hit.result);
+    if (hit) cache.delete(transactionId);
+    return pending.get(transactionId);
+  };
+  const ask = (transactionId: string): Promise<LailaolabStatusResult> => {
+    inFlight++;
+    const call = client
+      .check(transactionId)
+      .then((result) => {
+        remember(transactionId, result);
+        return result;
+      })
+      .finally(() => {
+        inFlight--;
+        pending.delete(transactionId);
+      });
+    pending.set(transactionId, call);
+    return call;
+  };
 
   return {
-    check(transactionId) {
-      const hit = cache.get(transactionId);
-      if (hit) {
-        if (hit.expiresAt > Date.now()) return Promise.resolve(hit.result);
-        cache.delete(transactionId);
-      }
-      const joined = pending.get(transactionId);
+    async check(transactionId) {
+      const known = cached(transactionId);
+      if (known) return known;
+      // Asked only when a query would be spent: a cached or shared answer costs nothing.
+      const awaited = await awaitedOrNot(isAwaited, transactionId);
+      // The watch list may have taken a turn: another delivery may have started the same query.
+      const joined = cached(transactionId);
       if (joined) return joined;
       if (inFlight >= options.maxInFlight)
-        return Promise.reject(
-          new GatewayApiError(
-            `${options.maxInFlight} status queries are already in flight (maxStatusQueries): transaction ${transactionId} was not asked about; the gateway is asked to deliver it again`,
-            { source: SOURCE, retryable: true },
-          ),
+        throw new GatewayApiError(
+          `${options.maxInFlight} status queries are already in flight (maxStatusQueries): transaction ${transactionId} was not asked about; the gateway is asked to deliver it again`,
+          { source: SOURCE, retryable: true },
         );
-      inFlight++;
-      const call = client
-        .check(transactionId)
-        .then((result) => {
-          remember(transactionId, result);
-          return result;
-        })
-        .finally(() => {
-          inFlight--;
-          pending.delete(transactionId);
-        });
-      pending.set(transactionId, call);
-      return call;
+      if (!awaited && !budget.take(Date.now()))
+        throw new StatusBudgetError(transactionId, options.unwatchedPerMinute);
+      return ask(transactionId);
     },
   };
+}
+
+/** A watch list that cannot be read awaits nothing: the id is then counted, never let through free. */
+async function awaitedOrNot(isAwaited: IsAwaited, transactionId: string): Promise<boolean> {
+  try {
+    return await isAwaited(transactionId);
+  } catch {
+    return false;
+  }
 }

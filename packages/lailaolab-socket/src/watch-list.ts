@@ -36,6 +36,12 @@ export interface WatchList {
   remove(id: string): Promise<WatchListRemoveResult>;
   /** The ids still followed; expired entries are deleted and counted, not returned. */
   list(): Promise<WatchListEntries>;
+  /**
+   * Optional: whether `id` is followed and not expired. The webhook asks it for every transaction
+   * it would spend a status query on (its budget spares watched ones); without it, `list()` is
+   * read instead, which costs the whole list per such webhook.
+   */
+  has?(id: string): Promise<boolean>;
 }
 
 export interface MemoryWatchListOptions {
@@ -86,6 +92,10 @@ export function createMemoryWatchList(options: MemoryWatchListOptions = {}): Wat
       checkId(id);
       const removed = entries.delete(id);
       return { removed, size: entries.size };
+    },
+    async has(id) {
+      const expiresAt = entries.get(id);
+      return expiresAt !== undefined && expiresAt > Date.now();
     },
     async list() {
       const now = Date.now();

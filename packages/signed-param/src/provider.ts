@@ -14,6 +14,7 @@ import {
   type SignedParamMiddlewareOptions,
   type SignedParamOptions,
 } from './options';
+import { keyFingerprint, registerMount } from './mounts';
 import { createPaymentQuery } from './query';
 import { SOURCE, PARAM_SCHEMA, type SignedParamPayload, type SignedParamRaw } from './schema';
 import { verifySignedParam } from './verify';
@@ -63,10 +64,22 @@ export function createSignedParamProvider(
   });
 }
 
-/** The Express middleware for the notification URL, with the provider it runs on. */
+/**
+ * The Express middleware for the notification URL, with the provider it runs on. Mounts of one hub
+ * that share a platform key must keep their payments apart with `orderIdPrefix` (mounts.ts):
+ * refused here, at boot, otherwise.
+ */
 export function createSignedParamMiddleware(
   hub: PaymentHub,
   options: SignedParamMiddlewareOptions,
 ): GatewayMiddleware<SignedParamRaw> {
-  return createGatewayMiddleware(hub, options, createSignedParamProvider);
+  const middleware = createGatewayMiddleware(hub, options, createSignedParamProvider);
+  // The options passed the provider's checks above: the keys load and the prefix is a string.
+  const keys = loadPublicKeys(options.platformPublicKey, 'platformPublicKey', SOURCE);
+  registerMount(hub, {
+    id: middleware.provider.id,
+    fingerprints: keys.map(keyFingerprint),
+    orderIdPrefix: options.orderIdPrefix,
+  });
+  return middleware;
 }

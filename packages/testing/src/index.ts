@@ -5,6 +5,7 @@ export {
   writeTestKeyPair,
   readTestKeyPair,
   KEY_FILES,
+  KeyFileRefusedError,
 } from './keys';
 export type { TestKeyPair, WrittenKeyPair } from './keys';
 export {

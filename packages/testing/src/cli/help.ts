@@ -101,11 +101,14 @@ Writes a fresh RSA key pair for testing, as a gateway would hold it:
 
 Options:
   --out <dir>   default ./payhook-keys
-  --force       overwrite existing files
+  --force       overwrite existing files (each is replaced, never written through:
+                a symbolic link at a key file is refused, with or without --force)
   --json        print the file paths as JSON
   -h, --help
 
-Exit codes: 0 written; 2 files exist (use --force); 3 not writable.
+The private key is 0600 from its first byte; the public files are 0644.
+Exit codes: 0 written; 2 files exist (use --force) or a key file is a symbolic link;
+3 not writable.
 `;
 
 export const SIMULATE_HELP = `payhook simulate lailaolab [options]

@@ -1,6 +1,13 @@
-import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
-import { KEY_FILES, writeTestKeyPair } from '../keys';
+import { KEY_FILES, KeyFileRefusedError, writeTestKeyPair } from '../keys';
 import { parseCommand } from './args';
 import { EXIT, IoError, UsageError } from './errors';
 import { KEYS_HELP } from './help';
@@ -15,17 +22,19 @@ export function keys(args: string[], io: CliIo): number {
   const { values, positionals } = parsed;
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const dir = path.resolve(io.cwd, values.out ?? 'payhook-keys');
-  const existing = Object.values(KEY_FILES)
-    .map((f) => path.join(dir, f))
-    .filter((f) => existsSync(f));
-  if (existing.length > 0 && !values.force)
-    throw new UsageError(`${existing.join(', ')} already exist: use --force to overwrite`);
   let written;
   let ignore;
   try {
     written = writeTestKeyPair(dir, { force: values.force });
     ignore = ignoreKeys(dir);
   } catch (error) {
+    // Refused targets (present without --force, a symbolic link) are the user's to look at.
+    if (error instanceof KeyFileRefusedError)
+      throw new UsageError(
+        error.code === 'EEXIST'
+          ? error.detail.replace(' (use force to overwrite)', ': use --force to overwrite')
+          : error.detail,
+      );
     throw new IoError(`cannot write keys in ${dir} (${(error as NodeJS.ErrnoException).code})`);
   }
   if (values.json) io.stdout(`${JSON.stringify({ ...written.files, gitignore: ignore.file })}\n`);
@@ -53,6 +62,9 @@ const OWN_FILES = new Set<string>([...Object.values(KEY_FILES), '.gitignore']);
  */
 function ignoreKeys(dir: string): { file: string; note: string } {
   const file = path.join(dir, '.gitignore');
+  // Never written through a link: appending to wherever it points is not ours to do.
+  if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink())
+    return { file, note: `is a symbolic link: left alone; add /${KEY_FILES.privateKey} yourself` };
   const own = readdirSync(dir).every((name) => OWN_FILES.has(name));
   if (!existsSync(file) && own) {
     writeFileSync(file, '# written by payhook keys: test keys stay out of git\n*\n');

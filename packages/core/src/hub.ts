@@ -50,6 +50,8 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
   const { settings, store, logger, inbox } = resolveHubOptions(options);
   const emitter = new EventEmitter();
   const state: HubState = { emitter, store, logger, settings, inbox, inFlight: 0 };
+  // Plugins' per-hub state (e.g. the mounts that share a key) lives with the hub it belongs to.
+  const plugins = new Map<string, unknown>();
   const internals: HubInternals = {
     reject: (provider, error, delivery) => {
       const reply = reject(state, provider, error, delivery);
@@ -60,6 +62,10 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
       return reply;
     },
     notify: (name, ...args) => notify(state, name, ...args),
+    pluginState<T>(key: string, create: () => T): T {
+      if (!plugins.has(key)) plugins.set(key, create());
+      return plugins.get(key) as T;
+    },
   };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Listener = (...args: any[]) => unknown;
@@ -116,6 +122,14 @@ export function notifyHub<K extends keyof NoticeChannels>(
   ...args: NoticeChannels[K]
 ): void {
   hub[HUB_INTERNALS].notify(name, ...args);
+}
+
+/**
+ * For plugins: their state on this hub (made by `create` on first use), e.g. what earlier mounts
+ * registered, for checks across mounts at boot. `key` names the plugin (its package name).
+ */
+export function pluginState<T>(hub: PaymentHub, key: string, create: () => T): T {
+  return hub[HUB_INTERNALS].pluginState(key, create);
 }
 
 function checkEventName(name: string): HubEventName {

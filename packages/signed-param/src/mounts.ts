@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { ProviderConfigError, type PaymentHub } from '@payhook/core';
+import { pluginState } from '@payhook/core/plugin';
 import { SOURCE } from './schema';
 
 /*
@@ -21,9 +22,6 @@ export interface MountRecord {
   orderIdPrefix: string | undefined;
 }
 
-/** Per hub, the signed-param mounts made on it so far (weak: a dropped hub takes its list along). */
-const MOUNTS = new WeakMap<PaymentHub, MountRecord[]>();
-
 export function keyFingerprint(key: KeyObject): string {
   return createHash('sha256')
     .update(key.export({ type: 'spki', format: 'der' }))
@@ -37,14 +35,14 @@ export function keyFingerprint(key: KeyObject): string {
  * the store already processes it once: they are not refused.
  */
 export function registerMount(hub: PaymentHub, mount: MountRecord): void {
-  const mounts = MOUNTS.get(hub) ?? [];
+  // The hub keeps its own list of our mounts (no side table): made with the hub, gone with it.
+  const mounts = pluginState(hub, `${SOURCE}:mounts`, (): MountRecord[] => []);
   for (const other of mounts) {
     if (other.id === mount.id) continue;
     const shared = mount.fingerprints.find((f) => other.fingerprints.includes(f));
     if (shared !== undefined) checkPrefixes(mount, other, shared);
   }
   mounts.push(mount);
-  MOUNTS.set(hub, mounts);
 }
 
 function checkPrefixes(mount: MountRecord, other: MountRecord, fingerprint: string): void {

@@ -199,6 +199,8 @@ export interface HubInternals {
   reject(provider: AnyPaymentProvider, error: PaymentErrorLike, delivery?: Delivery): HttpReply;
   /** Reports on a notice channel (`source.up`, `source.down`, `source.error`...). */
   notify<K extends keyof NoticeChannels>(name: K, ...args: NoticeChannels[K]): void;
+  /** A plugin's own state on this hub, made by `create` the first time `key` is asked for. */
+  pluginState<T>(key: string, create: () => T): T;
 }
 
 /** The key of a hub's internals: adapters reach them through @payhook/core/plugin. */

@@ -6,6 +6,7 @@ import { ANY, markOnce } from './pipeline/listeners';
 import { notify, reject } from './pipeline/notify';
 import { receive, reconcile } from './pipeline/receive';
 import { recordDelivery } from './pipeline/record-delivery';
+import { HeaderRedaction } from './inbox/redact';
 import { replay } from './pipeline/replay';
 import { resolveHubOptions } from './pipeline/settings';
 import {
@@ -49,11 +50,13 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
 ): PaymentHubFor<S> {
   const { settings, store, logger, inbox } = resolveHubOptions(options);
   const emitter = new EventEmitter();
-  const state: HubState = { emitter, store, logger, settings, inbox, inFlight: 0 };
+  const redaction = new HeaderRedaction(settings.redactHeaders);
+  const state: HubState = { emitter, store, logger, settings, inbox, redaction, inFlight: 0 };
   // Plugins' per-hub state (e.g. the mounts that share a key) lives with the hub it belongs to.
   const plugins = new Map<string, unknown>();
   const internals: HubInternals = {
     reject: (provider, error, delivery) => {
+      redaction.note(provider);
       const reply = reject(state, provider, error, delivery);
       if (delivery && inbox) {
         const refused = { outcome: 'rejected' as const, reply, events: [], error };
@@ -91,10 +94,16 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
       emitter.off(ANY, listener);
       return hub;
     },
-    receive: async (provider, delivery) =>
-      recordDelivery(state, provider.id, delivery, await receive(state, provider, delivery)),
+    receive: async (provider, delivery) => {
+      // Every way a provider reaches the hub notes its secret headers before anything is recorded.
+      redaction.note(provider);
+      return recordDelivery(state, provider.id, delivery, await receive(state, provider, delivery));
+    },
     reconcile: (provider, reference) => reconcile(state, provider, reference),
-    replay: (provider, inboxId) => replay(state, provider, inboxId),
+    replay: (provider, inboxId) => {
+      redaction.note(provider);
+      return replay(state, provider, inboxId);
+    },
     [HUB_INTERNALS]: internals,
     listenerCount: (name) => emitter.listenerCount(name),
     store,

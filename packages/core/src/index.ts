@@ -43,9 +43,17 @@ export type {
   MemoryStoreOptions,
   StoreContext,
 } from './store';
-export { createMemoryInbox, REDACTED_HEADERS } from './inbox';
+export {
+  createMemoryInbox,
+  inboxRecordSize,
+  isVerifiedRecord,
+  REDACTED_HEADERS,
+  resolveInboxBudget,
+} from './inbox';
 export type {
   Inbox,
+  InboxBudget,
+  InboxBudgetOptions,
   InboxEntry,
   InboxEvent,
   InboxFilter,

@@ -3,6 +3,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { PaymentEvent, VerificationMethod } from './events';
 import { FieldProblem, ProviderConfigError } from './errors';
 import { DEFAULT_CLOCK_SKEW_MS } from './signed-time';
+import { checkHeaderNames } from './inbox/redact';
 
 /** What a transport hands to the hub: the bytes exactly as received, and their headers. */
 export interface Delivery {
@@ -117,6 +118,13 @@ export interface ProviderDefinition<Raw, Confirmation = undefined> {
   /** How authenticity is established, unless a draft says otherwise (default 'signature'). */
   verification?: VerificationMethod;
   /**
+   * Request headers that carry a secret of the merchant's (a shared token the gateway sends, an
+   * API key): the hub's inbox stores them as `[redacted]`, on top of core's REDACTED_HEADERS.
+   * A header `verify` compares as-is is a secret too: declare it, and its replay from the inbox
+   * then fails closed (401). Never list a signature computed over the body: a replay re-verifies it.
+   */
+  secretHeaders?: readonly string[];
+  /**
    * Checks authenticity on the raw bytes and returns the payload (or `verified(payload, { keyIndex })`);
    * throws SignatureError/PayloadError.
    */
@@ -153,6 +161,8 @@ export interface PaymentProvider<Raw = unknown, Confirmation = unknown> {
   readonly source: string;
   readonly contentTypes: readonly string[];
   readonly verification: VerificationMethod;
+  /** Headers the inbox stores redacted (lower-case); see ProviderDefinition.secretHeaders. */
+  readonly secretHeaders?: readonly string[];
   readonly schema: Record<string, unknown>;
   /** The compiled schema; returns problems as FieldProblems, or null when valid. */
   validate(raw: unknown): FieldProblem[] | null;
@@ -231,11 +241,17 @@ export function defineProvider<Raw, Confirmation = undefined>(
   const contentTypes = (definition.contentTypes ?? ['application/json']).map((t) =>
     t.toLowerCase(),
   );
+  const secretHeaders = checkHeaderNames(
+    definition.secretHeaders,
+    'secretHeaders',
+    (option, problem) => new ProviderConfigError(option, problem, { source }),
+  );
   return Object.freeze({
     id: definition.id,
     source,
     contentTypes,
     verification: definition.verification ?? 'signature',
+    secretHeaders,
     schema: definition.schema,
     validate(raw: unknown) {
       return compiled(raw) ? null : toFieldProblems(compiled.errors);

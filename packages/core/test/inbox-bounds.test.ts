@@ -15,8 +15,17 @@ import {
 const provider = createTestProvider();
 
 let n = 0;
+/** A verified entry by default (it carries an event); pass `events: []` for an unverified one. */
 function record(overrides: Partial<InboxRecord> = {}): InboxRecord {
   n++;
+  const event = {
+    id: `test-gateway:E${n}:paid`,
+    type: 'payment.completed' as const,
+    orderId: `O${n}`,
+    transactionId: `E${n}`,
+    amount: '1.00',
+    currency: 'LAK',
+  };
   return {
     id: `entry-${n}`,
     receivedAt: new Date(),
@@ -26,7 +35,7 @@ function record(overrides: Partial<InboxRecord> = {}): InboxRecord {
     body: Buffer.from(`{"n":${n}}`),
     outcome: 'processed',
     reply: { status: 200, headers: {}, body: '{"ok":true}' },
-    events: [],
+    events: [event],
     durationMs: 1,
     ...overrides,
   };
@@ -94,6 +103,7 @@ describe('createMemoryInbox bounds', () => {
 
   it('maxBytes drops the oldest entries until the bodies fit', async () => {
     const inbox = createMemoryInbox({ maxBytes: 2_500 });
+    // Sizes count the body only here: no headers, message or URL.
     const big = () => record({ body: Buffer.alloc(1_000, 0x61) });
     const first = await inbox.record(big());
     await inbox.record(big());

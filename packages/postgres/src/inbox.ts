@@ -1,7 +1,12 @@
 import type { Pool, QueryResult } from 'pg';
 import {
   ConfigError,
+  inboxRecordSize,
+  isVerifiedRecord,
+  resolveInboxBudget,
   type Inbox,
+  type InboxBudget,
+  type InboxBudgetOptions,
   type InboxEntry,
   type InboxFilter,
   type InboxList,
@@ -16,17 +21,22 @@ import { poolQueryWithin, type Deadlines } from './deadline';
 import type { PostgresClaimContext } from './store';
 import { STORE_QUERY } from './transaction';
 
-export interface PostgresInboxOptions {
+export interface PostgresInboxOptions extends InboxBudgetOptions {
   /** The pool the entries are written with (outside an event's transaction) and read from. */
   pool: Pool;
   /** The schema holding payhook's tables (default `payhook`): the store's. */
   schema?: string;
   /**
-   * Most refused deliveries kept (bad signature, bad payload...): beyond it the oldest refused ones
-   * are deleted, so a flood of forgeries can neither fill the disk nor push out other entries.
-   * Default 1,000.
+   * Most unverified entries kept (core's `isVerifiedRecord`: no verified event, or a duplicate):
+   * beyond it the oldest of them are deleted after each write, so a flood of junk can neither fill
+   * the disk nor push out a verified entry. Default 1,000. `maxRefused` is its deprecated alias.
    */
-  maxRefused?: number;
+  maxUnverified?: number;
+  /**
+   * Most bytes of unverified entries kept (the `size` column: body, header names and values,
+   * message, URL). Default 64 MiB.
+   */
+  maxUnverifiedBytes?: number;
   /** How long an entry is kept: `prune()` deletes older ones. Default 30 days. */
   retentionMs?: number;
   /**
@@ -50,7 +60,7 @@ interface InboxState {
   pool: Pool;
   deadlines: Deadlines;
   table: string;
-  maxRefused: number;
+  budget: InboxBudget;
   retentionMs: number;
 }
 
@@ -58,7 +68,7 @@ interface InboxState {
  * The inbox as a table beside the processed records. A delivery whose event is processed is
  * written inside the event's transaction (the hub hands the claim's `{ tx }` as the record's
  * context), so the entry and the processed record commit together; the hub's final record then
- * completes it. Refused deliveries are capped at `maxRefused`.
+ * completes it. Unverified entries are capped by `maxUnverified` and `maxUnverifiedBytes`.
  */
 export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbox {
   const { pool } = options ?? ({} as PostgresInboxOptions);
@@ -78,10 +88,11 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       ),
     },
     table: qualified(schema, 'inbox'),
-    maxRefused: checkWholeNumber(options.maxRefused, 1_000, 'maxRefused', {
-      min: 0,
-      source: SOURCE,
-    }),
+    budget: resolveInboxBudget(
+      options,
+      { maxUnverified: 1_000, maxUnverifiedBytes: 64 * 1024 * 1024 },
+      SOURCE,
+    ),
     retentionMs: checkWholeNumber(options.retentionMs, 30 * 86_400_000, 'retentionMs', {
       source: SOURCE,
     }),
@@ -132,20 +143,25 @@ async function record(
 }
 
 async function write(
-  { table, maxRefused }: InboxState,
+  { table, budget }: InboxState,
   query: Query,
   entry: InboxRecord,
 ): Promise<InboxEntry | undefined> {
-  const refused = entry.outcome === 'rejected';
-  if (refused && maxRefused === 0) return undefined;
+  const unverified = !isVerifiedRecord(entry);
+  const size = inboxRecordSize(entry);
+  if (unverified && (budget.maxUnverified === 0 || size > budget.maxUnverifiedBytes)) {
+    // Never kept, not even for a moment: and no earlier version of it either.
+    await query(`DELETE FROM ${table} WHERE id = $1`, [entry.id]);
+    return undefined;
+  }
   const events = await withAttempts(query, table, entry);
   const { rows } = await query(
     `INSERT INTO ${table} (id, received_at, provider, transport, method, url, headers, body, message,
-       outcome, refused, reply, events, error, replay_of, duration_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+       outcome, refused, reply, events, error, replay_of, duration_ms, unverified, size)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, refused = EXCLUDED.refused,
        reply = EXCLUDED.reply, events = EXCLUDED.events, error = EXCLUDED.error,
-       duration_ms = EXCLUDED.duration_ms
+       duration_ms = EXCLUDED.duration_ms, unverified = EXCLUDED.unverified, size = EXCLUDED.size
      RETURNING *`,
     [
       entry.id,
@@ -158,34 +174,60 @@ async function write(
       entry.body,
       entry.message === undefined ? null : JSON.stringify(entry.message),
       entry.outcome,
-      refused,
+      entry.outcome === 'rejected',
       JSON.stringify(entry.reply),
       JSON.stringify(events),
       entry.error ? JSON.stringify(entry.error) : null,
       entry.replayOf ?? null,
       Math.max(0, Math.round(entry.durationMs)),
+      unverified,
+      size,
     ],
   );
-  // The cap on refused entries: a flood of forgeries keeps only the newest maxRefused.
-  if (refused)
-    await query(
-      `DELETE FROM ${table} WHERE refused AND seq <= (
-         SELECT seq FROM ${table} WHERE refused ORDER BY seq DESC OFFSET $1 LIMIT 1)`,
-      [maxRefused],
-    );
+  if (unverified && (await trimUnverified(query, table, budget)).has(entry.id)) return undefined;
   return rows[0] ? toEntry(rows[0]) : undefined;
 }
 
+/**
+ * The budget, enforced after each unverified write by one statement: the newest unverified rows
+ * that fit both bounds stay, every older one is deleted. No lock is taken: each writer's trim
+ * starts after its own insert committed, so once writers pause the last trim saw every row and the
+ * table is within the budget; while N writers run at once it is over by at most N rows (each
+ * one's own, not trimmed yet). SKIP LOCKED: rows another trim is deleting are its to delete, so
+ * concurrent trims never wait on each other (nor deadlock). Returns the ids deleted.
+ */
+async function trimUnverified(
+  query: Query,
+  table: string,
+  budget: InboxBudget,
+): Promise<Set<string>> {
+  const { rows } = await query(
+    `WITH ranked AS (
+       SELECT seq, count(*) OVER w AS n, sum(size) OVER w AS bytes
+       FROM ${table} WHERE unverified
+       WINDOW w AS (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING)),
+     doomed AS (
+       SELECT t.seq FROM ${table} t JOIN ranked r ON r.seq = t.seq
+       WHERE t.unverified AND (r.n > $1 OR r.bytes > $2)
+       FOR UPDATE OF t SKIP LOCKED)
+     DELETE FROM ${table} WHERE seq IN (SELECT seq FROM doomed) RETURNING id`,
+    [budget.maxUnverified, budget.maxUnverifiedBytes],
+  );
+  return new Set(rows.map((row: { id: string }) => row.id));
+}
+
 async function update(
-  { pool, table, deadlines }: InboxState,
+  { pool, table, deadlines, budget }: InboxState,
   id: string,
   patch: InboxUpdate,
 ): Promise<InboxEntry | undefined> {
-  const { rows } = await poolQueryWithin(
-    pool,
-    deadlines,
+  const query: Query = (text, values) => poolQueryWithin(pool, deadlines, text, values);
+  // A new outcome may change the entry's kind: `unverified` is core's isVerifiedRecord in SQL.
+  const { rows } = await query(
     `UPDATE ${table} SET outcome = COALESCE($2, outcome), reply = COALESCE($3, reply),
-       error = COALESCE($4, error) WHERE id = $1 RETURNING *`,
+       error = COALESCE($4, error), refused = COALESCE($2, outcome) = 'rejected',
+       unverified = jsonb_array_length(events) = 0 OR COALESCE($2, outcome) IN ('duplicate', 'rejected')
+     WHERE id = $1 RETURNING *`,
     [
       id,
       patch.outcome ?? null,
@@ -193,6 +235,7 @@ async function update(
       patch.error ? JSON.stringify(patch.error) : null,
     ],
   );
+  if (rows[0]?.unverified && (await trimUnverified(query, table, budget)).has(id)) return undefined;
   return rows[0] ? toEntry(rows[0]) : undefined;
 }
 

@@ -95,6 +95,21 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX IF NOT EXISTS payhook_async_event_dead
         ON ${qualified(s, 'payhook_async_event')} (dead_at) WHERE state = 'dead';`,
   },
+  {
+    // The inbox's one budget for unverified entries (core's isVerifiedRecord), by count and bytes.
+    // Independent of 004: it touches only the inbox table.
+    version: 5,
+    name: '005_inbox_budget',
+    sql: (s: string) => `
+      ALTER TABLE ${qualified(s, 'inbox')}
+        ADD COLUMN unverified boolean NOT NULL DEFAULT false,
+        ADD COLUMN size bigint NOT NULL DEFAULT 0;
+      UPDATE ${qualified(s, 'inbox')} SET
+        unverified = refused OR outcome = 'duplicate' OR jsonb_array_length(events) = 0,
+        size = octet_length(body) + octet_length(headers::text)
+          + coalesce(octet_length(message::text), 0) + coalesce(octet_length(url), 0);
+      CREATE INDEX inbox_unverified_seq ON ${qualified(s, 'inbox')} (seq) WHERE unverified;`,
+  },
 ]);
 
 export interface MigrateOptions {

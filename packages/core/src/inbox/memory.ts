@@ -1,4 +1,5 @@
 import { checkWholeNumber } from '../options';
+import { inboxRecordSize, isVerifiedRecord, resolveInboxBudget, type InboxBudget } from './budget';
 import { checkPage, matches } from './filter';
 import type {
   InboxEntry,
@@ -20,6 +21,9 @@ const PRUNE_EVERY_MS = 60_000;
 interface Kept {
   seq: number;
   record: InboxRecord;
+  /** Which ring holds it (`isVerifiedRecord` when stored), and its size as counted there. */
+  verified: boolean;
+  size: number;
   attempts: number[];
   entry: InboxEntry | undefined;
   /** Dropped (pruned or replaced) while still in its ring: skipped, compacted away later. */
@@ -64,38 +68,46 @@ class Ring {
 
 interface State {
   readonly maxEntries: number;
-  readonly maxRefused: number;
   readonly maxBytes: number;
+  readonly budget: InboxBudget;
   readonly retentionMs: number;
+  /** Verified entries. */
   readonly kept: Ring;
-  readonly refused: Ring;
+  /** Everything else, under the budget: a flood of it only ever pushes out its own kind. */
+  readonly unverified: Ring;
   readonly byId: Map<string, Kept>;
   /** Deliveries seen per event id (for `attempt`), dropped with the last entry that carries it. */
   readonly seen: Map<string, { count: number; kept: number }>;
-  readonly counts: MemoryInboxCounts;
+  readonly counts: Omit<MemoryInboxCounts, 'entries' | 'unverified' | 'refused' | 'droppedRefused'>;
+  keptBytes: number;
   seq: number;
   lastPrune: number;
 }
 
 /**
- * The default inbox: in-process, bounded three ways (entries, refused entries, body bytes) and by
- * age. Refused deliveries live in a ring of their own: a flood of forgeries only ever pushes out
- * older forgeries, never the record of a processed payment. Entries are kept by reference (the
- * body Buffer is the one the adapter read), so recording costs no copy of the bytes.
+ * The default inbox: in-process, bounded by age and two ways per kind: verified entries by
+ * `maxEntries` and `maxBytes`, unverified ones (`isVerifiedRecord`) in a ring of their own by
+ * `maxUnverified` and `maxUnverifiedBytes`, so a flood of junk only ever pushes out older junk,
+ * never the record of a processed payment. Entries are kept by reference (the body Buffer is the
+ * one the adapter read), so recording costs no copy of the bytes.
  */
 export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox {
   const state: State = {
     maxEntries: checkWholeNumber(options.maxEntries, 1_000, 'maxEntries'),
-    maxRefused: checkWholeNumber(options.maxRefused, 100, 'maxRefused', { min: 0 }),
     maxBytes: checkWholeNumber(options.maxBytes, 8 * 1024 * 1024, 'maxBytes', { unit: 'bytes' }),
+    budget: resolveInboxBudget(options, {
+      maxUnverified: 100,
+      maxUnverifiedBytes: 2 * 1024 * 1024,
+    }),
     retentionMs: checkWholeNumber(options.retentionMs, 24 * 3_600_000, 'retentionMs', {
       unit: 'milliseconds',
     }),
     kept: new Ring(),
-    refused: new Ring(),
+    unverified: new Ring(),
     byId: new Map(),
     seen: new Map(),
-    counts: { entries: 0, refused: 0, bytes: 0, droppedRefused: 0, dropped: 0, pruned: 0 },
+    counts: { bytes: 0, unverifiedBytes: 0, droppedUnverified: 0, dropped: 0, pruned: 0 },
+    keptBytes: 0,
     seq: 0,
     lastPrune: 0,
   };
@@ -108,7 +120,10 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
     async update(id, patch) {
       const item = state.byId.get(id);
       if (!item) return undefined;
-      item.record = { ...item.record, ...patch };
+      const record = { ...item.record, ...patch };
+      // A patch that changes the entry's kind moves it to the other ring, under that ring's bounds.
+      if (isVerifiedRecord(record) !== item.verified) return store(state, record);
+      item.record = record;
       item.entry = undefined;
       return entryOf(item);
     },
@@ -121,16 +136,21 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
     counts: () => ({
       ...state.counts,
       entries: state.kept.live,
-      refused: state.refused.live,
+      unverified: state.unverified.live,
+      refused: state.unverified.live,
+      droppedRefused: state.counts.droppedUnverified,
     }),
   };
 }
 
 function store(state: State, record: InboxRecord): InboxEntry | undefined {
   const carried = replace(state, record.id);
-  const isRefused = record.outcome === 'rejected';
-  if (isRefused && state.maxRefused === 0) {
-    state.counts.droppedRefused++;
+  const verified = isVerifiedRecord(record);
+  const size = inboxRecordSize(record);
+  // An entry that could never fit is dropped alone, rather than emptying its ring first.
+  if (verified ? size > state.maxBytes : !fitsBudget(state.budget, size)) {
+    if (verified) state.counts.dropped++;
+    else state.counts.droppedUnverified++;
     return undefined;
   }
   const attempts = record.events.map((event) => {
@@ -141,12 +161,29 @@ function store(state: State, record: InboxRecord): InboxEntry | undefined {
     s.kept++;
     return attempt ?? s.count;
   });
-  const item: Kept = { seq: ++state.seq, record, attempts, entry: undefined, gone: false };
-  (isRefused ? state.refused : state.kept).push(item);
+  const item: Kept = {
+    seq: ++state.seq,
+    record,
+    verified,
+    size,
+    attempts,
+    entry: undefined,
+    gone: false,
+  };
+  (verified ? state.kept : state.unverified).push(item);
   state.byId.set(record.id, item);
-  state.counts.bytes += record.body.length;
+  addBytes(state, item, size);
   enforceBounds(state);
   return item.gone ? undefined : entryOf(item);
+}
+
+const fitsBudget = (budget: InboxBudget, size: number): boolean =>
+  budget.maxUnverified > 0 && size <= budget.maxUnverifiedBytes;
+
+function addBytes(state: State, item: Kept, size: number): void {
+  state.counts.bytes += size;
+  if (item.verified) state.keptBytes += size;
+  else state.counts.unverifiedBytes += size;
 }
 
 /** Drops the entry `id` replaces; returns its attempts, which the new record keeps. */
@@ -159,32 +196,28 @@ function replace(state: State, id: string): Map<string, number> | undefined {
 
 function forget(state: State, item: Kept): void {
   item.gone = true;
-  (item.record.outcome === 'rejected' ? state.refused : state.kept).live--;
+  (item.verified ? state.kept : state.unverified).live--;
   state.byId.delete(item.record.id);
-  state.counts.bytes -= item.record.body.length;
+  addBytes(state, item, -item.size);
   for (const event of item.record.events) {
     const s = state.seen.get(event.id);
     if (s && --s.kept === 0) state.seen.delete(event.id);
   }
 }
 
+/** Each ring is trimmed by its own bounds only: nothing unverified can push out a verified entry. */
 function enforceBounds(state: State): void {
-  const { kept, refused, counts } = state;
-  while (refused.live > state.maxRefused) {
-    forget(state, refused.oldest()!);
-    counts.droppedRefused++;
+  const { kept, unverified, counts, budget } = state;
+  while (
+    unverified.live > budget.maxUnverified ||
+    counts.unverifiedBytes > budget.maxUnverifiedBytes
+  ) {
+    forget(state, unverified.oldest()!);
+    counts.droppedUnverified++;
   }
-  while (kept.live > state.maxEntries) {
+  while (kept.live > state.maxEntries || state.keptBytes > state.maxBytes) {
     forget(state, kept.oldest()!);
     counts.dropped++;
-  }
-  while (counts.bytes > state.maxBytes) {
-    const a = kept.oldest();
-    const b = refused.oldest();
-    const fromRefused = !a || (b !== undefined && b.seq < a.seq);
-    forget(state, (fromRefused ? b : a)!);
-    if (fromRefused) counts.droppedRefused++;
-    else counts.dropped++;
   }
 }
 
@@ -192,7 +225,7 @@ function prune(state: State, now: Date): number {
   state.lastPrune = now.getTime();
   const cutoff = now.getTime() - state.retentionMs;
   let n = 0;
-  for (const ring of [state.kept, state.refused])
+  for (const ring of [state.kept, state.unverified])
     for (let i = ring.head; i < ring.items.length; i++) {
       const item = ring.items[i]!;
       // Rings are in arrival order, but receivedAt is the caller's: check every entry.
@@ -203,7 +236,7 @@ function prune(state: State, now: Date): number {
     }
   if (n > 0) {
     state.kept.compact();
-    state.refused.compact();
+    state.unverified.compact();
   }
   state.counts.pruned += n;
   return n;
@@ -212,15 +245,15 @@ function prune(state: State, now: Date): number {
 /** Both rings newest first, merged by arrival; the cursor is the last entry's sequence number. */
 function list(state: State, filter: InboxFilter = {}, page: InboxPage = {}): InboxList {
   const { limit, before } = checkPage(page);
-  const { kept, refused } = state;
+  const { kept, unverified } = state;
   const entries: InboxEntry[] = [];
   let k = kept.items.length - 1;
-  let r = refused.items.length - 1;
+  let r = unverified.items.length - 1;
   let last = 0;
-  while (k >= kept.head || r >= refused.head) {
+  while (k >= kept.head || r >= unverified.head) {
     const fromKept =
-      r < refused.head || (k >= kept.head && kept.items[k]!.seq > refused.items[r]!.seq);
-    const item = fromKept ? kept.items[k--]! : refused.items[r--]!;
+      r < unverified.head || (k >= kept.head && kept.items[k]!.seq > unverified.items[r]!.seq);
+    const item = fromKept ? kept.items[k--]! : unverified.items[r--]!;
     if (item.gone || item.seq >= before || !matches(item.record, filter)) continue;
     if (entries.length === limit) return { entries, nextCursor: String(last) };
     entries.push(entryOf(item));

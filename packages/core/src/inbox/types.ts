@@ -1,6 +1,7 @@
 import type { PaymentEventType } from '../events';
 import type { HttpReply } from '../provider';
 import type { ReceiveOutcome } from '../pipeline/types';
+import type { InboxBudgetOptions } from './budget';
 
 /**
  * The inbox: one entry per delivery that reached the hub (processed, duplicate, refused...), with
@@ -24,15 +25,16 @@ import type { ReceiveOutcome } from '../pipeline/types';
  * context (the memory inbox) ignores it. Core's own stores have no context, so core's hub only
  * makes the final record.
  *
- * Refused deliveries (bad signature, bad payload...) are recorded too, but an implementation must
- * bound them apart from the rest, so that a flood of forgeries can neither fill the disk nor evict
- * the record of a processed payment. The memory inbox keeps the newest `maxRefused` of them in a
- * ring of their own; a durable inbox must cap or sample them likewise and say how.
+ * Unverified deliveries (refused, unsigned notices, junk that failed its status query, duplicates:
+ * see `isVerifiedRecord`) are recorded too, but an implementation must bound them apart from the
+ * rest, by count and by bytes (`inboxRecordSize`), so that a flood of them can neither fill the
+ * disk nor evict the record of a processed payment. Both core inboxes take `maxUnverified` and
+ * `maxUnverifiedBytes` (`resolveInboxBudget`) and keep the newest within them.
  */
 export interface Inbox {
   /**
    * Stores one delivery. Resolves to the stored entry, or `undefined` when the inbox chose not to
-   * keep it (a refused delivery over its cap or outside its sample). The hub never fails a delivery
+   * keep it (an unverified delivery over its budget). The hub never fails a delivery
    * because the inbox failed: a rejection is logged.
    *
    * An `id` already stored is replaced, keeping its `attempt` counts (it is the same delivery):
@@ -83,8 +85,9 @@ export interface InboxRecord {
   method?: string;
   url?: string;
   /**
-   * The request headers, names lower-cased, with credentials redacted (see REDACTED_HEADERS).
-   * Signature headers are kept: a replay re-verifies the stored bytes against them.
+   * The request headers, names lower-cased, with secrets redacted before any inbox sees them:
+   * REDACTED_HEADERS, the provider's `secretHeaders` and the hub's `redactHeaders`. Signature
+   * headers are kept: a replay re-verifies the stored bytes against them.
    */
   headers: Readonly<Record<string, string | readonly string[]>>;
   /** The exact raw bytes as received (empty for transports without bytes; see `message`). */
@@ -141,15 +144,13 @@ export interface InboxList {
   nextCursor?: string;
 }
 
-export interface MemoryInboxOptions {
-  /** Most entries kept that were not refused (oldest dropped first). Default 1,000. */
+export interface MemoryInboxOptions extends InboxBudgetOptions {
+  /** Most verified entries kept (see `isVerifiedRecord`; oldest dropped first). Default 1,000. */
   maxEntries?: number;
   /**
-   * Most refused deliveries kept, in their own ring (oldest dropped first), so a flood of
-   * forgeries never evicts other entries. Default 100.
+   * Most bytes of verified entries kept (body, header names and values, message, URL; oldest
+   * dropped first). Default 8 MiB. Unverified entries have their own `maxUnverifiedBytes`.
    */
-  maxRefused?: number;
-  /** Most body bytes kept over all entries (oldest dropped first). Default 8 MiB. */
   maxBytes?: number;
   /** How long an entry is kept; `prune` (also run on each record, at most once a minute). Default 24 h. */
   retentionMs?: number;
@@ -157,15 +158,24 @@ export interface MemoryInboxOptions {
 
 /** What a memory inbox holds, for operators and tests. */
 export interface MemoryInboxCounts {
+  /** Verified entries kept. */
   entries: number;
-  refused: number;
+  /** Unverified entries kept (no event, or a duplicate), at most `maxUnverified`. */
+  unverified: number;
+  /** Bytes of every entry kept (verified and unverified), as `inboxRecordSize` counts them. */
   bytes: number;
-  /** Refused deliveries dropped to keep `maxRefused`. */
-  droppedRefused: number;
-  /** Other entries dropped to keep `maxEntries` or `maxBytes`. */
+  /** Bytes of the unverified entries kept, at most `maxUnverifiedBytes`. */
+  unverifiedBytes: number;
+  /** Unverified entries dropped to keep `maxUnverified` and `maxUnverifiedBytes`. */
+  droppedUnverified: number;
+  /** Verified entries dropped to keep `maxEntries` or `maxBytes`. */
   dropped: number;
   /** Entries dropped by retention. */
   pruned: number;
+  /** @deprecated The same as `unverified` (it counted only rejected deliveries before). */
+  refused: number;
+  /** @deprecated The same as `droppedUnverified`. */
+  droppedRefused: number;
 }
 
 export interface MemoryInbox extends Inbox {

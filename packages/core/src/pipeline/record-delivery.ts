@@ -27,14 +27,16 @@ export function inboxMeta(delivery: Delivery, replayOf?: string): InboxMeta {
 }
 
 /**
- * The entry of a delivery as the pipeline left it. Only the headers are copied (to redact them):
- * the body Buffer and the events' fields are shared.
+ * The entry of a delivery as the pipeline left it. Only the headers are copied (to redact them:
+ * `redacted` is the provider's list from the hub's HeaderRedaction, so no inbox, memory or
+ * durable, ever receives a secret header's value): the body Buffer and the events' fields are shared.
  */
 export function buildInboxRecord(
   providerId: string,
   delivery: Delivery,
   result: Pick<ReceiveResult, 'outcome' | 'reply' | 'events' | 'error'>,
   meta: InboxMeta = inboxMeta(delivery),
+  redacted?: ReadonlySet<string>,
 ): InboxRecord {
   const { id, replayOf } = meta;
   const error = result.error && { code: result.error.code, message: result.error.message };
@@ -45,7 +47,7 @@ export function buildInboxRecord(
     transport: delivery.transport,
     method: delivery.method,
     url: delivery.url,
-    headers: redactHeaders(delivery.headers),
+    headers: redactHeaders(delivery.headers, redacted),
     body: delivery.body,
     message: delivery.message,
     outcome: result.outcome,
@@ -79,7 +81,13 @@ export async function recordDelivery(
   if (!inbox) return result;
   // Most deliveries never asked for their id: no WeakMap entry is made just to drop it.
   const meta = META.get(delivery);
-  const record = buildInboxRecord(providerId, delivery, result, meta ?? { id: randomUUID() });
+  const record = buildInboxRecord(
+    providerId,
+    delivery,
+    result,
+    meta ?? { id: randomUUID() },
+    state.redaction.names(providerId),
+  );
   // The delivery is done: the same object received again (a caller's retry) is a new entry.
   if (meta) META.delete(delivery);
   result.inboxId = record.id;

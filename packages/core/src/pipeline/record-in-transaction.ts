@@ -18,11 +18,13 @@ export async function recordInTransaction(
 ): Promise<void> {
   const inbox = state.inbox;
   if (!inbox || !state.store.transactional || context === undefined) return;
-  const record = buildInboxRecord(event.provider, delivery, {
-    outcome: 'processed',
-    reply: { status: 200, headers: {}, body: '' },
-    events: [event],
-  });
+  const record = buildInboxRecord(
+    event.provider,
+    delivery,
+    { outcome: 'processed', reply: { status: 200, headers: {}, body: '' }, events: [event] },
+    undefined,
+    state.redaction.names(event.provider),
+  );
   try {
     await inbox.record(record, { context });
   } catch (cause) {

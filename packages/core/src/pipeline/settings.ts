@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../logger';
 import { createMemoryStore, isMemoryStore, type IdempotencyStore } from '../store';
 import { createMemoryInbox } from '../inbox/memory';
 import type { Inbox } from '../inbox/types';
+import { checkHeaderNames } from '../inbox/redact';
 import type { HubSettings, PaymentHubOptions } from './types';
 
 /** Every hub option checked at construction: a bad one throws a ConfigError naming it. */
@@ -47,6 +48,7 @@ export function resolveHubOptions(options: PaymentHubOptions): {
     commitRetryMs,
     ignore: checkIgnore(options.ignore),
     maxInFlight,
+    redactHeaders: checkHeaderNames(options.redactHeaders, 'redactHeaders'),
   });
   return {
     settings,

@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import type { AnyPaymentProvider, Delivery, HttpReply } from '../provider';
 import type { IdempotencyStore, StoreContext } from '../store';
 import type { Inbox } from '../inbox/types';
+import type { HeaderRedaction } from '../inbox/redact';
 
 export interface ListenerContext {
   /** Aborted when the handler timeout passes: the gateway is then told to retry. */
@@ -140,10 +141,16 @@ export interface PaymentHubOptions<
   maxInFlight?: number;
   /**
    * Where every delivery is recorded (exact bytes, redacted headers, outcome, reply): see Inbox.
-   * Default: a memory inbox of 1,000 entries (100 refused, 8 MiB of bodies, 24 h); `false` records
-   * nothing.
+   * Default: a memory inbox (1,000 verified entries and 8 MiB, 100 unverified and 2 MiB, 24 h);
+   * `false` records nothing.
    */
   inbox?: Inbox | false;
+  /**
+   * More request header names whose values the inbox must never store (the merchant's own secret
+   * headers, e.g. a token a proxy adds): recorded as `[redacted]`, on top of core's
+   * REDACTED_HEADERS and each provider's `secretHeaders`. Checked at construction.
+   */
+  redactHeaders?: readonly string[];
 }
 
 /** `C`: what the store's claims add to the listeners' context (`object`: nothing). */
@@ -191,6 +198,8 @@ export type HubSettings = Readonly<{
   commitRetryMs: number;
   ignore: readonly PaymentEventType[];
   maxInFlight: number | undefined;
+  /** The merchant's header names, lower-cased. */
+  redactHeaders: readonly string[];
 }>;
 
 /** What adapters and sources need of a hub, kept off its public surface. */
@@ -216,6 +225,8 @@ export interface HubState {
   readonly logger: Logger;
   readonly settings: HubSettings;
   readonly inbox: Inbox | undefined;
+  /** Which headers each provider's entries have redacted (filled as providers are seen). */
+  readonly redaction: HeaderRedaction;
   inFlight: number;
 }
 

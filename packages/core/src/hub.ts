@@ -31,6 +31,7 @@ export type {
   HubListener,
   HubSettings,
   ListenerContext,
+  MaxAgeOverride,
   PaymentHub,
   PaymentHubFor,
   PaymentHubOptions,
@@ -87,8 +88,8 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
     },
     receive: async (provider, delivery) =>
       recordDelivery(state, provider.id, delivery, await receive(state, provider, delivery)),
-    reconcile: (provider, reference) => reconcile(state, provider, reference),
-    replay: (provider, inboxId) => replay(state, provider, inboxId),
+    reconcile: (provider, reference, opts) => reconcile(state, provider, reference, opts),
+    replay: (provider, inboxId, opts) => replay(state, provider, inboxId, opts),
     [HUB_INTERNALS]: internals,
     listenerCount: (name) => emitter.listenerCount(name),
     store,

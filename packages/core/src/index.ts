@@ -69,6 +69,7 @@ export type {
   HubListener,
   AnyPaymentListener,
   ListenerContext,
+  MaxAgeOverride,
   UnhandledDelivery,
   ErrorContext,
   SourceStatus,

@@ -296,7 +296,7 @@ describe('newpay examples', () => {
       reply(
         200,
         signV2Callback(data as never, fixtures.keys.privateKey, {
-          timestamp: jsonNumber('1735786800000'),
+          timestamp: jsonNumber(PAID_AN_HOUR_AGO),
         }).body,
       );
     });
@@ -310,7 +310,7 @@ describe('newpay examples', () => {
       newpayOrderNo,
       subject: 'Coffee',
       settlementStatus: jsonNumber('0'),
-      paytime: jsonNumber('1735786800000'),
+      paytime: jsonNumber(PAID_AN_HOUR_AGO),
       attach: '',
     });
     orders.set('202209210000006950', order('202209210000006950', 'SUCCESS'));
@@ -373,6 +373,15 @@ describe('newpay examples', () => {
     }
   });
 });
+
+/**
+ * Status answers are held to the provider's maxAgeMs (24 h by default) like webhooks: the gateway
+ * API simulators answer a payment made an hour ago.
+ */
+const PAID_AN_HOUR_AGO = String(Date.now() - 3_600_000);
+function manilaWallTime(agoMs: number): string {
+  return new Date(Date.now() - agoMs + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+}
 
 describe('cashy examples', () => {
   const fixtures = createCashyFixtures({ merchantId: '100001', apiKey: 'readme-test-api-key' });
@@ -520,8 +529,8 @@ describe('signed-param examples', () => {
             amount: 10000,
             currency: 'PHP',
             transactionStatus: 'COMPLETED',
-            createTime: '2023-02-23 14:19:33',
-            returnTime: '2023-02-23 14:21:05',
+            createTime: manilaWallTime(3_660_000),
+            returnTime: manilaWallTime(3_600_000),
           },
         }),
       );

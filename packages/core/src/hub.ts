@@ -32,6 +32,7 @@ export type {
   HubListener,
   HubSettings,
   ListenerContext,
+  MaxAgeOverride,
   PaymentHub,
   PaymentHubFor,
   PaymentHubOptions,
@@ -99,10 +100,13 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
       redaction.note(provider);
       return recordDelivery(state, provider.id, delivery, await receive(state, provider, delivery));
     },
-    reconcile: (provider, reference) => reconcile(state, provider, reference),
-    replay: (provider, inboxId) => {
+    reconcile: (provider, reference, opts) => {
       redaction.note(provider);
-      return replay(state, provider, inboxId);
+      return reconcile(state, provider, reference, opts);
+    },
+    replay: (provider, inboxId, opts) => {
+      redaction.note(provider);
+      return replay(state, provider, inboxId, opts);
     },
     [HUB_INTERNALS]: internals,
     listenerCount: (name) => emitter.listenerCount(name),

@@ -77,6 +77,7 @@ export type {
   HubListener,
   AnyPaymentListener,
   ListenerContext,
+  MaxAgeOverride,
   UnhandledDelivery,
   ErrorContext,
   SourceStatus,

@@ -14,6 +14,7 @@ import {
   type PageContext,
 } from './pages';
 import { createRenderer } from './render';
+import { fromSegment } from './segment';
 
 export type Inspector = (
   req: InspectorRequest,
@@ -21,7 +22,9 @@ export type Inspector = (
   next?: (error?: unknown) => void,
 ) => void;
 
-const ID = '([A-Za-z0-9._:-]{1,200})';
+// One path segment as sent, still %-encoded: ids are decoded after routing, so an id holding a
+// slash, a space, '#', '%' or any unicode (a dead letter's id is the queue's) is one segment.
+const ID = '([^/]{1,1200})';
 type Handler = (ctx: PageContext, param: string) => Promise<void>;
 const ROUTES: Array<[method: 'GET' | 'POST', pattern: RegExp, handler: Handler]> = [
   ['GET', /^\/?$/, (ctx) => listPage(ctx)],
@@ -37,23 +40,33 @@ const FAILED = '<!doctype html><title>500</title><p>The inspector failed; see th
 const STALE_FORM =
   'The form is stale or was not sent by this page (CSRF token missing or wrong). Reload and try again.';
 
-/** A POST changes something: it needs a writable inspector, a writing user and the page's token. */
-async function refusePost(ctx: PageContext): Promise<boolean> {
-  if (ctx.settings.readOnly) return (renderError(ctx, 403, 'The inspector is read-only.'), true);
-  if (!canWrite(ctx))
-    return (renderError(ctx, 403, `${ctx.user.name} may not replay or retry.`), true);
-  const form = await readForm(ctx.req);
-  if (ctx.csrf.check(ctx.user.name, form.csrf)) return false;
-  renderError(ctx, 403, STALE_FORM);
-  return true;
+/** Where a refused form sends the user back to: the page the form was on. */
+function pageOf(ctx: PageContext, path: string): string {
+  const back = path.replace(/\/(replay|retry|retry-all)$/, '');
+  return `${ctx.base}${back.startsWith('/deliveries/') ? back : '/dead-letters'}`;
 }
 
-function pathOf(url: URL): string | undefined {
-  try {
-    return decodeURIComponent(url.pathname);
-  } catch {
-    return undefined; // a malformed %-escape: no page has that name
-  }
+/**
+ * A POST changes something: it needs a writable inspector, a writing user and the page's token,
+ * not expired. Returns the form when all hold.
+ */
+async function acceptPost(
+  ctx: PageContext,
+  path: string,
+): Promise<Record<string, string> | undefined> {
+  if (ctx.settings.readOnly) return void renderError(ctx, 403, 'The inspector is read-only.');
+  if (!canWrite(ctx))
+    return void renderError(ctx, 403, `${ctx.user.name} may not replay or retry.`);
+  const form = await readForm(ctx.req);
+  const verdict = ctx.csrf.check(ctx.user.name, form.csrf);
+  if (verdict === 'ok') return form;
+  const minutes = Math.round(ctx.csrf.ttlMs / 60_000);
+  const message =
+    verdict === 'expired'
+      ? `The page has expired: its forms are valid for ${minutes || '<1'} minute(s) after it was loaded. Nothing was done. Open the page again and resubmit.`
+      : STALE_FORM;
+  renderError(ctx, 403, message, pageOf(ctx, path));
+  return undefined;
 }
 
 /**
@@ -64,7 +77,7 @@ function pathOf(url: URL): string | undefined {
 export function createInspector(options: InspectorOptions): Inspector {
   const settings = resolveInspectorOptions(options);
   const renderer = createRenderer();
-  const csrf = createCsrfTokens(settings.csrfSecret);
+  const csrf = createCsrfTokens(settings.csrfSecret, { ttlMs: settings.csrfTtlMs });
 
   const handle = async (req: InspectorRequest, res: ServerResponse): Promise<void> => {
     const decision = await authenticate(settings.auth, req);
@@ -82,14 +95,19 @@ export function createInspector(options: InspectorOptions): Inspector {
       base: req.baseUrl ?? '',
       query: url.searchParams,
     };
-    const path = pathOf(url) ?? '';
+    const path = url.pathname;
     const route = ROUTES.find(([method, pattern]) => method === req.method && pattern.test(path));
-    if (!route) {
+    const param = route && fromSegment(route[1].exec(path)![1] ?? '');
+    if (!route || param === undefined) {
       const known = ROUTES.some(([, pattern]) => pattern.test(path));
-      return renderError(ctx, known ? 405 : 404, 'No such page.');
+      return renderError(ctx, known && route === undefined ? 405 : 404, 'No such page.');
     }
-    if (route[0] === 'POST' && (await refusePost(ctx))) return;
-    return route[2](ctx, route[1].exec(path)![1] ?? '');
+    if (route[0] === 'POST') {
+      const form = await acceptPost(ctx, path);
+      if (!form) return;
+      ctx.form = form;
+    }
+    return route[2](ctx, param);
   };
 
   return (req, res, next) => {

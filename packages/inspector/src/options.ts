@@ -1,5 +1,6 @@
 import { ConfigError, type AnyPaymentProvider, type Inbox, type PaymentHub } from '@payhook/core';
 import type { InspectorAuth } from './auth';
+import { DEFAULT_CSRF_TTL_MS } from './csrf';
 import type { DeadLetterSource } from './dead-letters';
 
 export const SOURCE = '@payhook/inspector';
@@ -28,6 +29,11 @@ export interface InspectorOptions {
   redactHeaders?: readonly string[];
   /** The CSRF tokens' key (default random per process; give one to share it across processes). */
   csrfSecret?: string;
+  /**
+   * How long a page's forms stay usable, in ms (default 1 hour, 1 s to 7 days): the expiry is
+   * signed into the token, so a leaked token stops working and cannot be extended.
+   */
+  csrfTtlMs?: number;
 }
 
 export interface InspectorSettings {
@@ -40,6 +46,7 @@ export interface InspectorSettings {
   pageSize: number;
   redactHeaders: ReadonlySet<string>;
   csrfSecret?: string;
+  csrfTtlMs: number;
 }
 
 const fail = (option: string, problem: string): never => {
@@ -97,6 +104,9 @@ export function resolveInspectorOptions(options: InspectorOptions): InspectorSet
     (typeof options.csrfSecret !== 'string' || options.csrfSecret.length < 16)
   )
     fail('csrfSecret', 'must be a string of at least 16 characters');
+  const csrfTtlMs = options.csrfTtlMs ?? DEFAULT_CSRF_TTL_MS;
+  if (!Number.isSafeInteger(csrfTtlMs) || csrfTtlMs < 1_000 || csrfTtlMs > 7 * 86_400_000)
+    fail('csrfTtlMs', 'must be a whole number of milliseconds from 1,000 to 7 days');
   return {
     hub,
     inbox: inbox!,
@@ -107,5 +117,6 @@ export function resolveInspectorOptions(options: InspectorOptions): InspectorSet
     pageSize,
     redactHeaders: new Set((options.redactHeaders ?? []).map((h) => h.toLowerCase())),
     csrfSecret: options.csrfSecret,
+    csrfTtlMs,
   };
 }

@@ -12,6 +12,7 @@ import type { InspectorRequest } from './http';
 import { sendHtml } from './http';
 import type { InspectorSettings } from './options';
 import type { PageName, Renderer } from './render';
+import { toSegment } from './segment';
 import { formatTime, toDetail, toRow } from './views';
 
 /** Everything a page handler needs: one per request. */
@@ -25,6 +26,8 @@ export interface PageContext {
   /** Where the inspector is mounted (`/payhook`), for links. */
   base: string;
   query: URLSearchParams;
+  /** A POST's form fields, once its CSRF token was accepted. */
+  form?: Record<string, string>;
 }
 
 export const OUTCOMES: readonly ReceiveOutcome[] = [
@@ -59,8 +62,14 @@ export function render(
   sendHtml(ctx.res, status, ctx.renderer.page(name, { ...common, ...data }));
 }
 
-export function renderError(ctx: PageContext, status: number, message: string): void {
-  render(ctx, 'error', status, { title: String(status), status, message });
+/** `back`: a link to the page the user came from (e.g. to reload a form), besides the list. */
+export function renderError(
+  ctx: PageContext,
+  status: number,
+  message: string,
+  back?: string,
+): void {
+  render(ctx, 'error', status, { title: String(status), status, message, back });
 }
 
 /** `datetime-local` values are read as UTC, as the page labels them. */
@@ -141,19 +150,34 @@ async function attemptsOf(ctx: PageContext, entry: InboxEntry): Promise<InboxEnt
   return [...seen.values()].sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
 }
 
+/**
+ * Whether the entry was received longer ago than its provider's maxAgeMs: the hub then refuses to
+ * replay it unless told to, so the page asks the user to confirm (the store may have forgotten the
+ * event, and processing it again would be a second credit).
+ */
+function pastMaxAge(ctx: PageContext, entry: InboxEntry): number | undefined {
+  const provider = ctx.settings.providers().find((p) => p.id === entry.provider);
+  const maxAgeMs = provider?.maxAgeMs;
+  if (maxAgeMs === undefined) return undefined;
+  return entry.receivedAt.getTime() < Date.now() - maxAgeMs ? maxAgeMs : undefined;
+}
+
 export async function deliveryPage(
   ctx: PageContext,
   id: string,
-  replayed?: Record<string, unknown>,
+  shown: { replayed?: Record<string, unknown>; status?: number; mustConfirm?: boolean } = {},
 ): Promise<void> {
   const entry = await ctx.settings.inbox.get(id);
   if (!entry) return renderError(ctx, 404, `No delivery ${id} is kept in the inbox.`);
   const attempts = await attemptsOf(ctx, entry);
-  render(ctx, 'delivery', 200, {
+  const maxAgeMs = pastMaxAge(ctx, entry);
+  render(ctx, 'delivery', shown.status ?? 200, {
     title: `Delivery ${entry.id}`,
     d: toDetail(entry, attempts.length > 1 ? attempts : [], ctx.settings.redactHeaders),
     canReplay: canWrite(ctx),
-    replayed,
+    pastMaxAge: maxAgeMs === undefined ? undefined : { hours: +(maxAgeMs / 3_600_000).toFixed(2) },
+    mustConfirm: shown.mustConfirm,
+    replayed: shown.replayed,
   });
 }
 
@@ -167,18 +191,26 @@ export async function replayAction(ctx: PageContext, id: string): Promise<void> 
       409,
       `No ${entry.provider} provider is given to the inspector (option providers): nothing to replay it through.`,
     );
+  // Past the window, only the user's explicit confirmation (a checkbox of the CSRF-checked form)
+  // lets the hub process it: the merchant's back-office decision, logged with the user's name.
+  const old = pastMaxAge(ctx, entry) !== undefined;
+  const confirmed = old && ctx.form?.allowOlderThanMaxAge === 'yes';
+  if (old && !confirmed) return deliveryPage(ctx, id, { status: 409, mustConfirm: true });
   try {
-    const result = await ctx.settings.hub.replay(provider, id);
+    const result = await ctx.settings.hub.replay(provider, id, { allowOlderThanMaxAge: confirmed });
     ctx.settings.hub.logger.info(
-      { user: ctx.user.name, inboxId: id, outcome: result.outcome },
+      { user: ctx.user.name, inboxId: id, outcome: result.outcome, olderThanMaxAge: confirmed },
       '@payhook/inspector: delivery replayed',
     );
     return deliveryPage(ctx, id, {
-      outcome: result.outcome,
-      replyStatus: result.reply.status,
-      code: result.error?.code,
-      message: result.error?.message,
-      id: result.inboxId,
+      replayed: {
+        outcome: result.outcome,
+        replyStatus: result.reply.status,
+        code: result.error?.code,
+        message: result.error?.message,
+        id: result.inboxId,
+        ref: result.inboxId && toSegment(result.inboxId),
+      },
     });
   } catch (error) {
     if (isPaymentError(error)) return renderError(ctx, error.statusCode, error.message);
@@ -196,6 +228,7 @@ export async function deadLettersPage(ctx: PageContext, message?: string): Promi
     message,
     letters: letters.map((l) => ({
       id: l.id,
+      ref: toSegment(l.id),
       time: formatTime(l.failedAt),
       gateway: l.provider,
       eventId: l.eventId,

@@ -1,8 +1,12 @@
 import type { InboxEntry } from '@payhook/core';
+import { prettyJson } from './pretty-json';
+import { toSegment } from './segment';
 
 /** What the templates show of an entry: plain strings, escaped by handlebars when rendered. */
 export interface EntryRow {
   id: string;
+  /** The id as one URL path segment (%-encoded), for links. */
+  ref: string;
   time: string;
   gateway: string;
   outcome: string;
@@ -26,6 +30,7 @@ export const formatTime = (at: Date): string =>
 export function toRow(entry: InboxEntry): EntryRow {
   return {
     id: entry.id,
+    ref: toSegment(entry.id),
     time: formatTime(entry.receivedAt),
     gateway: entry.provider,
     outcome: entry.outcome,
@@ -45,15 +50,15 @@ function rawText(entry: InboxEntry): string {
   return entry.message === undefined ? '' : JSON.stringify(entry.message, null, 2);
 }
 
-/** JSON indented, a form body one field a line; undefined when it is neither. */
+/**
+ * JSON indented (its own text, token by token: `100.10` stays `100.10`), a form body one field a
+ * line; undefined when it is neither.
+ */
 export function prettyBody(entry: InboxEntry): string | undefined {
   const text = entry.body.toString('utf8');
   if (text.length === 0) return undefined;
-  try {
-    return JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    // not JSON: try a form body below
-  }
+  const json = prettyJson(text);
+  if (json !== undefined) return json;
   const type = String(entry.headers['content-type'] ?? '');
   if (!type.includes('application/x-www-form-urlencoded')) return undefined;
   return [...new URLSearchParams(text)].map(([k, v]) => `${k} = ${v}`).join('\n');
@@ -86,6 +91,7 @@ export function toDetail(
     ...toRow(entry),
     transport: entry.transport,
     replayOf: entry.replayOf,
+    replayOfRef: entry.replayOf && toSegment(entry.replayOf),
     bodyBytes: entry.body.length,
     rawBody: rawText(entry),
     prettyBody: prettyBody(entry),
@@ -95,7 +101,7 @@ export function toDetail(
     errors: entry.error ? [entry.error] : [],
     durationMs: entry.durationMs,
     attempts: attempts.map((a) => ({
-      id: a.id === entry.id ? undefined : a.id,
+      ref: a.id === entry.id ? undefined : toSegment(a.id),
       time: formatTime(a.receivedAt),
       transport: a.transport,
       outcome: a.outcome,

@@ -1,3 +1,4 @@
+import { StaleDeliveryError } from '@payhook/core';
 import {
   checkSignedTime,
   instantToIso,
@@ -75,7 +76,13 @@ export function normalizeOrder(
     raw.fee === undefined || raw.fee === null
       ? null
       : normalizeDecimal(raw.fee, { source: SOURCE, field: 'fee' });
-  const at = occurredAt(raw, settings, receivedAt, verification === undefined);
+  const at = occurredAt(
+    raw,
+    settings,
+    receivedAt,
+    verification === undefined,
+    failed === undefined,
+  );
   const draft: PaymentEventDraft<CashyPayinWebhook> = {
     // One key per platform order and outcome: each PATCH order has its own orderNo, and a
     // failure notice cannot shadow a later success of the same order.
@@ -116,9 +123,16 @@ function occurredAt(
   settings: PayinSettings,
   receivedAt: Date,
   checkAge: boolean,
+  paid: boolean,
 ): string {
   const { timeZone } = settings;
-  if (!raw.completionTime) return instantToIso(receivedAt.getTime(), timeZone);
+  if (!raw.completionTime) {
+    // The payin page gives every paid order a completionTime. A SUCCESS without one has no age
+    // to check and its body signs no other time (nonceStr is random), so once the store forgot
+    // it, it could be replayed and credited again for ever: refused rather than trusted.
+    if (paid) throw ageUnknown(checkAge);
+    return instantToIso(receivedAt.getTime(), timeZone);
+  }
   const iso = parseGatewayTime(raw.completionTime, {
     timeZone,
     source: SOURCE,
@@ -136,4 +150,16 @@ function occurredAt(
     });
   }
   return iso;
+}
+
+/**
+ * Stale-unknown: the same 401 as a stale time, so a gateway retry, a replay and a status answer
+ * are all refused alike; the message says why.
+ */
+function ageUnknown(webhook: boolean): StaleDeliveryError {
+  const what = webhook ? 'a SUCCESS webhook' : 'a SUCCESS order from /api/payInQuery';
+  return new StaleDeliveryError(
+    `${what} without completionTime: its age cannot be checked (the body signs no other time), refused as stale-unknown`,
+    SOURCE,
+  );
 }

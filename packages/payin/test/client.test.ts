@@ -312,16 +312,21 @@ describe('createPayinProvider: fetchStatus uses queryPayin', () => {
     ).toBeUndefined();
   });
 
-  it('hub.reconcile credits a PATCH order whose completionTime is older than the webhook maximum age', async () => {
-    // Its webhook would be refused as stale (completionTime 2022); the status query is our own
-    // question to Cashy, not a replayable delivery, so it is not age-bounded: the way to recover
-    // a genuine order whose webhooks all came too late.
+  it('hub.reconcile credits a PATCH order older than the maximum age only when told to', async () => {
+    // Its webhook would be refused as stale (completionTime 2022), and so is the status answer:
+    // the reference may come from a customer. Crediting a genuine order whose webhooks all came
+    // too late is the merchant's own decision: allowOlderThanMaxAge.
     const hub = createPaymentHub();
     const events: PaymentEvent[] = [];
     hub.onAny((e) => {
       events.push(e);
     });
-    const result = await hub.reconcile(provider(), 'PAYIN8231497473279467522');
+    const refused = await hub.reconcile(provider(), 'PAYIN8231497473279467522');
+    expect(refused.error?.code).toBe('ERR_DELIVERY_STALE');
+    expect(events).toHaveLength(0);
+    const result = await hub.reconcile(provider(), 'PAYIN8231497473279467522', {
+      allowOlderThanMaxAge: true,
+    });
     expect(result.outcome).toBe('processed');
     expect(events.map((e) => [e.id, e.orderId, e.verification])).toEqual([
       ['cashy:PAYIN8231497473279467522:completed', 'M1656752128806', 'status-query'],

@@ -1,9 +1,10 @@
 import { ConfigError } from '../errors';
 import type { AnyPaymentProvider, Delivery } from '../provider';
+import { staleStatusAnswer } from './max-age';
 import { notify } from './notify';
 import { settle } from './settle';
-import { confirmStep, normalizeStep, stepFailed, validateStep, verifyStep } from './steps';
-import type { HubState, ReceiveResult } from './types';
+import { confirmStep, normalizeStep, refused, stepFailed, validateStep, verifyStep } from './steps';
+import type { HubState, MaxAgeOverride, ReceiveResult } from './types';
 
 /**
  * The transport-free pipeline, top to bottom: verify → validate → confirm → normalize → (per
@@ -33,12 +34,16 @@ export async function receive(
 
 /**
  * A status query through the same claim/dispatch path as a notification: a payment seen both
- * ways is processed once. `unhandled` when the gateway knows no such payment.
+ * ways is processed once. `unhandled` when the gateway knows no such payment. The reference may
+ * come from a customer ("refresh my payment"): a paid time older than the provider's maxAgeMs is
+ * refused before any claim, as the same payment's webhook would be, unless the merchant's own code
+ * says `allowOlderThanMaxAge`.
  */
 export async function reconcile(
   state: HubState,
   provider: AnyPaymentProvider,
   reference: string,
+  options: MaxAgeOverride = {},
 ): Promise<ReceiveResult> {
   if (typeof provider.fetchStatus !== 'function')
     throw new ConfigError('provider', `${provider.id} has no status query (fetchStatus)`, {
@@ -67,5 +72,9 @@ export async function reconcile(
     });
     return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
   }
+  const stale = options.allowOlderThanMaxAge
+    ? undefined
+    : staleStatusAnswer(provider, found, delivery.receivedAt.getTime());
+  if (stale) return refused(state, provider, stale, delivery);
   return settle(state, provider, found, null, delivery);
 }

@@ -1,18 +1,24 @@
 import { ConfigError, PaymentError } from '../errors';
+import type { InboxEntry } from '../inbox/types';
 import type { AnyPaymentProvider, Delivery } from '../provider';
+import { staleInboxEntry } from './max-age';
 import { receive } from './receive';
 import { inboxMeta, recordDelivery } from './record-delivery';
-import type { HubState, ReceiveResult } from './types';
+import { refused } from './steps';
+import type { HubState, MaxAgeOverride, ReceiveResult } from './types';
 
 /**
  * A stored delivery through the pipeline again, as transport `replay`: its exact bytes and its
  * (redacted) headers are verified again, so a forgery stays refused and a delivery refused under a
- * wrong key is processed once the key is fixed; the store decides duplicate or new.
+ * wrong key is processed once the key is fixed; the store decides duplicate or new. An entry older
+ * than the provider's maxAgeMs may be one the store has forgotten: refused unless the caller says
+ * `allowOlderThanMaxAge` (the refusal is recorded as the replay's entry, for the audit trail).
  */
 export async function replay(
   state: HubState,
   provider: AnyPaymentProvider,
   inboxId: string,
+  options: MaxAgeOverride = {},
 ): Promise<ReceiveResult> {
   if (!state.inbox) throw new ConfigError('inbox', 'is off (inbox: false): nothing to replay');
   const entry = await state.inbox.get(inboxId);
@@ -22,6 +28,27 @@ export async function replay(
     });
   if (entry.transport === 'status-query')
     throw new ConfigError('inboxId', `${inboxId} is a status query: reconcile it instead`);
+  const delivery = replayDelivery(entry);
+  const stale = options.allowOlderThanMaxAge
+    ? undefined
+    : staleInboxEntry(provider, entry, delivery.receivedAt.getTime());
+  if (stale)
+    return recordDelivery(state, provider.id, delivery, refused(state, provider, stale, delivery));
+  if (!options.allowOlderThanMaxAge) {
+    const result = await receive(state, provider, delivery);
+    return recordDelivery(state, provider.id, delivery, result);
+  }
+  // Allowed on purpose: the provider's own signed-time check then measures the delivery as of
+  // when it arrived (one that was fresh then is processed; one stale on arrival stays refused),
+  // and the replay's entry is still dated now.
+  const replayedAt = delivery.receivedAt;
+  delivery.receivedAt = entry.receivedAt;
+  const result = await receive(state, provider, delivery);
+  delivery.receivedAt = replayedAt;
+  return recordDelivery(state, provider.id, delivery, result);
+}
+
+function replayDelivery(entry: InboxEntry): Delivery {
   const delivery: Delivery = {
     body: entry.body,
     headers: { ...entry.headers } as Delivery['headers'],
@@ -32,6 +59,5 @@ export async function replay(
   if (entry.method !== undefined) delivery.method = entry.method;
   if (entry.url !== undefined) delivery.url = entry.url;
   inboxMeta(delivery, entry.id);
-  const result = await receive(state, provider, delivery);
-  return recordDelivery(state, provider.id, delivery, result);
+  return delivery;
 }

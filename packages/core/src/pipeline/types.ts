@@ -153,6 +153,20 @@ export interface PaymentHubOptions<
   redactHeaders?: readonly string[];
 }
 
+/**
+ * Per call of `hub.reconcile` and `hub.replay`. Both refuse (401 ERR_DELIVERY_STALE) a payment
+ * older than the provider's maxAgeMs unless told otherwise here.
+ */
+export interface MaxAgeOverride {
+  /**
+   * Process it even when it is older than the provider's `maxAgeMs`: the merchant's own
+   * back-office decision about one payment (e.g. a late order credited by hand), never something
+   * to pass on behalf of a customer or a request. Past the store's retention the event may be one
+   * already processed: check your own records first.
+   */
+  allowOlderThanMaxAge?: boolean;
+}
+
 /** `C`: what the store's claims add to the listeners' context (`object`: nothing). */
 export interface PaymentHub<C = object> {
   on<K extends HubEventName>(name: K, listener: HubListener<K, C>): PaymentHub<C>;
@@ -169,16 +183,30 @@ export interface PaymentHub<C = object> {
   /**
    * Asks the gateway about a payment (the provider's `fetchStatus`) and processes what it says
    * through the same claim/dispatch path as a notification: a payment seen both ways is processed
-   * once. `outcome: 'unhandled'` when the gateway knows no such payment.
+   * once. `outcome: 'unhandled'` when the gateway knows no such payment. A payment whose time in
+   * the answer (`occurredAt`: paid or confirmed) is older than the provider's `maxAgeMs` is refused
+   * (`rejected`, 401 ERR_DELIVERY_STALE: nothing dispatched or stored) unless
+   * `allowOlderThanMaxAge`.
    */
-  reconcile(provider: AnyPaymentProvider, reference: string): Promise<ReceiveResult>;
+  reconcile(
+    provider: AnyPaymentProvider,
+    reference: string,
+    options?: MaxAgeOverride,
+  ): Promise<ReceiveResult>;
   /**
    * Runs a stored delivery's bytes and headers through `receive` again, with transport `replay`:
    * verified again, the store deciding whether it is a duplicate. The replay is recorded as its
    * own entry (`replayOf` the original). Throws a ConfigError when the hub has no inbox, and a
    * PaymentError ERR_INBOX_ENTRY_NOT_FOUND (404) when the entry is not kept or is another provider's.
+   * An entry received more than the provider's `maxAgeMs` ago is refused (`rejected`, 401
+   * ERR_DELIVERY_STALE, recorded as the replay's entry) unless `allowOlderThanMaxAge`; the
+   * provider also checks the delivery's own signed time, if it has one, as for any delivery.
    */
-  replay(provider: AnyPaymentProvider, inboxId: string): Promise<ReceiveResult>;
+  replay(
+    provider: AnyPaymentProvider,
+    inboxId: string,
+    options?: MaxAgeOverride,
+  ): Promise<ReceiveResult>;
   /** The hub's inbox, or undefined with `inbox: false`. */
   readonly inbox: Inbox | undefined;
   /** Adapter-only (see `rejectDelivery` and `notifyHub`). */

@@ -227,6 +227,19 @@ async function checkOne(
     return;
   }
   const error = received.error;
+  if (error?.code === 'ERR_DELIVERY_STALE') {
+    // Paid longer ago than maxAgeMs: every later sweep would refuse it the same way, so it is no
+    // longer watched (the merchant can still reconcile it with allowOlderThanMaxAge).
+    result.errors++;
+    report(
+      state,
+      'source.error',
+      `transaction ${id} was paid longer ago than maxAgeMs (ERR_DELIVERY_STALE): no longer watched`,
+      sanitize(state, error),
+    );
+    await forget(state, id);
+    return;
+  }
   if (error instanceof GatewayApiError || received.outcome === 'rejected') {
     failed(error);
     // An unreachable API fails for every id alike: wait for the next sweep.

@@ -108,6 +108,21 @@ describe('the source and its watchList', () => {
     ).toThrow(/option "maxWatched" applies to the default watch list only/);
   });
 
+  it('a watched payment paid longer ago than maxAgeMs: refused (stale), no event, and no longer watched', async () => {
+    const { rec, source } = await connected();
+    sim.createTransaction({ transactionId: 'OLD-1', amount: 900 });
+    sim.pay('OLD-1', { at: new Date(Date.now() - 30 * HOUR), emit: false });
+    expect(await source.watch('OLD-1')).toBe(true);
+    expect(await source.sweep()).toMatchObject({ checked: 1, errors: 1, emitted: 0 });
+    expect(rec.sourceErrors.at(-1)!.detail).toMatch(/ERR_DELIVERY_STALE|maxAgeMs|older/);
+    expect(rec.events).toHaveLength(0);
+    expect(await source.watching()).toEqual([]);
+    // Forgotten: the next sweep asks nothing more about it.
+    const asked = sim.statusRequests.length;
+    expect(await source.sweep()).toMatchObject({ checked: 0 });
+    expect(sim.statusRequests.length).toBe(asked);
+  });
+
   it('the default list keeps maxWatched entries and logs the one dropped', async () => {
     const warnings: string[] = [];
     const logger = {

@@ -2,7 +2,9 @@
  * One merchant app instance for the cross-process tests, run as its own Node process with
  * `node --import tsx`: an Express app with its own hub, sharing only Redis with the other instance.
  * Environment: REDIS_URL, PREFIX, INSTANCE_NAME; optional HANDLER_TIMEOUT_MS, LEASE_MS,
- * COMMAND_TIMEOUT_MS, and STORE=memory for the in-process store instead of Redis (restart tests). Prints one JSON line when it listens; GET /stats returns its counts.
+ * COMMAND_TIMEOUT_MS, STORE=memory for the in-process store instead of Redis (restart tests), and
+ * STORE_TRACE=1 to record every store call (GET /trace?key=...). Prints one JSON line when it
+ * listens; GET /stats returns its counts.
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -15,6 +17,7 @@ import {
 } from '@payhook/core';
 import { createRedisStore } from '@payhook/redis-store';
 import { createTestProvider } from '@payhook/core/testing';
+import { traceStore, type TraceEntry } from './trace-store';
 
 const numberFromEnv = (name: string): number | undefined =>
   process.env[name] ? Number(process.env[name]) : undefined;
@@ -31,7 +34,8 @@ async function main(): Promise<void> {
     error: remember,
   };
   const memory = process.env.STORE === 'memory';
-  const store = memory
+  const trace: TraceEntry[] = [];
+  const created = memory
     ? createMemoryStore()
     : createRedisStore({
         url: process.env.REDIS_URL!,
@@ -41,7 +45,8 @@ async function main(): Promise<void> {
         onLostClaim: (_key, operation) =>
           void (lostClaims[operation] = (lostClaims[operation] ?? 0) + 1),
       });
-  if (!memory) await (store as ReturnType<typeof createRedisStore>).ready();
+  if (!memory) await (created as ReturnType<typeof createRedisStore>).ready();
+  const store = process.env.STORE_TRACE ? traceStore(created, trace) : created;
   const hub = createPaymentHub({
     store,
     handlerTimeoutMs: numberFromEnv('HANDLER_TIMEOUT_MS') ?? 5_000,
@@ -55,8 +60,11 @@ async function main(): Promise<void> {
     // A little work, so that redeliveries arrive while the claim is held.
     await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 3)));
   });
-  hub.on('error', (error) => {
+  /** Event ids whose commit the hub gave up (ERR_COMMIT_FAILED). */
+  const failedCommits: string[] = [];
+  hub.on('error', (error, context) => {
     errors.push(error.code);
+    if (error.code === 'ERR_COMMIT_FAILED' && context?.event) failedCommits.push(context.event.id);
   });
 
   const app = express();
@@ -68,8 +76,16 @@ async function main(): Promise<void> {
       },
     }),
   );
+  // The trace of the keys asked for (`?key=a&key=b`), or all of it.
+  app.get('/trace', (req, res) => {
+    const asked = ([] as unknown[]).concat(req.query.key ?? []).map(String);
+    res.json(asked.length ? trace.filter((e) => asked.includes(e.key)) : trace);
+  });
   app.get('/stats', (_req, res) => {
-    res.json({ name, pid: process.pid, dispatched, outcomes, errors, lostClaims, storeLog });
+    res.json({
+      ...{ name, pid: process.pid, dispatched, outcomes, errors, failedCommits },
+      ...{ lostClaims, storeLog },
+    });
   });
   const server = app.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { Agent } from 'node:http';
 import { resolve } from 'node:path';
 import { postKeepAlive } from '@payhook/core/testing';
+import type { TraceEntry } from './trace-store';
 
 export const ROOT = resolve(__dirname, '../../../..');
 
@@ -24,6 +25,8 @@ export interface Stats {
   dispatched: Record<string, number>;
   outcomes: Record<string, number>;
   errors: string[];
+  /** Event ids whose commit the hub gave up (ERR_COMMIT_FAILED). */
+  failedCommits: string[];
   /** onLostClaim calls, by operation. */
   lostClaims: Record<string, number>;
   /** The store's log lines (message only), for the report. */
@@ -45,6 +48,8 @@ export interface InstanceOptions {
   commandTimeoutMs?: number;
   /** `memory`: the instance uses the in-process store (REDIS_URL is then ignored). */
   store?: 'redis' | 'memory';
+  /** Record every store call (support/trace-store.ts), read with `traceOf`. */
+  trace?: boolean;
 }
 
 export async function startInstance(name: string, options: InstanceOptions): Promise<Instance> {
@@ -60,6 +65,7 @@ export async function startInstance(name: string, options: InstanceOptions): Pro
   if (options.leaseMs) env.LEASE_MS = String(options.leaseMs);
   if (options.commandTimeoutMs) env.COMMAND_TIMEOUT_MS = String(options.commandTimeoutMs);
   if (options.store === 'memory') env.STORE = 'memory';
+  if (options.trace) env.STORE_TRACE = '1';
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'packages/redis-store/test/support/instance.ts'],
@@ -104,6 +110,13 @@ export async function stopInstance(instance: Instance): Promise<number | null> {
 export async function stats(instance: Instance): Promise<Stats> {
   const response = await fetch(`http://127.0.0.1:${instance.ready.port}/stats`);
   return (await response.json()) as Stats;
+}
+
+/** The store calls an instance started with `trace` made: on `keys` only, or all of them. */
+export async function traceOf(instance: Instance, keys: string[] = []): Promise<TraceEntry[]> {
+  const query = keys.map((k) => `key=${encodeURIComponent(k)}`).join('&');
+  const response = await fetch(`http://127.0.0.1:${instance.ready.port}/trace?${query}`);
+  return (await response.json()) as TraceEntry[];
 }
 
 /** Dispatches per event id over several instances, and the sum per instance. */

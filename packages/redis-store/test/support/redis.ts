@@ -42,12 +42,19 @@ export interface ScratchRedisOptions {
    * `cleanup()`), so a restart after SIGKILL reloads what Redis acknowledged. Default: no persistence.
    */
   appendonly?: boolean;
+  /**
+   * With `appendonly`: `everysec` (the default, as in redis.conf) or `always`, which writes and
+   * fsyncs the AOF before Redis answers.
+   */
+  appendfsync?: 'everysec' | 'always';
 }
 
 /** A throwaway redis-server the test can stop (SIGKILL), freeze (SIGSTOP) and start again on its port. */
 export class ScratchRedis {
   private child: ChildProcess | undefined;
   private dir: string | undefined;
+  /** The server's own log (stdout), every start, up to the last 64 KB. */
+  log = '';
   constructor(
     readonly port: number,
     private readonly options: ScratchRedisOptions = {},
@@ -61,9 +68,17 @@ export class ScratchRedis {
     return this.child?.pid;
   }
 
+  /** The data directory of an `appendonly` server (its AOF is in `appendonlydir/`). */
+  get directory(): string | undefined {
+    return this.dir;
+  }
+
   async start(): Promise<void> {
     const persistence = this.options.appendonly
-      ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', this.dataDir()]
+      ? [
+          ...['--appendonly', 'yes', '--appendfsync', this.options.appendfsync ?? 'everysec'],
+          ...['--dir', this.dataDir()],
+        ]
       : ['--appendonly', 'no'];
     const child = spawn(
       'redis-server',
@@ -86,8 +101,13 @@ export class ScratchRedis {
       child.stdout!.on('data', onData);
       child.once('exit', onExit);
     });
-    child.stdout!.resume();
+    this.keepLog(output);
+    child.stdout!.on('data', (chunk: Buffer) => this.keepLog(chunk.toString()));
     child.stderr!.resume();
+  }
+
+  private keepLog(text: string): void {
+    this.log = (this.log + text).slice(-65_536);
   }
 
   /** SIGSTOP: the server keeps its sockets but answers nothing until `thaw()`. */

@@ -20,7 +20,7 @@ import type { WatchList } from './watch-list';
  * average bounds what a junk flood costs on the merchant's key, well above the rate at which a
  * shop's genuine notices for unwatched payments arrive.
  */
-export const DEFAULT_UNWATCHED_QUERIES_PER_MINUTE = 60;
+export const DEFAULT_UNWATCHED_QUERIES_PER_MINUTE = 600;
 
 /** Gateway wall clock (the docs name no zone: assume Asia/Vientiane, UTC+7). */
 export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
@@ -72,9 +72,11 @@ export interface LailaolabProviderOptions extends MaxAgeOptions {
   /**
    * Webhook only: most status queries in any 60 s about transactions the merchant does not await
    * (not on the source's watch list; without a source, none is awaited); beyond it such webhooks
-   * get the retry answer without a query (503 ERR_STATUS_BUDGET on `error`). Default 60: a junk
-   * flood then costs at most one query a second on your key, while a shop's real notices for
-   * unwatched payments rarely come faster. 0: only watched transactions are ever asked about.
+   * get the retry answer without a query (503 ERR_STATUS_BUDGET on `error`). Default 600: a junk
+   * flood then costs at most ten queries a second on your key, while a shop that watches nothing
+   * (the webhook alone, no source) keeps its real notices flowing up to that rate; Lailaolab
+   * documents no retry schedule, so a budget below the shop's real rate would delay real payments.
+   * 0: only watched transactions are ever asked about.
    */
   unwatchedQueriesPerMinute?: number;
 }

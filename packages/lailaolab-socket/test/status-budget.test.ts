@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 /**
  * Issue 23, item 5: every junk webhook with a new well-formed id used to cost one authenticated
  * status query. A budget (`unwatchedQueriesPerMinute`) now bounds the queries for transactions
@@ -147,7 +149,10 @@ describe('unwatchedQueriesPerMinute is checked at boot', () => {
     ).toThrow(/unwatchedQueriesPerMinute/);
   });
 
-  it('the default is 60 a minute', () => {
-    expect(DEFAULT_UNWATCHED_QUERIES_PER_MINUTE).toBe(60);
+  it('the README documents the default the code uses', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    expect(readme).toContain(
+      `| \`unwatchedQueriesPerMinute\` | \`${DEFAULT_UNWATCHED_QUERIES_PER_MINUTE}\` |`,
+    );
   });
 });

@@ -1,0 +1,98 @@
+import type { Pool } from 'pg';
+import { createPaymentHub } from '@payhook/core';
+import { createPostgresStore } from '../../src';
+import { transactionControl } from '../../src/tx-control';
+import {
+  dropSchema,
+  insertOrders,
+  paidCounts,
+  setUpSchema,
+  testPool,
+  testSchema,
+} from '../support/db';
+import { deliver } from '../support/deliver';
+
+/**
+ * Review: tx-control's lexer disagrees with PostgreSQL's, so a listener's `tx.query` can COMMIT
+ * the claim's transaction mid-listener. Its write is then committed outside the claim; the
+ * store's commit notices (now()::text differs) and fails, the gateway retries, and the listener's
+ * write happens again: the payment takes effect twice.
+ */
+const escapes = (): Array<[string, string[]]> => [
+  // PostgreSQL ends a `--` comment at \r as well as \n; the lexer only at \n.
+  ['line comment ended by \\r', ['SELECT 1 --\r; COMMIT; --\n']],
+  // A word longer than 64 characters: the lexer reads 64, then takes the identifier's `$$` for a
+  // dollar quote and skips to the next `$$`; PostgreSQL reads one identifier.
+  [
+    'identifier longer than 64 chars ending in $$',
+    [`SELECT 1 AS ${'a'.repeat(64)}$$; COMMIT; SELECT 1 AS b$$`],
+  ],
+  // standard_conforming_strings = off (a plain SET, allowed): '\'' is one quote to PostgreSQL,
+  // the lexer reads '' as a doubled quote and stays in the string up to the `--'`.
+  [
+    'standard_conforming_strings off',
+    ['SET standard_conforming_strings = off', "SELECT '\\''; COMMIT; --'"],
+  ],
+];
+
+let pool: Pool;
+const schema = testSchema('review_txc');
+
+beforeAll(async () => {
+  pool = testPool();
+  await setUpSchema(pool, schema);
+});
+afterAll(async () => {
+  await dropSchema(pool, schema);
+  await pool.end();
+});
+
+describe('tx-control lexer bypasses', () => {
+  it.each(escapes())('the lexer lets a COMMIT through (%s)', (_label, statements) => {
+    expect(statements.map((s) => transactionControl(s))).toEqual(statements.map(() => undefined));
+  });
+
+  it.each(escapes().map(([label, s], i) => [label, s, `B${i}`] as const))(
+    'the payment takes effect twice (%s)',
+    async (_label, statements, order) => {
+      await insertOrders(pool, schema, [order]);
+      const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
+      const hub = createPaymentHub({ store, handlerTimeoutMs: 3_000, leaseMs: 10_000 });
+      hub.on('payment.completed', async (event, { tx }) => {
+        await tx.query(
+          `UPDATE "${schema}".orders SET paid_count = paid_count + 1 WHERE id = $1`,
+          [event.orderId],
+        );
+        for (const s of statements) await tx.query(s);
+      });
+      const outcomes: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await deliver(hub, { txn: `T-${order}`, order });
+        outcomes.push(r.outcome);
+        if (r.outcome === 'processed' || r.outcome === 'duplicate') break;
+      }
+      const paid = (await paidCounts(pool, schema)).get(order);
+      // Exactly-once: one delivery took effect, however many were retried.
+      expect({ outcomes, paid }).toEqual({ outcomes: ['processed'], paid: 1 });
+    },
+  );
+
+  it('a plain (session) SET through tx is let through and outlives the claim on the pooled client', async () => {
+    const one = testPool({ max: 1 });
+    try {
+      await insertOrders(pool, schema, ['S1']);
+      const store = createPostgresStore({ pool: one, schema, statementTimeoutMs: 1_000 });
+      const hub = createPaymentHub({ store, handlerTimeoutMs: 3_000, leaseMs: 10_000 });
+      hub.on('payment.completed', async (_event, { tx }) => {
+        // `SET SESSION …` is refused; `SET …` is the same thing and is not.
+        await tx.query('SET default_transaction_read_only = on');
+      });
+      expect((await deliver(hub, { txn: 'T-S1', order: 'S1' })).outcome).toBe('processed');
+      // The merchant's next use of its own pool gets the listener's session setting.
+      const setting = (await one.query('SHOW default_transaction_read_only')).rows[0];
+      expect(setting).toEqual({ default_transaction_read_only: 'off' });
+    } finally {
+      await one.end();
+    }
+  });
+});

@@ -23,12 +23,15 @@ describe('transactionControl', () => {
     'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE',
     'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',
     "PREPARE TRANSACTION 'x'",
+    'SET standard_conforming_strings = off',
+    'SET search_path TO elsewhere',
+    'RESET ALL',
     '/* a comment */ COMMIT',
     '-- a line comment\nCOMMIT',
     '/* nested /* comment */ still */ COMMIT',
   ])('refuses %j', (sql) => {
     expect(transactionControl(sql)).toMatch(
-      /controls the transaction|changes the transaction|ends it/,
+      /controls the transaction|changes the session|ends it/,
     );
   });
 
@@ -38,6 +41,14 @@ describe('transactionControl', () => {
     'SELECT 1; SELECT 2',
     "SELECT 'a;b'; SELECT 2",
     'SELECT 1;/* */SELECT 2',
+    // PostgreSQL ends a line comment at \r too.
+    'SELECT 1 --\r; COMMIT; --\n',
+    // A long identifier may end in `$$`: it is not a dollar quote.
+    `SELECT 1 AS ${'a'.repeat(64)}$$; COMMIT; SELECT 1 AS b$$`,
+    // With standard_conforming_strings off, '\'' is one quote: read both ways.
+    "SELECT '\\''; COMMIT; --'",
+    // And with it on, '\' is a whole string.
+    "SELECT '\\'; COMMIT; --'",
   ])('refuses several statements in one string: %j', (sql) => {
     expect(transactionControl(sql)).toBe('more than one statement in one string');
   });

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { createPaymentHub } from '@payhook/core';
-import { createPostgresStore } from '../../src';
-import { transactionControl } from '../../src/tx-control';
+import { createPostgresStore } from '../src';
+import { transactionControl } from '../src/tx-control';
 import {
   dropSchema,
   insertOrders,
@@ -9,14 +9,14 @@ import {
   setUpSchema,
   testPool,
   testSchema,
-} from '../support/db';
-import { deliver } from '../support/deliver';
+} from './support/db';
+import { deliver } from './support/deliver';
 
 /**
- * Review: tx-control's lexer disagrees with PostgreSQL's, so a listener's `tx.query` can COMMIT
- * the claim's transaction mid-listener. Its write is then committed outside the claim; the
- * store's commit notices (now()::text differs) and fails, the gateway retries, and the listener's
- * write happens again: the payment takes effect twice.
+ * Found by a hostile review: where tx-control's lexer read SQL differently from PostgreSQL, a
+ * listener's `tx.query` could COMMIT the claim's transaction mid-listener, its write committed
+ * outside the claim and run again by each redelivery (3 deliveries: paid 3 times). Each escape is
+ * now refused before it reaches PostgreSQL: the write rolls back with the claim, every time.
  */
 const escapes = (): Array<[string, string[]]> => [
   // PostgreSQL ends a `--` comment at \r as well as \n; the lexer only at \n.
@@ -48,22 +48,26 @@ afterAll(async () => {
 });
 
 describe('tx-control lexer bypasses', () => {
-  it.each(escapes())('the lexer lets a COMMIT through (%s)', (_label, statements) => {
-    expect(statements.map((s) => transactionControl(s))).toEqual(statements.map(() => undefined));
+  it.each(escapes())('the lexer refuses the escape (%s)', (_label, statements) => {
+    expect(statements.some((s) => transactionControl(s) !== undefined)).toBe(true);
   });
 
   it.each(escapes().map(([label, s], i) => [label, s, `B${i}`] as const))(
-    'the payment takes effect twice (%s)',
+    'the listener is refused and its write never escapes the claim (%s)',
     async (_label, statements, order) => {
       await insertOrders(pool, schema, [order]);
       const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
       const hub = createPaymentHub({ store, handlerTimeoutMs: 3_000, leaseMs: 10_000 });
+      const codes: string[] = [];
       hub.on('payment.completed', async (event, { tx }) => {
-        await tx.query(
-          `UPDATE "${schema}".orders SET paid_count = paid_count + 1 WHERE id = $1`,
-          [event.orderId],
-        );
-        for (const s of statements) await tx.query(s);
+        await tx.query(`UPDATE "${schema}".orders SET paid_count = paid_count + 1 WHERE id = $1`, [
+          event.orderId,
+        ]);
+        for (const s of statements)
+          await tx.query(s).catch((error: { code: string }) => {
+            codes.push(error.code);
+            throw error;
+          });
       });
       const outcomes: string[] = [];
       for (let i = 0; i < 3; i++) {
@@ -72,22 +76,28 @@ describe('tx-control lexer bypasses', () => {
         if (r.outcome === 'processed' || r.outcome === 'duplicate') break;
       }
       const paid = (await paidCounts(pool, schema)).get(order);
-      // Exactly-once: one delivery took effect, however many were retried.
-      expect({ outcomes, paid }).toEqual({ outcomes: ['processed'], paid: 1 });
+      // Refused on every delivery, and nothing the listener wrote ever committed.
+      expect({ outcomes, paid, codes }).toEqual({
+        outcomes: ['failed', 'failed', 'failed'],
+        paid: 0,
+        codes: ['ERR_TX_CONTROL', 'ERR_TX_CONTROL', 'ERR_TX_CONTROL'],
+      });
     },
   );
 
-  it('a plain (session) SET through tx is let through and outlives the claim on the pooled client', async () => {
+  it('a plain (session) SET through tx is refused: nothing outlives the claim on the pooled client', async () => {
     const one = testPool({ max: 1 });
     try {
       await insertOrders(pool, schema, ['S1']);
       const store = createPostgresStore({ pool: one, schema, statementTimeoutMs: 1_000 });
       const hub = createPaymentHub({ store, handlerTimeoutMs: 3_000, leaseMs: 10_000 });
       hub.on('payment.completed', async (_event, { tx }) => {
-        // `SET SESSION …` is refused; `SET …` is the same thing and is not.
+        // `SET …` is `SET SESSION …`: it would outlive the claim. `SET LOCAL` is fine.
+        await tx.query('SET LOCAL statement_timeout = 5000');
         await tx.query('SET default_transaction_read_only = on');
       });
-      expect((await deliver(hub, { txn: 'T-S1', order: 'S1' })).outcome).toBe('processed');
+      const result = await deliver(hub, { txn: 'T-S1', order: 'S1' });
+      expect(result.outcome).toBe('failed');
       // The merchant's next use of its own pool gets the listener's session setting.
       const setting = (await one.query('SHOW default_transaction_read_only')).rows[0];
       expect(setting).toEqual({ default_transaction_read_only: 'off' });

@@ -40,7 +40,8 @@ export function staleStatusAnswer(
 }
 
 /**
- * Replay: the entry's `receivedAt`. The stored delivery's own signed time, when the provider has
+ * Replay: when the delivery first arrived (the oldest receipt along the entry's replayOf chain;
+ * unknown when the chain is no longer kept, and then refused). The stored delivery's own signed time, when the provider has
  * one, is checked by the provider during the replay as for any delivery; for deliveries without
  * one (a Cashy FAIL) the time we received it is the only time we can vouch for, and the delivery
  * is at least that old.
@@ -48,12 +49,21 @@ export function staleStatusAnswer(
 export function staleInboxEntry(
   provider: AnyPaymentProvider,
   entry: InboxEntry,
+  firstReceived: Date | undefined,
   now: number,
 ): StaleDeliveryError | undefined {
   const limits = limitsOf(provider);
-  if (!limits || entry.receivedAt.getTime() >= now - limits.maxAgeMs) return undefined;
+  if (!limits) return undefined;
+  if (firstReceived === undefined)
+    return withHint(
+      new StaleDeliveryError(
+        `the ${provider.id} delivery ${entry.id} replays an entry the inbox no longer keeps: its age cannot be vouched for`,
+      ),
+      'hub.replay',
+    );
+  if (firstReceived.getTime() >= now - limits.maxAgeMs) return undefined;
   const error = new StaleDeliveryError(
-    `the ${provider.id} delivery ${entry.id} was received ${entry.receivedAt.toISOString()}, more than the ${limits.maxAgeMs} ms maximum age ago: refused as a possible replay`,
+    `the ${provider.id} delivery ${entry.id} was first received ${firstReceived.toISOString()}, more than the ${limits.maxAgeMs} ms maximum age ago: refused as a possible replay`,
   );
   return withHint(error, 'hub.replay');
 }

@@ -29,9 +29,12 @@ export async function replay(
   if (entry.transport === 'status-query')
     throw new ConfigError('inboxId', `${inboxId} is a status query: reconcile it instead`);
   const delivery = replayDelivery(entry);
+  // A replay's own entry is dated when it was replayed: the delivery is as old as the first
+  // receipt along its replayOf chain (else replaying a replay's entry would reset its age).
+  const firstReceived = await firstReceipt(state.inbox, entry);
   const stale = options.allowOlderThanMaxAge
     ? undefined
-    : staleInboxEntry(provider, entry, delivery.receivedAt.getTime());
+    : staleInboxEntry(provider, entry, firstReceived, delivery.receivedAt.getTime());
   if (stale)
     return recordDelivery(state, provider.id, delivery, refused(state, provider, stale, delivery));
   if (!options.allowOlderThanMaxAge) {
@@ -42,10 +45,32 @@ export async function replay(
   // when it arrived (one that was fresh then is processed; one stale on arrival stays refused),
   // and the replay's entry is still dated now.
   const replayedAt = delivery.receivedAt;
-  delivery.receivedAt = entry.receivedAt;
+  delivery.receivedAt = firstReceived ?? entry.receivedAt;
   const result = await receive(state, provider, delivery);
   delivery.receivedAt = replayedAt;
   return recordDelivery(state, provider.id, delivery, result);
+}
+
+/** Replays of replays are followed this far back; a longer chain counts as of unknown age. */
+const MAX_REPLAY_CHAIN = 16;
+
+/**
+ * When the delivery behind `entry` first arrived: the receipt of the oldest entry along its
+ * `replayOf` chain. Undefined when an entry of the chain is no longer kept (pruned, evicted) or the
+ * chain is longer than MAX_REPLAY_CHAIN: its age cannot be vouched for.
+ */
+async function firstReceipt(
+  inbox: NonNullable<HubState['inbox']>,
+  entry: InboxEntry,
+): Promise<Date | undefined> {
+  let current = entry;
+  for (let hops = 0; current.replayOf !== undefined; hops++) {
+    if (hops === MAX_REPLAY_CHAIN) return undefined;
+    const previous = await inbox.get(current.replayOf);
+    if (!previous) return undefined;
+    current = previous;
+  }
+  return current.receivedAt;
 }
 
 function replayDelivery(entry: InboxEntry): Delivery {

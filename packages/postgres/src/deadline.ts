@@ -1,4 +1,11 @@
-import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
+import {
+  Pool as PoolClass,
+  type Pool,
+  type PoolClient,
+  type PoolConfig,
+  type QueryResult,
+  type QueryResultRow,
+} from 'pg';
 import { StoreError, StoreTimeoutError } from '@payhook/core';
 import { SOURCE } from './sql';
 
@@ -145,4 +152,54 @@ export async function poolQueryWithin<R extends QueryResultRow = QueryResultRow>
   } finally {
     client.release(broken);
   }
+}
+
+/** Ends the backends of connections given up on past a deadline, on a connection of its own. */
+export interface Terminator {
+  /** Asks PostgreSQL to end backend `pid` (never awaited by a request; failures reported). */
+  terminate(pid: number | undefined): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Destroying a socket does not stop a backend busy with a statement: PostgreSQL notices the
+ * client left only when it next reads or writes, so a listener's long statement past its
+ * deadline would keep running, holding the claim's advisory lock (redeliveries `busy`) and its
+ * row locks. `pg_terminate_backend` ends it now. It runs on a one-connection pool built from the
+ * merchant pool's options, never the merchant's pool: that may be exactly what ran dry.
+ */
+export function createTerminator(
+  pool: Pool,
+  deadlines: Deadlines,
+  onError: (error: Error) => void,
+): Terminator {
+  let own: Pool | undefined;
+  const open = (): Pool => {
+    if (own) return own;
+    const base = (pool as Pool & { options?: PoolConfig }).options ?? {};
+    const made = new PoolClass({
+      ...base,
+      max: 1,
+      min: 0,
+      connectionTimeoutMillis: deadlines.connectTimeoutMs,
+      idleTimeoutMillis: 10_000,
+      allowExitOnIdle: true,
+    });
+    made.on('error', onError);
+    own = made;
+    return made;
+  };
+  return {
+    terminate(pid) {
+      if (pid === undefined) return;
+      poolQueryWithin(open(), deadlines, 'SELECT pg_terminate_backend($1)', [pid]).catch(
+        (error: unknown) => onError(error as Error),
+      );
+    },
+    async close() {
+      const closing = own;
+      own = undefined;
+      await closing?.end();
+    },
+  };
 }

@@ -103,14 +103,22 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     record: (entry, opts) => record(state, entry, opts),
     update: (id, patch) => update(state, id, patch),
     async get(id: string) {
-      const { rows } = await pool.query(`SELECT * FROM ${table} WHERE id = $1`, [id]);
+      const { rows } = await poolQueryWithin(
+        pool,
+        state.deadlines,
+        `SELECT * FROM ${table} WHERE id = $1`,
+        [id],
+      );
       return rows[0] ? toEntry(rows[0]) : undefined;
     },
-    list: (filter = {}, page = {}) => list(pool, table, filter, page),
+    list: (filter = {}, page = {}) => list(state, filter, page),
     async prune(now = new Date()) {
-      const result = await pool.query(`DELETE FROM ${table} WHERE received_at < $1`, [
-        new Date(now.getTime() - state.retentionMs),
-      ]);
+      const result = await poolQueryWithin(
+        pool,
+        state.deadlines,
+        `DELETE FROM ${table} WHERE received_at < $1`,
+        [new Date(now.getTime() - state.retentionMs)],
+      );
       return result.rowCount ?? 0;
     },
   };
@@ -270,8 +278,7 @@ async function withAttempts(
 const PAGE_MAX = 500;
 
 async function list(
-  pool: Pool,
-  table: string,
+  { pool, table, deadlines }: InboxState,
   filter: InboxFilter,
   page: InboxPage,
 ): Promise<InboxList> {
@@ -306,14 +313,16 @@ async function list(
     add('events @> ?::jsonb', JSON.stringify([{ id: filter.eventId }]));
   if (page.cursor !== undefined) add('seq < ?', page.cursor);
   values.push(limit + 1);
-  const { rows } = await pool.query(
+  const { rows } = await poolQueryWithin(
+    pool,
+    deadlines,
     `SELECT * FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY seq DESC LIMIT $${values.length}`,
     values,
   );
   const entries = rows.slice(0, limit).map(toEntry);
   const more = rows.length > limit;
-  return more ? { entries, nextCursor: String(rows[limit - 1].seq) } : { entries };
+  return more ? { entries, nextCursor: String(rows[limit - 1]!.seq) } : { entries };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

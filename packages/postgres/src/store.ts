@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { connectWithin, poolQueryWithin } from './deadline';
+import { connectWithin, createTerminator, poolQueryWithin, type Terminator } from './deadline';
 import {
   ConfigError,
   StoreError,
@@ -57,7 +57,7 @@ export interface PostgresStore extends IdempotencyStore<PostgresClaimContext> {
   purgeExpired(): Promise<number>;
   /** Claims still open (transactions in progress) in this process. */
   readonly openClaims: number;
-  /** Rolls back the open claims; the pool stays the merchant's to end. */
+  /** Rolls back the open claims and closes the store's own terminate connection; the pool stays the merchant's to end. */
   close(): Promise<void>;
 }
 
@@ -68,6 +68,7 @@ interface StoreState {
   table: string;
   connectTimeoutMs: number;
   statementTimeoutMs: number;
+  terminator: Terminator;
   open: Map<string, OpenTransaction>;
   /** Join token → the open transaction it joined. */
   joins: Map<string, { primary: string; key: string; finished: Promise<boolean> }>;
@@ -113,6 +114,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
     async close() {
       await Promise.all([...open.keys()].map((token) => releaseClaim(state, token, false)));
+      await state.terminator.close();
     },
   };
 }
@@ -144,6 +146,8 @@ function resolveStoreState(options: PostgresStoreOptions): StoreState {
     table,
     connectTimeoutMs,
     statementTimeoutMs,
+    // A failed terminate (the server is frozen too) changes nothing: the socket is already gone.
+    terminator: createTerminator(pool, { connectTimeoutMs, statementTimeoutMs }, () => undefined),
     open: new Map(),
     joins: new Map(),
   };
@@ -151,7 +155,12 @@ function resolveStoreState(options: PostgresStoreOptions): StoreState {
 
 /** The boot check, once: a failed check is asked again next time (the migration may have run). */
 function ready(state: StoreState): Promise<void> {
-  state.checked ??= checkSchema(state.pool, { schema: state.schema }).catch((error: unknown) => {
+  // Its statements have the store's deadlines too: the first claim after boot runs this check,
+  // and a frozen database must not hold that request (or every claim waiting on the same check).
+  const timed = {
+    query: (text: string, values?: unknown[]) => poolQueryWithin(state.pool, state, text, values),
+  } as unknown as Pool;
+  state.checked ??= checkSchema(timed, { schema: state.schema }).catch((error: unknown) => {
     state.checked = undefined;
     throw error;
   });
@@ -167,7 +176,7 @@ async function claimKey(
   if (into && opts?.join) return joinClaim(state, into, opts.join, key);
   await ready(state);
   const client = await connectWithin(state.pool, state.connectTimeoutMs);
-  const transaction = openTransaction(client, key, state.statementTimeoutMs);
+  const transaction = openTransaction(client, key, state.statementTimeoutMs, state.terminator);
   let taken: 'claimed' | 'done' | 'busy';
   try {
     await transaction.run('BEGIN');

@@ -1,6 +1,6 @@
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { PaymentError } from '@payhook/core';
-import { answerWithin, queryWithin, type StatementDeadline } from './deadline';
+import { answerWithin, queryWithin, type StatementDeadline, type Terminator } from './deadline';
 import { SOURCE } from './sql';
 import { transactionControl } from './tx-control';
 
@@ -128,6 +128,7 @@ export function openTransaction(
   client: PoolClient,
   key: string,
   statementTimeoutMs: number,
+  terminator?: Terminator,
 ): OpenTransaction {
   let ended = false;
   let broken: Error | undefined;
@@ -138,10 +139,14 @@ export function openTransaction(
   client.on('error', onError);
   // The listeners' statements have the store's deadline too: a frozen server must not hold a
   // listener (and so the request) until the handler timeout.
-  const guard = guardQueries(client, key, {
-    timeoutMs: statementTimeoutMs,
-    onTimeout: (e) => transaction.end(false, e),
-  });
+  // Past a deadline the backend is terminated too: a socket destroyed mid-statement does not stop
+  // it, and it would keep the claim's lock.
+  const pid = (client as PoolClient & { processID?: number }).processID;
+  const giveUp = (error: Error): void => {
+    transaction.end(false, error);
+    terminator?.terminate(pid);
+  };
+  const guard = guardQueries(client, key, { timeoutMs: statementTimeoutMs, onTimeout: giveUp });
   const transaction: OpenTransaction = {
     client,
     key,
@@ -152,8 +157,7 @@ export function openTransaction(
       return broken;
     },
     close: guard.close,
-    run: (text, values) =>
-      queryWithin(client, statementTimeoutMs, (e) => transaction.end(false, e), text, values),
+    run: (text, values) => queryWithin(client, statementTimeoutMs, giveUp, text, values),
     end(committed, error) {
       if (ended) return;
       ended = true;

@@ -1,14 +1,15 @@
 import type { Pool } from 'pg';
 import { createPaymentHub } from '@payhook/core';
-import { createPostgresStore } from '../../src';
-import { dropSchema, insertOrders, setUpSchema, testPool, testSchema } from '../support/db';
-import { deliver, sleep } from '../support/deliver';
+import { createPostgresStore } from '../src';
+import { dropSchema, insertOrders, setUpSchema, testPool, testSchema } from './support/db';
+import { deliver, sleep } from './support/deliver';
 
 /**
- * Review: past a statement deadline the store only destroys the socket. A backend busy in a
- * statement does not notice its client went away, so it keeps running and keeps the claim's
- * advisory lock (and its row locks): every redelivery answers busy/retry until the statement
- * ends on its own. The worker terminates such a backend (pg_terminate_backend); the store does not.
+ * Found by a hostile review: past a statement deadline the store only destroyed the socket. A
+ * backend busy in a statement does not notice its client went away, so it kept running and kept
+ * the claim's advisory lock (and its row locks): every redelivery answered busy until the
+ * statement ended on its own. The store now terminates it (pg_terminate_backend) on a connection
+ * of its own.
  */
 let pool: Pool;
 const schema = testSchema('review_deadline');

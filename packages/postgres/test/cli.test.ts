@@ -6,6 +6,7 @@ import type { PaymentEvent } from '@payhook/core';
 import {
   createPaymentQueue,
   DEAD_LETTERS_HELP,
+  MIGRATIONS,
   MIGRATE_HELP,
   POSTGRES_HELP,
   WORKER_HELP,
@@ -61,7 +62,7 @@ describe('payhook-postgres migrate', () => {
     ]);
     expect(before.code).toBe(1);
     expect(before.stderr).toContain(
-      `schema "${schema}" lacks migration 001_processed, 002_inbox, 003_watch_list, 004_async_event: run "payhook-postgres migrate --schema ${schema}"`,
+      `schema "${schema}" lacks migration ${MIGRATIONS.map((m) => m.name).join(', ')}: run "payhook-postgres migrate --schema ${schema}"`,
     );
     expect(await schemaExists(schema)).toBe(false);
 

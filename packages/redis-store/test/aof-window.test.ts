@@ -17,6 +17,7 @@ import { Redis } from 'ioredis';
 import { createRedisStore, type RedisStore } from '../src';
 import { freePort, ScratchRedis, testPrefix } from './support/redis';
 import { hasStrace, SlowFsync } from './support/slow-fsync';
+import { ensureDebianProgram } from '../../../test/support/debian';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LEASE_MS = 30_000;
@@ -80,7 +81,9 @@ async function killAfterAcknowledged(appendfsync: 'everysec' | 'always', fsyncMs
   };
 }
 
-/** Fails, never skips, where strace is missing: .ci/run installs it. */
+// At load, outside any test's timeout: a new machine gets Debian's strace first (never a skip).
+if (!hasStrace()) ensureDebianProgram('/usr/bin/strace', 'strace');
+
 function needsStrace(name: string, fn: () => Promise<void>, timeout: number): void {
   it(
     name,

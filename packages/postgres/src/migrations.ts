@@ -188,7 +188,7 @@ export async function checkSchema(pool: Pool, options: MigrateOptions = {}): Pro
   throw new ConfigError(
     'schema',
     `"${schema}" lacks migration ${missing.join(', ')}: run \`payhook-postgres migrate --schema ${schema}\` ` +
-      `or migrate(pool, { schema: '${schema}' }) before starting the app`,
+      `or migrate(pool, { schema: '${schema}' }) before starting the app (or the queue)`,
     { source: SOURCE },
   );
 }

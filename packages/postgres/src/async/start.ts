@@ -1,6 +1,4 @@
-import { ConfigError } from '@payhook/core';
-import { missingMigrations } from '../migrations';
-import { SOURCE } from './options';
+import { checkSchema } from '../migrations';
 import type { QueueState } from './types';
 
 /** The schema check and pg-boss, once per queue, whoever asks first (start(), an enqueue, a worker). */
@@ -14,27 +12,13 @@ export function ensureStarted(state: QueueState): Promise<void> {
 }
 
 async function start(state: QueueState): Promise<void> {
-  await checkQueueSchema(state);
+  // The event table is migration 004_async_event: nothing is created at run time, so a schema
+  // that was not migrated is the store's boot-check ConfigError, naming what is missing.
+  await checkSchema(state.pool, { schema: state.settings.schema });
   // pg-boss's own tables are pg-boss's business: it creates and upgrades them in start().
   await state.boss.start();
   const { queueName, deadQueueName } = state.settings;
   // createQueue is idempotent (ON CONFLICT DO NOTHING); the dead-letter queue must exist first.
   await state.boss.createQueue(deadQueueName);
   await state.boss.createQueue(queueName, { name: queueName, deadLetter: deadQueueName });
-}
-
-/**
- * The event table is migration 004_async_event: nothing is created at run time, so a schema that
- * was not migrated is a ConfigError at boot naming what is missing and how to apply it.
- */
-async function checkQueueSchema(state: QueueState): Promise<void> {
-  const { schema } = state.settings;
-  const missing = await missingMigrations(state.pool, { schema });
-  if (missing.length === 0) return;
-  throw new ConfigError(
-    'schema',
-    `"${schema}" lacks migration ${missing.join(', ')}: run \`payhook-postgres migrate --schema ${schema}\` ` +
-      `or migrate(pool, { schema: '${schema}' }) before starting the queue`,
-    { source: SOURCE },
-  );
 }

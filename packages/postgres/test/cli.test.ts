@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Pool } from 'pg';
-import type { PaymentEvent } from '@payhook/core';
 import {
   createPaymentQueue,
   DEAD_LETTERS_HELP,
@@ -13,6 +12,7 @@ import {
 } from '../src';
 import { BIN, runBin, startBin, type BinProcess } from './support/bin';
 import { DATABASE_URL, dropSchema, testPool, testSchema } from './support/db';
+import { completedEvent } from './support/event';
 
 /** The `payhook-postgres` bin, spawned as a merchant runs it, against the real PostgreSQL. */
 let pool: Pool;
@@ -177,20 +177,7 @@ describe('payhook-postgres usage and help', () => {
 });
 
 describe('payhook-postgres worker and dead-letters', () => {
-  const event = (txn: string): PaymentEvent =>
-    ({
-      id: `test-gateway:${txn}:paid`,
-      type: 'payment.completed',
-      provider: 'test-gateway',
-      orderId: null,
-      transactionId: txn,
-      amount: '10.00',
-      currency: 'LAK',
-      occurredAt: '2025-01-02T03:04:05+07:00',
-      receivedAt: '2025-01-02T03:04:06+07:00',
-      verification: 'signature',
-      raw: {},
-    }) as PaymentEvent;
+  const event = completedEvent;
 
   it('runs the --listeners module on a queued event and exits 0 on SIGTERM; dead-letters reads the queue', async () => {
     const schema = fresh('bin_worker');

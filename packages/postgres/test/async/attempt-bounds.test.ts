@@ -1,5 +1,4 @@
 import type { Pool, PoolClient } from 'pg';
-import type { PaymentEvent } from '@payhook/core';
 import { reportCounts } from '@payhook/core/testing';
 import { createPaymentQueue, startWorker } from '../../src/async';
 import {
@@ -11,6 +10,7 @@ import {
   testSchema,
   waitFor,
 } from './support/app';
+import { completedEvent } from '../support/event';
 
 /**
  * The bounds of one attempt (issue 22): the wait for a payment's order lock, and the job's expiry,
@@ -32,20 +32,7 @@ afterAll(async () => {
   await pool.end();
 });
 
-const event = (txn: string): PaymentEvent =>
-  ({
-    id: `test-gateway:${txn}:paid`,
-    type: 'payment.completed',
-    provider: 'test-gateway',
-    orderId: null,
-    transactionId: txn,
-    amount: '10.00',
-    currency: 'LAK',
-    occurredAt: '2025-01-02T03:04:05+07:00',
-    receivedAt: '2025-01-02T03:04:06+07:00',
-    verification: 'signature',
-    raw: {},
-  }) as PaymentEvent;
+const event = completedEvent;
 
 const eventRow = async (id: string): Promise<{ state: string; attempts: number }> =>
   (

@@ -1,5 +1,4 @@
 import type { Pool, PoolClient } from 'pg';
-import type { PaymentEvent } from '@payhook/core';
 import { reportCounts } from '@payhook/core/testing';
 import { createPaymentQueue, startWorker } from '../../src/async';
 import {
@@ -11,6 +10,7 @@ import {
   testSchema,
   waitFor,
 } from './support/app';
+import { completedEvent } from '../support/event';
 
 /**
  * The reviewer's scenario (issue 22): the merchant's row is locked by another session for 8 s
@@ -47,20 +47,7 @@ afterAll(async () => {
   await admin.end();
 });
 
-const event = (txn: string): PaymentEvent =>
-  ({
-    id: `test-gateway:${txn}:paid`,
-    type: 'payment.completed',
-    provider: 'test-gateway',
-    orderId: null,
-    transactionId: txn,
-    amount: '10.00',
-    currency: 'LAK',
-    occurredAt: '2025-01-02T03:04:05+07:00',
-    receivedAt: '2025-01-02T03:04:06+07:00',
-    verification: 'signature',
-    raw: {},
-  }) as PaymentEvent;
+const event = completedEvent;
 
 async function count(sql: string, values: unknown[]): Promise<number> {
   const { rows } = await admin.query<{ n: number }>(sql, values);

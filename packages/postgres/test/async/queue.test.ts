@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { ConfigError, createPaymentHub, type PaymentEvent } from '@payhook/core';
+import { ConfigError, createPaymentHub } from '@payhook/core';
 import { createTestProvider, reportCounts, signedDelivery } from '@payhook/core/testing';
 import { createPostgresStore } from '../../src';
 import { attachQueue, createPaymentQueue, startWorker } from '../../src/async';
@@ -12,6 +12,7 @@ import {
   testSchema,
   waitFor,
 } from './support/app';
+import { completedEvent } from '../support/event';
 
 /** The queue's edges: options checked at construction, what is queued, a worker's shutdown. */
 let pool: Pool;
@@ -27,20 +28,7 @@ afterAll(async () => {
   await pool.end();
 });
 
-const event = (txn: string): PaymentEvent =>
-  ({
-    id: `test-gateway:${txn}:paid`,
-    type: 'payment.completed',
-    provider: 'test-gateway',
-    orderId: null,
-    transactionId: txn,
-    amount: '10.00',
-    currency: 'LAK',
-    occurredAt: '2025-01-02T03:04:05+07:00',
-    receivedAt: '2025-01-02T03:04:06+07:00',
-    verification: 'signature',
-    raw: {},
-  }) as PaymentEvent;
+const event = completedEvent;
 
 const delivery = (payload: Parameters<typeof signedDelivery>[0]) => {
   const { body, headers } = signedDelivery(payload);

@@ -53,6 +53,11 @@ export interface RedisWatchList {
   remove(id: string): Promise<{ removed: boolean; size: number }>;
   /** The ids not yet expired, soonest expiry first; the expired ones are deleted and counted. */
   list(): Promise<{ ids: string[]; expired: number }>;
+  /**
+   * Whether `id` is listed and not expired: one ZSCORE, where `list()` reads every entry. The
+   * Lailaolab webhook asks it for each notice it would spend a status query on.
+   */
+  has(id: string): Promise<boolean>;
   /** Resolves once the client is connected; rejects with a StoreError after `timeoutMs`. */
   ready(timeoutMs?: number): Promise<void>;
   /** Closes the client if the list created it from `url`; a client given (or a store's) stays open. */
@@ -89,7 +94,18 @@ const LIST = `
 local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return {expired, redis.call('ZRANGE', KEYS[1], 0, -1)}`;
 
-const SCRIPTS = { add: script(ADD), remove: script(REMOVE), list: script(LIST) };
+// KEYS[1] the set; ARGV: id, now. One entry's score: no need to read the whole list.
+const HAS = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) > tonumber(ARGV[2]) then return 1 end
+return 0`;
+
+const SCRIPTS = {
+  add: script(ADD),
+  remove: script(REMOVE),
+  list: script(LIST),
+  has: script(HAS),
+};
 
 const NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
@@ -227,6 +243,11 @@ async function listEntries(state: WatchListState): Promise<{ ids: string[]; expi
   return { ids, expired };
 }
 
+async function hasEntry(state: WatchListState, id: string): Promise<boolean> {
+  checkId(id, 'watch list has');
+  return (await runScript(state, 'has', [id, String(Date.now())])) === 1;
+}
+
 async function closeWatchList(state: WatchListState): Promise<void> {
   if (state.closed) return;
   state.closed = true;
@@ -255,6 +276,7 @@ export function createRedisWatchList(options: RedisWatchListOptions): RedisWatch
     add: (id, expiresAt) => addEntry(state, id, expiresAt),
     remove: (id) => removeEntry(state, id),
     list: () => listEntries(state),
+    has: (id) => hasEntry(state, id),
     ready: (timeoutMs = 5_000) =>
       waitForReady(client, timeoutMs, state.closed, 'watch list', SOURCE),
     close: () => closeWatchList(state),

@@ -67,6 +67,19 @@ describe('createRedisWatchList', () => {
     expect(await admin.exists(watches.key)).toBe(0);
   });
 
+  it('has(id): listed and not expired, one entry read', async () => {
+    const watches = await list();
+    const now = Date.now();
+    await watches.add('soon-gone', now + 20);
+    await watches.add('stays', now + HOUR);
+    expect(await watches.has('stays')).toBe(true);
+    expect(await watches.has('never-added')).toBe(false);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(await watches.has('soon-gone')).toBe(false);
+    await watches.remove('stays');
+    expect(await watches.has('stays')).toBe(false);
+  });
+
   it('expired entries are dropped on read and counted, never returned', async () => {
     const watches = await list();
     const now = Date.now();

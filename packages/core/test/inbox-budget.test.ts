@@ -9,67 +9,15 @@ import { Agent } from 'node:http';
 import {
   createMemoryInbox,
   createPaymentHub,
-  GatewayApiError,
   inboxRecordSize,
   isVerifiedRecord,
   type MemoryInbox,
 } from '../src';
 
 const REDACTED = '[redacted]';
-import { defineProvider, notAPaymentEvent, parseJson } from '../src/plugin';
+import { defineProvider } from '../src/plugin';
+import { junkDelivery, unsignedGateway } from './support/junk-gateway';
 import { postDelivery, postKeepAlive, reportCounts, startTestServer } from '../src/testing';
-
-interface Notice {
-  kind: string;
-  txn: string;
-  pad?: string;
-}
-
-/**
- * An unsigned gateway like Lailaolab's webhook: anyone can POST; a `payment` notice is confirmed
- * by a status query (here: only REAL-* exists, anything else fails the way a capped or failing
- * status API does, 503); any other kind is a notice nobody verified.
- */
-const unsigned = defineProvider<Notice, { paid: boolean }>({
-  id: 'unsigned-gateway',
-  source: '@payhook/test-unsigned',
-  secretHeaders: ['X-Callback-Token'],
-  schema: { type: 'object', required: ['kind', 'txn'] },
-  verify: (delivery) => parseJson(delivery.body, { source: '@payhook/test-unsigned' }) as Notice,
-  confirm(raw) {
-    if (raw.kind !== 'payment' || raw.txn.startsWith('REAL-')) return { paid: true };
-    throw new GatewayApiError('status query budget spent', { retryable: true, httpStatus: 429 });
-  },
-  normalize(raw) {
-    if (raw.kind !== 'payment') return notAPaymentEvent(`kind ${raw.kind}`, { verified: false });
-    return [
-      {
-        id: `${raw.txn}:paid`,
-        type: 'payment.completed',
-        orderId: raw.txn,
-        transactionId: raw.txn,
-        amount: '100',
-        currency: 'LAK',
-        occurredAt: '2025-01-02T03:04:05+07:00',
-      },
-    ];
-  },
-  ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
-});
-
-const PAD = 'j'.repeat(60 * 1024);
-const BIG_HEADER = 'h'.repeat(8 * 1024);
-const junk = (i: number) => {
-  const kinds = [
-    { kind: 'payout', txn: `J${i}` }, // unhandled, unverified
-    { kind: 'payment', txn: `JUNK-${i}` }, // failed: the status query fails
-  ];
-  const body =
-    i % 3 === 2
-      ? `{"kind":"payment","pad":"${PAD}"`
-      : JSON.stringify({ ...kinds[i % 3], pad: PAD });
-  return { body, headers: { 'x-junk': BIG_HEADER } };
-};
 
 async function flood(url: string, inbox: MemoryInbox, total: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
@@ -78,7 +26,9 @@ async function flood(url: string, inbox: MemoryInbox, total: number) {
   try {
     for (let batch = 0; batch < total / 30; batch++) {
       const replies = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => postKeepAlive(url, junk(batch * 30 + i), agent)),
+        Array.from({ length: 30 }, (_, i) =>
+          postKeepAlive(url, junkDelivery(batch * 30 + i), agent),
+        ),
       );
       for (const r of replies) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
       const c = inbox.counts();
@@ -97,7 +47,7 @@ describe('the memory inbox under a junk flood', () => {
   it('450 junk deliveries of 60 KiB (unhandled, failed, rejected) stay in the budget; the payment stays', async () => {
     const budget = { maxUnverified: 10, maxUnverifiedBytes: 400 * 1024 };
     const inbox = createMemoryInbox(budget); // maxBytes stays at its 8 MiB default
-    const server = await startTestServer(unsigned, { hubOptions: { inbox } });
+    const server = await startTestServer(unsignedGateway, { hubOptions: { inbox } });
     server.hub.on('payment.completed', () => undefined);
     try {
       const paid = await postDelivery(server.url, {
@@ -135,7 +85,7 @@ describe('the memory inbox under a junk flood', () => {
     const hub = createPaymentHub({ inbox });
     hub.on('payment.completed', () => undefined);
     const deliver = () =>
-      hub.receive(unsigned, {
+      hub.receive(unsignedGateway, {
         body: Buffer.from(JSON.stringify({ kind: 'payment', txn: 'REAL-2' })),
         headers: {},
         transport: 'http',
@@ -212,7 +162,7 @@ describe('secret headers are redacted before the inbox sees them', () => {
 
   it("core's list, the provider's secretHeaders and the hub's redactHeaders; signatures kept", async () => {
     const inbox = createMemoryInbox();
-    const server = await startTestServer(unsigned, {
+    const server = await startTestServer(unsignedGateway, {
       hubOptions: { inbox, redactHeaders: ['X-Merchant-Proxy-Key'] },
     });
     server.hub.on('payment.completed', () => undefined);
@@ -250,9 +200,9 @@ describe('secret headers are redacted before the inbox sees them', () => {
     expect(() => createPaymentHub({ redactHeaders: 'x-token' as never })).toThrow(
       /option "redactHeaders" must be an array/,
     );
-    expect(() => defineProvider({ ...unsigned, secretHeaders: [''] } as never)).toThrow(
+    expect(() => defineProvider({ ...unsignedGateway, secretHeaders: [''] } as never)).toThrow(
       /option "secretHeaders"/,
     );
-    expect(unsigned.secretHeaders).toEqual(['x-callback-token']);
+    expect(unsignedGateway.secretHeaders).toEqual(['x-callback-token']);
   });
 });

@@ -7,14 +7,9 @@
  */
 import { Agent } from 'node:http';
 import type { Pool } from 'pg';
-import {
-  createPaymentHub,
-  GatewayApiError,
-  type InboxRecord,
-  type PaymentProvider,
-} from '@payhook/core';
-import { defineProvider, notAPaymentEvent, parseJson } from '@payhook/core/plugin';
+import { createPaymentHub, type InboxRecord } from '@payhook/core';
 import { postDelivery, postKeepAlive, reportCounts, startTestServer } from '@payhook/core/testing';
+import { junkDelivery, PAD, unsignedGateway } from '../../core/test/support/junk-gateway';
 import { createPostgresInbox, createPostgresStore, migrate } from '../src';
 import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
 
@@ -35,50 +30,6 @@ afterAll(async () => {
   await pool.end();
 });
 
-interface Notice {
-  kind: string;
-  txn: string;
-}
-
-/** Unsigned, like Lailaolab's webhook: only REAL-* payments exist at the "status API". */
-const unsigned: PaymentProvider<Notice> = defineProvider<Notice, boolean>({
-  id: 'unsigned-gateway',
-  secretHeaders: ['x-callback-token'],
-  schema: { type: 'object', required: ['kind', 'txn'] },
-  verify: (delivery) => parseJson(delivery.body) as Notice,
-  confirm(raw) {
-    if (raw.kind !== 'payment' || raw.txn.startsWith('REAL-')) return true;
-    throw new GatewayApiError('status query budget spent', { retryable: true, httpStatus: 429 });
-  },
-  normalize: (raw) =>
-    raw.kind !== 'payment'
-      ? notAPaymentEvent(`kind ${raw.kind}`, { verified: false })
-      : [
-          {
-            id: `${raw.txn}:paid`,
-            type: 'payment.completed',
-            orderId: raw.txn,
-            transactionId: raw.txn,
-            amount: '100',
-            currency: 'LAK',
-            occurredAt: '2025-01-02T03:04:05+07:00',
-          },
-        ],
-  ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
-});
-
-const PAD = 'j'.repeat(60 * 1024);
-/** Unhandled (unverified notice), failed (status query), rejected (malformed), in turn. */
-function junk(i: number): { body: string; headers: Record<string, string> } {
-  const body =
-    i % 3 === 0
-      ? JSON.stringify({ kind: 'payout', txn: `J${i}`, pad: PAD })
-      : i % 3 === 1
-        ? JSON.stringify({ kind: 'payment', txn: `JUNK-${i}`, pad: PAD })
-        : `{"kind":"payment","pad":"${PAD}"`;
-  return { body, headers: { 'x-junk': 'h'.repeat(8 * 1024) } };
-}
-
 async function junkRows(schema: string): Promise<{ n: number; bytes: number }> {
   const { rows } = await pool.query(
     `SELECT count(*)::int AS n, coalesce(sum(size), 0)::int AS bytes
@@ -93,7 +44,7 @@ describe('the PostgreSQL inbox under a junk flood', () => {
     const budget = { maxUnverified: 10, maxUnverifiedBytes: 400 * 1024 };
     const inbox = createPostgresInbox({ pool, schema, ...budget });
     const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
-    const server = await startTestServer(unsigned, { hubOptions: { store, inbox } });
+    const server = await startTestServer(unsignedGateway, { hubOptions: { store, inbox } });
     server.hub.on('payment.completed', () => undefined);
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
     const statuses: Record<number, number> = {};
@@ -108,7 +59,7 @@ describe('the PostgreSQL inbox under a junk flood', () => {
       for (let batch = 0; batch < 15; batch++) {
         const replies = await Promise.all(
           Array.from({ length: 30 }, (_, i) =>
-            postKeepAlive(server.url, junk(batch * 30 + i), agent),
+            postKeepAlive(server.url, junkDelivery(batch * 30 + i), agent),
           ),
         );
         for (const r of replies) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
@@ -220,7 +171,7 @@ describe('secret headers never reach the table', () => {
     const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
     const hub = createPaymentHub({ store, inbox, redactHeaders: ['x-shop-secret'] });
     hub.on('payment.completed', () => undefined);
-    const server = await startTestServer(unsigned, { hub });
+    const server = await startTestServer(unsignedGateway, { hub });
     try {
       const headers = {
         'x-callback-token': SECRET,

@@ -27,10 +27,12 @@ const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
  * and dollar-quoted bodies are skipped, so a `;` or a keyword inside them counts for nothing.
  * Whether a backslash escapes a quote in a plain '…' string depends on the session's
  * standard_conforming_strings (a function call can change it), so the text is read both ways and
- * refused when either reading finds a problem. Two passes, each linear in the text.
+ * refused when either reading finds a problem. At most two passes, each linear in the text.
  */
 export function transactionControl(text: string): string | undefined {
-  return readStatements(text, false) ?? readStatements(text, true);
+  const plain = readStatements(text, false);
+  // Without a backslash the two readings are the same: the second pass is paid only when needed.
+  return plain ?? (text.includes('\\') ? readStatements(text, true) : undefined);
 }
 
 function readStatements(text: string, backslashEscapes: boolean): string | undefined {
@@ -42,7 +44,7 @@ function readStatements(text: string, backslashEscapes: boolean): string | undef
     const c = text[i]!;
     // Comments and blanks separate tokens and start no statement.
     const afterComment = skipComment(text, i);
-    if (afterComment > i || c === ';' || /\s/.test(c)) {
+    if (afterComment > i || c === ';' || isBlank(c)) {
       if (c === ';') inStatement = false;
       i = Math.max(afterComment, i + 1);
       continue;
@@ -63,6 +65,11 @@ function readStatements(text: string, backslashEscapes: boolean): string | undef
     } else i++;
   }
   return refusal(words[0], words[1]);
+}
+
+/** PostgreSQL's blanks: space, tab, newline, carriage return, form feed, vertical tab. */
+function isBlank(c: string): boolean {
+  return c === ' ' || c === '\n' || c === '\t' || c === '\r' || c === '\f' || c === '\v';
 }
 
 function refusal(first: string | undefined, second: string | undefined): string | undefined {

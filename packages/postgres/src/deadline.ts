@@ -165,36 +165,60 @@ export interface Terminator {
  * Destroying a socket does not stop a backend busy with a statement: PostgreSQL notices the
  * client left only when it next reads or writes, so a listener's long statement past its
  * deadline would keep running, holding the claim's advisory lock (redeliveries `busy`) and its
- * row locks. `pg_terminate_backend` ends it now. It runs on a one-connection pool built from the
- * merchant pool's options, never the merchant's pool: that may be exactly what ran dry.
+ * row locks. `pg_terminate_backend` ends it now, on a one-connection side pool (never the
+ * merchant's pool: that may be exactly what ran dry).
  */
 export function createTerminator(
   pool: Pool,
   deadlines: Deadlines,
   onError: (error: Error) => void,
 ): Terminator {
-  let own: Pool | undefined;
-  const open = (): Pool => {
-    if (own) return own;
-    const base = (pool as Pool & { options?: PoolConfig }).options ?? {};
-    const made = new PoolClass({
-      ...base,
-      max: 1,
-      min: 0,
-      connectionTimeoutMillis: deadlines.connectTimeoutMs,
-      idleTimeoutMillis: 10_000,
-      allowExitOnIdle: true,
-    });
-    made.on('error', onError);
-    own = made;
-    return made;
-  };
+  const own = createSidePool(pool, 1, deadlines.connectTimeoutMs, onError);
   return {
     terminate(pid) {
       if (pid === undefined) return;
-      poolQueryWithin(open(), deadlines, 'SELECT pg_terminate_backend($1)', [pid]).catch(
+      poolQueryWithin(own.get(), deadlines, 'SELECT pg_terminate_backend($1)', [pid]).catch(
         (error: unknown) => onError(error as Error),
       );
+    },
+    close: own.close,
+  };
+}
+
+/** A small pool of payhook's own, made on first use, closed with `close()`. */
+export interface SidePool {
+  get(): Pool;
+  close(): Promise<void>;
+}
+
+/**
+ * Connections for housekeeping (terminating a backend, recording a failure) that never wait on
+ * the merchant's pool, the one that may have run dry: built from its options (same server, role,
+ * TLS), at most `max`, idle ones closed after 10 s and never keeping the process alive.
+ */
+export function createSidePool(
+  pool: Pool,
+  max: number,
+  connectTimeoutMs: number,
+  onError: (error: Error) => void,
+): SidePool {
+  let own: Pool | undefined;
+  return {
+    get() {
+      if (own) return own;
+      const base = (pool as Pool & { options?: PoolConfig }).options ?? {};
+      const made = new PoolClass({
+        ...base,
+        max,
+        min: 0,
+        connectionTimeoutMillis: connectTimeoutMs,
+        idleTimeoutMillis: 10_000,
+        allowExitOnIdle: true,
+      });
+      // An idle connection of ours lost (a database restart) is reported, never a crash.
+      made.on('error', onError);
+      own = made;
+      return made;
     },
     async close() {
       const closing = own;

@@ -1,4 +1,4 @@
-import { Pool, type PoolConfig } from 'pg';
+import { createSidePool } from '../deadline';
 import { connectWithin, type Lease } from './lease';
 import { notify } from './notify';
 import type { QueueState } from './types';
@@ -27,23 +27,11 @@ const HOUSEKEEPING_MAX = 2;
 
 export function createHousekeeping(state: QueueState): Housekeeping {
   const { connectTimeoutMs, statementTimeoutMs } = state.settings;
-  let pool: Pool | undefined;
-  const open = (): Pool => {
-    if (pool) return pool;
-    const base = (state.pool as Pool & { options?: PoolConfig }).options ?? {};
-    pool = new Pool({
-      ...base,
-      max: HOUSEKEEPING_MAX,
-      min: 0,
-      connectionTimeoutMillis: connectTimeoutMs,
-      idleTimeoutMillis: 10_000,
-      allowExitOnIdle: true,
-    });
-    // An idle housekeeping connection lost (a database restart) is reported, never a crash.
-    pool.on('error', (error) => notify(state, 'error', error));
-    return pool;
-  };
-  const connect = (): Promise<Lease> => connectWithin(open(), connectTimeoutMs, statementTimeoutMs);
+  const own = createSidePool(state.pool, HOUSEKEEPING_MAX, connectTimeoutMs, (error) =>
+    notify(state, 'error', error),
+  );
+  const connect = (): Promise<Lease> =>
+    connectWithin(own.get(), connectTimeoutMs, statementTimeoutMs);
   return {
     connect,
     async terminate(pid) {
@@ -59,10 +47,6 @@ export function createHousekeeping(state: QueueState): Housekeeping {
         lease?.release();
       }
     },
-    async close() {
-      const closing = pool;
-      pool = undefined;
-      await closing?.end();
-    },
+    close: own.close,
   };
 }

@@ -11,6 +11,7 @@ import {
   testSchema,
   waitFor,
 } from './support/app';
+import { completedEvent } from '../support/event';
 
 /**
  * The event table is migration 004_async_event. A database whose table was made by `queue.start()`
@@ -50,19 +51,7 @@ const oldCreateTableSql = (s: string): string => {
       ON ${table} (dead_at) WHERE state = 'dead';`;
 };
 
-const event = (txn: string) => ({
-  id: `test-gateway:${txn}:paid`,
-  type: 'payment.completed',
-  provider: 'test-gateway',
-  orderId: null,
-  transactionId: txn,
-  amount: '10.00',
-  currency: 'LAK',
-  occurredAt: '2025-01-02T03:04:05+07:00',
-  receivedAt: '2025-01-02T03:04:06+07:00',
-  verification: 'signature',
-  raw: {},
-});
+const event = completedEvent;
 
 beforeAll(async () => {
   pool = testPool();

@@ -45,8 +45,6 @@ export function createDeadLetterList(
   };
 }
 
-export { CHROMIUM } from './chromium';
-
 /** Debian's Chromium, headless, nothing downloaded and nothing phoning home. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({

@@ -5,7 +5,8 @@ import type { AnyPaymentProvider, Delivery, HttpReply } from './provider';
 import { ANY, markOnce } from './pipeline/listeners';
 import { notify, reject } from './pipeline/notify';
 import { receive, reconcile } from './pipeline/receive';
-import { recordDelivery } from './pipeline/record-delivery';
+import { commitPolicyOf } from './pipeline/commit-policy';
+import { newInboxRef, recordDelivery } from './pipeline/record-delivery';
 import { HeaderRedaction } from './inbox/redact';
 import { replay } from './pipeline/replay';
 import { resolveHubOptions } from './pipeline/settings';
@@ -52,16 +53,25 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
   const { settings, store, logger, inbox } = resolveHubOptions(options);
   const emitter = new EventEmitter();
   const redaction = new HeaderRedaction(settings.redactHeaders);
-  const state: HubState = { emitter, store, logger, settings, inbox, redaction, inFlight: 0 };
+  const policy = commitPolicyOf(store, settings, inbox);
+  const state: HubState = {
+    emitter,
+    store,
+    logger,
+    settings,
+    inbox,
+    redaction,
+    policy,
+    inFlight: 0,
+  };
   // Plugins' per-hub state (e.g. the mounts that share a key) lives with the hub it belongs to.
   const plugins = new Map<string, unknown>();
   const internals: HubInternals = {
     reject: (provider, error, delivery) => {
-      redaction.note(provider);
       const reply = reject(state, provider, error, delivery);
-      if (delivery && inbox) {
+      if (delivery) {
         const refused = { outcome: 'rejected' as const, reply, events: [], error };
-        void recordDelivery(state, provider.id, delivery, refused);
+        void recordDelivery(state, provider, delivery, newInboxRef(state), refused);
       }
       return reply;
     },
@@ -95,19 +105,9 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
       emitter.off(ANY, listener);
       return hub;
     },
-    receive: async (provider, delivery) => {
-      // Every way a provider reaches the hub notes its secret headers before anything is recorded.
-      redaction.note(provider);
-      return recordDelivery(state, provider.id, delivery, await receive(state, provider, delivery));
-    },
-    reconcile: (provider, reference, opts) => {
-      redaction.note(provider);
-      return reconcile(state, provider, reference, opts);
-    },
-    replay: (provider, inboxId, opts) => {
-      redaction.note(provider);
-      return replay(state, provider, inboxId, opts);
-    },
+    receive: (provider, delivery) => receive(state, provider, delivery),
+    reconcile: (provider, reference, opts) => reconcile(state, provider, reference, opts),
+    replay: (provider, inboxId, opts) => replay(state, provider, inboxId, opts),
     [HUB_INTERNALS]: internals,
     listenerCount: (name) => emitter.listenerCount(name),
     store,

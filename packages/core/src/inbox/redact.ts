@@ -84,18 +84,18 @@ export class HeaderRedaction {
     this.base = merchant.length === 0 ? REDACTED_SET : new Set([...REDACTED_HEADERS, ...merchant]);
   }
 
-  /** Called with every provider the hub is given, before any of its deliveries is recorded. */
-  note(provider: { id: string; secretHeaders?: readonly string[] }): void {
-    const declared = provider.secretHeaders;
-    if (!declared || declared.length === 0) return;
+  /**
+   * The names to redact in an entry of `provider`: asked by every record of a delivery, so each
+   * provider object the hub records is noted before its entry is built.
+   */
+  namesFor(provider: { id: string; secretHeaders?: readonly string[] }): ReadonlySet<string> {
     const known = this.byProvider.get(provider.id);
-    if (known && declared.every((name) => known.has(name.toLowerCase()))) return;
+    const declared = provider.secretHeaders;
+    if (!declared || declared.length === 0) return known ?? this.base;
+    if (known && declared.every((name) => known.has(name.toLowerCase()))) return known;
     const merged = new Set(known ?? this.base);
     for (const name of declared) merged.add(name.toLowerCase());
     this.byProvider.set(provider.id, merged);
-  }
-
-  names(providerId: string): ReadonlySet<string> {
-    return this.byProvider.get(providerId) ?? this.base;
+    return merged;
   }
 }

@@ -9,19 +9,20 @@ import type { InboxBudgetOptions } from './budget';
  * it. The contract lives here; `createMemoryInbox` (bounded, in-process) is the hub's default and
  * `@payhook/postgres` has a durable one.
  *
- * When the hub writes: once per delivery, after the pipeline has its final outcome and before the
- * reply goes out (`record`). The outcome is what the gateway was told: a listener that outlives
- * the handler timeout leaves `failed` (the retry body), and the redelivery that follows is an entry
- * of its own. The hub does not call `update` today; it is there for a late settlement or an
- * operator's correction, so every implementation has it from the start.
+ * When the hub writes: once per call of `receive`, `reconcile` or `replay` (and per delivery an
+ * adapter refuses), after the pipeline has its final outcome and before the reply goes out
+ * (`record`; the last step of pipeline/receive.ts). Each call gets its inbox id before the pipeline
+ * runs (`InboxRef`, passed explicitly to the steps that write). The outcome is what the gateway was
+ * told: a listener that outlives the handler timeout leaves `failed` (the retry body), and the
+ * redelivery that follows is an entry of its own. The hub does not call `update` today; it is there
+ * for a late settlement or an operator's correction, so every implementation has it from the start.
  *
  * Writing inside the event's transaction: `record` takes an optional `context` (see
- * InboxRecordOptions). With a store whose claims carry a transaction (PostgreSQL), the step that
- * holds the claim, before it commits, records the delivery with the claim's context
- * (`buildInboxRecord` in pipeline/record-delivery.ts gives the entry, with the delivery's one
- * inbox id), and an inbox backed by the same database writes it in that transaction: the delivery
- * row and the event's done marker commit or roll back together. The hub's final record of the
- * delivery then replaces it (same id) outside the transaction. An inbox that cannot use the
+ * InboxRecordOptions). With a store whose claims carry a transaction (PostgreSQL; the hub's
+ * CommitPolicy), the step that commits the event first records the delivery with the claim's
+ * context (pipeline/finish.ts), and an inbox backed by the same database writes it in that
+ * transaction: the delivery row and the event's done marker commit or roll back together. The
+ * hub's final record of the delivery then replaces it (same id). An inbox that cannot use the
  * context (the memory inbox) ignores it. Core's own stores have no context, so core's hub only
  * makes the final record.
  *

@@ -26,11 +26,9 @@ async function markCompleted(
   const marker = completedMarker(event);
   if (store.markDone) return store.markDone(marker, settings.retentionMs);
   if (markerToken) return store.commit(marker, markerToken, settings.retentionMs);
-  // A transactional store's marker is joined into the event's own transaction, or it was already
-  // recorded (or is being recorded by another completion of the transaction): a claim of its own
-  // would need a second connection and a second transaction, and could fail after the event's
-  // COMMIT went through, so a committed event would be reported as rolled back.
-  if (store.transactional) return;
+  // No hold was won: the marker is recorded, or being recorded by another completion of the
+  // transaction (see CommitPolicy.markerClaimOfItsOwn for why a transactional store stops here).
+  if (!state.policy.markerClaimOfItsOwn) return;
   const claim = await store.claim(marker, settings.leaseMs);
   if (claim.state === 'claimed') await store.commit(marker, claim.token, settings.retentionMs);
 }
@@ -46,9 +44,8 @@ export async function commitProcessed(
   token: string,
   markerToken?: string,
 ): Promise<PaymentError | undefined> {
-  const { store, settings, logger } = state;
-  // A transactional store's commit is tried once: when it fails, the transaction is gone.
-  const deadline = store.transactional ? 0 : Date.now() + settings.commitRetryMs;
+  const { store, settings, logger, policy } = state;
+  const deadline = Date.now() + policy.commitRetryMs;
   for (let attempt = 0; ; attempt++) {
     try {
       if (event.type === 'payment.completed') {
@@ -69,14 +66,10 @@ export async function commitProcessed(
     } catch (cause) {
       const wait = Math.min(25 * 2 ** attempt, 1_000);
       if (Date.now() + wait > deadline)
-        return new PaymentError(
-          store.transactional
-            ? `the transaction of ${event.id} could not commit: the listeners' writes were rolled back with it; ` +
-                'the gateway is asked to redeliver'
-            : `the listeners of ${event.id} succeeded but the store could not record it within ${settings.commitRetryMs} ms; ` +
-                'a redelivery after the lease may run them again',
-          { code: 'ERR_COMMIT_FAILED', cause },
-        );
+        return new PaymentError(policy.commitFailedMessage(event.id), {
+          code: 'ERR_COMMIT_FAILED',
+          cause,
+        });
       logger.warn({ eventId: event.id, attempt }, '@payhook/core: commit failed; retrying');
       await sleep(wait);
     }

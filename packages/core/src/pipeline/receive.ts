@@ -2,34 +2,40 @@ import { ConfigError } from '../errors';
 import type { AnyPaymentProvider, Delivery } from '../provider';
 import { staleStatusAnswer } from './max-age';
 import { notify } from './notify';
+import { newInboxRef, recordDelivery, type InboxRef } from './record-delivery';
 import { settle } from './settle';
 import { confirmStep, normalizeStep, refused, stepFailed, validateStep, verifyStep } from './steps';
-import type { HubState, MaxAgeOverride, ReceiveResult } from './types';
+import type { DeliveryRun, HubState, MaxAgeOverride, ReceiveResult } from './types';
 
 /**
  * The transport-free pipeline, top to bottom: verify → validate → confirm → normalize → (per
- * event) claim → dispatch → commit or release → the answer for the gateway.
+ * event) claim → dispatch → finish → record the delivery in the inbox → the answer for the gateway.
+ * `ref` is where the delivery is recorded (a replay passes one naming the entry it replays).
  */
 export async function receive(
   state: HubState,
   provider: AnyPaymentProvider,
   delivery: Delivery,
+  ref: InboxRef | undefined = newInboxRef(state),
 ): Promise<ReceiveResult> {
+  const record = (result: ReceiveResult): Promise<ReceiveResult> =>
+    recordDelivery(state, provider, delivery, ref, result);
   const verified = await verifyStep(state, provider, delivery);
-  if (!verified.ok) return verified.result;
+  if (!verified.ok) return record(verified.result);
   const { raw, keyIndex } = verified.value;
   const valid = validateStep(state, provider, raw, delivery);
-  if (!valid.ok) return valid.result;
+  if (!valid.ok) return record(valid.result);
   // Only confirming providers pay for the async step (most sign their notifications).
   let confirmation: unknown;
   if (provider.confirm) {
     const confirmed = await confirmStep(state, provider, raw, delivery);
-    if (!confirmed.ok) return confirmed.result;
+    if (!confirmed.ok) return record(confirmed.result);
     confirmation = confirmed.value;
   }
   const normalized = normalizeStep(state, provider, raw, confirmation, delivery);
-  if (!normalized.ok) return normalized.result;
-  return settle(state, provider, normalized.value, raw, delivery, keyIndex);
+  if (!normalized.ok) return record(normalized.result);
+  const run: DeliveryRun = { provider, delivery, ref };
+  return record(await settle(state, run, normalized.value, raw, keyIndex));
 }
 
 /**
@@ -37,7 +43,8 @@ export async function receive(
  * ways is processed once. `unhandled` when the gateway knows no such payment. The reference may
  * come from a customer ("refresh my payment"): a paid time older than the provider's maxAgeMs is
  * refused before any claim, as the same payment's webhook would be, unless the merchant's own code
- * says `allowOlderThanMaxAge`.
+ * says `allowOlderThanMaxAge`. Recorded in the inbox like a delivery (transport `status-query`,
+ * the reference asked about as its message).
  */
 export async function reconcile(
   state: HubState,
@@ -45,7 +52,8 @@ export async function reconcile(
   reference: string,
   options: MaxAgeOverride = {},
 ): Promise<ReceiveResult> {
-  if (typeof provider.fetchStatus !== 'function')
+  const fetchStatus = provider.fetchStatus?.bind(provider);
+  if (typeof fetchStatus !== 'function')
     throw new ConfigError('provider', `${provider.id} has no status query (fetchStatus)`, {
       source: provider.source,
     });
@@ -54,27 +62,38 @@ export async function reconcile(
     headers: {},
     transport: 'status-query',
     receivedAt: new Date(),
+    message: { reference },
   };
-  let found: Awaited<ReturnType<NonNullable<AnyPaymentProvider['fetchStatus']>>>;
+  const ref = newInboxRef(state);
+  const record = (result: ReceiveResult): Promise<ReceiveResult> =>
+    recordDelivery(state, provider, delivery, ref, result);
+  let found: Awaited<ReturnType<typeof fetchStatus>>;
   try {
-    found = await provider.fetchStatus(reference);
+    found = await fetchStatus(reference);
   } catch (cause) {
-    return stepFailed(state, provider, 'confirm', cause, delivery);
+    return record(stepFailed(state, provider, 'confirm', cause, delivery));
   }
-  if (found === null) {
-    const reason = `the gateway knows no payment ${reference}`;
-    notify(state, 'unhandled', {
-      provider: provider.id,
-      reason,
-      verified: true,
-      raw: null,
-      delivery,
-    });
-    return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
-  }
+  if (found === null) return record(unknownPayment(state, provider, reference, delivery));
   const stale = options.allowOlderThanMaxAge
     ? undefined
     : staleStatusAnswer(provider, found, delivery.receivedAt.getTime());
-  if (stale) return refused(state, provider, stale, delivery);
-  return settle(state, provider, found, null, delivery);
+  if (stale) return record(refused(state, provider, stale, delivery));
+  return record(await settle(state, { provider, delivery, ref }, found, null));
+}
+
+function unknownPayment(
+  state: HubState,
+  provider: AnyPaymentProvider,
+  reference: string,
+  delivery: Delivery,
+): ReceiveResult {
+  const reason = `the gateway knows no payment ${reference}`;
+  notify(state, 'unhandled', {
+    provider: provider.id,
+    reason,
+    verified: true,
+    raw: null,
+    delivery,
+  });
+  return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
 }

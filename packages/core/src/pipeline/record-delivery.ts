@@ -1,53 +1,55 @@
 import { randomUUID } from 'node:crypto';
 import type { InboxRecord, InboxRecordOptions } from '../inbox/types';
 import { redactHeaders } from '../inbox/redact';
-import type { Delivery } from '../provider';
+import type { AnyPaymentProvider, Delivery } from '../provider';
 import type { HubState, ReceiveResult } from './types';
 
-/** A delivery's inbox id (and the entry it replays), assigned the first time a step asks. */
-export interface InboxMeta {
-  id: string;
-  replayOf?: string;
-}
-const META = new WeakMap<Delivery, InboxMeta>();
-
 /**
- * The delivery's inbox id: the same for every step that asks, so an entry written inside an
- * event's transaction (a transactional inbox, with the claim's context) and the hub's final record
- * of the delivery are one entry (`record` replaces an entry of the same id). Forgotten once the
- * hub has recorded the delivery, so a Delivery object received twice makes two entries.
+ * A delivery's place in the inbox, made before the pipeline runs and passed to every step that
+ * writes the entry: an entry written inside an event's transaction (a transactional inbox, with the
+ * claim's context) and the final record of the delivery are one entry (`record` replaces an entry
+ * of the same id). Undefined when the hub has no inbox: nothing is recorded, no id is made.
  */
-export function inboxMeta(delivery: Delivery, replayOf?: string): InboxMeta {
-  let meta = META.get(delivery);
-  if (!meta) {
-    meta = replayOf === undefined ? { id: randomUUID() } : { id: randomUUID(), replayOf };
-    META.set(delivery, meta);
-  }
-  return meta;
+export interface InboxRef {
+  readonly id: string;
+  /** For a replay: the entry it replays. */
+  readonly replayOf?: string;
+  /**
+   * When the entry is dated, if not the delivery's receivedAt: a replay allowed past maxAge runs
+   * with its first receipt's time (so the provider's signed-time check measures it as of then)
+   * but is recorded as of the replay.
+   */
+  readonly receivedAt?: Date;
+}
+
+/** The next delivery's inbox ref (undefined with `inbox: false`). */
+export function newInboxRef(state: HubState, replayOf?: string): InboxRef | undefined {
+  if (!state.inbox) return undefined;
+  return replayOf === undefined ? { id: randomUUID() } : { id: randomUUID(), replayOf };
 }
 
 /**
  * The entry of a delivery as the pipeline left it. Only the headers are copied (to redact them:
- * `redacted` is the provider's list from the hub's HeaderRedaction, so no inbox, memory or
+ * every provider the hub records is noted in its HeaderRedaction here, so no inbox, memory or
  * durable, ever receives a secret header's value): the body Buffer and the events' fields are shared.
  */
 export function buildInboxRecord(
-  providerId: string,
+  state: HubState,
+  provider: Pick<AnyPaymentProvider, 'id' | 'secretHeaders'>,
   delivery: Delivery,
+  ref: InboxRef,
   result: Pick<ReceiveResult, 'outcome' | 'reply' | 'events' | 'error'>,
-  meta: InboxMeta = inboxMeta(delivery),
-  redacted?: ReadonlySet<string>,
 ): InboxRecord {
-  const { id, replayOf } = meta;
   const error = result.error && { code: result.error.code, message: result.error.message };
+  const receivedAt = ref.receivedAt ?? delivery.receivedAt;
   return {
-    id,
-    receivedAt: delivery.receivedAt,
-    provider: providerId,
+    id: ref.id,
+    receivedAt,
+    provider: provider.id,
     transport: delivery.transport,
     method: delivery.method,
     url: delivery.url,
-    headers: redactHeaders(delivery.headers, redacted),
+    headers: redactHeaders(delivery.headers, state.redaction.namesFor(provider)),
     body: delivery.body,
     message: delivery.message,
     outcome: result.outcome,
@@ -61,41 +63,32 @@ export function buildInboxRecord(
       currency: e.currency,
     })),
     error,
-    replayOf,
-    durationMs: Date.now() - delivery.receivedAt.getTime(),
+    replayOf: ref.replayOf,
+    durationMs: Date.now() - receivedAt.getTime(),
   };
 }
 
 /**
- * The inbox step, after the pipeline and before the reply: the delivery's entry with its final
- * outcome; it sets `result.inboxId`. An inbox that fails is logged: the delivery's answer stands.
+ * The inbox step, the last of every path (receive, reconcile, replay, a refusal by the adapter):
+ * the delivery's entry with its final outcome, written before the reply goes out; it sets
+ * `result.inboxId`. An inbox that fails is logged: the delivery's answer stands.
  */
 export async function recordDelivery(
   state: HubState,
-  providerId: string,
+  provider: Pick<AnyPaymentProvider, 'id' | 'secretHeaders'>,
   delivery: Delivery,
+  ref: InboxRef | undefined,
   result: ReceiveResult,
   options?: InboxRecordOptions,
 ): Promise<ReceiveResult> {
   const inbox = state.inbox;
-  if (!inbox) return result;
-  // Most deliveries never asked for their id: no WeakMap entry is made just to drop it.
-  const meta = META.get(delivery);
-  const record = buildInboxRecord(
-    providerId,
-    delivery,
-    result,
-    meta ?? { id: randomUUID() },
-    state.redaction.names(providerId),
-  );
-  // The delivery is done: the same object received again (a caller's retry) is a new entry.
-  if (meta) META.delete(delivery);
-  result.inboxId = record.id;
+  if (!inbox || !ref) return result;
+  result.inboxId = ref.id;
   try {
-    await inbox.record(record, options);
+    await inbox.record(buildInboxRecord(state, provider, delivery, ref, result), options);
   } catch (cause) {
     state.logger.error(
-      { err: cause, provider: providerId, inboxId: record.id },
+      { err: cause, provider: provider.id, inboxId: ref.id },
       '@payhook/core: the inbox could not record a delivery',
     );
   }

@@ -3,7 +3,7 @@ import type { InboxEntry } from '../inbox/types';
 import type { AnyPaymentProvider, Delivery } from '../provider';
 import { staleInboxEntry } from './max-age';
 import { receive } from './receive';
-import { inboxMeta, recordDelivery } from './record-delivery';
+import { newInboxRef, recordDelivery } from './record-delivery';
 import { refused } from './steps';
 import type { HubState, MaxAgeOverride, ReceiveResult } from './types';
 
@@ -29,6 +29,7 @@ export async function replay(
   if (entry.transport === 'status-query')
     throw new ConfigError('inboxId', `${inboxId} is a status query: reconcile it instead`);
   const delivery = replayDelivery(entry);
+  const ref = newInboxRef(state, entry.id);
   // A replay's own entry is dated when it was replayed: the delivery is as old as the first
   // receipt along its replayOf chain (else replaying a replay's entry would reset its age).
   const firstReceived = await firstReceipt(state.inbox, entry);
@@ -36,19 +37,20 @@ export async function replay(
     ? undefined
     : staleInboxEntry(provider, entry, firstReceived, delivery.receivedAt.getTime());
   if (stale)
-    return recordDelivery(state, provider.id, delivery, refused(state, provider, stale, delivery));
-  if (!options.allowOlderThanMaxAge) {
-    const result = await receive(state, provider, delivery);
-    return recordDelivery(state, provider.id, delivery, result);
-  }
+    return recordDelivery(
+      state,
+      provider,
+      delivery,
+      ref,
+      refused(state, provider, stale, delivery),
+    );
+  if (!options.allowOlderThanMaxAge) return receive(state, provider, delivery, ref);
   // Allowed on purpose: the provider's own signed-time check then measures the delivery as of
   // when it arrived (one that was fresh then is processed; one stale on arrival stays refused),
   // and the replay's entry is still dated now.
   const replayedAt = delivery.receivedAt;
   delivery.receivedAt = firstReceived ?? entry.receivedAt;
-  const result = await receive(state, provider, delivery);
-  delivery.receivedAt = replayedAt;
-  return recordDelivery(state, provider.id, delivery, result);
+  return receive(state, provider, delivery, ref && { ...ref, receivedAt: replayedAt });
 }
 
 /** Replays of replays are followed this far back; a longer chain counts as of unknown age. */
@@ -83,6 +85,5 @@ function replayDelivery(entry: InboxEntry): Delivery {
   if (entry.message !== undefined) delivery.message = entry.message;
   if (entry.method !== undefined) delivery.method = entry.method;
   if (entry.url !== undefined) delivery.url = entry.url;
-  inboxMeta(delivery, entry.id);
   return delivery;
 }

@@ -4,7 +4,7 @@ import type { AnyPaymentProvider, Delivery, NotPaymentEvent, PaymentEventDraft }
 import { utcIso } from '../time';
 import { notify, reportError } from './notify';
 import { processEvent } from './process-event';
-import type { EventOutcome, HubState, ReceiveResult } from './types';
+import type { DeliveryRun, EventOutcome, EventResult, HubState, ReceiveResult } from './types';
 
 /** Which event outcome decides the delivery's answer: the worst one. */
 const RANK: Record<EventOutcome, number> = {
@@ -23,12 +23,12 @@ const RANK: Record<EventOutcome, number> = {
  */
 export async function settle(
   state: HubState,
-  provider: AnyPaymentProvider,
+  run: DeliveryRun,
   normalized: ReadonlyArray<PaymentEventDraft> | NotPaymentEvent,
   raw: unknown,
-  delivery: Delivery,
   keyIndex?: number,
 ): Promise<ReceiveResult> {
+  const { provider, delivery } = run;
   if (!Array.isArray(normalized) || normalized.length === 0)
     return notAPayment(state, provider, normalized as NotPaymentEvent | readonly [], raw, delivery);
   const events = (normalized as ReadonlyArray<PaymentEventDraft>).map((d) =>
@@ -37,9 +37,9 @@ export async function settle(
   let outcome: EventOutcome = 'duplicate';
   let firstError: PaymentErrorLike | undefined;
   for (const event of events) {
-    let result: [EventOutcome, PaymentErrorLike?];
+    let result: EventResult;
     try {
-      result = await processEvent(state, event, delivery);
+      result = await processEvent(state, run, event);
     } catch (cause) {
       // A store that already speaks our catalogue (e.g. @payhook/redis-store) is reported as is.
       const error =

@@ -6,6 +6,8 @@ import type { AnyPaymentProvider, Delivery, HttpReply } from '../provider';
 import type { IdempotencyStore, StoreContext } from '../store';
 import type { Inbox } from '../inbox/types';
 import type { HeaderRedaction } from '../inbox/redact';
+import type { CommitPolicy } from './commit-policy';
+import type { InboxRef } from './record-delivery';
 
 export interface ListenerContext {
   /** Aborted when the handler timeout passes: the gateway is then told to retry. */
@@ -255,12 +257,25 @@ export interface HubState {
   readonly inbox: Inbox | undefined;
   /** Which headers each provider's entries have redacted (filled as providers are seen). */
   readonly redaction: HeaderRedaction;
+  /** How an event's claim ends on this hub's store, chosen once (commit-policy.ts). */
+  readonly policy: CommitPolicy;
   inFlight: number;
+}
+
+/** One delivery on its way through the pipeline: what each step after normalize is handed. */
+export interface DeliveryRun {
+  readonly provider: AnyPaymentProvider;
+  readonly delivery: Delivery;
+  /** Where the delivery is recorded (undefined when the hub has no inbox). */
+  readonly ref: InboxRef | undefined;
 }
 
 /** What one event came to in the claim/dispatch/commit step. */
 export type EventOutcome =
   'processed' | 'duplicate' | 'busy' | 'superseded' | 'failed' | 'unhandled' | 'ignored';
+
+/** An event's outcome, and the error behind it when there is one. */
+export type EventResult = [EventOutcome, PaymentErrorLike?];
 
 /** The hub a store makes: its listeners' context carries what the store's claims hand them. */
 export type PaymentHubFor<S> = PaymentHub<StoreContext<S>>;

@@ -71,7 +71,7 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
       const reply = reject(state, provider, error, delivery);
       if (delivery) {
         const refused = { outcome: 'rejected' as const, reply, events: [], error };
-        void recordDelivery(state, provider, delivery, newInboxRef(state), refused);
+        void recordDelivery(state, { provider, delivery, ref: newInboxRef(state) }, refused);
       }
       return reply;
     },

@@ -162,11 +162,16 @@ async function write(
     await query(`DELETE FROM ${table} WHERE id = $1`, [entry.id]);
     return undefined;
   }
-  const events = await withAttempts(query, table, entry);
+  // One statement, one round trip: the events' attempt numbers are counted in SQL (ATTEMPTS)
+  // instead of a read of the stored entry and a count per event before the INSERT (3 round trips
+  // for a one-event delivery).
   const { rows } = await query(
-    `INSERT INTO ${table} (id, received_at, provider, transport, method, url, headers, body, message,
+    `WITH ${ATTEMPTS(table)}
+     INSERT INTO ${table} (id, received_at, provider, transport, method, url, headers, body, message,
        outcome, refused, reply, events, error, replay_of, duration_ms, unverified, size)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+       (SELECT COALESCE(jsonb_agg(event ORDER BY n), '[]'::jsonb) FROM counted),
+       $14, $15, $16, $17, $18)
      ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, refused = EXCLUDED.refused,
        reply = EXCLUDED.reply, events = EXCLUDED.events, error = EXCLUDED.error,
        duration_ms = EXCLUDED.duration_ms, unverified = EXCLUDED.unverified, size = EXCLUDED.size
@@ -184,7 +189,7 @@ async function write(
       entry.outcome,
       entry.outcome === 'rejected',
       JSON.stringify(entry.reply),
-      JSON.stringify(events),
+      JSON.stringify(entry.events),
       entry.error ? JSON.stringify(entry.error) : null,
       entry.replayOf ?? null,
       Math.max(0, Math.round(entry.durationMs)),
@@ -247,33 +252,25 @@ async function update(
   return rows[0] ? toEntry(rows[0]) : undefined;
 }
 
-/** The record's events with their attempt numbers: kept from the stored entry of the same id. */
-async function withAttempts(
-  query: Query,
-  table: string,
-  entry: InboxRecord,
-): Promise<InboxEntry['events']> {
-  const stored = await query(`SELECT events FROM ${table} WHERE id = $1`, [entry.id]);
-  const before = new Map<string, number>(
-    ((stored.rows[0]?.events ?? []) as { id: string; attempt: number }[]).map((e) => [
-      e.id,
-      e.attempt,
-    ]),
-  );
-  const events: InboxEntry['events'][number][] = [];
-  for (const event of entry.events) {
-    let attempt = before.get(event.id);
-    if (attempt === undefined) {
-      const seen = await query(
-        `SELECT count(*)::int AS n FROM ${table} WHERE id <> $1 AND events @> $2::jsonb`,
-        [entry.id, JSON.stringify([{ id: event.id }])],
-      );
-      attempt = (seen.rows[0] as { n: number }).n + 1;
-    }
-    events.push({ ...event, attempt });
-  }
-  return events;
-}
+/**
+ * The record's events ($13, a JSON array) with their attempt numbers, as the CTE `counted`: an
+ * event already in the stored entry of the same id ($1) keeps its number (a replaced entry is the
+ * same delivery); any other is one more than the other entries that carry its id (the GIN index on
+ * events answers the containment).
+ */
+const ATTEMPTS = (table: string): string => `
+  given AS (
+    SELECT g.value AS event, g.n FROM jsonb_array_elements($13::jsonb) WITH ORDINALITY AS g(value, n)),
+  stored AS (
+    SELECT s.value->>'id' AS id, (s.value->>'attempt')::int AS attempt
+    FROM ${table} t, jsonb_array_elements(t.events) AS s(value) WHERE t.id = $1),
+  counted AS (
+    SELECT given.n, given.event || jsonb_build_object('attempt', COALESCE(
+      (SELECT stored.attempt FROM stored WHERE stored.id = given.event->>'id' LIMIT 1),
+      (SELECT count(*) FROM ${table} o WHERE o.id <> $1
+         AND o.events @> jsonb_build_array(jsonb_build_object('id', given.event->>'id'))) + 1
+    )) AS event
+    FROM given)`;
 
 const PAGE_MAX = 500;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, QueryResult } from 'pg';
 import { connectWithin, createTerminator, poolQueryWithin, type Terminator } from './deadline';
 import {
   ConfigError,
@@ -179,7 +179,6 @@ async function claimKey(
   const transaction = openTransaction(client, key, state.statementTimeoutMs, state.terminator);
   let taken: 'claimed' | 'done' | 'busy';
   try {
-    await transaction.run('BEGIN');
     taken = await takeKey(transaction, state, key, true);
   } catch (cause) {
     transaction.end(false, cause as Error);
@@ -287,7 +286,9 @@ async function releaseClaim(state: StoreState, token: string, abandoned: boolean
  * Takes `key` inside the open transaction: its advisory lock without waiting (`busy` when another
  * transaction holds it), then, in a statement of its own so that it reads what the last holder
  * committed, whether it is recorded done and still retained. The claim's own key also reads the
- * transaction's start time, the identity its commit checks.
+ * transaction's start time, the identity its commit checks, and opens the transaction: BEGIN and
+ * the lock go as one simple query (the lock id is a number, nothing to quote), one round trip
+ * instead of two.
  */
 async function takeKey(
   transaction: OpenTransaction,
@@ -295,9 +296,13 @@ async function takeKey(
   key: string,
   primary: boolean,
 ): Promise<'claimed' | 'done' | 'busy'> {
-  const lock = await transaction.run<{ locked: boolean; started: string }>(
-    `SELECT pg_try_advisory_xact_lock(${lockId(state.schema, key)}) AS locked, now()::text AS started`,
-  );
+  const lockQuery = `SELECT pg_try_advisory_xact_lock(${lockId(state.schema, key)}) AS locked, now()::text AS started`;
+  const answer = await transaction.run(primary ? `BEGIN; ${lockQuery}` : lockQuery);
+  // A simple query of two statements answers with one result per statement.
+  const lock = (Array.isArray(answer) ? answer[1] : answer) as QueryResult<{
+    locked: boolean;
+    started: string;
+  }>;
   if (!lock.rows[0]?.locked) return 'busy';
   if (primary) transaction.started = lock.rows[0].started;
   const done = await transaction.run(

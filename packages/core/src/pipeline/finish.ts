@@ -3,7 +3,7 @@ import { ListenerAbandonedError, ListenerError, StoreError } from '../errors';
 import { commitProcessed } from './commit';
 import { keepLease } from './lease';
 import { notify, reportError } from './notify';
-import { buildInboxRecord } from './record-delivery';
+import { buildInboxRecord, committedEntry } from './record-delivery';
 import type { DeliveryRun, EventResult, HubState } from './types';
 
 /** An event whose claim this process holds: what finishing it needs. */
@@ -50,9 +50,13 @@ export async function finishEvent(
 
 async function commitEvent(state: HubState, held: HeldEvent): Promise<EventResult> {
   const { event, token, markerToken, run } = held;
-  if (state.policy.recordInTransaction) await recordInTransaction(state, held);
+  const inTransaction =
+    state.policy.recordInTransaction && (await recordInTransaction(state, held));
   const commitError = await commitProcessed(state, event, token, markerToken);
-  if (!commitError) return ['processed'];
+  if (!commitError) {
+    if (inTransaction) run.committedEntry = true;
+    return ['processed'];
+  }
   reportError(state, commitError, { provider: event.provider, event, delivery: run.delivery });
   return [state.policy.failedCommit, commitError];
 }
@@ -122,21 +126,24 @@ export function listenersFailed(
  * On a transactional store, the delivery's inbox entry is written inside the event's transaction
  * before it commits (the claim's context goes to the inbox), so the entry and the processed record
  * commit or roll back together. Its reply is the one a committed event earns; the final record of
- * the delivery replaces it (same id). An inbox failure is logged and never fails the event.
+ * the delivery replaces it (same id) unless it says the same (recordDelivery). An inbox failure is
+ * logged and never fails the event.
  */
-async function recordInTransaction(state: HubState, held: HeldEvent): Promise<void> {
+async function recordInTransaction(state: HubState, held: HeldEvent): Promise<boolean> {
   const { run, event, context } = held;
-  if (!state.inbox || !run.ref || context === undefined) return;
-  const entry = { outcome: 'processed' as const, reply: run.provider.ack.ok, events: [event] };
+  if (!state.inbox || !run.ref || context === undefined) return false;
+  const entry = committedEntry(run, event);
   try {
     await state.inbox.record(buildInboxRecord(state, run.provider, run.delivery, run.ref, entry), {
       context,
     });
+    return true;
   } catch (cause) {
     state.logger.error(
       { err: cause, eventId: event.id, inboxId: run.ref.id },
       '@payhook/core: the inbox could not record a delivery inside its transaction',
     );
+    return false;
   }
 }
 

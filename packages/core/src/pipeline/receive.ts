@@ -18,8 +18,9 @@ export async function receive(
   delivery: Delivery,
   ref: InboxRef | undefined = newInboxRef(state),
 ): Promise<ReceiveResult> {
+  const run: DeliveryRun = { provider, delivery, ref };
   const record = (result: ReceiveResult): Promise<ReceiveResult> =>
-    recordDelivery(state, provider, delivery, ref, result);
+    recordDelivery(state, run, result);
   const verified = await verifyStep(state, provider, delivery);
   if (!verified.ok) return record(verified.result);
   const { raw, keyIndex } = verified.value;
@@ -34,7 +35,6 @@ export async function receive(
   }
   const normalized = normalizeStep(state, provider, raw, confirmation, delivery);
   if (!normalized.ok) return record(normalized.result);
-  const run: DeliveryRun = { provider, delivery, ref };
   return record(await settle(state, run, normalized.value, raw, keyIndex));
 }
 
@@ -64,9 +64,9 @@ export async function reconcile(
     receivedAt: new Date(),
     message: { reference },
   };
-  const ref = newInboxRef(state);
+  const run: DeliveryRun = { provider, delivery, ref: newInboxRef(state) };
   const record = (result: ReceiveResult): Promise<ReceiveResult> =>
-    recordDelivery(state, provider, delivery, ref, result);
+    recordDelivery(state, run, result);
   let found: Awaited<ReturnType<typeof fetchStatus>>;
   try {
     found = await fetchStatus(reference);
@@ -78,7 +78,7 @@ export async function reconcile(
     ? undefined
     : staleStatusAnswer(provider, found, delivery.receivedAt.getTime());
   if (stale) return record(refused(state, provider, stale, delivery));
-  return record(await settle(state, { provider, delivery, ref }, found, null));
+  return record(await settle(state, run, found, null));
 }
 
 function unknownPayment(

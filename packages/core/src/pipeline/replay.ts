@@ -39,9 +39,7 @@ export async function replay(
   if (stale)
     return recordDelivery(
       state,
-      provider,
-      delivery,
-      ref,
+      { provider, delivery, ref },
       refused(state, provider, stale, delivery),
     );
   if (!options.allowOlderThanMaxAge) return receive(state, provider, delivery, ref);

@@ -268,6 +268,8 @@ export interface DeliveryRun {
   readonly delivery: Delivery;
   /** Where the delivery is recorded (undefined when the hub has no inbox). */
   readonly ref: InboxRef | undefined;
+  /** Set when its entry was written inside an event's transaction that committed (finish.ts). */
+  committedEntry?: boolean;
 }
 
 /** What one event came to in the claim/dispatch/commit step. */

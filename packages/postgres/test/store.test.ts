@@ -124,6 +124,28 @@ describe('postgres store (its own)', () => {
     expect(store.openClaims).toBe(0);
   });
 
+  it("a token acts only on the key it claimed: another key's token commits, releases and renews nothing", async () => {
+    const own = createPostgresStore({ pool, schema });
+    try {
+      const a = await own.claim('tok-a', 1_000);
+      const b = await own.claim('tok-b', 1_000);
+      const [ta, tb] = [token(a), token(b)];
+      // Before the fix, b's token committed b's transaction with tok-a recorded done in it.
+      await expect(own.commit('tok-a', tb, 60_000)).rejects.toMatchObject({
+        code: 'ERR_STORE_UNAVAILABLE',
+      });
+      await own.release('tok-a', tb);
+      expect(await own.renew!('tok-a', tb, 1_000)).toBe(false);
+      expect(own.openClaims).toBe(2);
+      await own.release('tok-a', ta);
+      await own.commit('tok-b', tb, 60_000);
+      expect((await own.claim('tok-a', 1_000)).state).toBe('claimed');
+      expect((await own.claim('tok-b', 1_000)).state).toBe('done');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('the tx refuses queries once its transaction ended', async () => {
     const claim = await store.claim('k8', 1_000);
     const t = token(claim);

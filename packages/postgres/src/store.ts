@@ -82,9 +82,9 @@ interface StoreState {
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
   const state = resolveStoreState(options);
-  const { pool, schema, table, open, joins } = state;
-  const release = (_key: string, token: string, opts?: { abandoned?: boolean }) =>
-    releaseClaim(state, token, opts?.abandoned === true);
+  const { pool, schema, table, open } = state;
+  const release = (key: string, token: string, opts?: { abandoned?: boolean }) =>
+    releaseClaim(state, key, token, opts?.abandoned === true);
   return {
     transactional: true,
     pool,
@@ -96,8 +96,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     // The lease is the transaction itself: held while its connection lives, ended by PostgreSQL
     // when the process (and so its connection) dies.
     // A connection that broke (server restart, a killed session) holds nothing any more.
-    renew: async (_key, token) => {
-      const held = open.get(token) ?? open.get(joins.get(token)?.primary ?? '');
+    renew: async (key, token) => {
+      const held = holding(state, key, token);
       return held !== undefined && held.broken === undefined;
     },
     ready: () => ready(state),
@@ -113,7 +113,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       return open.size;
     },
     async close() {
-      await Promise.all([...open.keys()].map((token) => releaseClaim(state, token, false)));
+      await Promise.all(
+        [...open].map(([token, transaction]) => releaseClaim(state, transaction.key, token, false)),
+      );
       await state.terminator.close();
     },
   };
@@ -224,7 +226,7 @@ async function commitClaim(
   ttlMs: number,
 ): Promise<void> {
   const join = state.joins.get(token);
-  if (join) {
+  if (join?.key === key) {
     // A joined key commits with the transaction it joined, or not at all.
     state.joins.delete(token);
     if (await join.finished) return;
@@ -235,7 +237,8 @@ async function commitClaim(
     );
   }
   const transaction = state.open.get(token);
-  if (!transaction)
+  // A token commits only the key it claimed: another claim's token must not commit that claim.
+  if (transaction?.key !== key)
     throw new StoreError(
       'commit',
       new Error(`no open transaction holds ${key} for this token`),
@@ -267,19 +270,33 @@ async function commitClaim(
   transaction.end(true);
 }
 
-async function releaseClaim(state: StoreState, token: string, abandoned: boolean): Promise<void> {
+async function releaseClaim(
+  state: StoreState,
+  key: string,
+  token: string,
+  abandoned: boolean,
+): Promise<void> {
   const join = state.joins.get(token);
   if (join) {
+    if (join.key !== key) return;
     state.joins.delete(token);
     state.open.get(join.primary)?.joined.delete(join.key);
     return;
   }
   const transaction = state.open.get(token);
-  if (!transaction) return;
+  if (transaction?.key !== key) return;
   state.open.delete(token);
   // Listeners the hub gave up on may still hold `tx`: their connection is destroyed, never reused.
   if (abandoned) return transaction.end(false, new Error('the hub abandoned its listeners'));
   await transaction.rollback();
+}
+
+/** The open transaction in which `token` holds `key` (its own claim or a joined one), if any. */
+function holding(state: StoreState, key: string, token: string): OpenTransaction | undefined {
+  const join = state.joins.get(token);
+  if (join) return join.key === key ? state.open.get(join.primary) : undefined;
+  const own = state.open.get(token);
+  return own?.key === key ? own : undefined;
 }
 
 /**

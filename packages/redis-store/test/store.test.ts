@@ -1,10 +1,12 @@
 import { Redis } from 'ioredis';
 import { ConfigError, StoreError, type Claim } from '@payhook/core';
+import { runStoreConformance } from '@payhook/core/testing';
 import { createRedisStore, DONE, type RedisStore } from '@payhook/redis-store';
 import { deletePrefix, freePort, REDIS_URL, testPrefix } from './support/redis';
 
 // The real Redis on 127.0.0.1:6379; every key lives under this run's own prefix.
 const prefix = testPrefix('store');
+const kitPrefix = testPrefix('conformance');
 let admin: Redis;
 let store: RedisStore;
 const lost: Array<[string, string]> = [];
@@ -22,6 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await store.close();
   await deletePrefix(admin, prefix);
+  await deletePrefix(admin, kitPrefix);
   await admin.quit();
 });
 
@@ -42,6 +45,18 @@ async function untilExpired(key: string, boundMs = 5_000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+// The contract (claim, commit, release, renew, markDone, leases, retention, races, close): the kit,
+// a store (and so a client) per test. What follows is Redis's own: what the keys hold and for how
+// long, onLostClaim, the floors, failing fast.
+runStoreConformance({
+  name: 'redis store',
+  create: async () => {
+    const kitStore = createRedisStore({ url: REDIS_URL, prefix: kitPrefix });
+    await kitStore.ready();
+    return kitStore;
+  },
+});
 
 describe('createRedisStore options', () => {
   it.each([
@@ -87,14 +102,6 @@ describe('claim / commit / release', () => {
     expect(lost).toEqual([]);
   });
 
-  it('release with the holder token drops the claim so the next claim succeeds', async () => {
-    const token = claimed(await store.claim('pay:2', 30_000));
-    await store.release('pay:2', token);
-    expect(await admin.exists(prefix + 'pay:2')).toBe(0);
-    const again = claimed(await store.claim('pay:2', 30_000));
-    expect(again).not.toBe(token);
-  });
-
   it('release with another token leaves the claim alone and reports a lost claim', async () => {
     const token = claimed(await store.claim('pay:3', 30_000));
     const stranger = claimed(await store.claim('pay:3-other', 30_000));
@@ -106,30 +113,6 @@ describe('claim / commit / release', () => {
       ['pay:3', 'release'],
       ['pay:3', 'release'],
     ]);
-  });
-
-  it('markDone writes done with the retention TTL in one command, over a probe claim', async () => {
-    const probe = claimed(await store.claim('mark:1', 30_000));
-    await store.markDone('mark:1', 60_000);
-    expect(await admin.get(prefix + 'mark:1')).toBe(DONE);
-    const ttl = await admin.pttl(prefix + 'mark:1');
-    expect(ttl).toBeGreaterThan(30_000);
-    await store.release('mark:1', probe);
-    expect((await store.claim('mark:1', 1_000)).state).toBe('done');
-  });
-
-  it('release never deletes a done marker', async () => {
-    const token = claimed(await store.claim('pay:4', 30_000));
-    await store.commit('pay:4', token, 60_000);
-    await store.release('pay:4', token);
-    expect(await store.claim('pay:4', 30_000)).toEqual({ state: 'done' });
-  });
-
-  it('a lease expires by itself: the key goes and the next claim succeeds', async () => {
-    claimed(await store.claim('pay:5', 150));
-    expect(await store.claim('pay:5', 150)).toEqual({ state: 'busy' });
-    await untilExpired('pay:5');
-    claimed(await store.claim('pay:5', 30_000));
   });
 
   it('a holder whose lease expired can neither commit nor release the next holder claim', async () => {
@@ -196,21 +179,6 @@ describe('claim / commit / release', () => {
 });
 
 describe('renew', () => {
-  it('extends the holder lease from now, with its token, and keeps the token', async () => {
-    const token = claimed(await store.claim('renew:1', 300));
-    expect(await store.renew('renew:1', token, 60_000)).toBe(true);
-    expect(await admin.get(prefix + 'renew:1')).toBe(token);
-    const left = await admin.pttl(prefix + 'renew:1');
-    expect(left).toBeGreaterThan(30_000);
-    expect(left).toBeLessThanOrEqual(60_000);
-    // Renewed past its first lease: still held, and the holder can still commit.
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(await store.claim('renew:1', 300)).toEqual({ state: 'busy' });
-    await store.commit('renew:1', token, 60_000);
-    expect(await admin.get(prefix + 'renew:1')).toBe(DONE);
-    expect(lost).toEqual([]);
-  });
-
   it('with another token it answers false and changes nothing', async () => {
     const token = claimed(await store.claim('renew:2', 5_000));
     const before = await admin.pttl(prefix + 'renew:2');

@@ -272,6 +272,15 @@ export function assertRefused(
 }
 
 export { runProviderConformance } from './conformance';
+export { runStoreConformance } from './store-conformance';
+export type {
+  HeldClaim,
+  OptionalStoreMethod,
+  StoreClaimContext,
+  StoreConformanceFixtures,
+  StoreConformanceHarness,
+  TransactionalFixtures,
+} from './store-conformance';
 
 export { createTestProvider, signedDelivery, sign, TEST_SECRET } from './test-gateway';
 export type { TestPayload } from './test-gateway';

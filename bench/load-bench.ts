@@ -170,7 +170,8 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
           body: w.body,
         });
         await answer.text();
-        if (answer.status !== 200) throw new Error(`${route}: counted pass answered ${answer.status}`);
+        if (answer.status !== 200)
+          throw new Error(`${route}: counted pass answered ${answer.status}`);
         answered.set(route, (answered.get(route) ?? 0) + 1);
       }
       await new Promise((resolve) => setTimeout(resolve, 200)); // anything written after the answer

@@ -119,7 +119,11 @@ function loadVerdicts(load: LoadReport): Verdict[] {
     const r = load.routes.find((x) => x.route === t.route)!;
     const peer = load.routes.find((x) => x.route === t.against);
     const figure =
-      t.against === 'octokit' ? r.vsOctokit! : t.against === 'pg-baseline' ? r.vsPgBaseline! : r.ratio!;
+      t.against === 'octokit'
+        ? r.vsOctokit!
+        : t.against === 'pg-baseline'
+          ? r.vsPgBaseline!
+          : r.ratio!;
     // The route and the route it is compared with must both have answered every request 2xx.
     const failed = r.non2xx + r.errors + (peer ? peer.non2xx + peer.errors : 0);
     return {

@@ -67,6 +67,7 @@ export async function mountPostgresRoutes(
         const first = args[0] as string | { text?: string };
         const text = (typeof first === 'string' ? first : (first?.text ?? '?'))
           .replace(/\s+/g, ' ')
+          .replace(/-?\b\d{6,}\b/g, '<n>') // literal keys (the advisory lock's) grouped as one statement
           .trim();
         counting.set(text, (counting.get(text) ?? 0) + 1);
       }
@@ -114,7 +115,12 @@ export async function mountPostgresRoutes(
       res.status(401).type('text/plain').send('FAIL');
       return;
     }
-    let message: { merchantId?: unknown; orderNo?: unknown; mchOrderNo?: unknown; amount?: unknown };
+    let message: {
+      merchantId?: unknown;
+      orderNo?: unknown;
+      mchOrderNo?: unknown;
+      amount?: unknown;
+    };
     try {
       message = JSON.parse(body.toString('utf8')) as typeof message;
     } catch {

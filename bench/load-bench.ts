@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { createBenchKeys, ROUTES, type RouteName, type Wire } from './lib/deliveries';
+const f2 = (n: number): string => n.toFixed(2);
 import { runLoad, spareFor, startServer, type RunResult } from './lib/load';
 import { createSignPool } from './lib/sign-pool';
 import { median } from './lib/stats';
@@ -34,6 +35,8 @@ export interface RouteSummary {
   p99Delta: number | null;
   /** Median of the per-round ratios to the octokit peer of the same round (null for octokit). */
   vsOctokit: number | null;
+  /** payin-postgres only: median of the per-round ratios to the same round's pg-baseline. */
+  vsPgBaseline: number | null;
   requests: number;
   /** 2xx answers including the warm-up round: the server must have dispatched exactly this many. */
   answeredWithWarmup: number;
@@ -51,7 +54,24 @@ export interface LoadReport {
   runs: RunResult[][];
   routes: RouteSummary[];
   redisKeysRemoved: number;
+  /** The PostgreSQL round trips per delivery of the two PostgreSQL routes (a counted pass). */
+  pgRoundTrips: PgRoundTrips[];
 }
+
+export interface PgRoundTrips {
+  route: 'payin-postgres' | 'pg-baseline';
+  deliveries: number;
+  /** Statements sent per delivery (each one a round trip). */
+  perDelivery: number;
+  /** Each distinct statement (whitespace collapsed) with how many times it was sent per delivery. */
+  statements: Array<{ text: string; perDelivery: number }>;
+}
+
+const PG_ROUTES = ['payin-postgres', 'pg-baseline'] as const;
+const isPgRoute = (route: RouteName): route is (typeof PG_ROUTES)[number] =>
+  route === 'payin-postgres' || route === 'pg-baseline';
+/** The order each Cashy delivery pays (`mchOrderNo`), for the PostgreSQL routes' seeded rows. */
+const orderIdOf = (w: Wire): string => (JSON.parse(w.body) as { mchOrderNo: string }).mchOrderNo;
 
 export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
   const { log, connections } = options;
@@ -113,6 +133,7 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
           rsa.get(`${route}/${round}`) ??
           (await pool.make(route, `${runTag}r${round + 1}`, amountOf(route, round < 0)));
         bodyBytes.set(route, Buffer.byteLength(wires[0]!.body));
+        if (isPgRoute(route)) await server.seedOrders(route, wires.map(orderIdOf));
         const r = await runLoad(server.port, route, wires, connections, options.maxSeconds);
         rsa.delete(`${route}/${round}`);
         answered.set(route, (answered.get(route) ?? 0) + r.ok);
@@ -134,14 +155,50 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
             .join(', '),
       );
     }
+    // The round trips: a pass of its own, one delivery at a time, so every statement the pool sent
+    // between start and stop belongs to the route counted.
+    const pgRoundTrips: PgRoundTrips[] = [];
+    for (const route of PG_ROUTES) {
+      const count = 50;
+      const wires = await pool.make(route, `${runTag}count`, count);
+      await server.seedOrders(route, wires.map(orderIdOf));
+      await server.startCount();
+      for (const w of wires) {
+        const answer = await fetch(`http://127.0.0.1:${server.port}/${route}`, {
+          method: 'POST',
+          headers: w.headers,
+          body: w.body,
+        });
+        await answer.text();
+        if (answer.status !== 200)
+          throw new Error(`${route}: counted pass answered ${answer.status}`);
+        answered.set(route, (answered.get(route) ?? 0) + 1);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200)); // anything written after the answer
+      const statements = await server.stopCount();
+      const total = statements.reduce((n, x) => n + x.n, 0);
+      pgRoundTrips.push({
+        route,
+        deliveries: count,
+        perDelivery: total / count,
+        statements: statements.map((x) => ({ text: x.text, perDelivery: x.n / count })),
+      });
+      log(`${route}: ${f2(total / count)} PostgreSQL round trips per delivery`);
+    }
     const counters = await server.counters();
     const routes = ROUTES.map((route): RouteSummary => {
       const mine = runs.map((round) => round.find((r) => r.route === route)!);
       const ratios = runs.map((round) => {
         const base = round.find((r) => r.route === 'baseline')!;
         const peer = round.find((r) => r.route === 'octokit')!;
+        const pg = round.find((r) => r.route === 'pg-baseline')!;
         const r = round.find((x) => x.route === route)!;
-        return { ratio: r.rps / base.rps, p99: r.p99 - base.p99, vsOctokit: r.rps / peer.rps };
+        return {
+          ratio: r.rps / base.rps,
+          p99: r.p99 - base.p99,
+          vsOctokit: r.rps / peer.rps,
+          vsPg: r.rps / pg.rps,
+        };
       });
       return {
         route,
@@ -152,6 +209,7 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
         ratio: route === 'baseline' ? null : median(ratios.map((x) => x.ratio)),
         p99Delta: route === 'baseline' ? null : median(ratios.map((x) => x.p99)),
         vsOctokit: route === 'octokit' ? null : median(ratios.map((x) => x.vsOctokit)),
+        vsPgBaseline: route === 'payin-postgres' ? median(ratios.map((x) => x.vsPg)) : null,
         requests: mine.reduce((n, r) => n + r.ok, 0),
         answeredWithWarmup: answered.get(route) ?? 0,
         non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
@@ -168,6 +226,7 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
       runs,
       routes,
       redisKeysRemoved,
+      pgRoundTrips,
     };
   } catch (error) {
     await server.stop().catch(() => undefined);

@@ -7,7 +7,7 @@ import { createNewpayMiddleware } from '@payhook/newpay-callback';
 import { createPayinMiddleware } from '@payhook/payin';
 import { createRedisStore, type RedisStore } from '@payhook/redis-store';
 import type { RouteName } from './lib/deliveries';
-import { mountPostgresRoute } from './lib/postgres-route';
+import { mountPostgresRoutes, type PgRoute } from './lib/postgres-route';
 
 /**
  * The server side of the load benchmark, run as its own process (`node --import tsx`) so that the
@@ -88,8 +88,8 @@ async function main(): Promise<void> {
     }),
   );
 
-  const postgres = await mountPostgresRoute(app, {
-    path: '/payin-postgres',
+  // payin-postgres and pg-baseline (the hand-written PostgreSQL route), on one pool.
+  const postgres = await mountPostgresRoutes(app, {
     databaseUrl: config.databaseUrl,
     schema: config.postgresSchema,
     payin: { merchantId: config.payinMerchantId, apiKey: config.payinApiKey },
@@ -98,6 +98,7 @@ async function main(): Promise<void> {
       hub.on('duplicate', () => bump('payin-postgres', 'duplicate'));
       hub.on('error', (e) => bump('payin-postgres', `error:${e.code}`));
     },
+    bump,
   });
   // Like for like with the octokit peer: core's reference HMAC-SHA256 gateway, same secret.
   app.use(
@@ -119,8 +120,16 @@ async function main(): Promise<void> {
   });
   server.keepAliveTimeout = 60_000;
 
-  process.on('message', async (m: { type: string }) => {
+  process.on('message', async (m: { type: string; route?: PgRoute; orderIds?: string[] }) => {
     if (m.type === 'counters') process.send!({ type: 'counters', counters });
+    else if (m.type === 'seed-orders') {
+      await postgres.seedOrders(m.route!, m.orderIds!);
+      process.send!({ type: 'seeded' });
+    } else if (m.type === 'count-start') {
+      postgres.startCount();
+      process.send!({ type: 'counting' });
+    } else if (m.type === 'count-stop')
+      process.send!({ type: 'counted', statements: postgres.stopCount() });
     else if (m.type === 'stop') {
       server.close();
       server.closeAllConnections();

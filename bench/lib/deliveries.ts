@@ -24,6 +24,7 @@ export const ROUTES = [
   'payin',
   'payin-redis',
   'payin-postgres',
+  'pg-baseline',
   'test-gateway',
   'octokit',
 ] as const;
@@ -153,7 +154,8 @@ export function createBuilder(secrets: SenderSecrets): Builder {
       }
       case 'payin':
       case 'payin-redis':
-      case 'payin-postgres': {
+      case 'payin-postgres':
+      case 'pg-baseline': {
         // Field order of Cashy's payin page ("Webhook RequestBody"); payUrl is one of the members
         // Cashy sends and the schema allows.
         const m = buildCashyMessage(

@@ -35,6 +35,11 @@ export interface BenchServer {
   port: number;
   pid: number;
   counters(): Promise<Counters>;
+  /** Inserts the open order rows a PostgreSQL route's deliveries will pay (outside the timing). */
+  seedOrders(route: 'payin-postgres' | 'pg-baseline', orderIds: string[]): Promise<void>;
+  /** Counts the statements the PostgreSQL routes send between start and stop. */
+  startCount(): Promise<void>;
+  stopCount(): Promise<Array<{ text: string; n: number }>>;
   stop(): Promise<{ redisKeysRemoved: number }>;
 }
 
@@ -59,6 +64,21 @@ export function startServer(config: ServerConfig): Promise<BenchServer> {
       const reply = once<{ counters: Counters }>('counters');
       child.send({ type: 'counters' });
       return (await reply).counters;
+    },
+    async seedOrders(route, orderIds) {
+      const reply = once('seeded');
+      child.send({ type: 'seed-orders', route, orderIds });
+      await reply;
+    },
+    async startCount() {
+      const reply = once('counting');
+      child.send({ type: 'count-start' });
+      await reply;
+    },
+    async stopCount() {
+      const reply = once<{ statements: Array<{ text: string; n: number }> }>('counted');
+      child.send({ type: 'count-stop' });
+      return (await reply).statements;
     },
     async stop() {
       const reply = once<{ redisKeysRemoved: number }>('stopped');

@@ -33,26 +33,30 @@ export function resolveMaxAge(options: MaxAgeOptions | undefined, source?: strin
 /**
  * Refuses a delivery whose signed (or confirmed) time is older than the maximum age or too far in
  * the future, so that a genuine delivery replayed after the store forgot it is never processed
- * again. `at` is an ISO 8601 instant with an offset, or epoch milliseconds.
+ * again. `at` is an ISO 8601 instant with an offset, or epoch milliseconds. `what` names the time
+ * in the refusal; a function is called only when the time is refused, so a plugin whose `what`
+ * quotes the payload builds that text on a refusal only (payin built it on every delivery:
+ * `JSON.stringify` and a template per webhook).
  */
 export function checkSignedTime(
   at: string | number,
   limits: MaxAge,
-  options: { now?: number; what?: string; source?: string } = {},
+  options: { now?: number; what?: string | (() => string); source?: string } = {},
 ): void {
   const ms = typeof at === 'number' ? at : Date.parse(at);
-  const what = options.what ?? 'signed time';
+  const now = options.now ?? Date.now();
+  if (Number.isFinite(ms) && ms >= now - limits.maxAgeMs && ms <= now + limits.clockSkewMs) return;
+  const given = options.what;
+  const what = (typeof given === 'function' ? given() : given) ?? 'signed time';
   if (!Number.isFinite(ms))
     throw new StaleDeliveryError(`${what} is not a time that can be checked`, options.source);
-  const now = options.now ?? Date.now();
   if (ms < now - limits.maxAgeMs)
     throw new StaleDeliveryError(
       `${what} is older than the ${limits.maxAgeMs} ms maximum age: refused as a possible replay`,
       options.source,
     );
-  if (ms > now + limits.clockSkewMs)
-    throw new StaleDeliveryError(
-      `${what} is more than ${limits.clockSkewMs} ms ahead of this server's clock`,
-      options.source,
-    );
+  throw new StaleDeliveryError(
+    `${what} is more than ${limits.clockSkewMs} ms ahead of this server's clock`,
+    options.source,
+  );
 }

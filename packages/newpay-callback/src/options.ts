@@ -134,10 +134,11 @@ export function resolveOptions(options: NewpayProviderOptions): ResolvedOptions 
     appId,
     maxAge,
     timeZone,
-    readings: {
+    // Frozen: verify.ts builds the list of readings once per readings object.
+    readings: Object.freeze({
       emptyValues: checkReading(options.emptyValues, 'emptyValues', EMPTY_VALUE_READINGS),
       nestedKeys: checkReading(options.nestedKeys, 'nestedKeys', NESTED_KEY_ORDERS),
-    },
+    }),
   };
   const query = options.query === undefined ? undefined : checkQuery(options.query);
   return { verifier, timeZone, query };

@@ -131,6 +131,12 @@ function assertSingleReading(
     if (key === 'sign') continue;
     const text = signStringValue(params[key], options);
     if (text === null) continue;
+    // Fast path: a name and a value holding neither "&" nor "=" can trip none of the three checks
+    // below (each needs one of them). Most parameters are such; the regexes then never run.
+    // On the bench's v1 callback (13 parameters) this loop measured 1.25–1.80 µs per call before,
+    // 0.65–1.03 after (old and new bodies side by side, 3 rounds of 200,000 calls each, `npx tsx`
+    // on the shared 2-core VM, 2026-12-06).
+    if (!hasSeparator(key) && !hasSeparator(text)) continue;
     const problem = /[&=]/.test(key)
       ? 'a parameter name holds "&" or "="'
       : DECIDING_FIELDS.has(key) && /[&=]/.test(text)
@@ -145,6 +151,25 @@ function assertSingleReading(
       );
     }
   }
+}
+
+const hasSeparator = (text: string): boolean => text.includes('&') || text.includes('=');
+
+/**
+ * The readings of a verifier's `readings`, built once per readings object: signStringReadings made
+ * a fresh array of fresh objects on every delivery, 0.75 µs per call (200,000 calls, `npx tsx`) and
+ * 1.2 % of newpay's hub.receive samples (`bench/profile-receive.ts newpay 8000`, 2026-12-06).
+ * The verifier's readings are frozen (options.ts), so the list cannot go stale.
+ */
+const READINGS = new WeakMap<SignStringReadings, ReadonlyArray<Required<SignStringOptions>>>();
+function readingsOf(readings: SignStringReadings | undefined) {
+  if (readings === undefined) return signStringReadings(readings);
+  let list = READINGS.get(readings);
+  if (!list) {
+    list = signStringReadings(readings).map((r) => Object.freeze(r));
+    READINGS.set(readings, list);
+  }
+  return list;
 }
 
 /**
@@ -169,11 +194,12 @@ export function verifySignedParams(
   }
   let keyIndex = -1;
   let reading: Required<SignStringOptions> | undefined;
-  const tried = new Set<string>();
-  for (const options of signStringReadings(config.readings)) {
+  // At most four readings: an array, not a Set, of the strings already tried.
+  const tried: string[] = [];
+  for (const options of readingsOf(config.readings)) {
     const candidate = buildSignString(params, options);
-    if (tried.has(candidate)) continue;
-    tried.add(candidate);
+    if (tried.includes(candidate)) continue;
+    tried.push(candidate);
     keyIndex = verifyRsaSha256WithAny(candidate, sign, config.publicKeys);
     if (keyIndex >= 0) {
       reading = options;

@@ -52,8 +52,8 @@ export function dispatch(
  * the failures in listener order (empty = success; `listeners: 0` when nobody listens), or, at
  * `timeoutMs` or when `signal` aborts, with that one reason and `settled` (see Dispatched), after
  * aborting the context's signal with it. A `signal` aborted already runs no listener (`settled`
- * resolves with no failures; `once` listeners stay). Shared by the
- * hub's dispatch and @payhook/postgres's worker; their own policies stay theirs.
+ * resolves with no failures; `once` listeners stay). Shared by the hub's dispatch and
+ * @payhook/postgres's worker (exported from @payhook/core/plugin); their own policies stay theirs.
  */
 export function runListeners(
   registry: ListenerRegistry,

@@ -9,7 +9,7 @@ export interface Queryable {
   query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** What a worker's listener gets with the event: the hub's RunContext (`signal`), `tx`, `attempt`. */
+/** What a worker's listener gets with the event: core's RunContext (`signal`), `tx` and `attempt`. */
 export interface WorkerContext extends RunContext {
   /**
    * The attempt's transaction: run the merchant's writes here. It commits together with the

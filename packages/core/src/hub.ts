@@ -1,8 +1,7 @@
-import { EventEmitter } from 'eventemitter3';
 import { PAYMENT_EVENT_TYPES } from './events';
 import { ConfigError, type PaymentErrorLike } from './errors';
 import type { AnyPaymentProvider, Delivery, HttpReply } from './provider';
-import { ANY, markOnce } from './pipeline/listeners';
+import { ANY, ListenerRegistry } from './pipeline/listeners';
 import { notify, reject } from './pipeline/notify';
 import { receive, reconcile } from './pipeline/receive';
 import { commitPolicyOf } from './pipeline/commit-policy';
@@ -44,14 +43,14 @@ export type {
 } from './pipeline/types';
 
 /**
- * The hub: typed listeners over eventemitter3, and the pipeline (pipeline/receive.ts) run on one
+ * The hub: typed listeners (a ListenerRegistry), and the pipeline (pipeline/receive.ts) run on one
  * explicit state. Every option is checked here, at construction.
  */
 export function createPaymentHub<S extends IdempotencyStore<unknown> = IdempotencyStore>(
   options: PaymentHubOptions<S> = {},
 ): PaymentHubFor<S> {
   const { settings, store, logger, inbox } = resolveHubOptions(options);
-  const emitter = new EventEmitter();
+  const emitter = new ListenerRegistry();
   const redaction = new HeaderRedaction(settings.redactHeaders);
   const policy = commitPolicyOf(store, settings, inbox);
   const state: HubState = {
@@ -89,7 +88,6 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
       return hub;
     },
     once(name, listener) {
-      markOnce(listener as Listener);
       emitter.once(checkEventName(name), listener as Listener);
       return hub;
     },
@@ -109,7 +107,7 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
     reconcile: (provider, reference, opts) => reconcile(state, provider, reference, opts),
     replay: (provider, inboxId, opts) => replay(state, provider, inboxId, opts),
     [HUB_INTERNALS]: internals,
-    listenerCount: (name) => emitter.listenerCount(name),
+    listenerCount: (name) => emitter.count(name),
     store,
     logger,
     inbox,

@@ -1,24 +1,37 @@
 import type { PaymentEvent } from '../events';
 import { ListenerTimeoutError } from '../errors';
 import type { Delivery } from '../provider';
-import { ANY, isThenable, listenersOf } from './listeners';
-import type { HubState, ListenerContext } from './types';
+import { ANY, isThenable, type Listener, type ListenerRegistry } from './listeners';
+import type { HubState } from './types';
 
 /** What a dispatch came to: `listeners: 0` means nobody listens to the type. */
 export interface Dispatched {
   listeners: number;
   failures: unknown[];
-  /** Set when the handler timeout passed first: resolves with the failures once they settle. */
+  /**
+   * Set when the run ended before its listeners did (the timeout passed, or the caller's signal
+   * aborted): `failures` is then that one reason, and `settled` resolves with the listeners' own
+   * failures once they settle.
+   */
   settled?: Promise<unknown[]>;
 }
 const NO_LISTENER: Dispatched = Object.freeze({ listeners: 0, failures: [] }) as Dispatched;
 const SUCCEEDED: Dispatched = Object.freeze({ listeners: 1, failures: [] }) as Dispatched;
 
 /**
- * Runs every listener of the event (its type's, then `onAny`'s) concurrently. Resolves with the
- * failures (empty = success), or at the handler timeout with the timeout and `settled`, which
- * resolves with the failures once the listeners really finish: the caller keeps the claim until
- * then. `claimContext` is what the store's claim hands the listeners (e.g. `{ tx }`).
+ * What every listener run by `runListeners` finds in its context, the hub's (ListenerContext, with
+ * `delivery` and the claim's context, e.g. `{ tx }`) and the queue worker's (WorkerContext, with
+ * `tx` and `attempt`) alike.
+ */
+export interface RunContext {
+  /** Aborted with the reason the run ended early: its timeout, or the caller's `signal`. */
+  signal: AbortSignal;
+}
+
+/**
+ * The hub's dispatch: every listener of the event, `claimContext` (what the store's claim hands the
+ * listeners, e.g. `{ tx }`) beside `delivery` in their context, within the handler timeout. The
+ * caller keeps the claim until `settled` resolves.
  */
 export function dispatch(
   state: HubState,
@@ -26,24 +39,52 @@ export function dispatch(
   delivery: Delivery,
   claimContext?: unknown,
 ): Dispatched | Promise<Dispatched> {
+  const fields =
+    claimContext !== undefined && claimContext !== null
+      ? { delivery, ...(claimContext as object) }
+      : { delivery };
+  return runListeners(state.emitter, event, fields, state.settings.handlerTimeoutMs);
+}
+
+/**
+ * Runs every listener of the event (its type's, then the any-listeners, as registered when the run
+ * starts) concurrently, each with `event` and one context: `fields` and a `signal`. Resolves with
+ * the failures in listener order (empty = success; `listeners: 0` when nobody listens), or, at
+ * `timeoutMs` or when `signal` aborts, with that one reason and `settled` (see Dispatched), after
+ * aborting the context's signal with it. A `signal` aborted already runs no listener (`settled`
+ * resolves with no failures; `once` listeners stay). Shared by the hub's dispatch and
+ * @payhook/postgres's worker (exported from @payhook/core/plugin); their own policies stay theirs.
+ */
+export function runListeners(
+  registry: ListenerRegistry,
+  event: PaymentEvent,
+  fields: object,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Dispatched | Promise<Dispatched> {
+  if (signal?.aborted) {
+    const listeners = registry.count(event.type) + registry.count(ANY);
+    return { listeners, failures: [signal.reason], settled: Promise.resolve([]) };
+  }
+  const own = registry.take(event.type);
+  const any = registry.take(ANY);
   // The AbortController is made only when a listener reads `signal` (most never do): it was the
-  // largest single cost of a dispatch. A signal read after the timeout comes already aborted.
+  // largest single cost of a dispatch. A signal read after the end comes already aborted.
   let controller: AbortController | undefined;
-  let timedOut: ListenerTimeoutError | undefined;
-  const context: ListenerContext = {
+  let ended: { reason: unknown } | undefined;
+  const context: RunContext = {
     get signal() {
       if (!controller) {
         controller = new AbortController();
-        if (timedOut) controller.abort(timedOut);
+        if (ended) controller.abort(ended.reason);
       }
       return controller.signal;
     },
-    delivery,
+    ...fields,
   };
-  if (claimContext !== undefined && claimContext !== null) Object.assign(context, claimContext);
   const results: unknown[] = [];
-  const callAll = (name: string): void => {
-    for (const listener of listenersOf(state.emitter, name)) {
+  const callAll = (listeners: readonly Listener[]): void => {
+    for (const listener of listeners) {
       try {
         results.push(listener(event, context));
       } catch (error) {
@@ -51,33 +92,36 @@ export function dispatch(
       }
     }
   };
-  callAll(event.type);
-  callAll(ANY);
+  callAll(own);
+  callAll(any);
   if (results.length === 0) return NO_LISTENER;
   if (!results.some(isThenable)) return SUCCEEDED;
-  const timeoutMs = state.settings.handlerTimeoutMs;
   // One promise that counts settlements, instead of Promise.race over allSettled and a timer
-  // promise: same outcome (failures in listener order, or the timeout), fewer allocations.
+  // promise: same outcome (failures in listener order, or the end), fewer allocations.
   return new Promise<Dispatched>((resolve) => {
     const outcomes: Array<{ error: unknown } | undefined> = new Array(results.length);
     let pending = results.length;
-    let answered = false;
     let settledLate: ((failures: unknown[]) => void) | undefined;
-    const timer = setTimeout(() => {
-      answered = true;
-      timedOut = new ListenerTimeoutError(timeoutMs, event.id);
-      controller?.abort(timedOut);
+    const end = (reason: unknown): void => {
+      if (ended) return;
+      ended = { reason };
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      controller?.abort(reason);
       const settled = new Promise<unknown[]>((r) => (settledLate = r));
-      resolve({ listeners: results.length, failures: [timedOut], settled });
-    }, timeoutMs);
+      resolve({ listeners: results.length, failures: [reason], settled });
+    };
+    const onAbort = (): void => end(signal!.reason);
+    const timer = setTimeout(() => end(new ListenerTimeoutError(timeoutMs, event.id)), timeoutMs);
     timer.unref?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
     const settle = (): void => {
       if (--pending > 0) return;
       const failures: unknown[] = [];
       for (const o of outcomes) if (o) failures.push(o.error);
-      if (answered) return settledLate!(failures);
-      answered = true;
+      if (ended) return settledLate!(failures);
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       resolve(failures.length === 0 ? SUCCEEDED : { listeners: results.length, failures });
     };
     results.forEach((r, i) => {

@@ -1,6 +1,6 @@
 import { isPaymentError, type PaymentErrorLike } from '../errors';
 import type { AnyPaymentProvider, Delivery, HttpReply } from '../provider';
-import { isThenable, listenersOf } from './listeners';
+import { notifyListeners } from './listeners';
 import type { ErrorContext, HubState, NoticeChannels } from './types';
 
 /** Calls the listeners of a notice channel; a failing one is logged, never thrown to the gateway. */
@@ -9,21 +9,9 @@ export function notify<K extends keyof NoticeChannels>(
   name: K,
   ...args: NoticeChannels[K]
 ): void {
-  for (const listener of listenersOf(state.emitter, name)) {
-    let result: unknown;
-    try {
-      result = listener(...args);
-    } catch (error) {
-      result = Promise.reject(error);
-    }
-    if (isThenable(result))
-      Promise.resolve(result).catch((error: unknown) =>
-        state.logger.error(
-          { err: error, channel: name },
-          `@payhook/core: a ${name} listener failed`,
-        ),
-      );
-  }
+  notifyListeners(state.emitter, name, args, (error) =>
+    state.logger.error({ err: error, channel: name }, `@payhook/core: a ${name} listener failed`),
+  );
 }
 
 /** Logs an error (5xx at error level, the rest at warn) and reports it on `error`. */

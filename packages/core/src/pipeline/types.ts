@@ -1,4 +1,4 @@
-import type { EventEmitter } from 'eventemitter3';
+import type { ListenerRegistry } from './listeners';
 import type { PaymentEvent, PaymentEventType } from '../events';
 import type { PaymentErrorLike } from '../errors';
 import type { Logger } from '../logger';
@@ -250,7 +250,7 @@ export const HUB_INTERNALS: unique symbol = Symbol('payhook.hubInternals');
  * listeners run now, timed out or not (for maxInFlight).
  */
 export interface HubState {
-  readonly emitter: EventEmitter;
+  readonly emitter: ListenerRegistry;
   readonly store: IdempotencyStore<unknown>;
   readonly logger: Logger;
   readonly settings: HubSettings;

@@ -75,3 +75,7 @@ export {
   DEFAULT_CLOCK_SKEW_MS,
 } from '../signed-time';
 export type { MaxAge, MaxAgeOptions } from '../signed-time';
+export { ListenerRegistry, ANY, notifyListeners } from '../pipeline/listeners';
+export type { Listener } from '../pipeline/listeners';
+export { runListeners } from '../pipeline/dispatch';
+export type { Dispatched, RunContext } from '../pipeline/dispatch';

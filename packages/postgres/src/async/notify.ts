@@ -1,19 +1,20 @@
+import { notifyListeners } from '@payhook/core/plugin';
 import type { QueueChannels, QueueState } from './types';
 
 /**
- * Tells the queue's subscribers, after the fact: a subscriber that throws is reported on `error`
- * and never undoes (or fails) the committed work it was told about.
+ * Tells the queue's subscribers, after the fact: each one is called whatever the others do; one
+ * that throws or rejects is reported on `error` (a failing `error` subscriber is logged) and never
+ * undoes (or fails) the committed work it was told about.
  */
 export function notify<K extends keyof QueueChannels>(
   state: QueueState,
   name: K,
   ...args: QueueChannels[K]
 ): void {
-  try {
-    state.emitter.emit(name, ...args);
-  } catch (error) {
+  notifyListeners(state.emitter, name, args, (error) => {
     if (name !== 'error') notify(state, 'error', asError(error));
-  }
+    else state.logger.error({ err: error }, '@payhook/postgres: an error listener failed');
+  });
 }
 
 /** An unknown thrown value as an Error, for `error`. */

@@ -6,7 +6,7 @@ import { describeError, markDead } from './dead-letters';
 import { guardQueries } from '../transaction';
 import { commit, type Lease } from './lease';
 import { SOURCE } from './options';
-import { runListeners } from './run-listeners';
+import { runWorkerListeners } from './run-listeners';
 import type { QueueState } from './types';
 
 export type JobOutcome = 'done' | 'duplicate' | 'stale' | 'waiting' | 'blocked' | 'failed';
@@ -79,11 +79,8 @@ async function runGuarded(
 ): Promise<void> {
   const guard = guardQueries(lease.client, job.data.id);
   try {
-    await runListeners(state, row.event, {
-      tx: { query: guard.query },
-      attempt: row.attempts + 1,
-      signal,
-    });
+    const fields = { tx: { query: guard.query }, attempt: row.attempts + 1 };
+    await runWorkerListeners(state, row.event, fields, signal);
   } finally {
     guard.close();
   }

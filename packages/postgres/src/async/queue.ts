@@ -1,10 +1,10 @@
-import { EventEmitter } from 'node:events';
 import PgBoss from 'pg-boss';
 import { ConfigError, PAYMENT_EVENT_TYPES, silentLogger } from '@payhook/core';
+import { ANY, ListenerRegistry } from '@payhook/core/plugin';
 import { bossDb, enqueue } from './enqueue';
 import { createDeadLetters } from './dead-letters';
 import { resolveQueueOptions, SOURCE } from './options';
-import { ANY } from './run-listeners';
+import { notify } from './notify';
 import { ensureStarted } from './start';
 import { readStats } from './stats';
 import { purgeDone } from './purge';
@@ -37,10 +37,7 @@ export function createPaymentQueue(options: PaymentQueueOptions): PaymentQueue {
     db: bossDb(pool),
     schema: settings.schema,
   });
-  const emitter = new EventEmitter();
-  // Listener failures are the worker's business; 'error' with no listener must not crash the process.
-  emitter.on('error', () => undefined);
-  boss.on('error', (error) => emitter.emit('error', error));
+  const emitter = new ListenerRegistry();
   const state: QueueState = {
     pool,
     boss,
@@ -49,6 +46,7 @@ export function createPaymentQueue(options: PaymentQueueOptions): PaymentQueue {
     emitter,
     started: undefined,
   };
+  boss.on('error', (error) => notify(state, 'error', error));
   const check = (name: string): string => {
     if (!CHANNELS.has(name))
       throw new ConfigError('event name', `"${name}" is not an event of the queue`, {

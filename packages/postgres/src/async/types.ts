@@ -1,16 +1,16 @@
-import type { EventEmitter } from 'node:events';
 import type PgBoss from 'pg-boss';
 import type { Pool } from 'pg';
 import type { PostgresTransaction } from '../transaction';
 import type { Logger, PaymentEvent, PaymentEventType } from '@payhook/core';
+import type { ListenerRegistry, RunContext } from '@payhook/core/plugin';
 
 /** What runs SQL: a pg Pool, a PoolClient inside a transaction, or anything with the same `query`. */
 export interface Queryable {
   query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** What a worker's listener gets with the event. */
-export interface WorkerContext {
+/** What a worker's listener gets with the event: core's RunContext (`signal`), `tx` and `attempt`. */
+export interface WorkerContext extends RunContext {
   /**
    * The attempt's transaction: run the merchant's writes here. It commits together with the
    * event's `done` mark, or rolls back with it when a listener fails: the writes happen once.
@@ -139,8 +139,8 @@ export interface QueueState {
   readonly boss: PgBoss;
   readonly settings: QueueSettings;
   readonly logger: Logger;
-  /** Merchant listeners by type, plus '*'; notices on their own names. */
-  readonly emitter: EventEmitter;
+  /** Merchant listeners by type, plus ANY ('*'); notices on their own names. */
+  readonly emitter: ListenerRegistry;
   started: Promise<void> | undefined;
 }
 

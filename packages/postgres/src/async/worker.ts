@@ -201,7 +201,7 @@ async function handle(
 /**
  * Ends the attempt before pg-boss could expire its job: at the job's expiry (the shorter of its
  * own, set by whoever queued it, and this queue's) less what recording the failure may take. The
- * abort ends the listeners' wait (runListeners) or the order-lock wait; the statement in flight
+ * abort ends the listeners' wait (runWorkerListeners) or the order-lock wait; the statement in flight
  * has its deadline; dropTransaction then terminates the backend.
  */
 function watchExpiry(

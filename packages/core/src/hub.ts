@@ -5,6 +5,7 @@ import { ANY, ListenerRegistry } from './pipeline/listeners';
 import { notify, reject } from './pipeline/notify';
 import { receive, reconcile } from './pipeline/receive';
 import { commitPolicyOf } from './pipeline/commit-policy';
+import { DeadlineQueue } from './pipeline/deadlines';
 import { newInboxRef, recordDelivery } from './pipeline/record-delivery';
 import { HeaderRedaction } from './inbox/redact';
 import { replay } from './pipeline/replay';
@@ -50,17 +51,18 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
   options: PaymentHubOptions<S> = {},
 ): PaymentHubFor<S> {
   const { settings, store, logger, inbox } = resolveHubOptions(options);
-  const emitter = new ListenerRegistry();
+  const listeners = new ListenerRegistry();
   const redaction = new HeaderRedaction(settings.redactHeaders);
   const policy = commitPolicyOf(store, settings, inbox);
   const state: HubState = {
-    emitter,
+    listeners,
     store,
     logger,
     settings,
     inbox,
     redaction,
     policy,
+    deadlines: new DeadlineQueue(settings.handlerTimeoutMs),
     inFlight: 0,
   };
   // Plugins' per-hub state (e.g. the mounts that share a key) lives with the hub it belongs to.
@@ -84,30 +86,30 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
   type Listener = (...args: any[]) => unknown;
   const hub: PaymentHubFor<S> = {
     on(name, listener) {
-      emitter.on(checkEventName(name), listener as Listener);
+      listeners.on(checkEventName(name), listener as Listener);
       return hub;
     },
     once(name, listener) {
-      emitter.once(checkEventName(name), listener as Listener);
+      listeners.once(checkEventName(name), listener as Listener);
       return hub;
     },
     off(name, listener) {
-      emitter.off(checkEventName(name), listener as Listener);
+      listeners.off(checkEventName(name), listener as Listener);
       return hub;
     },
     onAny(listener) {
-      emitter.on(ANY, listener);
+      listeners.on(ANY, listener);
       return hub;
     },
     offAny(listener) {
-      emitter.off(ANY, listener);
+      listeners.off(ANY, listener);
       return hub;
     },
     receive: (provider, delivery) => receive(state, provider, delivery),
     reconcile: (provider, reference, opts) => reconcile(state, provider, reference, opts),
     replay: (provider, inboxId, opts) => replay(state, provider, inboxId, opts),
     [HUB_INTERNALS]: internals,
-    listenerCount: (name) => emitter.count(name),
+    listenerCount: (name) => listeners.count(name),
     store,
     logger,
     inbox,

@@ -131,6 +131,8 @@ async function record(
 ): Promise<InboxEntry | undefined> {
   const context = opts?.context as Partial<PostgresClaimContext> | undefined;
   const inTransaction = context?.[STORE_QUERY];
+  // The entry this final record repeats was written in the event's committed transaction.
+  if (opts?.committed && !context) return undefined;
   if (!inTransaction)
     return write(
       state,

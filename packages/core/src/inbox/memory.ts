@@ -112,7 +112,10 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
     lastPrune: 0,
   };
   return {
-    async record(record) {
+    async record(record, options) {
+      // A write inside an event's transaction: this inbox cannot roll it back with it, and the
+      // delivery's final record follows (InboxRecordOptions).
+      if (options?.context !== undefined) return undefined;
       const now = Date.now();
       if (now - state.lastPrune >= PRUNE_EVERY_MS) prune(state, new Date(now));
       return store(state, record);
@@ -153,14 +156,21 @@ function store(state: State, record: InboxRecord): InboxEntry | undefined {
     else state.counts.droppedUnverified++;
     return undefined;
   }
-  const attempts = record.events.map((event) => {
+  const attempts: number[] = [];
+  for (const [i, event] of record.events.entries()) {
     let s = state.seen.get(event.id);
     if (!s) state.seen.set(event.id, (s = { count: 0, kept: 0 }));
+    s.kept++;
+    // The same id twice in one delivery (a normalize that repeats a draft) is one delivery of it.
+    const earlier = record.events.findIndex((e) => e.id === event.id);
+    if (earlier < i) {
+      attempts.push(attempts[earlier]!);
+      continue;
+    }
     const attempt = carried?.get(event.id);
     s.count = attempt === undefined ? s.count + 1 : Math.max(s.count, attempt);
-    s.kept++;
-    return attempt ?? s.count;
-  });
+    attempts.push(attempt ?? s.count);
+  }
   const item: Kept = {
     seq: ++state.seq,
     record,

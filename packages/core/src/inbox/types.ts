@@ -22,9 +22,10 @@ import type { InboxBudgetOptions } from './budget';
  * CommitPolicy), the step that commits the event first records the delivery with the claim's
  * context (pipeline/finish.ts), and an inbox backed by the same database writes it in that
  * transaction: the delivery row and the event's done marker commit or roll back together. The
- * hub's final record of the delivery then replaces it (same id). An inbox that cannot use the
- * context (the memory inbox) ignores it. Core's own stores have no context, so core's hub only
- * makes the final record.
+ * hub's final record of the delivery then replaces it (same id), or says `committed` when it has
+ * nothing to add. An inbox that cannot write in the transaction (the memory inbox) ignores writes
+ * with a context: a rolled-back transaction must not leave its entry behind, and the final record
+ * follows. So each delivery has exactly one record without a context: the one to count.
  *
  * Unverified deliveries (refused, unsigned notices, junk that failed its status query, duplicates:
  * see `isVerifiedRecord`) are recorded too, but an implementation must bound them apart from the
@@ -61,6 +62,14 @@ export interface InboxRecordOptions {
    * of the open transaction). Absent for refused deliveries and stores without transactions.
    */
   context?: unknown;
+  /**
+   * Set on a delivery's final record when it says exactly what an entry written earlier with the
+   * claim's `context` already says (one event, processed, the success reply), and that
+   * transaction committed: an inbox that wrote that entry in the transaction may skip this write
+   * (@payhook/postgres does: one round trip less per delivery) and resolve to undefined. An inbox
+   * that did not write it (the memory inbox ignores writes with a context) records it as usual.
+   */
+  committed?: boolean;
 }
 
 /** One normalized event of a delivery: only events that passed verification are ever listed. */

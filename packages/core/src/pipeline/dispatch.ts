@@ -2,6 +2,7 @@ import type { PaymentEvent } from '../events';
 import { ListenerTimeoutError } from '../errors';
 import type { Delivery } from '../provider';
 import { ANY, isThenable, type Listener, type ListenerRegistry } from './listeners';
+import type { DeadlineQueue } from './deadlines';
 import type { HubState } from './types';
 
 /** What a dispatch came to: `listeners: 0` means nobody listens to the type. */
@@ -43,14 +44,14 @@ export function dispatch(
     claimContext !== undefined && claimContext !== null
       ? { delivery, ...(claimContext as object) }
       : { delivery };
-  return runListeners(state.emitter, event, fields, state.settings.handlerTimeoutMs);
+  return runListeners(state.listeners, event, fields, state.deadlines);
 }
 
 /**
  * Runs every listener of the event (its type's, then the any-listeners, as registered when the run
  * starts) concurrently, each with `event` and one context: `fields` and a `signal`. Resolves with
  * the failures in listener order (empty = success; `listeners: 0` when nobody listens), or, at
- * `timeoutMs` or when `signal` aborts, with that one reason and `settled` (see Dispatched), after
+ * the timeout of `deadlines` or when `signal` aborts, with that one reason and `settled` (see Dispatched), after
  * aborting the context's signal with it. A `signal` aborted already runs no listener (`settled`
  * resolves with no failures; `once` listeners stay). Shared by the hub's dispatch and
  * @payhook/postgres's worker (exported from @payhook/core/plugin); their own policies stay theirs.
@@ -59,7 +60,7 @@ export function runListeners(
   registry: ListenerRegistry,
   event: PaymentEvent,
   fields: object,
-  timeoutMs: number,
+  deadlines: DeadlineQueue,
   signal?: AbortSignal,
 ): Dispatched | Promise<Dispatched> {
   if (signal?.aborted) {
@@ -105,22 +106,23 @@ export function runListeners(
     const end = (reason: unknown): void => {
       if (ended) return;
       ended = { reason };
-      clearTimeout(timer);
+      deadline.cancel();
       signal?.removeEventListener('abort', onAbort);
       controller?.abort(reason);
       const settled = new Promise<unknown[]>((r) => (settledLate = r));
       resolve({ listeners: results.length, failures: [reason], settled });
     };
     const onAbort = (): void => end(signal!.reason);
-    const timer = setTimeout(() => end(new ListenerTimeoutError(timeoutMs, event.id)), timeoutMs);
-    timer.unref?.();
+    const deadline = deadlines.add(() =>
+      end(new ListenerTimeoutError(deadlines.timeoutMs, event.id)),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
     const settle = (): void => {
       if (--pending > 0) return;
       const failures: unknown[] = [];
       for (const o of outcomes) if (o) failures.push(o.error);
       if (ended) return settledLate!(failures);
-      clearTimeout(timer);
+      deadline.cancel();
       signal?.removeEventListener('abort', onAbort);
       resolve(failures.length === 0 ? SUCCEEDED : { listeners: results.length, failures });
     };

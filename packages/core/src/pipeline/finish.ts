@@ -58,6 +58,10 @@ async function commitEvent(state: HubState, held: HeldEvent): Promise<EventResul
     return ['processed'];
   }
   reportError(state, commitError, { provider: event.provider, event, delivery: run.delivery });
+  // A transaction that could not commit is over: released, in case the store's failed commit left
+  // it open (a no-op for @payhook/postgres, which ends it). A record-only store's claim is kept:
+  // the listeners did succeed, and a release would let a redelivery run them again.
+  if (state.policy.transactional) await releaseHeld(state, held, false);
   return [state.policy.failedCommit, commitError];
 }
 

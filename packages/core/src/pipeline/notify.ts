@@ -9,7 +9,7 @@ export function notify<K extends keyof NoticeChannels>(
   name: K,
   ...args: NoticeChannels[K]
 ): void {
-  notifyListeners(state.emitter, name, args, (error) =>
+  notifyListeners(state.listeners, name, args, (error) =>
     state.logger.error({ err: error, channel: name }, `@payhook/core: a ${name} listener failed`),
   );
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PaymentEvent } from '../events';
-import type { InboxRecord } from '../inbox/types';
+import type { InboxRecord, InboxRecordOptions } from '../inbox/types';
 import { redactHeaders } from '../inbox/redact';
 import type { AnyPaymentProvider, Delivery } from '../provider';
 import type { DeliveryRun, HubState, ReceiveResult } from './types';
@@ -83,12 +83,12 @@ export async function recordDelivery(
   const { provider, delivery, ref } = run;
   if (!inbox || !ref) return result;
   result.inboxId = ref.id;
-  // The entry committed inside the event's transaction already says this (one event, processed,
-  // the success reply): writing it again would cost a connection and a round trip per delivery
-  // for a new durationMs alone.
-  if (run.committedEntry && isCommittedEntry(run, result)) return result;
+  // The entry committed inside the event's transaction may already say this (one event,
+  // processed, the success reply): the inbox that wrote it there may skip the write (a connection
+  // and a round trip per delivery for a new durationMs alone).
+  const options = run.committedEntry && isCommittedEntry(run, result) ? COMMITTED : undefined;
   try {
-    await inbox.record(buildInboxRecord(state, provider, delivery, ref, result));
+    await inbox.record(buildInboxRecord(state, provider, delivery, ref, result), options);
   } catch (cause) {
     state.logger.error(
       { err: cause, provider: provider.id, inboxId: ref.id },
@@ -105,6 +105,8 @@ export function committedEntry(
 ): Pick<ReceiveResult, 'outcome' | 'reply' | 'events'> {
   return { outcome: 'processed', reply: run.provider.ack.ok, events: [event] };
 }
+
+const COMMITTED: InboxRecordOptions = Object.freeze({ committed: true });
 
 const isCommittedEntry = (run: DeliveryRun, result: ReceiveResult): boolean =>
   result.outcome === 'processed' &&

@@ -7,11 +7,13 @@ import type { IdempotencyStore, StoreContext } from '../store';
 import type { Inbox } from '../inbox/types';
 import type { HeaderRedaction } from '../inbox/redact';
 import type { CommitPolicy } from './commit-policy';
+import type { RunContext } from './dispatch';
+import type { DeadlineQueue } from './deadlines';
 import type { InboxRef } from './record-delivery';
 
-export interface ListenerContext {
-  /** Aborted when the handler timeout passes: the gateway is then told to retry. */
-  signal: AbortSignal;
+/** A hub listener's context: RunContext's `signal`, aborted when the handler timeout passes (the
+ * gateway is then told to retry), and the delivery; plus what the store's claim hands (`{ tx }`). */
+export interface ListenerContext extends RunContext {
   delivery: Delivery;
 }
 
@@ -250,7 +252,7 @@ export const HUB_INTERNALS: unique symbol = Symbol('payhook.hubInternals');
  * listeners run now, timed out or not (for maxInFlight).
  */
 export interface HubState {
-  readonly emitter: ListenerRegistry;
+  readonly listeners: ListenerRegistry;
   readonly store: IdempotencyStore<unknown>;
   readonly logger: Logger;
   readonly settings: HubSettings;
@@ -259,6 +261,8 @@ export interface HubState {
   readonly redaction: HeaderRedaction;
   /** How an event's claim ends on this hub's store, chosen once (commit-policy.ts). */
   readonly policy: CommitPolicy;
+  /** The handler timeout of every dispatch, on one timer (deadlines.ts). */
+  readonly deadlines: DeadlineQueue;
   inFlight: number;
 }
 

@@ -78,4 +78,5 @@ export type { MaxAge, MaxAgeOptions } from '../signed-time';
 export { ListenerRegistry, ANY, notifyListeners } from '../pipeline/listeners';
 export type { Listener } from '../pipeline/listeners';
 export { runListeners } from '../pipeline/dispatch';
+export { DeadlineQueue, type Deadline } from '../pipeline/deadlines';
 export type { Dispatched, RunContext } from '../pipeline/dispatch';

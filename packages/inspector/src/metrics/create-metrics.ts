@@ -186,7 +186,9 @@ function wrapInbox<I extends Inbox>(
   failed: (operation: 'record' | 'update') => void,
 ): I {
   const record: Inbox['record'] = (entry, opts) => {
-    observe(entry);
+    // A write inside an event's transaction is not the delivery's answer: its final record (the
+    // one without a context) follows, once per delivery.
+    if (opts?.context === undefined) observe(entry);
     return inner.record(entry, opts).catch((error: unknown) => {
       failed('record');
       throw error;

@@ -11,7 +11,7 @@ export function notify<K extends keyof QueueChannels>(
   name: K,
   ...args: QueueChannels[K]
 ): void {
-  notifyListeners(state.emitter, name, args, (error) => {
+  notifyListeners(state.listeners, name, args, (error) => {
     if (name !== 'error') notify(state, 'error', asError(error));
     else state.logger.error({ err: error }, '@payhook/postgres: an error listener failed');
   });

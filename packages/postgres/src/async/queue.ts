@@ -1,6 +1,6 @@
 import PgBoss from 'pg-boss';
 import { ConfigError, PAYMENT_EVENT_TYPES, silentLogger } from '@payhook/core';
-import { ANY, ListenerRegistry } from '@payhook/core/plugin';
+import { ANY, DeadlineQueue, ListenerRegistry } from '@payhook/core/plugin';
 import { bossDb, enqueue } from './enqueue';
 import { createDeadLetters } from './dead-letters';
 import { resolveQueueOptions, SOURCE } from './options';
@@ -37,13 +37,14 @@ export function createPaymentQueue(options: PaymentQueueOptions): PaymentQueue {
     db: bossDb(pool),
     schema: settings.schema,
   });
-  const emitter = new ListenerRegistry();
+  const listeners = new ListenerRegistry();
   const state: QueueState = {
     pool,
     boss,
     settings,
     logger: options.logger ?? silentLogger,
-    emitter,
+    listeners,
+    deadlines: new DeadlineQueue(settings.attemptTimeoutMs),
     started: undefined,
   };
   boss.on('error', (error) => notify(state, 'error', error));
@@ -63,15 +64,15 @@ export function createPaymentQueue(options: PaymentQueueOptions): PaymentQueue {
     },
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     on(name: string, listener: (...args: any[]) => unknown) {
-      emitter.on(check(name), listener);
+      listeners.on(check(name), listener);
       return queue;
     },
     off(name, listener) {
-      emitter.off(check(name), listener);
+      listeners.off(check(name), listener);
       return queue;
     },
     onAny(listener) {
-      emitter.on(ANY, listener);
+      listeners.on(ANY, listener);
       return queue;
     },
     enqueue: (event, db) => enqueue(state, event, db),

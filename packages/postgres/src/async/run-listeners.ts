@@ -27,8 +27,7 @@ export async function runWorkerListeners(
   fields: Omit<WorkerContext, 'signal'>,
   signal: AbortSignal,
 ): Promise<void> {
-  const timeoutMs = state.settings.attemptTimeoutMs;
-  const run = await runListeners(state.emitter, event, fields, timeoutMs, signal);
+  const run = await runListeners(state.listeners, event, fields, state.deadlines, signal);
   if (run.listeners === 0) throw new NoWorkerListenerError(event.type);
   if (run.settled) throw run.failures[0];
   if (run.failures.length > 0) throw new ListenerError(run.failures, event);

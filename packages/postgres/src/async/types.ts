@@ -2,7 +2,7 @@ import type PgBoss from 'pg-boss';
 import type { Pool } from 'pg';
 import type { PostgresTransaction } from '../transaction';
 import type { Logger, PaymentEvent, PaymentEventType } from '@payhook/core';
-import type { ListenerRegistry, RunContext } from '@payhook/core/plugin';
+import type { DeadlineQueue, ListenerRegistry, RunContext } from '@payhook/core/plugin';
 
 /** What runs SQL: a pg Pool, a PoolClient inside a transaction, or anything with the same `query`. */
 export interface Queryable {
@@ -140,7 +140,9 @@ export interface QueueState {
   readonly settings: QueueSettings;
   readonly logger: Logger;
   /** Merchant listeners by type, plus ANY ('*'); notices on their own names. */
-  readonly emitter: ListenerRegistry;
+  readonly listeners: ListenerRegistry;
+  /** The attempt timeout of every run of the listeners, on one timer. */
+  readonly deadlines: DeadlineQueue;
   started: Promise<void> | undefined;
 }
 

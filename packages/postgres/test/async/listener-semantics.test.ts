@@ -72,10 +72,10 @@ const workerSide = (): Side => {
   return {
     on: (fn) => void queue.on(type, fn),
     // The queue offers no `once` (a retried attempt would find its listener gone): its registry does.
-    once: (fn) => void state.emitter.once(type, fn),
+    once: (fn) => void state.listeners.once(type, fn),
     off: (fn) => void queue.off(type, fn),
     onAny: (fn) => void queue.onAny(fn),
-    count: () => state.emitter.count(type),
+    count: () => state.listeners.count(type),
     async run() {
       const event = completedEvent(`S${++n}`);
       try {
@@ -266,11 +266,11 @@ describe("the worker's own policy around the shared runner", () => {
     const queue = createPaymentQueue({ pool }) as InternalQueue;
     const state = queue[QUEUE_STATE];
     const calls: string[] = [];
-    state.emitter.once(event.type, () => void calls.push('once'));
+    state.listeners.once(event.type, () => void calls.push('once'));
     const stop = new AbortController();
     stop.abort(new Error('stopped'));
     await expect(runWorkerListeners(state, event, fields, stop.signal)).rejects.toThrow('stopped');
     expect(calls).toEqual([]);
-    expect(state.emitter.count(event.type)).toBe(1);
+    expect(state.listeners.count(event.type)).toBe(1);
   });
 });

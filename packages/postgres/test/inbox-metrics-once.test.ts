@@ -1,0 +1,94 @@
+import type { Pool } from 'pg';
+import { createPaymentHub, type PaymentHub, type PaymentProvider } from '@payhook/core';
+import { createTestProvider, signedDelivery, type TestPayload } from '@payhook/core/testing';
+import { createPayhookMetrics } from '@payhook/inspector';
+import { createPostgresInbox, createPostgresStore } from '../src';
+import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
+
+// Hostile review: the metrics inbox wrapper counts each inbox.record() as one delivery. With the
+// in-transaction write (one per committed event) beside the final record, is one delivery on
+// PostgreSQL still counted once?
+
+let pool: Pool;
+const schema = testSchema('review_metrics');
+beforeAll(async () => {
+  pool = testPool();
+  await setUpSchema(pool, schema);
+});
+afterAll(async () => {
+  await dropSchema(pool, schema);
+  await pool.end();
+});
+
+const base = createTestProvider();
+const twoEvents: PaymentProvider<TestPayload> = {
+  ...base,
+  normalize(raw, ctx) {
+    const drafts = base.normalize(raw, ctx);
+    if (!Array.isArray(drafts) || !raw.refundId) return drafts;
+    return [
+      ...drafts,
+      {
+        ...drafts[0]!,
+        id: `${raw.txn}:refund:${raw.refundId}`,
+        type: 'payment.refunded' as const,
+        refund: { refundId: raw.refundId, amount: raw.amount },
+      },
+    ];
+  },
+};
+
+async function counted(payloads: Array<Partial<TestPayload>>, refundFails: boolean) {
+  const metrics = createPayhookMetrics({ providers: ['test-gateway'] });
+  const inbox = metrics.inbox(createPostgresInbox({ pool, schema }));
+  const store = createPostgresStore({ pool, schema });
+  const hub = createPaymentHub({
+    store,
+    inbox,
+    handlerTimeoutMs: 3_000,
+    leaseMs: 10_000,
+  }) as unknown as PaymentHub;
+  hub.on('error', () => undefined);
+  hub.on('payment.completed', () => undefined);
+  hub.on('payment.refunded', () => {
+    if (refundFails) throw new Error('no');
+  });
+  const outcomes: string[] = [];
+  for (const p of payloads) {
+    const f = signedDelivery(p);
+    const r = await hub.receive(twoEvents, {
+      body: Buffer.from(f.body),
+      headers: f.headers,
+      transport: 'http',
+      receivedAt: new Date(),
+    });
+    outcomes.push(r.outcome);
+  }
+  const json = await metrics.registry.getMetricsAsJSON();
+  const deliveries = json.find((m) => m.name === 'payhook_deliveries_total')!;
+  const byOutcome: Record<string, number> = {};
+  for (const v of deliveries.values as Array<{ value: number; labels: { outcome: string } }>)
+    if (v.value) byOutcome[v.labels.outcome] = (byOutcome[v.labels.outcome] ?? 0) + v.value;
+  return { outcomes, byOutcome };
+}
+
+it('a one-event processed delivery is counted once', async () => {
+  expect(await counted([{ txn: 'T-MC1', order: 'O' }], false)).toEqual({
+    outcomes: ['processed'],
+    byOutcome: { processed: 1 },
+  });
+});
+
+it('a two-event processed delivery is counted once', async () => {
+  expect(await counted([{ txn: 'T-MC2', order: 'O', refundId: 'R' }], false)).toEqual({
+    outcomes: ['processed'],
+    byOutcome: { processed: 1 },
+  });
+});
+
+it('a two-event delivery whose second event fails is counted once, as failed', async () => {
+  expect(await counted([{ txn: 'T-MC3', order: 'O', refundId: 'R' }], true)).toEqual({
+    outcomes: ['failed'],
+    byOutcome: { failed: 1 },
+  });
+});

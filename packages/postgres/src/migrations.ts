@@ -110,6 +110,17 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
           + coalesce(octet_length(message::text), 0) + coalesce(octet_length(url), 0);
       CREATE INDEX inbox_unverified_seq ON ${qualified(s, 'inbox')} (seq) WHERE unverified;`,
   },
+  {
+    // Every inbox write counts the earlier entries of its events through the GIN index on events.
+    // With GIN's fast update, new entries wait in a pending list that every lookup scans in full
+    // until a vacuum: 4.2 ms per count at 21,000 entries in the bench's PostgreSQL route, 0.04 ms
+    // with the list flushed and fast update off (EXPLAIN ANALYZE, issue 24).
+    version: 6,
+    name: '006_inbox_events_no_pending_list',
+    sql: (s: string) => `
+      ALTER INDEX ${qualified(s, 'inbox_events')} SET (fastupdate = off);
+      SELECT gin_clean_pending_list('${qualified(s, 'inbox_events')}'::regclass);`,
+  },
 ]);
 
 export interface MigrateOptions {

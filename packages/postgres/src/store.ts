@@ -181,7 +181,7 @@ async function claimKey(
   const transaction = openTransaction(client, key, state.statementTimeoutMs, state.terminator);
   let taken: 'claimed' | 'done' | 'busy';
   try {
-    taken = await takeKey(transaction, state, key, true);
+    taken = await takeKey(transaction, state, key);
   } catch (cause) {
     transaction.end(false, cause as Error);
     throw new StoreError('claim', cause, SOURCE);
@@ -208,7 +208,7 @@ async function joinClaim(
 ): Promise<Claim<PostgresClaimContext>> {
   let taken: 'claimed' | 'done' | 'busy';
   try {
-    taken = await takeKey(into, state, key, false);
+    taken = await takeJoinedKey(into, state, key);
   } catch (cause) {
     throw new StoreError('claim', cause, SOURCE);
   }
@@ -300,31 +300,46 @@ function holding(state: StoreState, key: string, token: string): OpenTransaction
 }
 
 /**
- * Takes `key` inside the open transaction: its advisory lock without waiting (`busy` when another
- * transaction holds it), then, in a statement of its own so that it reads what the last holder
- * committed, whether it is recorded done and still retained. The claim's own key also reads the
- * transaction's start time, the identity its commit checks, and opens the transaction: BEGIN and
- * the lock go as one simple query (the lock id is a number, nothing to quote), one round trip
- * instead of two.
+ * Takes the claim's own key in its new transaction: BEGIN and the key's advisory lock without
+ * waiting (`busy` when another transaction holds it) as one simple query (the lock id is a
+ * number, nothing to quote: one round trip, not two), which also reads the transaction's start
+ * time, the identity its commit checks; then, in a statement of its own so that it reads what the
+ * last holder committed, whether the key is recorded done and still retained.
  */
 async function takeKey(
   transaction: OpenTransaction,
   state: StoreState,
   key: string,
-  primary: boolean,
 ): Promise<'claimed' | 'done' | 'busy'> {
-  const lockQuery = `SELECT pg_try_advisory_xact_lock(${lockId(state.schema, key)}) AS locked, now()::text AS started`;
-  const answer = await transaction.run(primary ? `BEGIN; ${lockQuery}` : lockQuery);
-  // A simple query of two statements answers with one result per statement.
-  const lock = (Array.isArray(answer) ? answer[1] : answer) as QueryResult<{
-    locked: boolean;
-    started: string;
-  }>;
+  const [, lock] = (await transaction.run(
+    `BEGIN; SELECT pg_try_advisory_xact_lock(${lockId(state.schema, key)}) AS locked, now()::text AS started`,
+  )) as unknown as [QueryResult, QueryResult<{ locked: boolean; started: string }>];
   if (!lock.rows[0]?.locked) return 'busy';
-  if (primary) transaction.started = lock.rows[0].started;
+  transaction.started = lock.rows[0].started;
   const done = await transaction.run(
     `SELECT 1 FROM ${state.table} WHERE key = $1 AND expires_at > now()`,
     [key],
   );
   return done.rowCount ? 'done' : 'claimed';
+}
+
+/**
+ * Takes a key joined to an open transaction (the completion marker) with its lock and its done
+ * record read in one statement. The read's snapshot may predate the lock, so a holder that
+ * committed the key in between is missed and the key answers `claimed` instead of `done`: for a
+ * joined key that only records it done once more with the transaction it joined (the hub holds a
+ * completion's marker only to make a concurrent failure notice wait). One round trip, not two.
+ */
+async function takeJoinedKey(
+  transaction: OpenTransaction,
+  state: StoreState,
+  key: string,
+): Promise<'claimed' | 'done' | 'busy'> {
+  const { rows } = await transaction.run<{ locked: boolean; done: boolean }>(
+    `SELECT pg_try_advisory_xact_lock(${lockId(state.schema, key)}) AS locked,
+       EXISTS (SELECT 1 FROM ${state.table} WHERE key = $1 AND expires_at > now()) AS done`,
+    [key],
+  );
+  if (!rows[0]?.locked) return 'busy';
+  return rows[0].done ? 'done' : 'claimed';
 }

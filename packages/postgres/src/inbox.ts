@@ -138,13 +138,14 @@ async function record(
       state,
       (text, values) => poolQueryWithin(state.pool, state.deadlines, text, values),
       entry,
+      opts?.noAnswer !== true,
     );
   const query: Query = (text, values) => inTransaction(text, values);
   // A savepoint: an inbox failure must not abort the event's transaction. It is never released:
   // the COMMIT that follows commits it with the rest, and a RELEASE would be one more round trip.
   await query('SAVEPOINT payhook_inbox');
   try {
-    return await write(state, query, entry);
+    return await write(state, query, entry, opts?.noAnswer !== true);
   } catch (error) {
     await query('ROLLBACK TO SAVEPOINT payhook_inbox');
     throw error;
@@ -155,6 +156,7 @@ async function write(
   { table, budget }: InboxState,
   query: Query,
   entry: InboxRecord,
+  answer: boolean,
 ): Promise<InboxEntry | undefined> {
   const unverified = !isVerifiedRecord(entry);
   const size = inboxRecordSize(entry);
@@ -176,7 +178,7 @@ async function write(
      ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, refused = EXCLUDED.refused,
        reply = EXCLUDED.reply, events = EXCLUDED.events, error = EXCLUDED.error,
        duration_ms = EXCLUDED.duration_ms, unverified = EXCLUDED.unverified, size = EXCLUDED.size
-     RETURNING *`,
+     RETURNING ${answer ? '*' : 'id'}`,
     [
       entry.id,
       entry.receivedAt,
@@ -200,7 +202,7 @@ async function write(
     ],
   );
   if (unverified && (await trimUnverified(query, table, budget)).has(entry.id)) return undefined;
-  return rows[0] ? toEntry(rows[0]) : undefined;
+  return answer && rows[0] ? toEntry(rows[0]) : undefined;
 }
 
 /**

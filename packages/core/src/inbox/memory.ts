@@ -118,14 +118,20 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
       if (options?.context !== undefined) return undefined;
       const now = Date.now();
       if (now - state.lastPrune >= PRUNE_EVERY_MS) prune(state, new Date(now));
-      return store(state, record);
+      const item = store(state, record);
+      // Building the entry (a copy of the record, its events with their attempts) was 15 % of a
+      // record in a profile of 180,000 records (issue 24): made on the first read instead.
+      return item && options?.noAnswer !== true ? entryOf(item) : undefined;
     },
     async update(id, patch) {
       const item = state.byId.get(id);
       if (!item) return undefined;
       const record = { ...item.record, ...patch };
       // A patch that changes the entry's kind moves it to the other ring, under that ring's bounds.
-      if (isVerifiedRecord(record) !== item.verified) return store(state, record);
+      if (isVerifiedRecord(record) !== item.verified) {
+        const moved = store(state, record);
+        return moved && entryOf(moved);
+      }
       item.record = record;
       item.entry = undefined;
       return entryOf(item);
@@ -146,7 +152,8 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
   };
 }
 
-function store(state: State, record: InboxRecord): InboxEntry | undefined {
+/** Keeps `record` (replacing an entry of the same id); undefined when it was not kept. */
+function store(state: State, record: InboxRecord): Kept | undefined {
   const carried = replace(state, record.id);
   const verified = isVerifiedRecord(record);
   const size = inboxRecordSize(record);
@@ -184,7 +191,7 @@ function store(state: State, record: InboxRecord): InboxEntry | undefined {
   state.byId.set(record.id, item);
   addBytes(state, item, size);
   enforceBounds(state);
-  return item.gone ? undefined : entryOf(item);
+  return item.gone ? undefined : item;
 }
 
 const fitsBudget = (budget: InboxBudget, size: number): boolean =>

@@ -39,6 +39,8 @@ export interface Inbox {
    * keep it (an unverified delivery over its budget). The hub never fails a delivery
    * because the inbox failed: a rejection is logged.
    *
+   * Resolves to undefined as well when `options.noAnswer` says nobody reads the answer.
+   *
    * An `id` already stored is replaced, keeping its `attempt` counts (it is the same delivery):
    * so an entry written early, inside the event's transaction, is completed by the hub's final
    * record of the delivery (its reply, duration and outcome).
@@ -70,6 +72,12 @@ export interface InboxRecordOptions {
    * that did not write it (the memory inbox ignores writes with a context) records it as usual.
    */
   committed?: boolean;
+  /**
+   * The caller does not read what `record` resolves to (the hub never does): the inbox may
+   * resolve to undefined instead of building the stored entry (the memory inbox then builds it on
+   * the first read; @payhook/postgres returns no row).
+   */
+  noAnswer?: boolean;
 }
 
 /** One normalized event of a delivery: only events that passed verification are ever listed. */

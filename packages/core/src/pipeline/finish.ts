@@ -140,6 +140,7 @@ async function recordInTransaction(state: HubState, held: HeldEvent): Promise<bo
   try {
     await state.inbox.record(buildInboxRecord(state, run.provider, run.delivery, run.ref, entry), {
       context,
+      noAnswer: true,
     });
     return true;
   } catch (cause) {

@@ -86,7 +86,7 @@ export async function recordDelivery(
   // The entry committed inside the event's transaction may already say this (one event,
   // processed, the success reply): the inbox that wrote it there may skip the write (a connection
   // and a round trip per delivery for a new durationMs alone).
-  const options = run.committedEntry && isCommittedEntry(run, result) ? COMMITTED : undefined;
+  const options = run.committedEntry && isCommittedEntry(run, result) ? COMMITTED : FINAL;
   try {
     await inbox.record(buildInboxRecord(state, provider, delivery, ref, result), options);
   } catch (cause) {
@@ -106,7 +106,8 @@ export function committedEntry(
   return { outcome: 'processed', reply: run.provider.ack.ok, events: [event] };
 }
 
-const COMMITTED: InboxRecordOptions = Object.freeze({ committed: true });
+const FINAL: InboxRecordOptions = Object.freeze({ noAnswer: true });
+const COMMITTED: InboxRecordOptions = Object.freeze({ committed: true, noAnswer: true });
 
 const isCommittedEntry = (run: DeliveryRun, result: ReceiveResult): boolean =>
   result.outcome === 'processed' &&

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { ConfigError } from './errors';
 
@@ -110,13 +109,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Idempotency
         }
       : undefined,
   });
+  let claims = 0;
   const store: IdempotencyStore & { [MEMORY_STORE]: true } = {
     [MEMORY_STORE]: true,
     async claim(key, leaseMs) {
       const entry = cache.get(key);
       if (entry?.state === 'done') return { state: 'done' };
       if (entry?.state === 'claimed') return { state: 'busy' };
-      const token = randomUUID();
+      // Tokens never leave this process: a count is as unique as a UUID, and costs no randomness.
+      const token = `${++claims}`;
       cache.set(key, { state: 'claimed', token }, { ttl: leaseMs });
       return { state: 'claimed', token };
     },

@@ -238,9 +238,20 @@ const pad3 = (n: number): string => (n < 10 ? '00' : n < 100 ? '0' : '') + n;
  * `new Date(ms).toISOString()`, by arithmetic: V8's toISOString took about 1 µs, the largest line of
  * the hub's own code in a profile of the load bench's server (it dates every event's receivedAt);
  * this is about half of it. Days to a civil date as in H. Hinnant's `civil_from_days`; years outside
- * 1970-9999 go to toISOString.
+ * 1970-9999 go to toISOString. The last answer is kept: deliveries that arrive in the same
+ * millisecond (several per millisecond under load) share it.
  */
 export function utcIso(ms: number): string {
+  if (ms === lastIso.ms) return lastIso.text;
+  const text = civilIso(ms);
+  lastIso.ms = ms;
+  lastIso.text = text;
+  return text;
+}
+
+const lastIso = { ms: NaN, text: '' };
+
+function civilIso(ms: number): string {
   if (!(ms >= 0 && ms < 253_402_300_800_000)) return new Date(ms).toISOString();
   const days = Math.floor(ms / 86_400_000);
   let rest = ms - days * 86_400_000;

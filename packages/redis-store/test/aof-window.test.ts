@@ -24,9 +24,11 @@ const LEASE_MS = 30_000;
 const TTL_MS = 60_000;
 
 const cleanups: Array<() => Promise<unknown>> = [];
+// Stopping traced servers and closing stores on a killed Redis took over 20 s once in a full run
+// on a loaded 2-core machine (it takes under 1 s alone): the hook gets a minute.
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+}, 60_000);
 
 /** Writes (not store keys) until Redis reports a background fsync in progress. */
 async function untilBackgroundFsync(admin: Redis): Promise<void> {

@@ -1,9 +1,11 @@
 import type { Pool } from 'pg';
-import { createPaymentHub, type PaymentHub, type PaymentProvider } from '@payhook/core';
-import { createTestProvider, signedDelivery, type TestPayload } from '@payhook/core/testing';
+import { createPaymentHub, type PaymentHub } from '@payhook/core';
+import type { TestPayload } from '@payhook/core/testing';
 import { createPayhookMetrics } from '@payhook/inspector';
 import { createPostgresInbox, createPostgresStore } from '../src';
 import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
+import { deliver } from './support/deliver';
+import { twoEventGateway } from './support/gateways';
 
 // Hostile review: the metrics inbox wrapper counts each inbox.record() as one delivery. With the
 // in-transaction write (one per committed event) beside the final record, is one delivery on
@@ -19,24 +21,6 @@ afterAll(async () => {
   await dropSchema(pool, schema);
   await pool.end();
 });
-
-const base = createTestProvider();
-const twoEvents: PaymentProvider<TestPayload> = {
-  ...base,
-  normalize(raw, ctx) {
-    const drafts = base.normalize(raw, ctx);
-    if (!Array.isArray(drafts) || !raw.refundId) return drafts;
-    return [
-      ...drafts,
-      {
-        ...drafts[0]!,
-        id: `${raw.txn}:refund:${raw.refundId}`,
-        type: 'payment.refunded' as const,
-        refund: { refundId: raw.refundId, amount: raw.amount },
-      },
-    ];
-  },
-};
 
 async function counted(payloads: Array<Partial<TestPayload>>, refundFails: boolean) {
   const metrics = createPayhookMetrics({ providers: ['test-gateway'] });
@@ -55,13 +39,7 @@ async function counted(payloads: Array<Partial<TestPayload>>, refundFails: boole
   });
   const outcomes: string[] = [];
   for (const p of payloads) {
-    const f = signedDelivery(p);
-    const r = await hub.receive(twoEvents, {
-      body: Buffer.from(f.body),
-      headers: f.headers,
-      transport: 'http',
-      receivedAt: new Date(),
-    });
+    const r = await deliver(hub, p, twoEventGateway);
     outcomes.push(r.outcome);
   }
   const json = await metrics.registry.getMetricsAsJSON();

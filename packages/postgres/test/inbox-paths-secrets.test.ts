@@ -8,11 +8,11 @@ import {
   type Inbox,
   type InboxEntry,
   type PaymentHub,
-  type PaymentProvider,
 } from '@payhook/core';
-import { createTestProvider, signedDelivery, type TestPayload } from '@payhook/core/testing';
-import { createPostgresInbox, createPostgresStore } from '../src';
+import { signedDelivery, type TestPayload } from '@payhook/core/testing';
+import { createPostgresStore } from '../src';
 import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
+import { hubOn, paidDraft, withStatusQuery, type HubKind } from './support/gateways';
 
 // Hostile review: reconcile and replay entries, and secret headers, on memory and PostgreSQL.
 
@@ -28,46 +28,19 @@ afterAll(async () => {
 });
 
 const SECRET = 'SEKRIT-9f8e7d';
-const base = createTestProvider();
 let answer: () => unknown = () => null;
-const gateway: PaymentProvider<TestPayload> = {
-  ...base,
+const gateway = withStatusQuery(async () => answer() as never, {
   secretHeaders: ['X-Shop-Secret'],
   maxAgeMs: 60_000,
-  async fetchStatus() {
-    return answer() as never;
-  },
-};
-
-type Kind = 'memory' | 'postgres';
-function hubOf(kind: Kind): { hub: PaymentHub; inbox: Inbox } {
-  if (kind === 'memory') {
-    const hub = createPaymentHub({ handlerTimeoutMs: 3_000, leaseMs: 10_000 });
-    return { hub, inbox: hub.inbox! };
-  }
-  const inbox = createPostgresInbox({ pool, schema });
-  const store = createPostgresStore({ pool, schema });
-  const hub = createPaymentHub({ store, inbox, handlerTimeoutMs: 3_000, leaseMs: 10_000 });
-  return { hub: hub as unknown as PaymentHub, inbox };
-}
-
-const draft = (txn: string, occurredAt = new Date().toISOString()) => [
-  {
-    id: `${txn}:paid`,
-    type: 'payment.completed' as const,
-    orderId: 'O',
-    transactionId: txn,
-    amount: '1.00',
-    currency: 'LAK',
-    occurredAt,
-  },
-];
+});
+const hubOf = (kind: HubKind) => hubOn(kind, pool, schema);
+const draft = paidDraft;
 
 async function allEntries(inbox: Inbox): Promise<InboxEntry[]> {
   return (await inbox.list({}, { limit: 500 })).entries;
 }
 
-describe.each<Kind>(['memory', 'postgres'])('reconcile on %s', (kind) => {
+describe.each<HubKind>(['memory', 'postgres'])('reconcile on %s', (kind) => {
   it('each answer recorded once with the right outcome', async () => {
     const { hub, inbox } = hubOf(kind);
     hub.on('error', () => undefined);
@@ -136,7 +109,7 @@ describe.each<Kind>(['memory', 'postgres'])('reconcile on %s', (kind) => {
   });
 });
 
-describe.each<Kind>(['memory', 'postgres'])('replay past maxAge on %s', (kind) => {
+describe.each<HubKind>(['memory', 'postgres'])('replay past maxAge on %s', (kind) => {
   it('allowOlderThanMaxAge: processed, entry dated at the replay, sane durationMs; refusal recorded too', async () => {
     const { hub, inbox } = hubOf(kind);
     hub.on('payment.completed', () => undefined);
@@ -176,71 +149,74 @@ describe.each<Kind>(['memory', 'postgres'])('replay past maxAge on %s', (kind) =
   });
 });
 
-describe.each<Kind>(['memory', 'postgres'])('secret headers never reach the %s inbox', (kind) => {
-  it('receive (processed, failed, refused), replay, reconcile, adapter 413/415', async () => {
-    const { hub, inbox } = hubOf(kind);
-    hub.on('error', () => undefined);
-    let fail = false;
-    hub.on('payment.completed', () => {
-      if (fail) throw new Error('x');
-    });
-    const headers = (sig: Record<string, string>) => ({
-      ...sig,
-      'x-shop-secret': SECRET,
-      'content-type': 'application/json',
-    });
-    const recv = (payload: Partial<TestPayload>, sig = true) => {
-      const f = signedDelivery(payload);
-      return hub.receive(gateway, {
-        body: Buffer.from(f.body),
-        headers: headers(sig ? f.headers : { 'x-test-signature': 'bad' }),
-        transport: 'http',
-        receivedAt: new Date(),
+describe.each<HubKind>(['memory', 'postgres'])(
+  'secret headers never reach the %s inbox',
+  (kind) => {
+    it('receive (processed, failed, refused), replay, reconcile, adapter 413/415', async () => {
+      const { hub, inbox } = hubOf(kind);
+      hub.on('error', () => undefined);
+      let fail = false;
+      hub.on('payment.completed', () => {
+        if (fail) throw new Error('x');
       });
-    };
-    const processed = await recv({ txn: `T-S1-${kind}`, order: 'O' }); // in-tx entry on PG
-    fail = true;
-    const failed = await recv({ txn: `T-S2-${kind}`, order: 'O' });
-    fail = false;
-    await recv({ txn: `T-S3-${kind}`, order: 'O' }, false); // refused: bad signature
-    await hub.replay(gateway, failed.inboxId!); // replayed, processed in-tx on PG
-    answer = () => draft(`T-S4-${kind}`);
-    await hub.reconcile(gateway, 'T-S4');
-    expect(processed.outcome).toBe('processed');
-    // The adapter's refusals.
-    const app = express();
-    app.post('/hook', createWebhookMiddleware(hub, gateway, { limit: 64 }));
-    await request(app)
-      .post('/hook')
-      .set('content-type', 'text/plain')
-      .set('x-shop-secret', SECRET)
-      .send('hi')
-      .expect(415);
-    await request(app)
-      .post('/hook')
-      .set('content-type', 'application/json')
-      .set('x-shop-secret', SECRET)
-      .send(JSON.stringify({ pad: 'x'.repeat(200) }))
-      .expect(413);
-    await request(app)
-      .post('/hook')
-      .set('content-type', 'application/json')
-      .set('X-Shop-Secret', SECRET)
-      .set('authorization', `Bearer ${SECRET}`)
-      .send('{}')
-      .expect(401);
-    // The adapter records without awaiting: let it land.
-    await new Promise((r) => setTimeout(r, 200));
-    const entries = await allEntries(inbox);
-    expect(entries.length).toBeGreaterThanOrEqual(8);
-    const leaked = entries.filter((e) => JSON.stringify(e.headers).includes(SECRET));
-    expect(leaked.map((e) => [e.transport, e.outcome])).toEqual([]);
-    if (kind === 'postgres') {
-      const { rows } = await pool.query(
-        `SELECT count(*)::int AS n FROM "${schema}".inbox WHERE headers::text LIKE $1 OR message::text LIKE $1 OR convert_from(body, 'UTF8') LIKE $1`,
-        [`%${SECRET}%`],
-      );
-      expect(rows[0].n).toBe(0);
-    }
-  });
-});
+      const headers = (sig: Record<string, string>) => ({
+        ...sig,
+        'x-shop-secret': SECRET,
+        'content-type': 'application/json',
+      });
+      const recv = (payload: Partial<TestPayload>, sig = true) => {
+        const f = signedDelivery(payload);
+        return hub.receive(gateway, {
+          body: Buffer.from(f.body),
+          headers: headers(sig ? f.headers : { 'x-test-signature': 'bad' }),
+          transport: 'http',
+          receivedAt: new Date(),
+        });
+      };
+      const processed = await recv({ txn: `T-S1-${kind}`, order: 'O' }); // in-tx entry on PG
+      fail = true;
+      const failed = await recv({ txn: `T-S2-${kind}`, order: 'O' });
+      fail = false;
+      await recv({ txn: `T-S3-${kind}`, order: 'O' }, false); // refused: bad signature
+      await hub.replay(gateway, failed.inboxId!); // replayed, processed in-tx on PG
+      answer = () => draft(`T-S4-${kind}`);
+      await hub.reconcile(gateway, 'T-S4');
+      expect(processed.outcome).toBe('processed');
+      // The adapter's refusals.
+      const app = express();
+      app.post('/hook', createWebhookMiddleware(hub, gateway, { limit: 64 }));
+      await request(app)
+        .post('/hook')
+        .set('content-type', 'text/plain')
+        .set('x-shop-secret', SECRET)
+        .send('hi')
+        .expect(415);
+      await request(app)
+        .post('/hook')
+        .set('content-type', 'application/json')
+        .set('x-shop-secret', SECRET)
+        .send(JSON.stringify({ pad: 'x'.repeat(200) }))
+        .expect(413);
+      await request(app)
+        .post('/hook')
+        .set('content-type', 'application/json')
+        .set('X-Shop-Secret', SECRET)
+        .set('authorization', `Bearer ${SECRET}`)
+        .send('{}')
+        .expect(401);
+      // The adapter records without awaiting: let it land.
+      await new Promise((r) => setTimeout(r, 200));
+      const entries = await allEntries(inbox);
+      expect(entries.length).toBeGreaterThanOrEqual(8);
+      const leaked = entries.filter((e) => JSON.stringify(e.headers).includes(SECRET));
+      expect(leaked.map((e) => [e.transport, e.outcome])).toEqual([]);
+      if (kind === 'postgres') {
+        const { rows } = await pool.query(
+          `SELECT count(*)::int AS n FROM "${schema}".inbox WHERE headers::text LIKE $1 OR message::text LIKE $1 OR convert_from(body, 'UTF8') LIKE $1`,
+          [`%${SECRET}%`],
+        );
+        expect(rows[0].n).toBe(0);
+      }
+    });
+  },
+);

@@ -4,12 +4,12 @@ import {
   type Inbox,
   type InboxEntry,
   type PaymentHub,
-  type PaymentProvider,
   type ReceiveResult,
 } from '@payhook/core';
-import { createTestProvider, reportCounts, type TestPayload } from '@payhook/core/testing';
+import { reportCounts } from '@payhook/core/testing';
 import { createPostgresInbox, createPostgresStore } from '../src';
 import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
+import { paidDraft, withStatusQuery } from './support/gateways';
 import { deliver } from './support/deliver';
 
 // Issue 24: every path (receive, reconcile, replay) records the same inbox entry, on every store:
@@ -28,15 +28,9 @@ afterAll(async () => {
 });
 
 /** The test gateway with a status query: it knows T-REC (paid) and nothing else. */
-const gateway: PaymentProvider<TestPayload> = {
-  ...createTestProvider(),
-  async fetchStatus(reference: string) {
-    if (reference !== 'T-REC') return null;
-    const at = new Date().toISOString();
-    const draft = { orderId: 'O-REC', transactionId: 'T-REC', amount: '12.50', currency: 'LAK' };
-    return [{ ...draft, id: 'T-REC:paid', type: 'payment.completed' as const, occurredAt: at }];
-  },
-};
+const gateway = withStatusQuery(async (reference) =>
+  reference === 'T-REC' ? paidDraft('T-REC') : null,
+);
 
 /** What an entry says, without what differs from run to run (ids, times). */
 function shape(entry: InboxEntry | undefined): unknown {

@@ -9,10 +9,11 @@ import {
   type PaymentProvider,
   type ReceiveResult,
 } from '@payhook/core';
-import { createTestProvider, signedDelivery, type TestPayload } from '@payhook/core/testing';
+import type { TestPayload } from '@payhook/core/testing';
 import { createPostgresInbox, createPostgresStore, type PostgresStore } from '../src';
 import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
-import { sleep } from './support/deliver';
+import { deliver, provider, sleep } from './support/deliver';
+import { twoEventGateway } from './support/gateways';
 
 // Hostile review of issue 24 / the round-trip cuts: is the inbox entry the truth of a delivery on
 // PostgreSQL (multi-event deliveries, a commit that fails after the in-transaction write, late
@@ -34,38 +35,13 @@ afterAll(async () => {
   await pool.end();
 });
 
-const base = createTestProvider();
-/** The test gateway, but a PAID payload with a refundId normalizes to TWO events. */
-const twoEvents: PaymentProvider<TestPayload> = {
-  ...base,
-  normalize(raw, ctx) {
-    const drafts = base.normalize(raw, ctx);
-    if (!Array.isArray(drafts) || raw.status !== 'PAID' || !raw.refundId) return drafts;
-    return [
-      ...drafts,
-      {
-        ...drafts[0]!,
-        id: `${raw.txn}:refund:${raw.refundId}`,
-        type: 'payment.refunded' as const,
-        refund: { refundId: raw.refundId, amount: raw.amount },
-      },
-    ];
-  },
-};
-
-function send<C>(
+const base = provider;
+const twoEvents = twoEventGateway;
+const send = <C>(
   hub: PaymentHub<C>,
   payload: Partial<TestPayload>,
-  provider: PaymentProvider<TestPayload> = twoEvents,
-): Promise<ReceiveResult> {
-  const fixture = signedDelivery(payload);
-  return hub.receive(provider, {
-    body: Buffer.from(fixture.body),
-    headers: fixture.headers,
-    transport: 'http',
-    receivedAt: new Date(),
-  });
-}
+  via: PaymentProvider<TestPayload> = twoEvents,
+): Promise<ReceiveResult> => deliver(hub, payload, via);
 
 const pgHub = (inbox: Inbox, extra: Record<string, unknown> = {}, store?: PostgresStore) =>
   createPaymentHub({

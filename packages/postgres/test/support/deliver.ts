@@ -1,4 +1,4 @@
-import type { PaymentHub, ReceiveResult } from '@payhook/core';
+import type { AnyPaymentProvider, PaymentHub, ReceiveResult } from '@payhook/core';
 import { createTestProvider, signedDelivery, type TestPayload } from '@payhook/core/testing';
 
 export const provider = createTestProvider();
@@ -7,9 +7,10 @@ export const provider = createTestProvider();
 export function deliver<C>(
   hub: PaymentHub<C>,
   payload: Partial<TestPayload>,
+  via: AnyPaymentProvider = provider,
 ): Promise<ReceiveResult> {
   const fixture = signedDelivery(payload);
-  return hub.receive(provider, {
+  return hub.receive(via, {
     body: Buffer.from(fixture.body),
     headers: fixture.headers,
     transport: 'http',

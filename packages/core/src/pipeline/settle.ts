@@ -1,8 +1,9 @@
 import type { PaymentEvent } from '../events';
-import { StoreError, isPaymentError, type PaymentErrorLike } from '../errors';
+import { PayloadError, StoreError, isPaymentError, type PaymentErrorLike } from '../errors';
 import type { AnyPaymentProvider, Delivery, NotPaymentEvent, PaymentEventDraft } from '../provider';
 import { utcIso } from '../time';
 import { notify, reportError } from './notify';
+import { refused } from './steps';
 import { processEvent } from './process-event';
 import type { DeliveryRun, EventOutcome, EventResult, HubState, ReceiveResult } from './types';
 
@@ -31,6 +32,8 @@ export async function settle(
   const { provider, delivery } = run;
   if (!Array.isArray(normalized) || normalized.length === 0)
     return notAPayment(state, provider, normalized as NotPaymentEvent | readonly [], raw, delivery);
+  const unkeepable = (normalized as ReadonlyArray<PaymentEventDraft>).find(hasUnkeepableKey);
+  if (unkeepable) return refused(state, provider, unkeepableKey(provider, unkeepable), delivery);
   const events = (normalized as ReadonlyArray<PaymentEventDraft>).map((d) =>
     finalize(provider, d, raw, delivery, keyIndex),
   );
@@ -58,6 +61,25 @@ export async function settle(
     outcome === 'superseded' ||
     outcome === 'ignored';
   return { outcome, reply: ok ? provider.ack.ok : provider.ack.retry, events, error: firstError };
+}
+
+/**
+ * A key no store can keep: PostgreSQL refuses U+0000 in text and JSON, and a lone surrogate has no
+ * UTF-8 form. Such a delivery could never be recorded as processed, so the gateway would be told
+ * to retry it forever (the store failing on every attempt): it is refused once, and its refusal
+ * recorded, instead.
+ */
+const hasUnkeepableKey = (draft: PaymentEventDraft): boolean =>
+  [draft.id, draft.transactionId, draft.orderId].some(
+    (s) => typeof s === 'string' && (s.includes('\u0000') || !s.isWellFormed()),
+  );
+
+function unkeepableKey(provider: AnyPaymentProvider, draft: PaymentEventDraft): PayloadError {
+  return new PayloadError(
+    `the ${provider.id} event ${JSON.stringify(draft.id)} has an id, transaction id or order id ` +
+      'with a NUL character or a lone surrogate, which no store can keep',
+    { source: provider.source },
+  );
 }
 
 function notAPayment(

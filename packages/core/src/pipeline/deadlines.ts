@@ -15,6 +15,7 @@ interface Entry extends Deadline {
  * timer only ever waits for the oldest deadline still running. Cancelled deadlines at the head are
  * dropped as new ones arrive, so while dispatches end within their timeout the queue stays a few
  * entries long. (A timer per dispatch was 4.6 % of signed-param's `hub.receive` profile, issue 24.)
+ * Times are `performance.now()`'s, monotonic like the timers': a wall clock set back would delay them.
  */
 export class DeadlineQueue {
   private items: Array<Entry | undefined> = [];
@@ -26,7 +27,7 @@ export class DeadlineQueue {
   /** Calls `onTimeout` once `timeoutMs` has passed, unless cancelled before. */
   add(onTimeout: () => void): Deadline {
     const entry: Entry = {
-      at: Date.now() + this.timeoutMs,
+      at: performance.now() + this.timeoutMs,
       onTimeout,
       cancel() {
         entry.onTimeout = undefined;
@@ -58,7 +59,7 @@ export class DeadlineQueue {
 
   private fire(): void {
     this.timer = undefined;
-    const now = Date.now();
+    const now = performance.now();
     for (;;) {
       this.dropCancelled();
       const entry = this.items[this.head];

@@ -1,9 +1,8 @@
-import type { Pool } from 'pg';
 import { createPaymentHub, type PaymentHub } from '@payhook/core';
 import type { TestPayload } from '@payhook/core/testing';
 import { createPayhookMetrics } from '@payhook/inspector';
 import { createPostgresInbox, createPostgresStore } from '../src';
-import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
+import { useTestSchema } from './support/db';
 import { deliver } from './support/deliver';
 import { twoEventGateway } from './support/gateways';
 
@@ -11,21 +10,12 @@ import { twoEventGateway } from './support/gateways';
 // in-transaction write (one per committed event) beside the final record, is one delivery on
 // PostgreSQL still counted once?
 
-let pool: Pool;
-const schema = testSchema('review_metrics');
-beforeAll(async () => {
-  pool = testPool();
-  await setUpSchema(pool, schema);
-});
-afterAll(async () => {
-  await dropSchema(pool, schema);
-  await pool.end();
-});
+const db = useTestSchema('review_metrics');
 
 async function counted(payloads: Array<Partial<TestPayload>>, refundFails: boolean) {
   const metrics = createPayhookMetrics({ providers: ['test-gateway'] });
-  const inbox = metrics.inbox(createPostgresInbox({ pool, schema }));
-  const store = createPostgresStore({ pool, schema });
+  const inbox = metrics.inbox(createPostgresInbox(db));
+  const store = createPostgresStore(db);
   const hub = createPaymentHub({
     store,
     inbox,

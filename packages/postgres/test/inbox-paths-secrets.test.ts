@@ -1,6 +1,5 @@
 import express from 'express';
 import request from 'supertest';
-import type { Pool } from 'pg';
 import {
   createPaymentHub,
   createWebhookMiddleware,
@@ -11,21 +10,12 @@ import {
 } from '@payhook/core';
 import { signedDelivery, type TestPayload } from '@payhook/core/testing';
 import { createPostgresStore } from '../src';
-import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
+import { useTestSchema } from './support/db';
 import { hubOn, paidDraft, withStatusQuery, type HubKind } from './support/gateways';
 
 // Hostile review: reconcile and replay entries, and secret headers, on memory and PostgreSQL.
 
-let pool: Pool;
-const schema = testSchema('review_paths');
-beforeAll(async () => {
-  pool = testPool();
-  await setUpSchema(pool, schema);
-});
-afterAll(async () => {
-  await dropSchema(pool, schema);
-  await pool.end();
-});
+const db = useTestSchema('review_paths');
 
 const SECRET = 'SEKRIT-9f8e7d';
 let answer: () => unknown = () => null;
@@ -33,7 +23,7 @@ const gateway = withStatusQuery(async () => answer() as never, {
   secretHeaders: ['X-Shop-Secret'],
   maxAgeMs: 60_000,
 });
-const hubOf = (kind: HubKind) => hubOn(kind, pool, schema);
+const hubOf = (kind: HubKind) => hubOn(kind, db.pool, db.schema);
 const draft = paidDraft;
 
 async function allEntries(inbox: Inbox): Promise<InboxEntry[]> {
@@ -95,7 +85,7 @@ describe.each<HubKind>(['memory', 'postgres'])('reconcile on %s', (kind) => {
       handlerTimeoutMs: 3_000,
       leaseMs: 10_000,
       inbox: false,
-      ...(kind === 'postgres' ? { store: createPostgresStore({ pool, schema }) } : {}),
+      ...(kind === 'postgres' ? { store: createPostgresStore(db) } : {}),
     }) as unknown as PaymentHub;
     hub.on('error', () => undefined);
     hub.on('payment.completed', () => undefined);
@@ -211,8 +201,8 @@ describe.each<HubKind>(['memory', 'postgres'])(
       const leaked = entries.filter((e) => JSON.stringify(e.headers).includes(SECRET));
       expect(leaked.map((e) => [e.transport, e.outcome])).toEqual([]);
       if (kind === 'postgres') {
-        const { rows } = await pool.query(
-          `SELECT count(*)::int AS n FROM "${schema}".inbox WHERE headers::text LIKE $1 OR message::text LIKE $1 OR convert_from(body, 'UTF8') LIKE $1`,
+        const { rows } = await db.pool.query(
+          `SELECT count(*)::int AS n FROM "${db.schema}".inbox WHERE headers::text LIKE $1 OR message::text LIKE $1 OR convert_from(body, 'UTF8') LIKE $1`,
           [`%${SECRET}%`],
         );
         expect(rows[0].n).toBe(0);

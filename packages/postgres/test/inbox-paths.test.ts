@@ -1,4 +1,3 @@
-import type { Pool } from 'pg';
 import {
   createPaymentHub,
   type Inbox,
@@ -8,7 +7,7 @@ import {
 } from '@payhook/core';
 import { reportCounts } from '@payhook/core/testing';
 import { createPostgresInbox, createPostgresStore } from '../src';
-import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
+import { useTestSchema } from './support/db';
 import { paidDraft, withStatusQuery } from './support/gateways';
 import { deliver } from './support/deliver';
 
@@ -16,16 +15,7 @@ import { deliver } from './support/deliver';
 // one entry per call, with its final outcome and reply (no provisional entry left behind by a
 // transactional store), whatever the store.
 
-let pool: Pool;
-const schema = testSchema('inbox_paths');
-beforeAll(async () => {
-  pool = testPool();
-  await setUpSchema(pool, schema);
-});
-afterAll(async () => {
-  await dropSchema(pool, schema);
-  await pool.end();
-});
+const db = useTestSchema('inbox_paths');
 
 /** The test gateway with a status query: it knows T-REC (paid) and nothing else. */
 const gateway = withStatusQuery(async (reference) =>
@@ -87,8 +77,8 @@ describe('one inbox entry per call, the same on every store', () => {
     const memoryHub = createPaymentHub({ handlerTimeoutMs: 3_000, leaseMs: 10_000 });
     const onMemory = await story(memoryHub, memoryHub.inbox!);
 
-    const store = createPostgresStore({ pool, schema });
-    const inbox = createPostgresInbox({ pool, schema });
+    const store = createPostgresStore(db);
+    const inbox = createPostgresInbox(db);
     const pgHub = createPaymentHub({ store, inbox, handlerTimeoutMs: 3_000, leaseMs: 10_000 });
     const onPostgres = await story(pgHub as unknown as PaymentHub, inbox);
 
@@ -105,7 +95,7 @@ describe('one inbox entry per call, the same on every store', () => {
     ]);
     // No provisional entry: every row's reply is the one a call returned (checked above), and
     // none has the empty body of an entry written in a transaction and never finished.
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${schema}".inbox`);
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM "${db.schema}".inbox`);
     expect(rows[0].n).toBe(7);
     reportCounts('inbox paths', 'entries per store', rows[0].n, 'outcomes', outcomes.join(' '));
   });

@@ -1,4 +1,3 @@
-import type { Pool } from 'pg';
 import {
   createMemoryInbox,
   createPaymentHub,
@@ -11,7 +10,7 @@ import {
 } from '@payhook/core';
 import type { TestPayload } from '@payhook/core/testing';
 import { createPostgresInbox, createPostgresStore, type PostgresStore } from '../src';
-import { dropSchema, setUpSchema, testPool, testSchema } from './support/db';
+import { useTestSchema } from './support/db';
 import { deliver, provider, sleep } from './support/deliver';
 import { twoEventGateway } from './support/gateways';
 
@@ -19,21 +18,13 @@ import { twoEventGateway } from './support/gateways';
 // PostgreSQL (multi-event deliveries, a commit that fails after the in-transaction write, late
 // listeners), and do attempt counts agree between the PostgreSQL and the memory inbox?
 
-let pool: Pool;
-const schema = testSchema('review_truth');
-beforeAll(async () => {
-  pool = testPool();
-  await setUpSchema(pool, schema);
-  // A constraint checked only at COMMIT: a listener inserting the same id twice makes the
-  // event's COMMIT fail after everything else (the in-transaction inbox write included) ran.
-  await pool.query(
+// A constraint checked only at COMMIT: a listener inserting the same id twice makes the event's
+// COMMIT fail after everything else (the in-transaction inbox write included) ran.
+const db = useTestSchema('review_truth', (pool, schema) =>
+  pool.query(
     `CREATE TABLE "${schema}".deferred (id int, CONSTRAINT deferred_u UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)`,
-  );
-});
-afterAll(async () => {
-  await dropSchema(pool, schema);
-  await pool.end();
-});
+  ),
+);
 
 const base = provider;
 const twoEvents = twoEventGateway;
@@ -45,7 +36,7 @@ const send = <C>(
 
 const pgHub = (inbox: Inbox, extra: Record<string, unknown> = {}, store?: PostgresStore) =>
   createPaymentHub({
-    store: store ?? createPostgresStore({ pool, schema }),
+    store: store ?? createPostgresStore(db),
     inbox,
     handlerTimeoutMs: 3_000,
     leaseMs: 10_000,
@@ -57,7 +48,7 @@ const attempts = (entry: InboxEntry | undefined) =>
 
 describe('multi-event deliveries on PostgreSQL', () => {
   it('one event processed, one failing: the final entry is failed, has both events and the retry body', async () => {
-    const inbox = createPostgresInbox({ pool, schema });
+    const inbox = createPostgresInbox(db);
     const hub = pgHub(inbox);
     hub.on('payment.completed', () => undefined);
     hub.on('payment.refunded', () => {
@@ -73,7 +64,7 @@ describe('multi-event deliveries on PostgreSQL', () => {
   });
 
   it('both events processed: one entry, two events, processed, attempts 1', async () => {
-    const inbox = createPostgresInbox({ pool, schema });
+    const inbox = createPostgresInbox(db);
     const hub = pgHub(inbox);
     hub.on('payment.completed', () => undefined);
     hub.on('payment.refunded', () => undefined);
@@ -88,13 +79,13 @@ describe('multi-event deliveries on PostgreSQL', () => {
 
 describe('a COMMIT that fails after the in-transaction inbox write', () => {
   it('the entry says failed (not processed), the retry body, ERR_COMMIT_FAILED', async () => {
-    const inbox = createPostgresInbox({ pool, schema });
-    const store = createPostgresStore({ pool, schema });
+    const inbox = createPostgresInbox(db);
+    const store = createPostgresStore(db);
     const hub = pgHub(inbox, {}, store);
     hub.on('payment.completed', async (_e, ctx) => {
       const { tx } = ctx as unknown as { tx: { query(t: string): Promise<unknown> } };
-      await tx.query(`INSERT INTO "${schema}".deferred (id) VALUES (1)`);
-      await tx.query(`INSERT INTO "${schema}".deferred (id) VALUES (1)`);
+      await tx.query(`INSERT INTO "${db.schema}".deferred (id) VALUES (1)`);
+      await tx.query(`INSERT INTO "${db.schema}".deferred (id) VALUES (1)`);
     });
     const result = await send(hub, { txn: 'T-CF', order: 'O-CF' }, base);
     expect(result.outcome).toBe('failed');
@@ -148,7 +139,7 @@ describe('attempt counting: PostgreSQL inbox vs memory inbox, same sequence', ()
   });
 
   it('PostgreSQL store + PostgreSQL inbox', async () => {
-    const inbox = createPostgresInbox({ pool, schema });
+    const inbox = createPostgresInbox(db);
     expect(await attemptStory(pgHub(inbox), inbox, 'T-AP')).toEqual(expected);
   });
 
@@ -171,7 +162,7 @@ describe('attempt counting: PostgreSQL inbox vs memory inbox, same sequence', ()
       return got;
     };
     const mem = createPaymentHub({ handlerTimeoutMs: 3_000, leaseMs: 10_000 });
-    const inbox = createPostgresInbox({ pool, schema });
+    const inbox = createPostgresInbox(db);
     const want = ['failed:1', 'failed:2', 'processed:3', 'duplicate:4', 'duplicate:5'];
     expect(await seq(mem, mem.inbox!, 'T-N1')).toEqual(want);
     expect(await seq(pgHub(inbox), inbox, 'T-N2')).toEqual(want);
@@ -209,10 +200,7 @@ describe('attempt counting: PostgreSQL inbox vs memory inbox, same sequence', ()
       return out;
     };
     const memory = await run(createMemoryInbox(), 'mem');
-    const pg = await run(
-      createPostgresInbox({ pool, schema }),
-      `pg-${Math.random().toString(36).slice(2)}`,
-    );
+    const pg = await run(createPostgresInbox(db), `pg-${Math.random().toString(36).slice(2)}`);
     expect(pg).toEqual(memory);
   });
 });
@@ -220,12 +208,12 @@ describe('attempt counting: PostgreSQL inbox vs memory inbox, same sequence', ()
 describe('late listeners on PostgreSQL', () => {
   const timing = { handlerTimeoutMs: 300, leaseMs: 5_000, maxInFlight: 1 };
   const tightStore = () =>
-    createPostgresStore({ pool, schema, statementTimeoutMs: 200, connectTimeoutMs: 200 });
+    createPostgresStore({ ...db, statementTimeoutMs: 200, connectTimeoutMs: 200 });
 
   it.each(['succeeds', 'fails'])(
     'a listener that %s after the handler timeout: one failed entry, claim released, slot freed once',
     async (how) => {
-      const inbox = createPostgresInbox({ pool, schema });
+      const inbox = createPostgresInbox(db);
       const store = tightStore();
       const hub = pgHub(inbox, timing, store);
       let calls = 0;
@@ -254,8 +242,8 @@ describe('late listeners on PostgreSQL', () => {
       expect([e1?.outcome, e1?.events[0]?.attempt]).toEqual(['failed', 1]);
       expect([e2?.outcome, e2?.events[0]?.attempt]).toEqual(['processed', 2]);
       // Nothing else was written for this event id by the late finish.
-      const { rows } = await pool.query(
-        `SELECT count(*)::int AS n FROM "${schema}".inbox WHERE events @> $1::jsonb`,
+      const { rows } = await db.pool.query(
+        `SELECT count(*)::int AS n FROM "${db.schema}".inbox WHERE events @> $1::jsonb`,
         [JSON.stringify([{ id: `test-gateway:${txn}:paid` }])],
       );
       expect(rows[0].n).toBe(2);
@@ -283,7 +271,7 @@ describe('store throws with maxInFlight: 1 (slots freed exactly once)', () => {
     const fail = new Set<string>();
     const inner =
       kind === 'postgres'
-        ? createPostgresStore({ pool, schema })
+        ? createPostgresStore(db)
         : createPaymentHub({ handlerTimeoutMs: 3_000, leaseMs: 10_000 }).store;
     const hub = createPaymentHub({
       store: flaky(inner as IdempotencyStore<unknown>, fail),

@@ -40,11 +40,23 @@ export function createOwnedClient(
   });
 }
 
-/** Closes a client made from `url`, resolving once its socket is gone. */
+/** How long close waits for the client's 'end' before it stops waiting. */
+const CLOSE_WAIT_MS = 1_000;
+
+/**
+ * Closes a client made from `url`, resolving once its socket is gone, or after CLOSE_WAIT_MS: a
+ * client between two reconnect attempts has no socket left to close, so ioredis may never emit
+ * 'end' for it (a test's cleanup once waited past a minute for that, on a Redis that had been
+ * SIGKILLed and restarted).
+ */
 export async function closeOwnedClient(client: Redis | Cluster): Promise<void> {
   if (client.status === 'end') return;
   // quit() resolves on Redis's OK, before the socket is gone: wait for 'end' so nothing is left open.
-  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  const ended = new Promise<void>((resolve) => {
+    client.once('end', () => resolve());
+    timer = setTimeout(resolve, CLOSE_WAIT_MS);
+  });
   if (client.status === 'ready') {
     try {
       await client.quit();
@@ -53,4 +65,5 @@ export async function closeOwnedClient(client: Redis | Cluster): Promise<void> {
     }
   } else client.disconnect();
   await ended;
+  clearTimeout(timer);
 }

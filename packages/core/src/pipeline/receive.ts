@@ -74,9 +74,11 @@ export async function reconcile(
     return record(stepFailed(state, provider, 'confirm', cause, delivery));
   }
   if (found === null) return record(unknownPayment(state, provider, reference, delivery));
+  // Measured as of the answer, not of the question: a payment made while the query ran is dated
+  // after receivedAt, and with no clock skew allowed it read as a time in the future.
   const stale = options.allowOlderThanMaxAge
     ? undefined
-    : staleStatusAnswer(provider, found, delivery.receivedAt.getTime());
+    : staleStatusAnswer(provider, found, Date.now());
   if (stale) return record(refused(state, provider, stale, delivery));
   return record(await settle(state, run, found, null));
 }

@@ -14,6 +14,34 @@ export function testPool(config: PoolConfig = {}): Pool {
   return new Pool({ connectionString: DATABASE_URL, max: 10, ...config });
 }
 
+/**
+ * A test file's own migrated schema on its own pool, made before its tests and dropped after them:
+ * `db.pool` and `db.schema` (pass `db` itself where a store or inbox wants `{ pool, schema }`).
+ * `setUp` adds what the file needs beside payhook's tables.
+ */
+export function useTestSchema(
+  label: string,
+  setUp?: (pool: Pool, schema: string) => Promise<unknown>,
+): { readonly pool: Pool; readonly schema: string } {
+  const schema = testSchema(label);
+  let pool: Pool | undefined;
+  beforeAll(async () => {
+    pool = testPool();
+    await setUpSchema(pool, schema);
+    await setUp?.(pool, schema);
+  });
+  afterAll(async () => {
+    await dropSchema(pool!, schema);
+    await pool!.end();
+  });
+  return {
+    get pool() {
+      return pool!;
+    },
+    schema,
+  };
+}
+
 /** A migrated schema with the merchant's own orders table beside payhook's tables. */
 export async function setUpSchema(pool: Pool, schema: string): Promise<void> {
   await migrate(pool, { schema });

@@ -1,35 +1,17 @@
-import type { Pool } from 'pg';
 import { createPaymentHub } from '@payhook/core';
 import { reportCounts, signedDelivery } from '@payhook/core/testing';
 import { createPostgresInbox, createPostgresStore } from '../src';
-import {
-  dropSchema,
-  insertOrders,
-  paidCounts,
-  setUpSchema,
-  testPool,
-  testSchema,
-} from './support/db';
+import { insertOrders, paidCounts, useTestSchema } from './support/db';
 import { deliver, provider } from './support/deliver';
 
-let pool: Pool;
-const schema = testSchema('inbox');
-
-beforeAll(async () => {
-  pool = testPool();
-  await setUpSchema(pool, schema);
-});
-afterAll(async () => {
-  await dropSchema(pool, schema);
-  await pool.end();
-});
+const db = useTestSchema('inbox');
 
 function setUp(maxRefused = 10) {
-  const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
-  const inbox = createPostgresInbox({ pool, schema, maxRefused });
+  const store = createPostgresStore({ ...db, statementTimeoutMs: 1_000 });
+  const inbox = createPostgresInbox({ ...db, maxRefused });
   const hub = createPaymentHub({ store, inbox, handlerTimeoutMs: 2_000, leaseMs: 10_000 });
   hub.on('payment.completed', async (event, { tx }) => {
-    await tx.query(`UPDATE "${schema}".orders SET paid_count = paid_count + 1 WHERE id = $1`, [
+    await tx.query(`UPDATE "${db.schema}".orders SET paid_count = paid_count + 1 WHERE id = $1`, [
       event.orderId,
     ]);
   });
@@ -39,7 +21,7 @@ function setUp(maxRefused = 10) {
 describe('the PostgreSQL inbox', () => {
   it('records every delivery with its exact bytes, outcome and attempts; replays one', async () => {
     const { inbox, hub } = setUp();
-    await insertOrders(pool, schema, ['I1']);
+    await insertOrders(db.pool, db.schema, ['I1']);
     const first = await deliver(hub, { txn: 'TI1', order: 'I1' });
     const again = await deliver(hub, { txn: 'TI1', order: 'I1' });
     expect([first.outcome, again.outcome]).toEqual(['processed', 'duplicate']);
@@ -60,12 +42,12 @@ describe('the PostgreSQL inbox', () => {
     expect(replays.entries.map((e) => e.transport)).toEqual(['replay']);
     const byOrder = await inbox.list({ orderId: 'I1' });
     expect(byOrder.entries).toHaveLength(3);
-    expect((await paidCounts(pool, schema)).get('I1')).toBe(1);
+    expect((await paidCounts(db.pool, db.schema)).get('I1')).toBe(1);
   });
 
   it('pages newest first with a cursor and filters by outcome', async () => {
     const { inbox, hub } = setUp();
-    await insertOrders(pool, schema, ['P1', 'P2', 'P3']);
+    await insertOrders(db.pool, db.schema, ['P1', 'P2', 'P3']);
     for (const o of ['P1', 'P2', 'P3']) await deliver(hub, { txn: `T${o}`, order: o });
     const page1 = await inbox.list(
       { outcome: 'processed', provider: 'test-gateway' },
@@ -95,8 +77,8 @@ describe('the PostgreSQL inbox', () => {
       });
       expect(result.outcome).toBe('rejected');
     }
-    const refused = await pool.query(
-      `SELECT count(*)::int AS n FROM "${schema}".inbox WHERE refused`,
+    const refused = await db.pool.query(
+      `SELECT count(*)::int AS n FROM "${db.schema}".inbox WHERE refused`,
     );
     const after = await inbox.list({ outcome: 'processed' }, { limit: 500 });
     reportCounts(
@@ -109,7 +91,7 @@ describe('the PostgreSQL inbox', () => {
 
   it('update, prune', async () => {
     const { inbox, hub } = setUp();
-    await insertOrders(pool, schema, ['U1']);
+    await insertOrders(db.pool, db.schema, ['U1']);
     const result = await deliver(hub, { txn: 'TU1', order: 'U1' });
     const updated = await inbox.update(result.inboxId!, { outcome: 'failed' });
     expect(updated!.outcome).toBe('failed');

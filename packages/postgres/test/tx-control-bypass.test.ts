@@ -1,15 +1,7 @@
-import type { Pool } from 'pg';
 import { createPaymentHub } from '@payhook/core';
 import { createPostgresStore } from '../src';
 import { transactionControl } from '../src/tx-control';
-import {
-  dropSchema,
-  insertOrders,
-  paidCounts,
-  setUpSchema,
-  testPool,
-  testSchema,
-} from './support/db';
+import { insertOrders, paidCounts, testPool, useTestSchema } from './support/db';
 import { deliver } from './support/deliver';
 
 /**
@@ -35,17 +27,7 @@ const escapes = (): Array<[string, string[]]> => [
   ],
 ];
 
-let pool: Pool;
-const schema = testSchema('review_txc');
-
-beforeAll(async () => {
-  pool = testPool();
-  await setUpSchema(pool, schema);
-});
-afterAll(async () => {
-  await dropSchema(pool, schema);
-  await pool.end();
-});
+const db = useTestSchema('review_txc');
 
 describe('tx-control lexer bypasses', () => {
   it.each(escapes())('the lexer refuses the escape (%s)', (_label, statements) => {
@@ -55,14 +37,15 @@ describe('tx-control lexer bypasses', () => {
   it.each(escapes().map(([label, s], i) => [label, s, `B${i}`] as const))(
     'the listener is refused and its write never escapes the claim (%s)',
     async (_label, statements, order) => {
-      await insertOrders(pool, schema, [order]);
-      const store = createPostgresStore({ pool, schema, statementTimeoutMs: 1_000 });
+      await insertOrders(db.pool, db.schema, [order]);
+      const store = createPostgresStore({ ...db, statementTimeoutMs: 1_000 });
       const hub = createPaymentHub({ store, handlerTimeoutMs: 3_000, leaseMs: 10_000 });
       const codes: string[] = [];
       hub.on('payment.completed', async (event, { tx }) => {
-        await tx.query(`UPDATE "${schema}".orders SET paid_count = paid_count + 1 WHERE id = $1`, [
-          event.orderId,
-        ]);
+        await tx.query(
+          `UPDATE "${db.schema}".orders SET paid_count = paid_count + 1 WHERE id = $1`,
+          [event.orderId],
+        );
         for (const s of statements)
           await tx.query(s).catch((error: { code: string }) => {
             codes.push(error.code);
@@ -75,7 +58,7 @@ describe('tx-control lexer bypasses', () => {
         outcomes.push(r.outcome);
         if (r.outcome === 'processed' || r.outcome === 'duplicate') break;
       }
-      const paid = (await paidCounts(pool, schema)).get(order);
+      const paid = (await paidCounts(db.pool, db.schema)).get(order);
       // Refused on every delivery, and nothing the listener wrote ever committed.
       expect({ outcomes, paid, codes }).toEqual({
         outcomes: ['failed', 'failed', 'failed'],
@@ -88,8 +71,12 @@ describe('tx-control lexer bypasses', () => {
   it('a plain (session) SET through tx is refused: nothing outlives the claim on the pooled client', async () => {
     const one = testPool({ max: 1 });
     try {
-      await insertOrders(pool, schema, ['S1']);
-      const store = createPostgresStore({ pool: one, schema, statementTimeoutMs: 1_000 });
+      await insertOrders(db.pool, db.schema, ['S1']);
+      const store = createPostgresStore({
+        pool: one,
+        schema: db.schema,
+        statementTimeoutMs: 1_000,
+      });
       const hub = createPaymentHub({ store, handlerTimeoutMs: 3_000, leaseMs: 10_000 });
       hub.on('payment.completed', async (_event, { tx }) => {
         // `SET …` is `SET SESSION …`: it would outlive the claim. `SET LOCAL` is fine.

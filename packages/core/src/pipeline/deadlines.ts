@@ -3,9 +3,15 @@ export interface Deadline {
   cancel(): void;
 }
 
-interface Entry extends Deadline {
-  readonly at: number;
-  onTimeout: (() => void) | undefined;
+/** A class, so that `cancel` is one shared method rather than a closure per dispatch. */
+class Entry implements Deadline {
+  constructor(
+    readonly at: number,
+    public onTimeout: (() => void) | undefined,
+  ) {}
+  cancel(): void {
+    this.onTimeout = undefined;
+  }
 }
 
 /**
@@ -26,13 +32,7 @@ export class DeadlineQueue {
 
   /** Calls `onTimeout` once `timeoutMs` has passed, unless cancelled before. */
   add(onTimeout: () => void): Deadline {
-    const entry: Entry = {
-      at: performance.now() + this.timeoutMs,
-      onTimeout,
-      cancel() {
-        entry.onTimeout = undefined;
-      },
-    };
+    const entry = new Entry(performance.now() + this.timeoutMs, onTimeout);
     this.dropCancelled();
     this.items.push(entry);
     if (this.timer === undefined) this.arm(this.timeoutMs);

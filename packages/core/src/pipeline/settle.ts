@@ -70,9 +70,10 @@ export async function settle(
  * recorded, instead.
  */
 const hasUnkeepableKey = (draft: PaymentEventDraft): boolean =>
-  [draft.id, draft.transactionId, draft.orderId].some(
-    (s) => typeof s === 'string' && (s.includes('\u0000') || !s.isWellFormed()),
-  );
+  unkeepable(draft.id) || unkeepable(draft.transactionId) || unkeepable(draft.orderId);
+
+const unkeepable = (s: string | null): boolean =>
+  typeof s === 'string' && (s.includes('\u0000') || !s.isWellFormed());
 
 function unkeepableKey(provider: AnyPaymentProvider, draft: PaymentEventDraft): PayloadError {
   return new PayloadError(

@@ -119,9 +119,9 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
       const now = Date.now();
       if (now - state.lastPrune >= PRUNE_EVERY_MS) prune(state, new Date(now));
       const item = store(state, record);
-      // Building the entry (a copy of the record, its events with their attempts) for a caller
-      // that never reads it was about half the inbox's cost: made on the first read instead
-      // (test gateway, bench/receive-parts.ts: the inbox's share of hub.receive 15 -> 7 µs).
+      // The entry (a copy of the record, its events with their attempts) is built on the first
+      // read, not for a caller that never reads it: the test gateway's hub.receive, median of
+      // bench/receive-parts.ts runs, 40.5 -> 33.8 µs (bench/README.md, "A run").
       return item && options?.noAnswer !== true ? entryOf(item) : undefined;
     },
     async update(id, patch) {

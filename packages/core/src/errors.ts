@@ -40,6 +40,8 @@ export const ERROR_CATALOGUE = {
   ERR_ORDER_LOCK_TIMEOUT: 503,
   /** A job's last attempt never finished: its worker stopped or died (async worker). */
   ERR_JOB_EXPIRED: 504,
+  /** The awaited-payment list holds `maxEntries` awaiting payments: a new one is refused, none dropped. */
+  ERR_AWAITED_FULL: 503,
 } as const;
 
 export type PaymentErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -266,6 +268,19 @@ export class ListenerAbandonedError extends PaymentError {
         'their claim was released and the event is left to a redelivery',
       { code: 'ERR_LISTENER_ABANDONED' },
     );
+  }
+}
+
+/**
+ * `expectPayment` refused: the list already holds `maxEntries` awaiting payments. Nothing awaited
+ * is dropped to make room (that payment could then be lost); settle or cancel orders, or raise it.
+ */
+export class AwaitedListFullError extends PaymentError {
+  constructor(maxEntries: number, source?: string) {
+    super(`the awaited-payment list holds ${maxEntries} awaiting payments (maxEntries): not added`, {
+      code: 'ERR_AWAITED_FULL',
+      source,
+    });
   }
 }
 

@@ -27,6 +27,7 @@ export {
   ListenerAbandonedError,
   StoreTimeoutError,
   StoreError,
+  AwaitedListFullError,
   GatewayApiError,
   StatusMismatchError,
   StaleDeliveryError,
@@ -66,7 +67,17 @@ export type {
   MemoryInboxCounts,
   MemoryInboxOptions,
 } from './inbox';
-export type { Delivery, HttpReply, PaymentProvider, AnyPaymentProvider } from './provider';
+export type {
+  Delivery,
+  HttpReply,
+  PaymentProvider,
+  AnyPaymentProvider,
+  StatusLookup,
+  StatusAnswer,
+  SweepSchedule,
+} from './provider';
+export { STATUS_LOOKUPS, DEFAULT_SWEEP_SCHEDULE } from './provider';
+export * from './awaited';
 export { createPaymentHub, HUB_EVENT_NAMES } from './hub';
 export type {
   PaymentHub,

@@ -106,6 +106,35 @@ export function unwrapVerified(value: unknown): { payload: unknown; keyIndex?: n
   return { payload: value };
 }
 
+/**
+ * The keys a gateway's status API can be asked by: its own reference for the payment, or the
+ * merchant's order number. One list, from which the type and the runtime checks derive.
+ */
+export const STATUS_LOOKUPS = ['reference', 'orderId'] as const;
+export type StatusLookup = (typeof STATUS_LOOKUPS)[number];
+
+/** What `fetchStatus` is told about the key it is given. */
+export interface StatusLookupContext {
+  by: StatusLookup;
+}
+
+/**
+ * When the awaited-payment sweeper asks the gateway again (milliseconds): first `firstCheckMs`
+ * after the payment was awaited, then twice as long each time up to `maxIntervalMs`, each delay
+ * jittered down by up to half; at most `queriesPerMinute` status queries per gateway and process.
+ */
+export interface SweepSchedule {
+  firstCheckMs: number;
+  maxIntervalMs: number;
+  queriesPerMinute: number;
+}
+
+/** The status answer `fetchStatus` resolves with: the payment's events, why there is none, or null (unknown). */
+export type StatusAnswer<Raw = unknown> =
+  | ReadonlyArray<PaymentEventDraft<Raw>>
+  | NotPaymentEvent
+  | null;
+
 export interface ProviderDefinition<Raw, Confirmation = undefined> {
   /** Short, stable, kebab-case: it prefixes every event id and store key (`newpay`, `cashy`). */
   id: string;
@@ -150,10 +179,17 @@ export interface ProviderDefinition<Raw, Confirmation = undefined> {
   clockSkewMs?: number;
   /** The gateway's own bodies: `ok` stops its retries, `retry` asks it to deliver again. */
   ack: { ok: ReplyInit; retry: ReplyInit };
-  /** Optional reconciliation: ask the gateway about a payment by its reference. */
-  fetchStatus?(
-    reference: string,
-  ): Promise<ReadonlyArray<PaymentEventDraft<Raw>> | NotPaymentEvent | null>;
+  /**
+   * Optional reconciliation: ask the gateway about a payment by its reference, or by the
+   * merchant's order number when `statusLookups` says the status API accepts one
+   * (`lookup.by === 'orderId'`; no `lookup` means by reference). Resolves with null when the
+   * gateway knows no such payment.
+   */
+  fetchStatus?(reference: string, lookup?: StatusLookupContext): Promise<StatusAnswer<Raw>>;
+  /** Which keys `fetchStatus` accepts (default `['reference']`). */
+  statusLookups?: readonly StatusLookup[];
+  /** This gateway's defaults for the awaited-payment sweeper (core's defaults otherwise). */
+  sweep?: Partial<SweepSchedule>;
 }
 
 export interface PaymentProvider<Raw = unknown, Confirmation = unknown> {
@@ -172,9 +208,11 @@ export interface PaymentProvider<Raw = unknown, Confirmation = unknown> {
   readonly maxAgeMs?: number;
   readonly clockSkewMs?: number;
   readonly ack: { readonly ok: HttpReply; readonly retry: HttpReply };
-  fetchStatus?(
-    reference: string,
-  ): Promise<ReadonlyArray<PaymentEventDraft<Raw>> | NotPaymentEvent | null>;
+  fetchStatus?(reference: string, lookup?: StatusLookupContext): Promise<StatusAnswer<Raw>>;
+  /** Which keys `fetchStatus` accepts; empty without a fetchStatus. */
+  readonly statusLookups: readonly StatusLookup[];
+  /** The sweeper's schedule for this gateway: the definition's `sweep` over core's defaults. */
+  readonly sweep: Readonly<SweepSchedule>;
 }
 
 let sharedAjv: Ajv | undefined;
@@ -263,7 +301,65 @@ export function defineProvider<Raw, Confirmation = undefined>(
     clockSkewMs: maxAgeMs === undefined ? undefined : (clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS),
     ack,
     fetchStatus: definition.fetchStatus,
+    statusLookups: checkStatusLookups(definition.fetchStatus, definition.statusLookups, fail),
+    sweep: checkSweepSchedule(definition.sweep, source),
   });
+}
+
+/** Core's sweeper schedule, for a gateway that declares none: a minute, doubling to 30 minutes. */
+export const DEFAULT_SWEEP_SCHEDULE: Readonly<SweepSchedule> = Object.freeze({
+  firstCheckMs: 60_000,
+  maxIntervalMs: 30 * 60_000,
+  queriesPerMinute: 60,
+});
+
+function checkStatusLookups(
+  fetchStatus: unknown,
+  statusLookups: readonly StatusLookup[] | undefined,
+  fail: (o: string, p: string) => never,
+): readonly StatusLookup[] {
+  if (fetchStatus !== undefined && typeof fetchStatus !== 'function')
+    fail('fetchStatus', 'must be a function when given');
+  if (fetchStatus === undefined) {
+    if (statusLookups !== undefined && statusLookups.length > 0)
+      fail('statusLookups', 'needs a fetchStatus to ask the gateway with');
+    return Object.freeze([]);
+  }
+  const lookups = statusLookups ?? ['reference'];
+  if (
+    !Array.isArray(lookups) ||
+    lookups.length === 0 ||
+    !lookups.every((l) => (STATUS_LOOKUPS as readonly string[]).includes(l))
+  )
+    fail('statusLookups', `must be a non-empty list of ${STATUS_LOOKUPS.join(', ')}`);
+  return Object.freeze([...new Set(lookups)]);
+}
+
+function checkSweepSchedule(
+  given: Partial<SweepSchedule> | undefined,
+  source: string,
+): Readonly<SweepSchedule> {
+  const d = DEFAULT_SWEEP_SCHEDULE;
+  if (given === undefined) return d;
+  const ms = { unit: 'milliseconds', source, provider: true } as const;
+  const firstCheckMs = checkWholeNumber(given.firstCheckMs, d.firstCheckMs, 'sweep.firstCheckMs', ms);
+  const maxIntervalMs = checkWholeNumber(
+    given.maxIntervalMs,
+    Math.max(d.maxIntervalMs, firstCheckMs),
+    'sweep.maxIntervalMs',
+    ms,
+  );
+  if (maxIntervalMs < firstCheckMs)
+    throw new ProviderConfigError('sweep.maxIntervalMs', 'must be at least sweep.firstCheckMs', {
+      source,
+    });
+  const queriesPerMinute = checkWholeNumber(
+    given.queriesPerMinute,
+    d.queriesPerMinute,
+    'sweep.queriesPerMinute',
+    { source, provider: true },
+  );
+  return Object.freeze({ firstCheckMs, maxIntervalMs, queriesPerMinute });
 }
 
 function buildReply(

@@ -273,6 +273,8 @@ export function assertRefused(
 
 export { runProviderConformance } from './conformance';
 export { runStoreConformance } from './store-conformance';
+export { runAwaitedListConformance } from './awaited-conformance';
+export type { AwaitedListConformanceFixtures } from './awaited-conformance';
 export type {
   HeldClaim,
   OptionalStoreMethod,

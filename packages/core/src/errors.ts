@@ -277,10 +277,13 @@ export class ListenerAbandonedError extends PaymentError {
  */
 export class AwaitedListFullError extends PaymentError {
   constructor(maxEntries: number, source?: string) {
-    super(`the awaited-payment list holds ${maxEntries} awaiting payments (maxEntries): not added`, {
-      code: 'ERR_AWAITED_FULL',
-      source,
-    });
+    super(
+      `the awaited-payment list holds ${maxEntries} awaiting payments (maxEntries): not added`,
+      {
+        code: 'ERR_AWAITED_FULL',
+        source,
+      },
+    );
   }
 }
 

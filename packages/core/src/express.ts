@@ -8,7 +8,7 @@ import {
   UnsupportedMediaTypeError,
   type PaymentErrorLike,
 } from './errors';
-import { assertRetentionCovers, rejectDelivery, type PaymentHub, type ReceiveResult } from './hub';
+import { mountProvider, rejectDelivery, type PaymentHub, type ReceiveResult } from './hub';
 import type { AnyPaymentProvider, Delivery, HttpReply, PaymentProvider } from './provider';
 
 export interface WebhookMiddlewareOptions {
@@ -86,7 +86,7 @@ export function createWebhookMiddleware(
     throw new ConfigError('limit', 'must be a positive number of bytes', {
       source: provider.source,
     });
-  assertRetentionCovers(hub, provider);
+  mountProvider(hub, provider);
   const accepted = provider.contentTypes;
   const adapter: Adapter = {
     hub,

@@ -10,6 +10,9 @@ import { newInboxRef, recordDelivery } from './pipeline/record-delivery';
 import { HeaderRedaction } from './inbox/redact';
 import { replay } from './pipeline/replay';
 import { resolveHubOptions } from './pipeline/settings';
+import { createAwaitedState } from './awaited/state';
+import { expectPayment, registerProvider } from './awaited/expect';
+import { stopSweeper, sweep } from './awaited/sweep';
 import {
   HUB_INTERNALS,
   type HubEventName,
@@ -34,6 +37,7 @@ export type {
   HubSettings,
   ListenerContext,
   MaxAgeOverride,
+  ReconcileOptions,
   PaymentHub,
   PaymentHubFor,
   PaymentHubOptions,
@@ -50,7 +54,7 @@ export type {
 export function createPaymentHub<S extends IdempotencyStore<unknown> = IdempotencyStore>(
   options: PaymentHubOptions<S> = {},
 ): PaymentHubFor<S> {
-  const { settings, store, logger, inbox } = resolveHubOptions(options);
+  const { settings, store, logger, inbox, awaited } = resolveHubOptions(options);
   const listeners = new ListenerRegistry();
   const redaction = new HeaderRedaction(settings.redactHeaders);
   const policy = commitPolicyOf(store, settings, inbox);
@@ -63,6 +67,7 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
     redaction,
     policy,
     deadlines: new DeadlineQueue(settings.handlerTimeoutMs),
+    awaited: createAwaitedState(awaited.list, awaited.settings),
     inFlight: 0,
   };
   // Plugins' per-hub state (e.g. the mounts that share a key) lives with the hub it belongs to.
@@ -77,6 +82,7 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
       return reply;
     },
     notify: (name, ...args) => notify(state, name, ...args),
+    mount: (provider) => registerProvider(state, provider),
     pluginState<T>(key: string, create: () => T): T {
       if (!plugins.has(key)) plugins.set(key, create());
       return plugins.get(key) as T;
@@ -108,6 +114,10 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
     receive: (provider, delivery) => receive(state, provider, delivery),
     reconcile: (provider, reference, opts) => reconcile(state, provider, reference, opts),
     replay: (provider, inboxId, opts) => replay(state, provider, inboxId, opts),
+    expectPayment: (provider, expected) => expectPayment(state, provider, expected),
+    sweep: () => sweep(state),
+    awaited: state.awaited.list,
+    close: () => stopSweeper(state),
     [HUB_INTERNALS]: internals,
     listenerCount: (name) => listeners.count(name),
     store,
@@ -155,6 +165,16 @@ function checkEventName(name: string): HubEventName {
 }
 
 /**
+ * Called wherever a provider is mounted on a hub (the webhook middleware, a socket source): checks
+ * the hub's retention covers the provider's maxAgeMs, and tells the hub's sweeper the provider, so
+ * the payments awaited through it (by this instance or another) can be asked about.
+ */
+export function mountProvider(hub: PaymentHub, provider: AnyPaymentProvider): void {
+  assertRetentionCovers(hub, provider);
+  hub[HUB_INTERNALS].mount(provider);
+}
+
+/**
  * Called wherever a provider is mounted on a hub (the webhook middleware, a socket source): a
  * provider that accepts deliveries up to `maxAgeMs` old needs a hub that remembers processed events
  * for longer, or a genuine old delivery replayed after the store forgot it would be processed again.
@@ -184,5 +204,7 @@ export const HUB_EVENT_NAMES: readonly HubEventName[] = Object.freeze([
   'source.up',
   'source.down',
   'source.error',
+  'awaited.settled',
+  'awaited.overdue',
 ]);
 const HUB_EVENT_SET: ReadonlySet<HubEventName> = new Set([...HUB_EVENT_NAMES, ANY as HubEventName]);

@@ -76,7 +76,7 @@ export type {
   StatusAnswer,
   SweepSchedule,
 } from './provider';
-export { STATUS_LOOKUPS, DEFAULT_SWEEP_SCHEDULE } from './provider';
+export { STATUS_LOOKUPS, DEFAULT_SWEEP_SCHEDULE, statusLookupsOf } from './provider';
 export * from './awaited';
 export { createPaymentHub, HUB_EVENT_NAMES } from './hub';
 export type {

@@ -131,9 +131,7 @@ export interface SweepSchedule {
 
 /** The status answer `fetchStatus` resolves with: the payment's events, why there is none, or null (unknown). */
 export type StatusAnswer<Raw = unknown> =
-  | ReadonlyArray<PaymentEventDraft<Raw>>
-  | NotPaymentEvent
-  | null;
+  ReadonlyArray<PaymentEventDraft<Raw>> | NotPaymentEvent | null;
 
 export interface ProviderDefinition<Raw, Confirmation = undefined> {
   /** Short, stable, kebab-case: it prefixes every event id and store key (`newpay`, `cashy`). */
@@ -209,10 +207,13 @@ export interface PaymentProvider<Raw = unknown, Confirmation = unknown> {
   readonly clockSkewMs?: number;
   readonly ack: { readonly ok: HttpReply; readonly retry: HttpReply };
   fetchStatus?(reference: string, lookup?: StatusLookupContext): Promise<StatusAnswer<Raw>>;
-  /** Which keys `fetchStatus` accepts; empty without a fetchStatus. */
-  readonly statusLookups: readonly StatusLookup[];
+  /**
+   * Which keys `fetchStatus` accepts (defineProvider sets it; absent means `['reference']` when
+   * there is a fetchStatus). Read it with `statusLookupsOf`.
+   */
+  readonly statusLookups?: readonly StatusLookup[];
   /** The sweeper's schedule for this gateway: the definition's `sweep` over core's defaults. */
-  readonly sweep: Readonly<SweepSchedule>;
+  readonly sweep?: Readonly<SweepSchedule>;
 }
 
 let sharedAjv: Ajv | undefined;
@@ -306,6 +307,15 @@ export function defineProvider<Raw, Confirmation = undefined>(
   });
 }
 
+/** The keys a provider's status query accepts: none without a fetchStatus. */
+export function statusLookupsOf(provider: {
+  fetchStatus?: unknown;
+  statusLookups?: readonly StatusLookup[];
+}): readonly StatusLookup[] {
+  if (typeof provider.fetchStatus !== 'function') return [];
+  return provider.statusLookups?.length ? provider.statusLookups : ['reference'];
+}
+
 /** Core's sweeper schedule, for a gateway that declares none: a minute, doubling to 30 minutes. */
 export const DEFAULT_SWEEP_SCHEDULE: Readonly<SweepSchedule> = Object.freeze({
   firstCheckMs: 60_000,
@@ -342,7 +352,12 @@ function checkSweepSchedule(
   const d = DEFAULT_SWEEP_SCHEDULE;
   if (given === undefined) return d;
   const ms = { unit: 'milliseconds', source, provider: true } as const;
-  const firstCheckMs = checkWholeNumber(given.firstCheckMs, d.firstCheckMs, 'sweep.firstCheckMs', ms);
+  const firstCheckMs = checkWholeNumber(
+    given.firstCheckMs,
+    d.firstCheckMs,
+    'sweep.firstCheckMs',
+    ms,
+  );
   const maxIntervalMs = checkWholeNumber(
     given.maxIntervalMs,
     Math.max(d.maxIntervalMs, firstCheckMs),

@@ -4,7 +4,7 @@ import {
   type PaymentHub,
   type ReceiveResult,
 } from '@payhook/core';
-import { assertRetentionCovers } from '@payhook/core/plugin';
+import { mountProvider } from '@payhook/core/plugin';
 import { io, type Socket } from 'socket.io-client';
 import { backoffDelay } from './backoff';
 import {
@@ -93,7 +93,7 @@ export function createLailaolabSource(
     ref.state ? isWatched(ref.state, id) : Promise.resolve(false),
   );
   // Before any socket opens: the hub must remember events longer than a confirmation may be old.
-  assertRetentionCovers(hub, provider);
+  mountProvider(hub, provider);
   const config = resolveSourceOptions(options, resolved.secretKey);
   const watchList = config.watchList ?? createMemoryWatchList({ maxEntries: config.maxWatched });
   const socket: Socket = io(config.url, {

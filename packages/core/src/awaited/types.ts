@@ -138,5 +138,7 @@ export function awaitedKey(
   provider: string,
   ids: { orderId?: string | null; reference?: string | null },
 ): string {
-  return ids.orderId != null ? `${provider}:order:${ids.orderId}` : `${provider}:ref:${ids.reference}`;
+  return ids.orderId != null
+    ? `${provider}:order:${ids.orderId}`
+    : `${provider}:ref:${ids.reference}`;
 }

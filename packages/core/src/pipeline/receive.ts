@@ -1,11 +1,12 @@
 import { ConfigError } from '../errors';
-import type { AnyPaymentProvider, Delivery } from '../provider';
+import { statusLookupsOf, type AnyPaymentProvider, type Delivery } from '../provider';
 import { staleStatusAnswer } from './max-age';
 import { notify } from './notify';
 import { newInboxRef, recordDelivery, type InboxRef } from './record-delivery';
 import { settle } from './settle';
 import { confirmStep, normalizeStep, refused, stepFailed, validateStep, verifyStep } from './steps';
-import type { DeliveryRun, HubState, MaxAgeOverride, ReceiveResult } from './types';
+import { markSettled } from '../awaited/mark';
+import type { DeliveryRun, HubState, ReceiveResult, ReconcileOptions } from './types';
 
 /**
  * The transport-free pipeline, top to bottom: verify → validate → confirm → normalize → (per
@@ -35,7 +36,10 @@ export async function receive(
   }
   const normalized = normalizeStep(state, provider, raw, confirmation, delivery);
   if (!normalized.ok) return record(normalized.result);
-  return record(await settle(state, run, normalized.value, raw, keyIndex));
+  const settled = await settle(state, run, normalized.value, raw, keyIndex);
+  // An awaited payment with its final answer: the sweeper stops asking about it.
+  await markSettled(state, delivery, settled);
+  return record(settled);
 }
 
 /**
@@ -50,26 +54,34 @@ export async function reconcile(
   state: HubState,
   provider: AnyPaymentProvider,
   reference: string,
-  options: MaxAgeOverride = {},
+  options: ReconcileOptions = {},
 ): Promise<ReceiveResult> {
   const fetchStatus = provider.fetchStatus?.bind(provider);
   if (typeof fetchStatus !== 'function')
     throw new ConfigError('provider', `${provider.id} has no status query (fetchStatus)`, {
       source: provider.source,
     });
+  const by = options.by ?? 'reference';
+  const lookups = statusLookupsOf(provider);
+  if (!lookups.includes(by))
+    throw new ConfigError(
+      'by',
+      `${provider.id}'s status query accepts ${lookups.join(', ')}, not ${String(by)}`,
+      { source: provider.source },
+    );
   const delivery: Delivery = {
     body: Buffer.alloc(0),
     headers: {},
     transport: 'status-query',
     receivedAt: new Date(),
-    message: { reference },
+    message: by === 'reference' ? { reference } : { [by]: reference },
   };
   const run: DeliveryRun = { provider, delivery, ref: newInboxRef(state) };
   const record = (result: ReceiveResult): Promise<ReceiveResult> =>
     recordDelivery(state, run, result);
   let found: Awaited<ReturnType<typeof fetchStatus>>;
   try {
-    found = await fetchStatus(reference);
+    found = await fetchStatus(reference, { by });
   } catch (cause) {
     return record(stepFailed(state, provider, 'confirm', cause, delivery));
   }
@@ -80,7 +92,9 @@ export async function reconcile(
     ? undefined
     : staleStatusAnswer(provider, found, Date.now());
   if (stale) return record(refused(state, provider, stale, delivery));
-  return record(await settle(state, run, found, null));
+  const settled = await settle(state, run, found, null);
+  await markSettled(state, delivery, settled);
+  return record(settled);
 }
 
 function unknownPayment(

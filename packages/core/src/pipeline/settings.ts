@@ -7,6 +7,7 @@ import { createMemoryInbox } from '../inbox/memory';
 import type { Inbox } from '../inbox/types';
 import { checkHeaderNames } from '../inbox/redact';
 import type { HubSettings, PaymentHubOptions } from './types';
+import { resolveAwaitedOptions } from '../awaited/options';
 
 /** Every hub option checked at construction: a bad one throws a ConfigError naming it. */
 export function resolveHubOptions(options: PaymentHubOptions): {
@@ -14,6 +15,7 @@ export function resolveHubOptions(options: PaymentHubOptions): {
   store: IdempotencyStore<unknown>;
   logger: Logger;
   inbox: Inbox | undefined;
+  awaited: ReturnType<typeof resolveAwaitedOptions>;
 } {
   const handlerTimeoutMs = positiveInt(options.handlerTimeoutMs, 8_000, 'handlerTimeoutMs');
   const hardTimeoutMs = positiveInt(options.hardTimeoutMs, 60_000, 'hardTimeoutMs');
@@ -55,6 +57,7 @@ export function resolveHubOptions(options: PaymentHubOptions): {
     store: checkStoreDeadline(checkStore(options.store), handlerTimeoutMs),
     logger: checkLogger(options.logger),
     inbox: checkInbox(options.inbox),
+    awaited: resolveAwaitedOptions(options.awaited),
   };
 }
 

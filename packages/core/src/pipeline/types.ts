@@ -2,7 +2,12 @@ import type { ListenerRegistry } from './listeners';
 import type { PaymentEvent, PaymentEventType } from '../events';
 import type { PaymentErrorLike } from '../errors';
 import type { Logger } from '../logger';
-import type { AnyPaymentProvider, Delivery, HttpReply } from '../provider';
+import type { AnyPaymentProvider, Delivery, HttpReply, StatusLookup } from '../provider';
+import type { AwaitedList, AwaitedPayment } from '../awaited/types';
+import type { AwaitedOptions } from '../awaited/options';
+import type { AwaitedState } from '../awaited/state';
+import type { ExpectedPayment } from '../awaited/expect';
+import type { SweepReport } from '../awaited/sweep-report';
 import type { IdempotencyStore, StoreContext } from '../store';
 import type { Inbox } from '../inbox/types';
 import type { HeaderRedaction } from '../inbox/redact';
@@ -59,6 +64,13 @@ export interface NoticeChannels {
   'source.up': [status: SourceStatus];
   'source.down': [status: SourceStatus];
   'source.error': [status: SourceStatus];
+  /** An awaited payment got its final answer (by webhook, socket, status query or replay). */
+  'awaited.settled': [payment: AwaitedPayment];
+  /**
+   * An awaited payment's `until` passed with no final answer (or its only answer was older than
+   * maxAgeMs): not a payment event; the merchant may cancel the order.
+   */
+  'awaited.overdue': [payment: AwaitedPayment];
 }
 
 export type HubChannels<C = object> = PaymentChannels<C> & NoticeChannels;
@@ -155,6 +167,11 @@ export interface PaymentHubOptions<
    * REDACTED_HEADERS and each provider's `secretHeaders`. Checked at construction.
    */
   redactHeaders?: readonly string[];
+  /**
+   * Awaited payments (`hub.expectPayment`): where they live (default: this process's memory) and
+   * how the sweeper asks the gateways about them. Checked at construction.
+   */
+  awaited?: AwaitedOptions;
 }
 
 /**
@@ -169,6 +186,15 @@ export interface MaxAgeOverride {
    * already processed: check your own records first.
    */
   allowOlderThanMaxAge?: boolean;
+}
+
+/** Per call of `hub.reconcile`. */
+export interface ReconcileOptions extends MaxAgeOverride {
+  /**
+   * What `reference` is: the gateway's reference (default) or the merchant's order number, when
+   * the provider's `statusLookups` accepts it.
+   */
+  by?: StatusLookup;
 }
 
 /** `C`: what the store's claims add to the listeners' context (`object`: nothing). */
@@ -195,8 +221,22 @@ export interface PaymentHub<C = object> {
   reconcile(
     provider: AnyPaymentProvider,
     reference: string,
-    options?: MaxAgeOverride,
+    options?: ReconcileOptions,
   ): Promise<ReceiveResult>;
+  /**
+   * Awaits a payment the merchant expects (call it when the order is created): the first of the
+   * webhook, the socket and the sweeper's status query settles it, on the one claim path, and a
+   * payment with no final answer by `until` gets the `awaited.overdue` notice. Throws a ConfigError
+   * when the provider's status query cannot be asked about it (no fetchStatus, or a lookup it does
+   * not accept); rejects with ERR_AWAITED_FULL when the list is full.
+   */
+  expectPayment(provider: AnyPaymentProvider, expected: ExpectedPayment): Promise<AwaitedPayment>;
+  /** Asks now about every awaited payment whose check is due (the timer does it every sweepEveryMs). */
+  sweep(): Promise<SweepReport>;
+  /** Where awaited payments live (the `awaited.list` option, or this process's memory). */
+  readonly awaited: AwaitedList;
+  /** Stops the sweeper and waits for a sweep in progress; the hub still receives deliveries. */
+  close(): Promise<void>;
   /**
    * Runs a stored delivery's bytes and headers through `receive` again, with transport `replay`:
    * verified again, the store deciding whether it is a duplicate. The replay is recorded as its
@@ -240,6 +280,8 @@ export interface HubInternals {
   reject(provider: AnyPaymentProvider, error: PaymentErrorLike, delivery?: Delivery): HttpReply;
   /** Reports on a notice channel (`source.up`, `source.down`, `source.error`...). */
   notify<K extends keyof NoticeChannels>(name: K, ...args: NoticeChannels[K]): void;
+  /** A provider mounted on the hub (see mountProvider): the sweeper can ask about its payments. */
+  mount(provider: AnyPaymentProvider): void;
   /** A plugin's own state on this hub, made by `create` the first time `key` is asked for. */
   pluginState<T>(key: string, create: () => T): T;
 }
@@ -263,6 +305,8 @@ export interface HubState {
   readonly policy: CommitPolicy;
   /** The handler timeout of every dispatch, on one timer (deadlines.ts). */
   readonly deadlines: DeadlineQueue;
+  /** Awaited payments: their list, the sweeper's timer and budgets (awaited/state.ts). */
+  readonly awaited: AwaitedState;
   inFlight: number;
 }
 

@@ -60,7 +60,14 @@ export type {
   PaymentProvider,
   AnyPaymentProvider,
 } from '../provider';
-export { errorReply, assertRetentionCovers, rejectDelivery, notifyHub, pluginState } from '../hub';
+export {
+  errorReply,
+  assertRetentionCovers,
+  mountProvider,
+  rejectDelivery,
+  notifyHub,
+  pluginState,
+} from '../hub';
 export { createGatewayMiddleware, readRawBody } from '../express';
 export type { GatewayMiddleware } from '../express';
 export { requestGateway, isRetryableStatus } from '../http-client';

@@ -87,10 +87,7 @@ export function runAwaitedListConformance<L extends AwaitedList>(
         await list.add(entry(p, 'A-1', { reference: 'T-1' }));
         await list.add(entry(p, null, { reference: 'T-2' }));
         const s = (orderId: string | null, reference: string | null, eventId: string) =>
-          list.settle(
-            { provider: p, orderId, reference },
-            { by: 'webhook', at: at(), eventId },
-          );
+          list.settle({ provider: p, orderId, reference }, { by: 'webhook', at: at(), eventId });
         const byRef = await s(null, 'T-1', 'e1');
         assert.equal(byRef?.state, 'settled');
         assert.equal(byRef?.settledBy, 'webhook');
@@ -135,7 +132,11 @@ export function runAwaitedListConformance<L extends AwaitedList>(
           list.lease(lease('b', { now })),
           list.lease(lease('c', { now })),
         ]);
-        assert.deepEqual([...b!, ...c!].map((e) => e.orderId), ['third'], 'leased twice');
+        assert.deepEqual(
+          [...b!, ...c!].map((e) => e.orderId),
+          ['third'],
+          'leased twice',
+        );
       }),
     );
     h.it(

@@ -1,0 +1,50 @@
+import type { Delivery } from '../provider';
+import type { HubState, ReceiveResult } from '../pipeline/types';
+import { notify } from '../pipeline/notify';
+import type { SettledBy } from './types';
+
+/** Outcomes that are a payment's final answer: its event was processed, now or before. */
+const FINAL: ReadonlySet<ReceiveResult['outcome']> = new Set([
+  'processed',
+  'duplicate',
+  'superseded',
+  'ignored',
+]);
+
+const settledBy = (delivery: Delivery): SettledBy =>
+  delivery.transport === 'socket'
+    ? 'socket'
+    : delivery.transport === 'status-query'
+      ? 'status-query'
+      : delivery.transport === 'replay'
+        ? 'replay'
+        : 'webhook';
+
+/**
+ * After a delivery's events have their final answer, settles the awaited payments they name, so
+ * the sweeper stops asking. A list that cannot be written is reported, never fails the delivery:
+ * the sweeper then asks once more and finds a duplicate.
+ */
+export async function markSettled(
+  hub: HubState,
+  delivery: Delivery,
+  result: ReceiveResult,
+): Promise<void> {
+  const state = hub.awaited;
+  if (!state.active || !FINAL.has(result.outcome)) return;
+  const by = settledBy(delivery);
+  for (const event of result.events) {
+    try {
+      const settled = await state.list.settle(
+        { provider: event.provider, orderId: event.orderId, reference: event.transactionId },
+        { by, at: Date.now(), eventId: event.id },
+      );
+      if (settled) notify(hub, 'awaited.settled', settled);
+    } catch (error) {
+      hub.logger.warn(
+        { err: error, eventId: event.id },
+        'payhook: could not settle an awaited payment',
+      );
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import { GatewayApiError, StoreError, isPaymentError } from '../errors';
+import type { AnyPaymentProvider } from '../provider';
+import { notify } from '../pipeline/notify';
+import { reconcile } from '../pipeline/receive';
+import type { HubState, ReceiveResult } from '../pipeline/types';
+import { createQueryBudget, type QueryBudget } from './budget';
+import { lookupFor, scheduleOf } from './expect';
+import { nextCheckDelay } from './schedule';
+import type { AwaitedState } from './state';
+import { emptySweepReport, type SweepReport } from './sweep-report';
+import type { AwaitedPayment } from './types';
+
+/*
+ * The sweeper: asks the gateway's status API about each awaited payment whose next check has come,
+ * through hub.reconcile, so an answer is processed on the one claim path (a payment its webhook
+ * already delivered is a duplicate there, not a second event). Entries are leased a few at a time,
+ * so an instance that dies mid-sweep holds none for longer than `leaseMs`.
+ */
+
+/** One sweep's working set: the report, and the gateways found down (not asked again this sweep). */
+interface SweepRun {
+  readonly report: SweepReport;
+  readonly down: Set<string>;
+}
+
+/** Outcomes after which the payment has its final answer. */
+const FINAL: ReadonlySet<ReceiveResult['outcome']> = new Set([
+  'processed',
+  'duplicate',
+  'superseded',
+  'ignored',
+]);
+
+/** `hub.sweep()`: one sweep at a time; a call during one gets that one's report. */
+export function sweep(hub: HubState): Promise<SweepReport> {
+  const state = hub.awaited;
+  if (state.closed) return Promise.resolve(emptySweepReport());
+  state.running ??= runSweep(hub, state).finally(() => {
+    state.running = undefined;
+  });
+  return state.running;
+}
+
+/** Starts the timer (once, unref'd: it never keeps a process alive). */
+export function startSweeper(hub: HubState): void {
+  const state = hub.awaited;
+  const every = state.settings.sweepEveryMs;
+  if (state.timer || state.closed || every === 0) return;
+  state.timer = setInterval(() => void sweep(hub).catch(() => undefined), every);
+  state.timer.unref();
+}
+
+/** `hub.close()`: no sweep starts after it; resolves when the one running has finished. */
+export async function stopSweeper(hub: HubState): Promise<void> {
+  const state = hub.awaited;
+  state.closed = true;
+  clearInterval(state.timer);
+  state.timer = undefined;
+  await state.running;
+}
+
+async function runSweep(hub: HubState, state: AwaitedState): Promise<SweepReport> {
+  const run: SweepRun = { report: emptySweepReport(), down: new Set() };
+  const { list, settings, owner } = state;
+  const now = Date.now();
+  await guarded(hub, run, 'purge finished awaited payments', () =>
+    list.purge(now - settings.keepFinishedMs),
+  );
+  // A few at a time: each lease covers the queries about to run, not the whole batch's.
+  while (!state.closed && run.report.leased < settings.batch) {
+    const limit = Math.min(settings.concurrency, settings.batch - run.report.leased);
+    const due = await guarded(hub, run, 'lease due awaited payments', () =>
+      list.lease({ owner, now: Date.now(), leaseMs: settings.leaseMs, limit }),
+    );
+    if (!due || due.length === 0) break;
+    run.report.leased += due.length;
+    await Promise.all(due.map((entry) => checkEntry(hub, state, run, entry)));
+  }
+  return run.report;
+}
+
+/** Runs a list operation; a failure is counted and reported on `error`, never thrown. */
+async function guarded<T>(
+  hub: HubState,
+  run: SweepRun,
+  what: string,
+  op: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await op();
+  } catch (error) {
+    run.report.errors++;
+    hub.logger.warn({ err: error }, `payhook: could not ${what}`);
+    const reported = isPaymentError(error) ? error : new StoreError(`awaited list: ${what}`, error);
+    notify(hub, 'error', reported, {});
+    return undefined;
+  }
+}
+
+function budgetOf(state: AwaitedState, provider: AnyPaymentProvider): QueryBudget {
+  let budget = state.budgets.get(provider.id);
+  if (!budget) {
+    budget = createQueryBudget(scheduleOf(state, provider).queriesPerMinute);
+    state.budgets.set(provider.id, budget);
+  }
+  return budget;
+}
+
+/** Asks about one leased payment (or not: budget spent, gateway down) and decides what comes next. */
+async function checkEntry(
+  hub: HubState,
+  state: AwaitedState,
+  run: SweepRun,
+  entry: AwaitedPayment,
+): Promise<void> {
+  const provider = state.providers.get(entry.provider);
+  const lookup = provider && lookupFor(provider, entry);
+  if (!provider || !lookup) {
+    // Another instance's gateway, not mounted here (yet): left for it, looked at again later.
+    run.report.deferred++;
+    await again(hub, state, run, entry, entry.checks, 'provider not mounted on this instance');
+    return;
+  }
+  if (run.down.has(provider.id) || !budgetOf(state, provider).take(Date.now())) {
+    run.report.deferred++;
+    const why = run.down.has(provider.id) ? 'status API down' : 'status query budget spent';
+    await again(hub, state, run, entry, entry.checks, why, provider);
+    return;
+  }
+  run.report.checked++;
+  const result = await reconcile(hub, provider, lookup.value, {
+    by: lookup.by,
+    allowOlderThanMaxAge: entry.allowOlderThanMaxAge,
+  });
+  await decide(hub, state, run, entry, provider, result);
+}
+
+/** What a status answer means for the awaited payment. */
+async function decide(
+  hub: HubState,
+  state: AwaitedState,
+  run: SweepRun,
+  entry: AwaitedPayment,
+  provider: AnyPaymentProvider,
+  result: ReceiveResult,
+): Promise<void> {
+  const checks = entry.checks + 1;
+  if (FINAL.has(result.outcome) && result.events.length > 0) {
+    run.report[result.outcome === 'processed' ? 'recovered' : 'alreadySettled']++;
+    // The pipeline settled it (markSettled); asked again in case that write failed.
+    const [event] = result.events;
+    await guarded(hub, run, 'settle an awaited payment', () =>
+      state.list.settle(
+        { provider: entry.provider, orderId: entry.orderId, reference: entry.reference },
+        { by: 'status-query', at: Date.now(), eventId: event!.id },
+      ),
+    );
+    return;
+  }
+  if (result.error?.code === 'ERR_DELIVERY_STALE') {
+    // Paid longer ago than maxAgeMs and not allowed for this payment: every later query would be
+    // refused alike, so the merchant is told now (hub.reconcile with allowOlderThanMaxAge takes it).
+    await overdue(hub, state, run, entry, `stale: ${result.error.message}`);
+    return;
+  }
+  const error = result.error;
+  if (error) run.report.errors++;
+  else run.report.waiting++;
+  if (error instanceof GatewayApiError && error.retryable) run.down.add(provider.id);
+  const said = error ? `${error.code}: ${error.message}` : describe(result);
+  await again(hub, state, run, entry, checks, said, provider);
+}
+
+const describe = (result: ReceiveResult): string =>
+  result.outcome === 'unhandled' && result.events.length === 0
+    ? 'unknown to the gateway'
+    : result.outcome;
+
+/**
+ * Schedules the next check: the gateway's backoff after `checks` queries, never past `until` (one
+ * last query is asked at `until`); a payment whose `until` has passed is made overdue instead.
+ */
+async function again(
+  hub: HubState,
+  state: AwaitedState,
+  run: SweepRun,
+  entry: AwaitedPayment,
+  checks: number,
+  lastResult: string,
+  provider?: AnyPaymentProvider,
+): Promise<void> {
+  const now = Date.now();
+  if (now >= entry.until && provider && checks > entry.checks) {
+    await overdue(hub, state, run, entry, lastResult);
+    return;
+  }
+  const schedule = provider ? scheduleOf(state, provider) : undefined;
+  const delay = schedule ? nextCheckDelay(schedule, checks, state.random()) : 60_000;
+  // Not asked (budget, API down): a minute's wait at most, the budget's window.
+  const wait = checks > entry.checks ? delay : Math.min(delay, 60_000);
+  const nextCheckAt = now >= entry.until ? now + wait : Math.min(entry.until, now + wait);
+  await guarded(hub, run, 'reschedule an awaited payment', () =>
+    state.list.reschedule(entry.key, state.owner, { nextCheckAt, checks, lastResult }),
+  );
+}
+
+async function overdue(
+  hub: HubState,
+  state: AwaitedState,
+  run: SweepRun,
+  entry: AwaitedPayment,
+  lastResult: string,
+): Promise<void> {
+  const expired = await guarded(hub, run, 'make an awaited payment overdue', () =>
+    state.list.expire(entry.key, Date.now(), lastResult),
+  );
+  if (!expired) return;
+  run.report.overdue++;
+  notify(hub, 'awaited.overdue', expired);
+}

@@ -115,7 +115,7 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
     reconcile: (provider, reference, opts) => reconcile(state, provider, reference, opts),
     replay: (provider, inboxId, opts) => replay(state, provider, inboxId, opts),
     expectPayment: (provider, expected) => expectPayment(state, provider, expected),
-    sweep: () => sweep(state),
+    sweep: (options) => sweep(state, options),
     awaited: state.awaited.list,
     close: () => stopSweeper(state),
     [HUB_INTERNALS]: internals,

@@ -19,3 +19,4 @@ export type { QueryBudget } from './budget';
 export type { AwaitedOptions } from './options';
 export type { ExpectedPayment } from './expect';
 export type { SweepReport } from './sweep-report';
+export type { SweepOptions } from './sweep';

@@ -126,11 +126,13 @@ function settle(
 
 function takeDue(state: MemoryListState, lease: AwaitedLease): AwaitedPayment[] {
   const due: Held[] = [];
+  const dueBy = lease.dueBy ?? lease.now;
   for (const held of state.held.values())
     if (
       held.entry.state === 'awaiting' &&
-      held.entry.nextCheckAt <= lease.now &&
-      held.leaseUntil <= lease.now
+      held.entry.nextCheckAt <= dueBy &&
+      held.leaseUntil <= lease.now &&
+      (lease.provider === undefined || held.entry.provider === lease.provider)
     )
       due.push(held);
   due.sort((a, b) => a.entry.nextCheckAt - b.entry.nextCheckAt);

@@ -31,14 +31,34 @@ const FINAL: ReadonlySet<ReceiveResult['outcome']> = new Set([
   'ignored',
 ]);
 
-/** `hub.sweep()`: one sweep at a time; a call during one gets that one's report. */
-export function sweep(hub: HubState): Promise<SweepReport> {
+/** What `hub.sweep(options)` asks about. */
+export interface SweepOptions {
+  /** Only this provider's payments (default: every provider's). */
+  provider?: string;
+  /**
+   * Every awaiting payment, due or not (default: only those whose next check has come): e.g. after
+   * a socket reconnects, the payments it may have missed. The gateway's budget still applies.
+   */
+  all?: boolean;
+}
+
+/**
+ * `hub.sweep()`: one sweep at a time; a plain call during one gets that one's report, a call with
+ * options runs after it.
+ */
+export function sweep(hub: HubState, options: SweepOptions = {}): Promise<SweepReport> {
   const state = hub.awaited;
   if (state.closed) return Promise.resolve(emptySweepReport());
-  state.running ??= runSweep(hub, state).finally(() => {
-    state.running = undefined;
-  });
-  return state.running;
+  const plain = options.provider === undefined && !options.all;
+  if (plain && state.running) return state.running;
+  const start = (): Promise<SweepReport> => {
+    const running = runSweep(hub, state, options).finally(() => {
+      if (state.running === running) state.running = undefined;
+    });
+    state.running = running;
+    return running;
+  };
+  return state.running ? state.running.then(start, start) : start();
 }
 
 /** Starts the timer (once, unref'd: it never keeps a process alive). */
@@ -59,7 +79,11 @@ export async function stopSweeper(hub: HubState): Promise<void> {
   await state.running;
 }
 
-async function runSweep(hub: HubState, state: AwaitedState): Promise<SweepReport> {
+async function runSweep(
+  hub: HubState,
+  state: AwaitedState,
+  options: SweepOptions,
+): Promise<SweepReport> {
   const run: SweepRun = { report: emptySweepReport(), down: new Set() };
   const { list, settings, owner } = state;
   const now = Date.now();
@@ -70,7 +94,7 @@ async function runSweep(hub: HubState, state: AwaitedState): Promise<SweepReport
   while (!state.closed && run.report.leased < settings.batch) {
     const limit = Math.min(settings.concurrency, settings.batch - run.report.leased);
     const due = await guarded(hub, run, 'lease due awaited payments', () =>
-      list.lease({ owner, now: Date.now(), leaseMs: settings.leaseMs, limit }),
+      list.lease({ owner, now: Date.now(), leaseMs: settings.leaseMs, limit, ...scope(options) }),
     );
     if (!due || due.length === 0) break;
     run.report.leased += due.length;
@@ -78,6 +102,11 @@ async function runSweep(hub: HubState, state: AwaitedState): Promise<SweepReport
   }
   return run.report;
 }
+
+const scope = (options: SweepOptions): { provider?: string; dueBy?: number } => ({
+  ...(options.provider === undefined ? {} : { provider: options.provider }),
+  ...(options.all ? { dueBy: Number.MAX_SAFE_INTEGER } : {}),
+});
 
 /** Runs a list operation; a failure is counted and reported on `error`, never thrown. */
 async function guarded<T>(

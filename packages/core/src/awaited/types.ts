@@ -70,6 +70,13 @@ export interface AwaitedLease {
   /** The lease lasts `leaseMs` from `now`; past it another sweeper may take the entry. */
   leaseMs: number;
   limit: number;
+  /** Only this provider's entries (default: every provider's). */
+  provider?: string;
+  /**
+   * Entries whose `nextCheckAt` is at or before this time are due (default `now`): a later time
+   * asks early, e.g. every watched payment after a socket reconnects.
+   */
+  dueBy?: number;
 }
 
 export interface AwaitedReschedule {
@@ -113,7 +120,8 @@ export interface AwaitedList {
    */
   settle(match: AwaitedMatch, settlement: AwaitedSettlement): Promise<AwaitedPayment | null>;
   /**
-   * Takes up to `limit` awaiting entries whose `nextCheckAt` has come and whose lease is free
+   * Takes up to `limit` awaiting entries (of `provider`, when given) whose `nextCheckAt` is at or
+   * before `dueBy` (default `now`) and whose lease is free
    * (never taken, or lapsed), soonest first, leasing each to `owner` until `now + leaseMs`. Two
    * sweepers never hold the same entry; an entry whose sweeper died is taken again once its lease lapses.
    */

@@ -8,6 +8,7 @@ import type { AwaitedOptions } from '../awaited/options';
 import type { AwaitedState } from '../awaited/state';
 import type { ExpectedPayment } from '../awaited/expect';
 import type { SweepReport } from '../awaited/sweep-report';
+import type { SweepOptions } from '../awaited/sweep';
 import type { IdempotencyStore, StoreContext } from '../store';
 import type { Inbox } from '../inbox/types';
 import type { HeaderRedaction } from '../inbox/redact';
@@ -231,8 +232,11 @@ export interface PaymentHub<C = object> {
    * not accept); rejects with ERR_AWAITED_FULL when the list is full.
    */
   expectPayment(provider: AnyPaymentProvider, expected: ExpectedPayment): Promise<AwaitedPayment>;
-  /** Asks now about every awaited payment whose check is due (the timer does it every sweepEveryMs). */
-  sweep(): Promise<SweepReport>;
+  /**
+   * Asks now about every awaited payment whose check is due (the timer does it every
+   * sweepEveryMs); `{ provider, all: true }` asks about all of one gateway's, due or not.
+   */
+  sweep(options?: SweepOptions): Promise<SweepReport>;
   /** Where awaited payments live (the `awaited.list` option, or this process's memory). */
   readonly awaited: AwaitedList;
   /** Stops the sweeper and waits for a sweep in progress; the hub still receives deliveries. */

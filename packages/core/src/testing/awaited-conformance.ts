@@ -140,6 +140,32 @@ export function runAwaitedListConformance<L extends AwaitedList>(
       }),
     );
     h.it(
+      "leases one provider's entries only when asked, and entries not yet due with dueBy",
+      withList(async (list, p) => {
+        const now = at();
+        const other = `${p}x`;
+        await list.add(entry(p, 'due', { nextCheckAt: now }));
+        await list.add(entry(p, 'later', { nextCheckAt: now + 60_000 }));
+        await list.add(entry(other, 'due', { nextCheckAt: now }));
+        const mine = await list.lease({ ...lease('a', { now }), provider: p });
+        assert.deepEqual(
+          mine.map((e) => e.key),
+          [awaitedKey(p, { orderId: 'due' })],
+        );
+        const early = await list.lease({
+          ...lease('a', { now }),
+          provider: p,
+          dueBy: now + 60_000,
+        });
+        assert.deepEqual(
+          early.map((e) => e.key),
+          [awaitedKey(p, { orderId: 'later' })],
+        );
+        const rest = await list.lease({ ...lease('b', { now }), provider: other });
+        assert.equal(rest.length, 1);
+      }),
+    );
+    h.it(
       'takes an entry again once its lease lapses (its sweeper died), never before',
       withList(async (list, p) => {
         const now = at();

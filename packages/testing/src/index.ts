@@ -17,6 +17,13 @@ export {
 } from './delivery';
 export type { GatewayDelivery, GatewayName, DeliveryView, RequestLike } from './delivery';
 export { createGatewayFixtures } from './gateways';
+export { startStatusApis } from './status-apis';
+export type {
+  MadePayment,
+  StatusApiGateway,
+  StatusApiSimulator,
+  StatusQueryLog,
+} from './status-apis';
 export type { GatewayFixtures, GatewayFixturesOptions } from './gateways';
 export { createNewpayFixtures } from './newpay';
 export type {

@@ -157,10 +157,19 @@ async function checkEntry(
     return;
   }
   run.report.checked++;
-  const result = await reconcile(hub, provider, lookup.value, {
-    by: lookup.by,
-    allowOlderThanMaxAge: entry.allowOlderThanMaxAge,
-  });
+  let result: ReceiveResult;
+  try {
+    result = await reconcile(hub, provider, lookup.value, {
+      by: lookup.by,
+      allowOlderThanMaxAge: entry.allowOlderThanMaxAge,
+    });
+  } catch (error) {
+    // Not an answer (reconcile reports the gateway's own failures as results): asked again later.
+    run.report.errors++;
+    const said = isPaymentError(error) ? `${error.code}: ${error.message}` : String(error);
+    await again(hub, state, run, entry, entry.checks + 1, said, provider);
+    return;
+  }
   await decide(hub, state, run, entry, provider, result);
 }
 

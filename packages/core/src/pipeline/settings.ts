@@ -57,7 +57,7 @@ export function resolveHubOptions(options: PaymentHubOptions): {
     store: checkStoreDeadline(checkStore(options.store), handlerTimeoutMs),
     logger: checkLogger(options.logger),
     inbox: checkInbox(options.inbox),
-    awaited: resolveAwaitedOptions(options.awaited),
+    awaited: checkAwaitedLease(resolveAwaitedOptions(options.awaited), handlerTimeoutMs),
   };
 }
 
@@ -129,4 +129,21 @@ function checkInbox(inbox: Inbox | false | undefined): Inbox | undefined {
       throw new ConfigError('inbox', `must be false or implement ${op}() (Inbox)`);
   }
   return inbox;
+}
+
+/**
+ * A sweeper's lease covers one status query and the dispatch of its answer, which the gateway's
+ * timeout and handlerTimeoutMs bound: a lease no longer than the handler timeout would lapse while
+ * its holder still waits, and another instance would ask again.
+ */
+function checkAwaitedLease<T extends { settings: { leaseMs: number } }>(
+  awaited: T,
+  handlerTimeoutMs: number,
+): T {
+  if (awaited.settings.leaseMs <= handlerTimeoutMs)
+    throw new ConfigError(
+      'awaited.leaseMs',
+      `(${awaited.settings.leaseMs}) must be longer than handlerTimeoutMs (${handlerTimeoutMs}) plus your gateways' status query timeouts`,
+    );
+  return awaited;
 }

@@ -121,6 +121,41 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER INDEX ${qualified(s, 'inbox_events')} SET (fastupdate = off);
       SELECT gin_clean_pending_list('${qualified(s, 'inbox_events')}'::regclass);`,
   },
+  {
+    // The awaited payments (core's AwaitedList, awaited-list.ts owns its statements): one row per
+    // payment a merchant expects, per list `name`, kept until settled or overdue. Times are epoch
+    // milliseconds (the writers' clocks, as core's type says). The states are core's AWAITED_STATES,
+    // written out: a released migration never changes with the code. `lease_owner`/`lease_until`
+    // are the sweeper's lease; the partial index serves the lease's "awaiting and due" scan and the
+    // awaiting count of add's maxEntries check.
+    version: 7,
+    name: '007_awaited_payments',
+    sql: (s: string) => `
+      CREATE TABLE ${qualified(s, 'awaited_payments')} (
+        name text NOT NULL,
+        key text NOT NULL,
+        provider text NOT NULL,
+        order_id text,
+        reference text,
+        until bigint NOT NULL,
+        created_at bigint NOT NULL,
+        state text NOT NULL DEFAULT 'awaiting' CHECK (state IN ('awaiting', 'settled', 'overdue')),
+        checks integer NOT NULL DEFAULT 0,
+        next_check_at bigint NOT NULL,
+        last_result text,
+        settled_at bigint,
+        settled_by text,
+        event_id text,
+        allow_older boolean NOT NULL DEFAULT false,
+        lease_owner text,
+        lease_until bigint,
+        PRIMARY KEY (name, key)
+      );
+      CREATE INDEX awaited_payments_reference
+        ON ${qualified(s, 'awaited_payments')} (name, provider, reference);
+      CREATE INDEX awaited_payments_due
+        ON ${qualified(s, 'awaited_payments')} (name, next_check_at) WHERE state = 'awaiting';`,
+  },
 ]);
 
 export interface MigrateOptions {

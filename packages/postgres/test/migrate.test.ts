@@ -59,6 +59,7 @@ describe('schema and migrations', () => {
     const applied = results.flatMap((r) => r.applied).sort();
     expect(applied).toEqual(MIGRATIONS.map((m) => m.name).sort());
     expect(await tables(schema)).toEqual([
+      'awaited_payments',
       'inbox',
       'payhook_async_event',
       'processed',

@@ -109,7 +109,7 @@ export interface AwaitedList {
   /**
    * Awaits a payment. An entry already there keeps its state: an awaiting one takes the later
    * `until` and fills in a reference it did not have; a settled or overdue one is returned as it is.
-   * Rejects with a StoreError (code ERR_AWAITED_FULL) when `maxEntries` payments are awaiting:
+   * Rejects with an AwaitedListFullError (code ERR_AWAITED_FULL) when `maxEntries` payments are awaiting:
    * an awaited payment is never dropped to make room.
    */
   add(entry: NewAwaitedPayment): Promise<AwaitedPayment>;
@@ -129,7 +129,8 @@ export interface AwaitedList {
   /** Ends `owner`'s lease with the next check's time; false when the lease is not owner's (any more). */
   reschedule(key: string, owner: string, next: AwaitedReschedule): Promise<boolean>;
   /**
-   * Awaiting → overdue (`until` passed with no final answer). Resolves with the entry when this
+   * Awaiting → overdue (`until` passed with no final answer, at `at`: for logs; purge measures from
+   * `until`). Resolves with the entry when this
    * call made it overdue, null otherwise (settled meanwhile, or already overdue).
    */
   expire(key: string, at: number, lastResult: string | null): Promise<AwaitedPayment | null>;

@@ -322,8 +322,9 @@ async function takeDue(state: ListState, lease: AwaitedLease): Promise<AwaitedPa
     query<Row>(
       `WITH due AS MATERIALIZED (
          SELECT name, key FROM ${table}
-         WHERE name = $1 AND state = 'awaiting' AND next_check_at <= $2
+         WHERE name = $1 AND state = 'awaiting' AND next_check_at <= $6
            AND (lease_until IS NULL OR lease_until <= $2)
+           AND ($7::text IS NULL OR provider = $7)
          ORDER BY next_check_at, key
          LIMIT $3
          FOR UPDATE SKIP LOCKED
@@ -331,7 +332,15 @@ async function takeDue(state: ListState, lease: AwaitedLease): Promise<AwaitedPa
        UPDATE ${table} SET lease_owner = $4, lease_until = $5
        WHERE (name, key) IN (SELECT name, key FROM due)
        RETURNING *`,
-      [state.name, lease.now, lease.limit, lease.owner, lease.now + lease.leaseMs],
+      [
+        state.name,
+        lease.now,
+        lease.limit,
+        lease.owner,
+        lease.now + lease.leaseMs,
+        lease.dueBy ?? lease.now,
+        lease.provider ?? null,
+      ],
     ),
   );
   return rows

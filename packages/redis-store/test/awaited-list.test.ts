@@ -128,6 +128,20 @@ describe('createRedisAwaitedList', () => {
     expect(await two.lease({ owner: 'late', now, leaseMs: 60_000, limit: 100 })).toEqual([]);
   });
 
+  it('a sweeper whose clock is ahead frees no lease for one whose clock is behind', async () => {
+    const list = await open();
+    const now = Date.now();
+    const held = await list.add(entry('A', { nextCheckAt: now }));
+    expect(await list.lease({ owner: 'a', now, leaseMs: 1_000, limit: 1 })).toHaveLength(1);
+    await list.add(entry('C', { nextCheckAt: now - 1_000 }));
+    // 2 s ahead: A's lease has lapsed on this clock, but C is due sooner and the limit is 1.
+    const ahead = await list.lease({ owner: 'b', now: now + 2_000, leaseMs: 60_000, limit: 1 });
+    expect(ahead.map((e) => e.orderId)).toEqual(['C']);
+    expect(await list.lease({ owner: 'c', now: now + 500, leaseMs: 1_000, limit: 10 })).toEqual([]);
+    const lapsed = await list.lease({ owner: 'd', now: now + 1_000, leaseMs: 1_000, limit: 10 });
+    expect(lapsed.map((e) => e.key)).toEqual([held.key]);
+  });
+
   it('survives a restart: a new client on the same prefix and name finds the entry and its lease', async () => {
     const prefix = nextPrefix();
     const before = await open({ prefix, name: 'restart' });

@@ -14,26 +14,28 @@ export const script = (source: string): Script => ({
 });
 
 /**
- * Runs a one-key script by its SHA (or by source, `withSource`), bounded by `timeoutMs`: the
- * client's own settings may queue commands while Redis is away (a client passed in with ioredis
- * defaults), and this bound makes every call settle, so a delivery never hangs.
+ * Runs a script on its key (or keys, which a Cluster needs in one hash slot) by its SHA (or by
+ * source, `withSource`), bounded by `timeoutMs`: the client's own settings may queue commands while
+ * Redis is away (a client passed in with ioredis defaults), and this bound makes every call settle,
+ * so a delivery never hangs.
  */
 export async function evalScript(
   client: Redis | Cluster,
   { sha, source }: Script,
-  key: string,
+  key: string | readonly string[],
   args: string[],
   timeoutMs: number,
   withSource = false,
 ): Promise<unknown> {
+  const keys = typeof key === 'string' ? [key] : key;
   const call = async (): Promise<unknown> => {
-    if (withSource) return client.eval(source, 1, key, ...args);
+    if (withSource) return client.eval(source, keys.length, ...keys, ...args);
     try {
-      return await client.evalsha(sha, 1, key, ...args);
+      return await client.evalsha(sha, keys.length, ...keys, ...args);
     } catch (error) {
       // A fresh server (restart, failover to a replica) has an empty script cache.
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.eval(source, 1, key, ...args);
+      return client.eval(source, keys.length, ...keys, ...args);
     }
   };
   let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,8 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { ConfigError, StoreError } from '@payhook/core';
 import { checkWholeNumber } from '@payhook/core/plugin';
-import { checkGivenClient, closeOwnedClient, createOwnedClient } from './client';
+import { closeOwnedClient, createOwnedClient } from './client';
+import { checkConnection, LIST_NAME, listPrefix } from './list-options';
 import type { RedisStore } from './redis-store';
 import { evalScript, script, waitForReady } from './scripts';
 
@@ -107,8 +108,6 @@ const SCRIPTS = {
   has: script(HAS),
 };
 
-const NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
-
 function checkId(id: unknown, op: string): string {
   if (typeof id !== 'string' || id.length === 0 || id.length > 1024)
     throw new StoreError(
@@ -129,32 +128,10 @@ interface ResolvedWatchListOptions {
   readonly commandTimeoutMs: number;
 }
 
-/** Where the client comes from: exactly one of a store, a client and a URL. */
-function checkConnection(options: RedisWatchListOptions): void {
-  const { store, url } = options;
-  const sources = [store, options.client, url].filter((v) => v !== undefined).length;
-  if (sources > 1)
-    throw new ConfigError('store', '(or client, or url): give only one of them', {
-      source: SOURCE,
-    });
-  if (sources === 0)
-    throw new ConfigError('store', 'or client or url is required', { source: SOURCE });
-  if (store !== undefined && (!store || !store.client || typeof store.prefix !== 'string'))
-    throw new ConfigError('store', 'must come from createRedisStore()', { source: SOURCE });
-  if (url !== undefined && (typeof url !== 'string' || url.length === 0))
-    throw new ConfigError('url', 'must be a redis:// or rediss:// URL', { source: SOURCE });
-  checkGivenClient(store?.client ?? options.client, SOURCE);
-}
-
 /** The sorted set's key, from the store's prefix (or `prefix`) and `name`. */
 function watchListKey(options: RedisWatchListOptions): string {
-  const { store } = options;
-  if (store !== undefined && options.prefix !== undefined && options.prefix !== store.prefix)
-    throw new ConfigError('prefix', "is the store's when store is given", { source: SOURCE });
-  const prefix = store?.prefix ?? options.prefix;
-  if (typeof prefix !== 'string' || prefix.length === 0)
-    throw new ConfigError('prefix', 'is required, e.g. "payhook:shop-1:"', { source: SOURCE });
-  if (typeof options.name !== 'string' || !NAME.test(options.name))
+  const prefix = listPrefix(options, SOURCE);
+  if (typeof options.name !== 'string' || !LIST_NAME.test(options.name))
     throw new ConfigError('name', 'must be 1-100 of [A-Za-z0-9_.:-], e.g. "lailaolab"', {
       source: SOURCE,
     });
@@ -167,7 +144,7 @@ function resolveWatchListOptions(options: RedisWatchListOptions): ResolvedWatchL
     throw new ConfigError('options', 'must be an object with store, client or url, and name', {
       source: SOURCE,
     });
-  checkConnection(options);
+  checkConnection(options, SOURCE);
   const key = watchListKey(options);
   const maxEntries = checkWholeNumber(options.maxEntries, 10_000, 'maxEntries', { source: SOURCE });
   const commandTimeoutMs = checkWholeNumber(options.commandTimeoutMs, 1_000, 'commandTimeoutMs', {

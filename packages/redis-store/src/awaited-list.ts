@@ -258,7 +258,11 @@ async function lease(state: AwaitedListState, request: AwaitedLease): Promise<Aw
   const until = whole('lease', request.now + request.leaseMs, 'now + leaseMs');
   const limit = whole('lease', request.limit, 'limit', 0);
   if (limit === '0') return [];
-  return ((await run(state, 'lease', [now, until, owner, limit])) as string[]).map(fromStored);
+  const dueBy = request.dueBy === undefined ? now : whole('lease', request.dueBy, 'dueBy');
+  const provider =
+    request.provider === undefined ? '' : text('lease', request.provider, 'provider');
+  const args = [now, until, owner, limit, dueBy, provider];
+  return ((await run(state, 'lease', args)) as string[]).map(fromStored);
 }
 
 async function reschedule(

@@ -101,7 +101,7 @@ free(e)
 redis.call('ZADD', settled, e.settledAt, e.key)
 return save(e)`;
 
-// ARGV: now, leaseUntil, owner, limit. Lapsed leases (on this caller's clock) first go back among
+// ARGV: now, leaseUntil, owner, limit, dueBy, provider ('' for any). Lapsed leases (on this caller's clock) first go back among
 // the due, so the take below sees every free entry in nextCheckAt order.
 const LEASE = `
 local now = tonumber(ARGV[1])
@@ -110,20 +110,25 @@ for _, key in ipairs(redis.call('ZRANGEBYSCORE', leased, '-inf', ARGV[1])) do
   local e = load(key)
   if e then redis.call('ZADD', due, e.nextCheckAt, key) end
 end
-local taken, limit = {}, tonumber(ARGV[4])
+local taken, limit, provider, skipped = {}, tonumber(ARGV[4]), ARGV[6], 0
 while #taken < limit do
-  local keys = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[1], 'LIMIT', 0, limit - #taken)
+  local keys = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[5], 'LIMIT', skipped, limit - #taken)
   if #keys == 0 then break end
   for _, key in ipairs(keys) do
-    redis.call('ZREM', due, key)
     local e = load(key)
-    if e and tonumber(e.leaseUntil) > now then
-      -- Put back by a sweeper whose clock is ahead of this one's: still held on this clock.
-      redis.call('ZADD', leased, e.leaseUntil, key)
-    elseif e then
-      e.leaseOwner, e.leaseUntil = ARGV[3], ARGV[2]
-      redis.call('ZADD', leased, ARGV[2], key)
-      taken[#taken + 1] = save(e)
+    if e and provider ~= '' and e.provider ~= provider then
+      -- Another gateway's entry: left in place, stepped over.
+      skipped = skipped + 1
+    else
+      redis.call('ZREM', due, key)
+      if e and tonumber(e.leaseUntil) > now then
+        -- Put back by a sweeper whose clock is ahead of this one's: still held on this clock.
+        redis.call('ZADD', leased, e.leaseUntil, key)
+      elseif e then
+        e.leaseOwner, e.leaseUntil = ARGV[3], ARGV[2]
+        redis.call('ZADD', leased, ARGV[2], key)
+        taken[#taken + 1] = save(e)
+      end
     end
   end
 end

@@ -1,6 +1,7 @@
 import {
   ProviderConfigError,
   type PaymentHub,
+  type StatusLookup,
   type PaymentProvider,
   type ReceiveResult,
   type WebhookMiddleware,
@@ -46,6 +47,24 @@ export const LAILAOLAB_ACK: { ok: ReplyInit; retry: ReplyInit } = {
 };
 
 /**
+ * When the awaited-payment sweeper asks the status API. The socket has no replay (a message missed
+ * while disconnected never comes again), the webhook is unsigned (every outcome is confirmed by a
+ * status query anyway) and nothing is said of its retries
+ * (https://payment-doc.lailaolab.com/v1/connect-subscription/debit-subscription): the status
+ * query is the one dependable way to hear of a payment, so a first check 30 s after the payment is
+ * awaited and at least every 5 minutes after that (core's: 60 s, doubling to 30 minutes).
+ */
+const LAILAOLAB_SWEEP = Object.freeze({ firstCheckMs: 30_000, maxIntervalMs: 5 * 60_000 });
+
+/**
+ * The status API answers by the gateway's transactionId only
+ * (`GET /v1/api/payment/check-transaction/status/{transactionId}`,
+ * https://payment-doc.lailaolab.com/v1/check-transaction-status): there is no lookup by the
+ * merchant's order number, so the hub must not ask by one.
+ */
+const LAILAOLAB_LOOKUPS: readonly StatusLookup[] = ['reference'];
+
+/**
  * The Lailaolab (PhaJay) provider. Socket deliveries (`transport: 'socket'`, empty body, decoded
  * `message`) come through the secret channel; webhook deliveries (JSON body) carry no signature.
  * Its `confirm` step asks the status API about every payment outcome of the webhook, and of the
@@ -85,7 +104,12 @@ export function buildProvider(resolved: ResolvedOptions, isAwaited?: IsAwaited):
         confirmation,
       }),
     ack: LAILAOLAB_ACK,
-    async fetchStatus(transactionId) {
+    async fetchStatus(transactionId, asked) {
+      // statusLookups says 'reference' only: another lookup is a caller's bug, refused unasked.
+      if (asked !== undefined && asked?.by !== 'reference')
+        throw new TypeError(
+          `${SOURCE}: the status API looks up a transactionId only, not by ${String(asked?.by)}`,
+        );
       // Always a fresh answer: the sweep asks because the record may have changed.
       const result = await client.check(transactionId);
       if (!result.found) return null;
@@ -96,6 +120,8 @@ export function buildProvider(resolved: ResolvedOptions, isAwaited?: IsAwaited):
       });
       return Array.isArray(drafts) ? drafts.map((d) => ({ ...d, raw: result.response })) : drafts;
     },
+    statusLookups: LAILAOLAB_LOOKUPS,
+    sweep: LAILAOLAB_SWEEP,
   });
 }
 

@@ -279,6 +279,31 @@ describe('status API client and fetchStatus', () => {
     });
     expect(sim.apiRequests.length).toBe(before);
   });
+
+  it('looks up by transactionId only: a lookup by order number is a TypeError, with no request', async () => {
+    const provider = createLailaolabProvider({ secretKey: SECRET, apiBase: sim.apiBase });
+    sim.createTransaction({ transactionId: 'S-ORDER', amount: 100, orderNo: 'O-42' });
+    sim.pay('S-ORDER', { emit: false });
+    const before = sim.apiRequests.length;
+    const error = await provider.fetchStatus!('O-42', { by: 'orderId' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/transactionId only/);
+    expect(sim.apiRequests.length).toBe(before);
+    // By reference, named or not, it asks as before.
+    expect(await provider.fetchStatus!('S-ORDER', { by: 'reference' })).toMatchObject([
+      { id: 'S-ORDER:completed', orderId: 'O-42' },
+    ]);
+  });
+
+  it('declares the reference lookup only, and a sweep schedule for a socket without replay', () => {
+    const provider = createLailaolabProvider({ secretKey: SECRET, apiBase: sim.apiBase });
+    expect(provider.statusLookups).toEqual(['reference']);
+    expect(provider.sweep).toEqual({
+      firstCheckMs: 30_000,
+      maxIntervalMs: 300_000,
+      queriesPerMinute: 60,
+    });
+  });
 });
 
 describe('backoff', () => {

@@ -15,6 +15,16 @@ import { createFetchStatus } from './query';
 import { NEWPAY_PROVIDER_ID, newpayCallbackSchema, SOURCE, type NewpayCallback } from './schema';
 import { verifyCallbackBody } from './verify';
 
+/**
+ * When the awaited-payment sweeper asks uniQueryPay. NewPay retries a callback 3 times and stops
+ * (v2: after 10 s, 5 min and 30 min; v1: every 5 min: NewPay's API documentation,
+ * https://newpay-api-document.gitbook.io/newpay-api-document/). A first check a minute after the
+ * payment is awaited spares a query when the callback or its 10 s retry came; the cap of 10
+ * minutes (core's is 30) keeps asking at least that often once NewPay's retries are over (~35
+ * min), when the query is the only way left to hear of the payment.
+ */
+const NEWPAY_SWEEP = Object.freeze({ firstCheckMs: 60_000, maxIntervalMs: 10 * 60_000 });
+
 /** The NewPay provider: v1 and v2 payment and refund callbacks, SHA256withRSA. */
 export function createNewpayProvider(
   options: NewpayProviderOptions,
@@ -38,6 +48,10 @@ export function createNewpayProvider(
       retry: { status: 500, body: { transResult: 'FAIL' } },
     },
     fetchStatus: query ? createFetchStatus({ verifier, timeZone, ...query }) : undefined,
+    // uniQueryPay takes either order number (query.ts), so an order the merchant awaits by its own
+    // number can be asked about before NewPay's number is known.
+    statusLookups: query ? ['reference', 'orderId'] : undefined,
+    sweep: NEWPAY_SWEEP,
   });
 }
 

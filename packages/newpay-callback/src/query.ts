@@ -1,4 +1,9 @@
-import { GatewayApiError, isPaymentError, StatusMismatchError } from '@payhook/core';
+import {
+  GatewayApiError,
+  isPaymentError,
+  StatusMismatchError,
+  type StatusLookup,
+} from '@payhook/core';
 import {
   formatFieldProblems,
   getAjv,
@@ -25,25 +30,50 @@ export interface QueryConfig extends ResolvedQuery {
   timeZone: string;
 }
 
-type FetchStatus = (reference: string) => Promise<NormalizeResult<NewpayCallback> | null>;
+type FetchStatus = (
+  key: string,
+  lookup?: { by: StatusLookup },
+) => Promise<NormalizeResult<NewpayCallback> | null>;
 type DataValidator = ReturnType<ReturnType<typeof getAjv>['compile']>;
 
 const apiError = (message: string, extra: ConstructorParameters<typeof GatewayApiError>[1] = {}) =>
   new GatewayApiError(`uniQueryPay: ${message}`, { source: SOURCE, ...extra });
 
 /**
- * v2 `uniQueryPay` by newpayOrderNo (NewPay GitBook 5.2 "Query Order"). The answer's `data` is
- * signed like a callback and is verified with the platform key before it is believed.
+ * The uniQueryPay field a key goes in, which the answer's `data` must then echo: `uniQueryPay`
+ * takes `newpayOrderNo` or `mchOrderNo`, "one of the two order numbers is required" (NewPay GitBook
+ * 5.2 "Query Order", https://newpay-api-document.gitbook.io/newpay-api-document/). So the hub can
+ * ask about a payment it awaits by the merchant's order number, before it knows NewPay's.
+ */
+const LOOKUP_FIELDS = { reference: 'newpayOrderNo', orderId: 'mchOrderNo' } as const;
+type LookupField = (typeof LOOKUP_FIELDS)[StatusLookup];
+
+/** The field for `lookup` (none: by reference, core's contract); anything else is a caller's bug. */
+function lookupField(lookup: { by: StatusLookup } | undefined): LookupField {
+  // A JavaScript caller's null or other word is refused rather than read as a reference.
+  const by: unknown = lookup === undefined ? 'reference' : lookup?.by;
+  if (by !== 'reference' && by !== 'orderId')
+    throw new TypeError(
+      `${SOURCE}: fetchStatus looks up by 'reference' or 'orderId', not ${String(by)}`,
+    );
+  return LOOKUP_FIELDS[by];
+}
+
+/**
+ * v2 `uniQueryPay` by newpayOrderNo, or by mchOrderNo when `lookup.by` is 'orderId' (NewPay GitBook
+ * 5.2 "Query Order"). The answer's `data` is signed like a callback and is verified with the
+ * platform key before it is believed.
  */
 export function createFetchStatus(config: QueryConfig): FetchStatus {
   const validateData = getAjv().compile(v2PaymentDataSchema);
   const url = `${config.baseUrl.replace(/\/+$/, '')}/uniQueryPay`;
-  return async (reference) => {
-    if (typeof reference !== 'string' || reference.length === 0) {
-      throw new TypeError(`${SOURCE}: fetchStatus needs a newpayOrderNo`);
+  return async (key, lookup) => {
+    const field = lookupField(lookup);
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new TypeError(`${SOURCE}: fetchStatus needs a ${field}`);
     }
     const body = signUniQueryPayRequest(
-      { appId: config.verifier.appId, mchId: config.mchId, newpayOrderNo: reference },
+      { appId: config.verifier.appId, mchId: config.mchId, [field]: key },
       config.merchantPrivateKey,
     );
     const response = await requestGateway(url, {
@@ -53,7 +83,7 @@ export function createFetchStatus(config: QueryConfig): FetchStatus {
       source: SOURCE,
     });
     const receivedAt = new Date();
-    const raw = readAnswer(response, reference, config.verifier, validateData);
+    const raw = readAnswer(response, { field, key }, config.verifier, validateData);
     if (raw === null) return null;
     try {
       // No age check here: we asked, and an old paytime is the answer about an old payment.
@@ -71,12 +101,12 @@ export function createFetchStatus(config: QueryConfig): FetchStatus {
 }
 
 /**
- * The answer about `reference`, verified and checked, as a v2 callback; null when NewPay has no
- * data for it. Anything else (an HTTP error, a refusal, a bad signature, another order) throws.
+ * The answer about `asked`, verified and checked, as a v2 callback; null when NewPay has no data
+ * for it. Anything else (an HTTP error, a refusal, a bad signature, another order) throws.
  */
 function readAnswer(
   response: GatewayResponse,
-  reference: string,
+  asked: { field: LookupField; key: string },
   verifier: VerifierConfig,
   validateData: DataValidator,
 ): NewpayV2Callback<NewpayV2PaymentData> | null {
@@ -111,9 +141,11 @@ function readAnswer(
     throw apiError(`unexpected answer: ${problems}`, { httpStatus });
   }
   const data = lossless.data as unknown as NewpayV2PaymentData;
-  if (data.newpayOrderNo !== reference) {
+  // The field asked by: an answer by mchOrderNo names the newpayOrderNo we did not know yet.
+  const answered = data[asked.field];
+  if (answered !== asked.key) {
     throw new StatusMismatchError(
-      `uniQueryPay: asked about ${reference}, NewPay answered about ${data.newpayOrderNo}`,
+      `uniQueryPay: asked about ${asked.field} ${asked.key}, NewPay answered about ${asked.field} ${String(answered ?? '(none)')}`,
       SOURCE,
     );
   }

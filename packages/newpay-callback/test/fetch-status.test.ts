@@ -22,13 +22,15 @@ interface FakeNewpay {
   url: string;
   requests: Array<Record<string, unknown>>;
   orders: Map<string, SignParams>;
+  /** When set, answered to every query whatever it asks: a gateway answering about another order. */
+  misanswer?: SignParams;
   answerKey: KeyObject;
   status: number;
   close(): Promise<void>;
 }
 
 async function startFakeNewpay(registeredMerchantKey: KeyObject): Promise<FakeNewpay> {
-  const fake = {
+  const fake: Omit<FakeNewpay, 'url' | 'close'> = {
     requests: [] as Array<Record<string, unknown>>,
     orders: new Map<string, SignParams>(),
     answerKey: keys.platform.privateKey,
@@ -56,7 +58,12 @@ async function startFakeNewpay(registeredMerchantKey: KeyObject): Promise<FakeNe
           '{"success":false,"code":"SIGN_ERROR","message":"sign verify error","timestamp":1735873200000,"data":null}',
         );
       }
-      const order = fake.orders.get(request.newpayOrderNo ?? '');
+      // Either order number, as uniQueryPay takes (GitBook 5.2): the merchant's is searched for.
+      const order =
+        fake.misanswer ??
+        (request.newpayOrderNo
+          ? fake.orders.get(request.newpayOrderNo)
+          : [...fake.orders.values()].find((o) => o.mchOrderNo === request.mchOrderNo));
       if (!order) {
         return reply(
           200,
@@ -200,7 +207,78 @@ describe('fetchStatus (v2 uniQueryPay)', () => {
     expect(error.retryable).toBe(true);
   });
 
-  it('is absent when no query options are given', () => {
-    expect(createNewpayProvider(providerOptions()).fetchStatus).toBeUndefined();
+  it('is absent when no query options are given, and so are its lookups', () => {
+    const bare = createNewpayProvider(providerOptions());
+    expect(bare.fetchStatus).toBeUndefined();
+    expect(bare.statusLookups).toEqual([]);
+  });
+});
+
+describe('fetchStatus by the merchant order number (mchOrderNo)', () => {
+  let fake: FakeNewpay;
+  beforeEach(async () => {
+    fake = await startFakeNewpay(keys.merchant.publicKey);
+    fake.orders.set('NP20250102000000123', v2Payment());
+  });
+  afterEach(() => fake.close());
+
+  const provider = () =>
+    createNewpayProvider(
+      providerOptions({
+        query: { mchId: 'MCH001', merchantPrivateKey: keys.merchant.privateKey, baseUrl: fake.url },
+      }),
+    );
+
+  it("sends mchOrderNo (no newpayOrderNo) and returns the payment with NewPay's number", async () => {
+    const result = await provider().fetchStatus!('M20250102001', { by: 'orderId' });
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]).toMatchObject({
+      appId: '6',
+      mchId: 'MCH001',
+      mchOrderNo: 'M20250102001',
+    });
+    expect(fake.requests[0]).not.toHaveProperty('newpayOrderNo');
+    expect(result).toEqual([
+      expect.objectContaining({
+        id: 'NP20250102000000123:completed',
+        type: 'payment.completed',
+        orderId: 'M20250102001',
+        transactionId: 'NP20250102000000123',
+        verification: 'status-query',
+      }),
+    ]);
+  });
+
+  it('by reference, explicitly, sends newpayOrderNo as before', async () => {
+    const result = await provider().fetchStatus!('NP20250102000000123', { by: 'reference' });
+    expect(fake.requests[0]).toMatchObject({ newpayOrderNo: 'NP20250102000000123' });
+    expect(fake.requests[0]).not.toHaveProperty('mchOrderNo');
+    expect(result).toEqual([expect.objectContaining({ orderId: 'M20250102001' })]);
+  });
+
+  it('an unknown order number is null', async () => {
+    expect(await provider().fetchStatus!('M-NOPE', { by: 'orderId' })).toBeNull();
+  });
+
+  it('an answer about another mchOrderNo is a StatusMismatchError', async () => {
+    // Genuinely signed by the platform key, about the merchant's order M20250102001.
+    fake.misanswer = v2Payment();
+    const error = await provider().fetchStatus!('M-ASKED', { by: 'orderId' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StatusMismatchError);
+  });
+
+  it('an unknown lookup is a TypeError before any request', async () => {
+    await expect(provider().fetchStatus!('M20250102001', { by: 'phone' } as never)).rejects.toThrow(
+      TypeError,
+    );
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("declares both lookups, and a sweep schedule for NewPay's three retries", () => {
+    const p = provider();
+    expect(p.statusLookups).toEqual(['reference', 'orderId']);
+    expect(p.sweep).toEqual({ firstCheckMs: 60_000, maxIntervalMs: 600_000, queriesPerMinute: 60 });
   });
 });

@@ -1,4 +1,10 @@
-import { PayloadError, type PaymentHub, type PaymentProvider } from '@payhook/core';
+import {
+  PayloadError,
+  StatusMismatchError,
+  type PaymentHub,
+  type PaymentProvider,
+  type StatusLookup,
+} from '@payhook/core';
 import {
   createGatewayMiddleware,
   defineProvider,
@@ -18,6 +24,16 @@ import { SOURCE, cashyWebhookSchema, type CashyPayinWebhook } from './schema';
 import { verifyWebhook } from './verify';
 
 export const PAYIN_PROVIDER_ID = 'cashy';
+
+/**
+ * When the awaited-payment sweeper asks /api/payInQuery. Cashy retries a webhook 1, 2, 4 … 512
+ * minutes after the first attempt, 10 times over about 17 h (its payin page,
+ * https://docs.cashypro.com/en_us/<country>/payin.html): a first check 2 minutes after the
+ * payment is awaited spares a query when the webhook or its 1-minute retry came. The cap of 30
+ * minutes keeps asking through Cashy's 4- and 8-hour gaps between late retries, when the query is
+ * the faster way to hear of the payment.
+ */
+const CASHY_SWEEP = Object.freeze({ firstCheckMs: 2 * 60_000, maxIntervalMs: 30 * 60_000 });
 
 /**
  * The Cashy payin provider: webhooks signed `MD5(raw body + apiKey)` in the `Sign` header, the
@@ -51,20 +67,36 @@ export function createPayinProvider(
       retry: { status: 500, body: 'FAIL' },
     },
     fetchStatus: client
-      ? (orderNo: string) => fetchOrder(client, provider, settings, orderNo)
+      ? (key: string, lookup?: { by: StatusLookup }) =>
+          fetchOrder(client, provider, settings, key, lookup)
       : undefined,
+    // /api/payInQuery takes either order number (fetchOrder): an order the merchant awaits by its
+    // own number can be asked about before Cashy's orderNo is known.
+    statusLookups: client ? ['reference', 'orderId'] : undefined,
+    sweep: CASHY_SWEEP,
   });
   return provider;
 }
 
-/** fetchStatus: the /api/payInQuery order, held to the webhook's schema, as its event. */
+/**
+ * fetchStatus: the /api/payInQuery order, held to the webhook's schema, as its event. The query
+ * takes `mchOrderNo` or `orderNo` ("First use orderNo",
+ * https://docs.cashypro.com/en_us/col/other-query.html): Cashy's orderNo for a reference, the
+ * merchant's mchOrderNo for `lookup.by` 'orderId'. The answer must name the number asked by.
+ */
 async function fetchOrder(
   client: PayinClient,
   provider: PaymentProvider<CashyPayinWebhook>,
   settings: PayinSettings,
-  orderNo: string,
+  key: string,
+  lookup: { by: StatusLookup } | undefined,
 ) {
-  const order = await client.queryPayin({ orderNo });
+  const field = lookupField(lookup);
+  if (typeof key !== 'string' || key.length === 0)
+    throw new TypeError(`${SOURCE}: fetchStatus needs an ${field}`);
+  const order = await client.queryPayin(
+    field === 'orderNo' ? { orderNo: key } : { mchOrderNo: key },
+  );
   const problems = provider.validate(order);
   if (problems) {
     throw new PayloadError(
@@ -72,7 +104,26 @@ async function fetchOrder(
       { source: SOURCE, fields: problems },
     );
   }
+  // A PATCH order has its own mchOrderNo (the original's plus a serial), so this compares the
+  // number asked by, not the event's orderId.
+  if (order[field] !== key) {
+    throw new StatusMismatchError(
+      `/api/payInQuery: asked about ${field} ${key}, Cashy answered about ${field} ${order[field]}`,
+      SOURCE,
+    );
+  }
   return normalizeOrder(order, settings, new Date(), 'status-query');
+}
+
+/** The query field for `lookup` (none: by reference, core's contract); anything else is a bug. */
+function lookupField(lookup: { by: StatusLookup } | undefined): 'orderNo' | 'mchOrderNo' {
+  // A JavaScript caller's null or other word is refused rather than read as a reference.
+  const by: unknown = lookup === undefined ? 'reference' : lookup?.by;
+  if (by === 'reference') return 'orderNo';
+  if (by === 'orderId') return 'mchOrderNo';
+  throw new TypeError(
+    `${SOURCE}: fetchStatus looks up by 'reference' or 'orderId', not ${String(by)}`,
+  );
 }
 
 /** The Express middleware for Cashy's async payin webhook: `app.use('/webhooks/cashy', ...)`. */

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPaymentHub, GatewayApiError, type PaymentEvent } from '@payhook/core';
+import {
+  createPaymentHub,
+  GatewayApiError,
+  StatusMismatchError,
+  type PaymentEvent,
+} from '@payhook/core';
 import { createPayinClient, createPayinProvider, type PayinClient } from '../src';
 import { API_KEY, MERCHANT_ID, OTHER_KEY } from './fixtures';
 
@@ -331,6 +336,63 @@ describe('createPayinProvider: fetchStatus uses queryPayin', () => {
     expect(events.map((e) => [e.id, e.orderId, e.verification])).toEqual([
       ['cashy:PAYIN8231497473279467522:completed', 'M1656752128806', 'status-query'],
     ]);
+  });
+
+  it('by orderId sends mchOrderNo (no orderNo) and returns the order as its event', async () => {
+    const result = await provider().fetchStatus!('M1656752128806', { by: 'orderId' });
+    expect(cashy.received[0]!.json).toEqual({
+      mchOrderNo: 'M1656752128806',
+      nonceStr: expect.any(String),
+    });
+    expect(result).toEqual([
+      expect.objectContaining({
+        id: 'PAYIN8231497473279467520:completed',
+        type: 'payment.completed',
+        orderId: 'M1656752128806',
+        transactionId: 'PAYIN8231497473279467520',
+        verification: 'status-query',
+      }),
+    ]);
+  });
+
+  it('by reference, explicitly, sends orderNo (no mchOrderNo) as without a lookup', async () => {
+    const result = await provider().fetchStatus!('PAYIN8231497473279467521', { by: 'reference' });
+    expect(cashy.received[0]!.json).toEqual({
+      orderNo: 'PAYIN8231497473279467521',
+      nonceStr: expect.any(String),
+    });
+    expect(result).toEqual({ kind: 'pending', reason: 'orderStatus PAYING' });
+  });
+
+  it('an answer about another order is a StatusMismatchError, by orderId or by reference', async () => {
+    const other = `{"msg":"SUCCESS","code":200,"data":${ORDERS.PAYIN8231497473279467520}}`;
+    cashy.override.push({ status: 200, body: other }, { status: 200, body: other });
+    await expect(
+      provider().fetchStatus!('M1656752128807', { by: 'orderId' }),
+    ).rejects.toBeInstanceOf(StatusMismatchError);
+    await expect(provider().fetchStatus!('PAYIN8231497473279467521')).rejects.toBeInstanceOf(
+      StatusMismatchError,
+    );
+  });
+
+  it('a lookup it does not know is a TypeError before any request', async () => {
+    await expect(
+      provider().fetchStatus!('M1656752128806', { by: 'phone' } as never),
+    ).rejects.toThrow(TypeError);
+    expect(cashy.received).toHaveLength(0);
+  });
+
+  it("declares both lookups and a sweep schedule fitted to Cashy's retries", () => {
+    const p = provider();
+    expect(p.statusLookups).toEqual(['reference', 'orderId']);
+    expect(p.sweep).toEqual({
+      firstCheckMs: 120_000,
+      maxIntervalMs: 1_800_000,
+      queriesPerMinute: 60,
+    });
+    expect(createPayinProvider({ merchantId: MERCHANT_ID, apiKey: API_KEY }).statusLookups).toEqual(
+      [],
+    );
   });
 
   it('with several apiKeys (a rotation), API requests are signed with the first', async () => {

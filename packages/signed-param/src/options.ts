@@ -131,5 +131,6 @@ export function readQueryConfig(
     merchantKey: key,
     country: settings.country,
     timeoutMs: checkPositiveMs(queryTimeoutMs, 10_000, 'queryTimeoutMs', SOURCE),
+    orderIdPrefix: settings.orderIdPrefix,
   };
 }

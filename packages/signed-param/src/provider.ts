@@ -29,6 +29,15 @@ export const ACK_OK = Object.freeze({ code: 10000, message: 'Success' });
 /** Anything else makes the platform deliver again; this body says why. */
 export const ACK_RETRY = Object.freeze({ code: 50300, message: 'Retry later' });
 
+/**
+ * When the awaited-payment sweeper asks the payment query. No page of the platform's docs gives a
+ * retry schedule for notifications (neither the notification pages cited above nor the query's,
+ * https://docs.paycools.com/en/v2/Payment/CollectionStatus.html), so a lost notification may
+ * never come again: a first check a minute after the payment is awaited, then at least every 10
+ * minutes (core's cap is 30), since the query may be the only way to hear of the payment.
+ */
+const PLATFORM_SWEEP = Object.freeze({ firstCheckMs: 60_000, maxIntervalMs: 10 * 60_000 });
+
 /** The "Platform" provider: `{param, sign}` notifications, SHA256withRSA over the param text. */
 export function createSignedParamProvider(
   options: SignedParamOptions,
@@ -61,6 +70,9 @@ export function createSignedParamProvider(
           normalizeQueryData(data, settings, receivedAt),
         )
       : undefined,
+    // The payment query takes mchOrderId or transactionId (query.ts).
+    statusLookups: query ? ['reference', 'orderId'] : undefined,
+    sweep: PLATFORM_SWEEP,
   });
 }
 

@@ -1,4 +1,4 @@
-import { GatewayApiError, StatusMismatchError } from '@payhook/core';
+import { GatewayApiError, StatusMismatchError, type StatusLookup } from '@payhook/core';
 import {
   formatFieldProblems,
   getAjv,
@@ -27,6 +27,8 @@ export interface PaymentQueryConfig {
   merchantKey: KeyObject;
   country: CountryCode;
   timeoutMs: number;
+  /** The mount's `orderIdPrefix`: a lookup by order number outside it is refused. */
+  orderIdPrefix: string | undefined;
 }
 
 type Result = ReadonlyArray<PaymentEventDraft<SignedParamRaw>> | NotPaymentEvent | null;
@@ -36,21 +38,23 @@ const RETRYABLE_CODES = new Set(['21020']);
 
 /**
  * fetchStatus: `POST {baseUrl}/open-api/payment/query` with `{appId, param, sign}`, param
- * `{transactionId, countryCode, timestamp}` signed with the merchant private key
- * (docs.paycools.com/en/v2/Payment/CollectionStatus.html). The answer is not signed in those docs:
- * its authenticity rests on TLS to the configured baseUrl, hence `verification: 'status-query'`.
+ * `{mchOrderId | transactionId, countryCode, timestamp}` signed with the merchant private key
+ * (https://docs.paycools.com/en/v2/Payment/CollectionStatus.html): the platform's transactionId
+ * for a reference, the merchant's mchOrderId for `lookup.by` 'orderId', so an order awaited by the
+ * merchant's number can be asked about before the platform's is known. The answer is not signed in
+ * those docs: its authenticity rests on TLS to the configured baseUrl, hence
+ * `verification: 'status-query'`.
  */
 export function createPaymentQuery(
   config: PaymentQueryConfig,
   normalize: (data: SignedParamQueryData, receivedAt: Date) => Result,
-): (transactionId: string) => Promise<Result> {
+): (key: string, lookup?: { by: StatusLookup }) => Promise<Result> {
   const validate = getAjv().compile(QUERY_DATA_SCHEMA);
-  return async (transactionId) => {
-    if (typeof transactionId !== 'string' || transactionId.length === 0)
-      throw new TypeError(`${SOURCE}: fetchStatus needs the platform transactionId`);
+  return async (key, lookup) => {
+    const field = lookupField(lookup, key, config.orderIdPrefix);
     const request = buildSignedRequest(
       config.appId,
-      { transactionId, countryCode: config.country, timestamp: Date.now() },
+      { [field]: key, countryCode: config.country, timestamp: Date.now() },
       config.merchantKey,
     );
     const response = await requestGateway(config.url, {
@@ -71,14 +75,40 @@ export function createPaymentQuery(
       });
     }
     const payment = data as SignedParamQueryData;
-    if (payment.transactionId !== transactionId) {
+    if (payment[field] !== key) {
       throw new StatusMismatchError(
-        `payment query for ${transactionId} answered about ${payment.transactionId}`,
+        `payment query for ${field} ${key} answered about ${field} ${String(payment[field] ?? '(none)')}`,
         SOURCE,
       );
     }
     return normalize(payment, receivedAt);
   };
+}
+
+/**
+ * The param field for `lookup` (none: by reference, core's contract), once the key is one this
+ * mount may ask about: a mount with `orderIdPrefix` handles only its own orders (mounts.ts), so an
+ * order number outside the prefix belongs to another mount, or to nobody here.
+ */
+function lookupField(
+  lookup: { by: StatusLookup } | undefined,
+  key: string,
+  orderIdPrefix: string | undefined,
+): 'transactionId' | 'mchOrderId' {
+  // A JavaScript caller's null or other word is refused rather than read as a reference.
+  const by: unknown = lookup === undefined ? 'reference' : lookup?.by;
+  if (by !== 'reference' && by !== 'orderId')
+    throw new TypeError(
+      `${SOURCE}: fetchStatus looks up by 'reference' or 'orderId', not ${String(by)}`,
+    );
+  const field = by === 'reference' ? 'transactionId' : 'mchOrderId';
+  if (typeof key !== 'string' || key.length === 0)
+    throw new TypeError(`${SOURCE}: fetchStatus needs the ${field}`);
+  if (field === 'mchOrderId' && orderIdPrefix !== undefined && !key.startsWith(orderIdPrefix))
+    throw new TypeError(
+      `${SOURCE}: fetchStatus by orderId ${JSON.stringify(key).slice(0, 70)} does not start with this mount's orderIdPrefix ${JSON.stringify(orderIdPrefix)}: a mount asks only about its own orders (the orderIdPrefix rule)`,
+    );
+  return field;
 }
 
 /** The answer's `data`, once the HTTP status and the platform's code both say success. */

@@ -214,10 +214,92 @@ describe('fetchStatus against a local platform', () => {
     }
   });
 
-  it('is absent when no query options are given', () => {
-    expect(
-      createSignedParamProvider({ platformPublicKey: platformPublicPem, country: 'PH' })
-        .fetchStatus,
-    ).toBeUndefined();
+  it('is absent when no query options are given, and so are its lookups', () => {
+    const bare = createSignedParamProvider({ platformPublicKey: platformPublicPem, country: 'PH' });
+    expect(bare.fetchStatus).toBeUndefined();
+    expect(bare.statusLookups).toEqual([]);
+  });
+});
+
+describe('fetchStatus by the merchant order number (mchOrderId)', () => {
+  /** Answers as the platform does for either number: the order found by the one it was sent. */
+  const byEitherNumber = (r: Received) =>
+    ok(
+      r.param.mchOrderId !== undefined
+        ? data('CU510579106014826496', { mchOrderId: r.param.mchOrderId })
+        : data(String(r.param.transactionId)),
+    );
+
+  it('sends mchOrderId (no transactionId) and returns the payment with its transactionId', async () => {
+    answer = byEitherNumber;
+    const result = await provider().fetchStatus!('10e051066810618100', { by: 'orderId' });
+    const [r] = received;
+    expect(r!.signatureValid).toBe(true);
+    expect(r!.param).toEqual({
+      mchOrderId: '10e051066810618100',
+      countryCode: 'PH',
+      timestamp: expect.any(Number),
+    });
+    expect(result).toEqual([
+      expect.objectContaining({
+        id: 'order.payment.success:CU510579106014826496',
+        type: 'payment.completed',
+        orderId: '10e051066810618100',
+        transactionId: 'CU510579106014826496',
+        verification: 'status-query',
+      }),
+    ]);
+  });
+
+  it('by reference, explicitly, sends transactionId (no mchOrderId) as without a lookup', async () => {
+    answer = byEitherNumber;
+    const result = await provider().fetchStatus!('CU1', { by: 'reference' });
+    expect(received[0]!.param).toEqual({
+      transactionId: 'CU1',
+      countryCode: 'PH',
+      timestamp: expect.any(Number),
+    });
+    expect(result).toEqual([expect.objectContaining({ transactionId: 'CU1' })]);
+  });
+
+  it('refuses an answer about another mchOrderId', async () => {
+    answer = () => ok(data('CU510579106014826496', { mchOrderId: 'SOMEONE-ELSES' }));
+    await expect(
+      provider().fetchStatus!('10e051066810618100', { by: 'orderId' }),
+    ).rejects.toBeInstanceOf(StatusMismatchError);
+  });
+
+  it('returns null when the platform has no order with that number', async () => {
+    answer = () => ok(null);
+    expect(await provider().fetchStatus!('10e-none', { by: 'orderId' })).toBeNull();
+  });
+
+  it('with orderIdPrefix, an order number outside the prefix is a TypeError naming the rule, before any request', async () => {
+    answer = byEitherNumber;
+    const p = provider({ orderIdPrefix: 'shop-a-' });
+    const error = await p.fetchStatus!('shop-b-42', { by: 'orderId' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/orderIdPrefix/);
+    expect(received).toHaveLength(0);
+    // Its own orders are asked about; a reference is not an order number, so no prefix applies.
+    await p.fetchStatus!('shop-a-42', { by: 'orderId' });
+    await p.fetchStatus!('CU1');
+    expect(received.map((r) => r.param.mchOrderId ?? r.param.transactionId)).toEqual([
+      'shop-a-42',
+      'CU1',
+    ]);
+  });
+
+  it('a lookup it does not know is a TypeError before any request', async () => {
+    await expect(provider().fetchStatus!('T1', { by: 'phone' } as never)).rejects.toThrow(
+      TypeError,
+    );
+    expect(received).toHaveLength(0);
+  });
+
+  it('declares both lookups, and a sweep schedule for an undocumented retry schedule', () => {
+    const p = provider();
+    expect(p.statusLookups).toEqual(['reference', 'orderId']);
+    expect(p.sweep).toEqual({ firstCheckMs: 60_000, maxIntervalMs: 600_000, queriesPerMinute: 60 });
   });
 });

@@ -1,7 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createMemoryInbox, createPaymentHub, type PaymentHub } from '@payhook/core';
+import {
+  createMemoryInbox,
+  createPaymentHub,
+  statusLookupsOf,
+  type AnyPaymentProvider,
+  type PaymentHub,
+} from '@payhook/core';
 import {
   createInspector,
   createPayhookMetrics,
@@ -40,6 +46,12 @@ export const ROUTES = {
 export interface MerchantApp {
   url: string;
   hub: PaymentHub;
+  /**
+   * Awaits an order's payment (when its gateway has a status query): with no webhook by the time
+   * the sweeper asks, the gateway's status API settles it. Lailaolab orders are awaited by their
+   * transaction id instead (`lailaolab.watch`).
+   */
+  awaitOrder(order: { id: string; gateway: string }, forMs?: number): Promise<boolean>;
   orders: OrdersTable;
   lailaolab?: LailaolabSource;
   /** Set when the app runs on PostgreSQL (DATABASE_URL). */
@@ -82,13 +94,28 @@ export async function startMerchantApp(
   };
   const orders = createOrdersTable();
   attachOrderListeners(hub, orders, log);
+  hub.on('awaited.overdue', (p) =>
+    log(`order ${p.orderId ?? p.reference}: no payment by ${new Date(p.until).toISOString()}`),
+  );
+  const byGateway = new Map<string, AnyPaymentProvider>();
 
   const app = express();
   // Webhooks first: each middleware reads and verifies the raw bytes itself.
-  if (config.newpay) app.use(ROUTES.newpay, mount(createNewpayMiddleware(hub, config.newpay)));
-  if (config.signedParam)
-    app.use(ROUTES.signedParam, mount(createSignedParamMiddleware(hub, config.signedParam)));
-  if (config.cashy) app.use(ROUTES.cashy, mount(createPayinMiddleware(hub, config.cashy)));
+  if (config.newpay) {
+    const newpay = mount(createNewpayMiddleware(hub, config.newpay));
+    byGateway.set('newpay', newpay.provider);
+    app.use(ROUTES.newpay, newpay);
+  }
+  if (config.signedParam) {
+    const paycools = mount(createSignedParamMiddleware(hub, config.signedParam));
+    byGateway.set('paycools', paycools.provider);
+    app.use(ROUTES.signedParam, paycools);
+  }
+  if (config.cashy) {
+    const cashy = mount(createPayinMiddleware(hub, config.cashy));
+    byGateway.set('cashy', cashy.provider);
+    app.use(ROUTES.cashy, cashy);
+  }
   let lailaolab: LailaolabSource | undefined;
   if (config.lailaolab) {
     lailaolab = createLailaolabSource(hub, config.lailaolab);
@@ -113,15 +140,24 @@ export async function startMerchantApp(
       res.status(400).json({ error: 'id, gateway, amount and currency are required strings' });
       return;
     }
-    res.status(201).json(
-      orders.create({
-        id: id as string,
-        gateway: gateway as string,
-        amount: amount as string,
-        currency: currency as string,
-      }),
+    const order = orders.create({
+      id: id as string,
+      gateway: gateway as string,
+      amount: amount as string,
+      currency: currency as string,
+    });
+    awaitOrder(order).then(
+      () => res.status(201).json(order),
+      (error: Error) => res.status(503).json({ error: error.message }),
     );
   });
+  // An hour to pay; then the `awaited.overdue` notice (logged above) says so.
+  const awaitOrder = async (order: { id: string; gateway: string }, forMs = 3_600_000) => {
+    const provider = byGateway.get(order.gateway);
+    if (!provider || !statusLookupsOf(provider).includes('orderId')) return false;
+    await hub.expectPayment(provider, { orderId: order.id, until: Date.now() + forMs });
+    return true;
+  };
 
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -135,7 +171,9 @@ export async function startMerchantApp(
     orders,
     lailaolab,
     database,
+    awaitOrder,
     async close() {
+      await hub.close();
       metrics.close();
       await lailaolab?.close();
       server.closeAllConnections();

@@ -3,6 +3,7 @@ import {
   createGatewayFixtures,
   forgeDelivery,
   postFixture,
+  startStatusApis,
   type GatewayDelivery,
 } from '@payhook/testing';
 import type { InspectorAuth } from '@payhook/inspector';
@@ -49,11 +50,17 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
   const log = options.log ?? ((line: string) => console.log(line));
   const gw = createGatewayFixtures();
   const sim = await gw.lailaolab.startSimulator();
+  // NewPay's, PayCools' and Cashy's status APIs, played on 127.0.0.1: what the sweeper asks.
+  const statusApis = await startStatusApis(gw);
   const app = await startMerchantApp(
     {
-      newpay: gw.newpay.providerOptions,
-      signedParam: { ...gw.signedParam.providerOptions, id: 'paycools' },
-      cashy: gw.cashy.providerOptions,
+      newpay: { ...gw.newpay.providerOptions, ...statusApis.providerOptions.newpay },
+      signedParam: {
+        ...gw.signedParam.providerOptions,
+        ...statusApis.providerOptions.signedParam,
+        id: 'paycools',
+      },
+      cashy: { ...gw.cashy.providerOptions, ...statusApis.providerOptions.cashy },
       lailaolab: {
         ...gw.lailaolab.sourceOptions(sim),
         confirmByStatusQuery: true,
@@ -118,6 +125,19 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
     steps.push({ gateway: 'lailaolab', label, expected, outcome, detail });
   };
 
+  /** A payment no webhook told of: the sweeper asks the gateway (at once here; on its schedule in production). */
+  const recovered = async (label: string, gateway: string, orderId: string): Promise<void> => {
+    log(`▶ ${label}`);
+    const report = await app.hub.sweep({ provider: gateway, all: true });
+    const entry = (await app.hub.awaited.list({ provider: gateway })).find(
+      (p) => p.orderId === orderId,
+    );
+    const detail = `status query: ${report.recovered} recovered; ${orderId} ${entry?.state ?? 'not awaited'}${entry?.settledBy ? ` by ${entry.settledBy}` : ''}`;
+    log(`  ← ${detail}`);
+    const outcome = entry?.settledBy === 'status-query' ? 'acknowledged' : 'refused';
+    steps.push({ gateway, label, expected: 'acknowledged', outcome, detail });
+  };
+
   try {
     const { newpay, signedParam, cashy, lailaolab } = gw;
     const orders = app.orders;
@@ -132,12 +152,14 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
       ['C-3001', 'cashy', '100.10', 'IDR'],
       ['C-3002', 'cashy', '250.00', 'IDR'],
       ['C-3003', 'cashy', '75.00', 'IDR'],
+      ['C-3004', 'cashy', '60.00', 'IDR'],
       ['D-4001', 'lailaolab', '100000', 'LAK'],
       ['D-4002', 'lailaolab', '20000', 'LAK'],
       ['D-4003', 'lailaolab', '35000', 'LAK'],
       ['D-4004', 'lailaolab', '50000', 'LAK'],
     ] as const)
-      orders.create({ id, gateway, amount, currency });
+      // Each order's payment is awaited as it is created: a final answer is guaranteed.
+      await app.awaitOrder(orders.create({ id, gateway, amount, currency }));
 
     // NewPay: v1 and v2 callbacks, SHA256withRSA with the (test) platform key.
     const a1 = newpay.paymentCallback({ orderNo: 'A-1001', amount: '15000.00' });
@@ -221,6 +243,15 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
       'refused',
     );
 
+    // C-3004 is paid, but Cashy's webhook never reaches the shop (down longer than Cashy's ten
+    // retries over 17 h, say). The awaited payment is settled by Cashy's own record.
+    statusApis.pay('cashy', { orderId: 'C-3004', amount: '60.00' });
+    await recovered(
+      'Cashy: C-3004 paid, its webhook lost: the sweeper asks payInQuery',
+      'cashy',
+      'C-3004',
+    );
+
     // Lailaolab: the simulator's socket and status API. Unsigned: every outcome is confirmed.
     await rec.until(
       (r) => r.sources.some((s) => s.channel === 'source.up'),
@@ -264,12 +295,13 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
       'refused',
     );
   } catch (error) {
-    await Promise.all([app.close(), sim.close()]);
+    await Promise.all([app.close(), sim.close(), statusApis.close()]);
     throw error;
   }
   const close = async (): Promise<void> => {
     await app.close();
     await sim.close();
+    await statusApis.close();
   };
   if (!options.serve) await close();
   const ok = steps.every((s) => s.outcome === s.expected);

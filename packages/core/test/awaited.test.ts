@@ -296,6 +296,22 @@ describe('awaited payments', () => {
     expect([a.paid.length + b.paid.length, doubled, g.asked.length]).toEqual([n, 0, n]);
   });
 
+  it("sweep({ provider, all }) asks about each of that gateway's awaited payments once, due or not", async () => {
+    const g = fakeGateway({ sweep: { firstCheckMs: 3_600_000, maxIntervalMs: 3_600_000 } });
+    const { hub, paid } = hubWith(g);
+    for (let i = 0; i < 5; i++)
+      await hub.expectPayment(g.provider, { orderId: `ALL-${i}`, until: soon() });
+    g.paid('T-ALL-1', 'ALL-1');
+    g.paid('T-ALL-3', 'ALL-3');
+    expect((await hub.sweep()).checked).toBe(0); // none due for an hour
+    const first = await hub.sweep({ provider: 'test-gateway', all: true });
+    expect([first.checked, first.recovered, first.waiting, paid.length]).toEqual([5, 2, 3, 2]);
+    expect([...g.asked].sort()).toEqual(['ALL-0', 'ALL-1', 'ALL-2', 'ALL-3', 'ALL-4']);
+    const second = await hub.sweep({ provider: 'test-gateway', all: true });
+    expect([second.checked, g.asked.length]).toEqual([3, 8]);
+    expect((await hub.sweep({ provider: 'another-gateway', all: true })).leased).toBe(0);
+  });
+
   it('refuses what cannot be awaited, at the call', async () => {
     const g = fakeGateway();
     const { hub } = hubWith(g);

@@ -178,7 +178,8 @@ const PATHS: Record<StatusApiGateway, string> = {
 /** Each gateway's "no such payment" answer. */
 const NOT_FOUND: Record<StatusApiGateway, string> = {
   newpay: '{"success":true,"code":"200","message":"success","timestamp":0,"data":null}',
-  cashy: '{"code":"Order_not_exist","msg":"Order_not_exist","data":null}',
+  // Cashy's error table names no "not found": Payin_Order_Error (https://docs.cashypro.com/en_us/pak/appendix.html).
+  cashy: '{"code":500,"msg":"Payin_Order_Error","data":null}',
   'signed-param': '{"code":10000,"message":"Success","data":null}',
 };
 

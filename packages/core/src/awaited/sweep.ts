@@ -21,6 +21,11 @@ import type { AwaitedPayment } from './types';
 interface SweepRun {
   readonly report: SweepReport;
   readonly down: Set<string>;
+  /**
+   * With `all`, the next checks are written when the sweep ends: until then each asked entry keeps
+   * its lease, so the same sweep (which takes entries whatever their next check) cannot take it again.
+   */
+  readonly held: Array<() => Promise<unknown>> | undefined;
 }
 
 /** Outcomes after which the payment has its final answer. */
@@ -84,7 +89,11 @@ async function runSweep(
   state: AwaitedState,
   options: SweepOptions,
 ): Promise<SweepReport> {
-  const run: SweepRun = { report: emptySweepReport(), down: new Set() };
+  const run: SweepRun = {
+    report: emptySweepReport(),
+    down: new Set(),
+    held: options.all ? [] : undefined,
+  };
   const { list, settings, owner } = state;
   const now = Date.now();
   await guarded(hub, run, 'purge finished awaited payments', () =>
@@ -100,6 +109,7 @@ async function runSweep(
     run.report.leased += due.length;
     await Promise.all(due.map((entry) => checkEntry(hub, state, run, entry)));
   }
+  await Promise.all((run.held ?? []).map((write) => write()));
   return run.report;
 }
 
@@ -237,9 +247,12 @@ async function again(
   // Not asked (budget, API down): a minute's wait at most, the budget's window.
   const wait = checks > entry.checks ? delay : Math.min(delay, 60_000);
   const nextCheckAt = now >= entry.until ? now + wait : Math.min(entry.until, now + wait);
-  await guarded(hub, run, 'reschedule an awaited payment', () =>
-    state.list.reschedule(entry.key, state.owner, { nextCheckAt, checks, lastResult }),
-  );
+  const write = () =>
+    guarded(hub, run, 'reschedule an awaited payment', () =>
+      state.list.reschedule(entry.key, state.owner, { nextCheckAt, checks, lastResult }),
+    );
+  if (run.held) run.held.push(write);
+  else await write();
 }
 
 async function overdue(

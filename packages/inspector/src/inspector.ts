@@ -4,13 +4,16 @@ import { createCsrfTokens } from './csrf';
 import { readForm, sendHtml, type InspectorRequest } from './http';
 import { resolveInspectorOptions, type InspectorOptions } from './options';
 import {
+  awaitedPage,
   canWrite,
   deadLettersPage,
   deliveryPage,
+  eventPage,
   listPage,
   renderError,
   replayAction,
   retryAction,
+  sweepAction,
   type PageContext,
 } from './pages';
 import { createRenderer } from './render';
@@ -33,6 +36,9 @@ const ROUTES: Array<[method: 'GET' | 'POST', pattern: RegExp, handler: Handler]>
   ['GET', /^\/dead-letters$/, (ctx) => deadLettersPage(ctx)],
   ['POST', /^\/dead-letters\/retry-all$/, (ctx) => retryAction(ctx, undefined)],
   ['POST', new RegExp(`^/dead-letters/${ID}/retry$`), (ctx, id) => retryAction(ctx, id)],
+  ['GET', new RegExp(`^/events/${ID}$`), (ctx, id) => eventPage(ctx, id)],
+  ['GET', /^\/awaited$/, (ctx) => awaitedPage(ctx)],
+  ['POST', /^\/awaited\/sweep$/, (ctx) => sweepAction(ctx)],
 ];
 
 const SIGN_IN = '<!doctype html><title>401</title><p>Sign in to see the payhook inspector.</p>';
@@ -42,7 +48,8 @@ const STALE_FORM =
 
 /** Where a refused form sends the user back to: the page the form was on. */
 function pageOf(ctx: PageContext, path: string): string {
-  const back = path.replace(/\/(replay|retry|retry-all)$/, '');
+  const back = path.replace(/\/(replay|retry|retry-all|sweep)$/, '');
+  if (back === '/awaited') return `${ctx.base}/awaited`;
   return `${ctx.base}${back.startsWith('/deliveries/') ? back : '/dead-letters'}`;
 }
 
@@ -56,7 +63,7 @@ async function acceptPost(
 ): Promise<Record<string, string> | undefined> {
   if (ctx.settings.readOnly) return void renderError(ctx, 403, 'The inspector is read-only.');
   if (!canWrite(ctx))
-    return void renderError(ctx, 403, `${ctx.user.name} may not replay or retry.`);
+    return void renderError(ctx, 403, `${ctx.user.name} may not replay, retry or sweep.`);
   const form = await readForm(ctx.req);
   const verdict = ctx.csrf.check(ctx.user.name, form.csrf);
   if (verdict === 'ok') return form;

@@ -2,9 +2,11 @@ import type { ServerResponse } from 'node:http';
 import {
   ConfigError,
   isPaymentError,
+  type AwaitedState,
   type InboxEntry,
   type InboxFilter,
   type ReceiveOutcome,
+  type SweepReport,
 } from '@payhook/core';
 import type { InspectorUser } from './auth';
 import type { CsrfTokens } from './csrf';
@@ -13,7 +15,7 @@ import { sendHtml } from './http';
 import type { InspectorSettings } from './options';
 import type { PageName, Renderer } from './render';
 import { toSegment } from './segment';
-import { formatTime, toDetail, toRow } from './views';
+import { formatTime, reportItems, toAwaitedRow, toDetail, toRow } from './views';
 
 /** Everything a page handler needs: one per request. */
 export interface PageContext {
@@ -247,4 +249,75 @@ export async function retryAction(ctx: PageContext, id: string | undefined): Pro
   }
   await source.retry(id);
   return deadLettersPage(ctx, `Retried ${id}.`);
+}
+
+/** The awaited page's tabs, in the order a payment goes through them. */
+export const AWAITED_TABS: readonly AwaitedState[] = ['awaiting', 'overdue', 'settled'];
+
+/**
+ * The payments the hub awaits (`hub.awaited`), most recently created first, by state and gateway.
+ * The list has no cursor: the page shows the newest `pageSize` of the tab. `report`: the sweep just
+ * run from this page.
+ */
+export async function awaitedPage(ctx: PageContext, report?: SweepReport): Promise<void> {
+  const { query } = ctx;
+  const asked = query.get('state') ?? '';
+  const state = (AWAITED_TABS as readonly string[]).includes(asked)
+    ? (asked as AwaitedState)
+    : undefined;
+  const gateway = query.get('gateway') ?? '';
+  const awaited = ctx.settings.hub.awaited;
+  const now = Date.now();
+  const limit = ctx.settings.pageSize;
+  const [payments, counts] = await Promise.all([
+    awaited.list({ state, provider: gateway || undefined, limit }),
+    awaited.counts(now),
+  ]);
+  const link = (path: string, tab: string | undefined): string => {
+    const q = new URLSearchParams();
+    if (tab) q.set('state', tab);
+    if (gateway) q.set('gateway', gateway);
+    const text = q.toString();
+    return `${ctx.base}${path}${text ? `?${text}` : ''}`;
+  };
+  const ids = new Set(ctx.settings.providers().map((p) => p.id));
+  if (gateway) ids.add(gateway);
+  render(ctx, 'awaited', 200, {
+    title: 'Awaited payments',
+    canSweep: canWrite(ctx),
+    sweepAction: link('/awaited/sweep', state),
+    tabs: [undefined, ...AWAITED_TABS].map((tab) => ({
+      label: tab ?? 'all',
+      href: link('/awaited', tab),
+      current: tab === state,
+    })),
+    state: state ?? '',
+    gateways: [...ids].sort().map((value) => ({ value, selected: value === gateway })),
+    counts,
+    rows: payments.map((p) => toAwaitedRow(p, now)),
+    truncated: payments.length >= limit ? limit : undefined,
+    report: report && reportItems(report),
+  });
+}
+
+/** `hub.sweep()` now (what the timer does every sweepEveryMs), then the page with its report. */
+export async function sweepAction(ctx: PageContext): Promise<void> {
+  const report = await ctx.settings.hub.sweep();
+  ctx.settings.hub.logger.info(
+    { user: ctx.user.name, ...report },
+    '@payhook/inspector: awaited payments swept',
+  );
+  return awaitedPage(ctx, report);
+}
+
+/**
+ * The delivery that carried an event (an awaited payment's `eventId`): the first that processed
+ * it, else the latest kept; 404 when the inbox keeps none (not recorded, or purged since).
+ */
+export async function eventPage(ctx: PageContext, eventId: string): Promise<void> {
+  const { entries } = await ctx.settings.inbox.list({ eventId }, { limit: 100 });
+  // Newest first: the last processed one is the first to have processed it.
+  const entry = entries.filter((e) => e.outcome === 'processed').at(-1) ?? entries[0];
+  if (!entry) return renderError(ctx, 404, `No delivery of event ${eventId} is kept in the inbox.`);
+  return deliveryPage(ctx, entry.id);
 }

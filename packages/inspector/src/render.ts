@@ -7,7 +7,7 @@ import Handlebars from 'handlebars';
  * gateway (or a forger) put in a payload reaches the page as text, never as markup. The only
  * triple-stash is the layout's `{{{body}}}`, which is a page this module rendered (and escaped).
  */
-export const PAGES = ['list', 'delivery', 'dead-letters', 'error'] as const;
+export const PAGES = ['list', 'delivery', 'dead-letters', 'awaited', 'error'] as const;
 export type PageName = (typeof PAGES)[number];
 
 export interface Renderer {

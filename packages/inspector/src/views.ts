@@ -1,4 +1,4 @@
-import type { InboxEntry } from '@payhook/core';
+import type { AwaitedPayment, InboxEntry, SettledBy, SweepReport } from '@payhook/core';
 import { prettyJson } from './pretty-json';
 import { toSegment } from './segment';
 
@@ -109,3 +109,70 @@ export function toDetail(
     })),
   };
 }
+
+/** What the awaited-payments page shows of a payment: plain strings, escaped when rendered. */
+export interface AwaitedRow {
+  key: string;
+  provider: string;
+  orderId: string;
+  reference: string;
+  state: string;
+  /** Still awaiting, but its `until` has passed: the next sweep makes it overdue. */
+  pastUntil: boolean;
+  until: string;
+  checks: number;
+  lastResult: string;
+  settledBy: string;
+  settledAt: string;
+  eventId: string;
+  /** The event id as one URL path segment, for the link to its delivery. */
+  eventRef?: string;
+}
+
+/** ISO 8601, UTC, seconds, explicit: 2026-12-01T21:30:55Z; empty when there is no such time. */
+export function formatIso(ms: number | null): string {
+  const at = new Date(ms ?? Number.NaN);
+  return Number.isNaN(at.getTime()) ? '' : at.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+const SETTLED_BY_TEXT: Record<SettledBy, string> = {
+  webhook: 'webhook',
+  socket: 'socket',
+  'status-query': 'status query',
+  replay: 'replay',
+};
+
+export function toAwaitedRow(payment: AwaitedPayment, now: number): AwaitedRow {
+  return {
+    key: payment.key,
+    provider: payment.provider,
+    orderId: payment.orderId ?? '',
+    reference: payment.reference ?? '',
+    state: payment.state,
+    pastUntil: payment.state === 'awaiting' && payment.until <= now,
+    until: formatIso(payment.until),
+    checks: payment.checks,
+    lastResult: payment.lastResult ?? '',
+    settledBy: payment.settledBy ? (SETTLED_BY_TEXT[payment.settledBy] ?? payment.settledBy) : '',
+    settledAt: formatIso(payment.settledAt),
+    eventId: payment.eventId ?? '',
+    eventRef: payment.eventId ? toSegment(payment.eventId) : undefined,
+  };
+}
+
+/** A sweep's report, one labelled number each, in the order a reader follows a sweep. */
+const REPORT_TEXT: ReadonlyArray<[keyof SweepReport, string]> = [
+  ['leased', 'looked at'],
+  ['checked', 'asked'],
+  ['recovered', 'recovered'],
+  ['alreadySettled', 'already settled'],
+  ['waiting', 'still waiting'],
+  ['deferred', 'deferred'],
+  ['overdue', 'made overdue'],
+  ['errors', 'errors'],
+];
+
+export const reportItems = (
+  report: SweepReport,
+): Array<{ field: string; label: string; count: number }> =>
+  REPORT_TEXT.map(([field, label]) => ({ field, label, count: report[field] }));

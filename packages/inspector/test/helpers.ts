@@ -9,8 +9,10 @@ import {
   createWebhookMiddleware,
   type PaymentEvent,
   type PaymentHub,
+  type PaymentProvider,
 } from '@payhook/core';
-import { createTestProvider } from '@payhook/core/testing';
+import { defineProvider } from '@payhook/core/plugin';
+import { createTestProvider, type TestPayload } from '@payhook/core/testing';
 import { createPayinMiddleware } from '@payhook/payin';
 import { createCashyFixtures, type CashyFixtures } from '@payhook/testing';
 import {
@@ -45,6 +47,59 @@ export function createDeadLetterList(
   };
 }
 
+/** Core's test gateway with a status API over its own record of payments. */
+export interface StatusGateway {
+  /** id `test-gateway`: its webhooks (signedDelivery) settle the payments it is asked about. */
+  provider: PaymentProvider<TestPayload>;
+  /** The gateway records a payment: its status API answers it from now on (a lost webhook). */
+  paid(txn: string, order: string): void;
+  /** Status queries asked, by the key asked with. */
+  asked: string[];
+}
+
+/**
+ * The test gateway with `fetchStatus` (by reference or order number) and a fast sweep schedule
+ * (first check after 1 ms, at most 5 ms between checks), for hubs swept only when told
+ * (`createPaymentHub({ awaited: { sweepEveryMs: 0 } })`).
+ */
+export function createStatusGateway(): StatusGateway {
+  const records = new Map<string, { txn: string; order: string; at: string }>();
+  const base = createTestProvider();
+  const asked: string[] = [];
+  const provider = defineProvider<TestPayload>({
+    id: 'test-gateway',
+    schema: base.schema,
+    verify: base.verify,
+    normalize: base.normalize,
+    ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
+    statusLookups: ['reference', 'orderId'],
+    sweep: { firstCheckMs: 1, maxIntervalMs: 5, queriesPerMinute: 1_000 },
+    async fetchStatus(key, lookup) {
+      asked.push(key);
+      const found = [...records.values()].find((r) =>
+        lookup?.by === 'orderId' ? r.order === key : r.txn === key,
+      );
+      if (!found) return null;
+      return [
+        {
+          id: `${found.txn}:paid`,
+          type: 'payment.completed' as const,
+          orderId: found.order,
+          transactionId: found.txn,
+          amount: '500.10',
+          currency: 'LAK',
+          occurredAt: found.at,
+        },
+      ];
+    },
+  });
+  return {
+    provider,
+    asked,
+    paid: (txn, order) => void records.set(txn, { txn, order, at: new Date().toISOString() }),
+  };
+}
+
 /** Debian's Chromium, headless, nothing downloaded and nothing phoning home. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
@@ -68,6 +123,8 @@ export interface Shop {
   url: string;
   hub: PaymentHub;
   cashy: CashyFixtures;
+  /** The test gateway's status API, for awaited payments (`hub.expectPayment(gateway.provider, ...)`). */
+  gateway: StatusGateway;
   metrics: PayhookMetrics;
   paid: PaymentEvent[];
   deadLetters: ReturnType<typeof createDeadLetterList>;
@@ -79,13 +136,18 @@ export interface Shop {
 /**
  * A merchant app as the README mounts it, on a real port: Cashy (configured with a wrong apiKey,
  * so its deliveries are refused until fixed) and core's test gateway, the inspector at /payhook
- * (basic auth), a read-only one at /payhook-ro, and /metrics.
+ * (basic auth), a read-only one at /payhook-ro, and /metrics. The hub sweeps awaited payments only
+ * when told (`hub.sweep()`, or the page's button).
  */
 export async function startShop(): Promise<Shop> {
   const cashy = createCashyFixtures();
   const metrics = createPayhookMetrics({ providers: ['cashy', 'test-gateway'] });
-  const hub = createPaymentHub({ inbox: metrics.inbox(createMemoryInbox()) });
+  const hub = createPaymentHub({
+    inbox: metrics.inbox(createMemoryInbox()),
+    awaited: { sweepEveryMs: 0 },
+  });
   metrics.watch(hub);
+  const gateway = createStatusGateway();
   const paid: PaymentEvent[] = [];
   hub.on(
     'payment.completed',
@@ -126,6 +188,7 @@ export async function startShop(): Promise<Shop> {
     url: `http://127.0.0.1:${port}`,
     hub,
     cashy,
+    gateway,
     metrics,
     paid,
     deadLetters,
@@ -134,6 +197,7 @@ export async function startShop(): Promise<Shop> {
     },
     async close() {
       metrics.close();
+      await hub.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

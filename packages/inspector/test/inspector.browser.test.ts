@@ -239,4 +239,45 @@ describe('inspector in Chromium', () => {
     expect(allowed.status).toBe(200);
     expect(await allowed.text()).toContain('duplicate');
   });
+
+  it('lists awaited payments, an overdue and a settled one, and sweeps now from the page', async () => {
+    const { hub, gateway } = shop;
+    const later = Date.now() + 3_600_000;
+    await hub.expectPayment(gateway.provider, { orderId: 'B-WEB', until: later });
+    await hub.expectPayment(gateway.provider, { orderId: 'B-LATE', until: Date.now() + 30 });
+    await hub.expectPayment(gateway.provider, { orderId: 'B-LOST', until: later });
+    const webhook = signedDelivery({ txn: 'BT-WEB', order: 'B-WEB' });
+    expect((await postDelivery(`${shop.url}/webhooks/test`, webhook)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    // A sweep before the page: B-LATE's until has passed; B-LOST is not paid yet.
+    expect((await hub.sweep()).overdue).toBe(1);
+    // Then B-LOST is paid, and its webhook is lost: only the gateway's status API knows.
+    gateway.paid('BT-LOST', 'B-LOST');
+
+    await page.goto(`${shop.url}/payhook/`);
+    await page.click('header >> text=Awaited payments');
+    const row = (order: string) =>
+      page.locator('#awaited tbody tr', { has: page.locator(`td.order:text-is("${order}")`) });
+    expect(await row('B-LATE').getAttribute('data-state')).toBe('overdue');
+    expect(await row('B-LATE').locator('td.last-result').textContent()).toBe(
+      'unknown to the gateway',
+    );
+    expect(await row('B-WEB').getAttribute('data-state')).toBe('settled');
+    expect(await row('B-WEB').locator('td.settled-by').textContent()).toBe('webhook');
+    expect(await row('B-WEB').locator('td.until').textContent()).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
+    expect(await row('B-LOST').getAttribute('data-state')).toBe('awaiting');
+
+    await page.click('#sweep');
+    const report = await page.locator('#sweep-result').textContent();
+    expect(report).toMatch(/^Swept: \d+ looked at, \d+ asked, 1 recovered, 0 already settled, /);
+    expect(await row('B-LOST').getAttribute('data-state')).toBe('settled');
+    expect(await row('B-LOST').locator('td.settled-by').textContent()).toBe('status query');
+    // Its event id opens the delivery the status query recorded.
+    await row('B-LOST').locator('td.event a').click();
+    expect(await page.locator('h1').textContent()).toContain('Delivery');
+    expect(await page.locator('#events').textContent()).toContain('"orderId": "B-LOST"');
+    expect(dialogs).toEqual([]);
+  });
 });

@@ -1,17 +1,22 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  createMemoryAwaitedList,
   createMemoryInbox,
   createMemoryStore,
   createPaymentHub,
   createWebhookMiddleware,
+  type AwaitedList,
   type IdempotencyStore,
 } from '@payhook/core';
 import { notifyHub } from '@payhook/core/plugin';
 import { createTestProvider, postDelivery, signedDelivery } from '@payhook/core/testing';
 import { postFixture } from '@payhook/testing';
 import { createPayhookMetrics, METRIC_NAMES } from '../src';
-import { startShop, type Shop } from './helpers';
+import { AWAITED_COUNTS_TIMEOUT_MS } from '../src/metrics/create-metrics';
+import { createStatusGateway, startShop, type Shop } from './helpers';
+
+const ZERO = { provider: 'test-gateway', outcome: 'processed', code: 'none' };
 
 /** One sample of the exposition text (labels in the order given), or undefined when absent. */
 function sample(
@@ -179,5 +184,126 @@ describe('metrics from the hub channels and the queue', () => {
     expect(() => createPayhookMetrics({ providers: [], queue: {} as never })).toThrow(
       /queue\.stats/,
     );
+  });
+});
+
+describe('awaited-payment metrics', () => {
+  const later = () => Date.now() + 3_600_000;
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('gauges read the counts at each scrape; recovered counts status queries only; overdue counted', async () => {
+    const metrics = createPayhookMetrics({ providers: ['test-gateway'] });
+    const hub = createPaymentHub({ awaited: { sweepEveryMs: 0 } });
+    hub.on('payment.completed', async () => undefined);
+    metrics.watch(hub);
+    const gateway = createStatusGateway();
+    const scrape = () => metrics.registry.metrics();
+    try {
+      const text0 = await scrape();
+      expect(sample(text0, 'payhook_awaited_payments', { state: 'awaiting' })).toBe(0);
+      expect(sample(text0, 'payhook_awaited_payments', { state: 'overdue' })).toBe(0);
+      for (const by of ['webhook', 'socket', 'status-query', 'replay'])
+        expect(
+          sample(text0, 'payhook_awaited_settled_total', { provider: 'test-gateway', by }),
+        ).toBe(0);
+      expect(sample(text0, 'payhook_awaited_recovered_total', { provider: 'test-gateway' })).toBe(
+        0,
+      );
+      expect(sample(text0, 'payhook_awaited_overdue_total', { provider: 'test-gateway' })).toBe(0);
+
+      for (const orderId of ['MW-1', 'MR-1', 'MA-1'])
+        await hub.expectPayment(gateway.provider, { orderId, until: later() });
+      await hub.expectPayment(gateway.provider, { orderId: 'ML-1', until: Date.now() + 30 });
+      const text1 = await scrape();
+      expect(sample(text1, 'payhook_awaited_payments', { state: 'awaiting' })).toBe(4);
+      expect(sample(text1, 'payhook_awaited_payments', { state: 'overdue' })).toBe(0);
+
+      // Settled by its webhook: counted as settled, not as recovered.
+      const { body, headers } = signedDelivery({ txn: 'MT-W', order: 'MW-1' });
+      const result = await hub.receive(gateway.provider, {
+        body: Buffer.from(body),
+        headers,
+        transport: 'http',
+        receivedAt: new Date(),
+      });
+      expect(result.outcome).toBe('processed');
+      await wait(50);
+      // ML-1's until has passed: overdue in the gauge before any sweep closes it.
+      const text2 = await scrape();
+      expect(sample(text2, 'payhook_awaited_payments', { state: 'awaiting' })).toBe(2);
+      expect(sample(text2, 'payhook_awaited_payments', { state: 'overdue' })).toBe(1);
+      const settled = (t: string, by: string) =>
+        sample(t, 'payhook_awaited_settled_total', { provider: 'test-gateway', by });
+      const recovered = (t: string) =>
+        sample(t, 'payhook_awaited_recovered_total', { provider: 'test-gateway' });
+      expect([settled(text2, 'webhook'), recovered(text2)]).toEqual([1, 0]);
+
+      // The webhook of MR-1 is lost; a sweep asks the gateway and recovers it; ML-1 goes overdue.
+      gateway.paid('MT-R', 'MR-1');
+      const report = await hub.sweep();
+      expect([report.recovered, report.overdue]).toEqual([1, 1]);
+      const text3 = await scrape();
+      expect([settled(text3, 'webhook'), settled(text3, 'status-query'), recovered(text3)]).toEqual(
+        [1, 1, 1],
+      );
+      expect(sample(text3, 'payhook_awaited_overdue_total', { provider: 'test-gateway' })).toBe(1);
+      expect(sample(text3, 'payhook_awaited_payments', { state: 'awaiting' })).toBe(1);
+      expect(sample(text3, 'payhook_awaited_payments', { state: 'overdue' })).toBe(1);
+      expect(sample(text3, 'payhook_awaited_count_errors_total')).toBe(0);
+
+      // Detached on close: no more counting, and the list is no longer read.
+      metrics.close();
+      gateway.paid('MT-A', 'MA-1');
+      expect((await hub.sweep()).recovered).toBe(1);
+      const text4 = await scrape();
+      expect(recovered(text4)).toBe(1);
+      expect(sample(text4, 'payhook_awaited_payments', { state: 'awaiting' })).toBeUndefined();
+      expect(text4).toContain('# TYPE payhook_awaited_payments gauge');
+    } finally {
+      metrics.close();
+      await hub.close();
+    }
+  });
+
+  it('a failing or hanging list leaves the gauge out and counts the error; the scrape still answers', async () => {
+    const warnings: unknown[] = [];
+    let counts: AwaitedList['counts'] = () => Promise.reject(new Error('list down'));
+    const list = createMemoryAwaitedList();
+    const hub = createPaymentHub({
+      awaited: { list: { ...list, counts: (now) => counts(now) }, sweepEveryMs: 0 },
+      logger: { debug() {}, info() {}, warn: (o: unknown) => void warnings.push(o), error() {} },
+    });
+    const metrics = createPayhookMetrics({ providers: ['test-gateway'], hub });
+    const server = createServer((req, res) => metrics.handler(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+    try {
+      const failed = await fetch(url);
+      expect(failed.status).toBe(200);
+      const text = await failed.text();
+      expect(sample(text, 'payhook_awaited_payments', { state: 'awaiting' })).toBeUndefined();
+      expect(sample(text, 'payhook_awaited_count_errors_total')).toBe(1);
+      expect(sample(text, 'payhook_deliveries_total', ZERO)).toBe(0);
+      expect(warnings).toHaveLength(1);
+
+      counts = list.counts;
+      const back = await (await fetch(url)).text();
+      expect(sample(back, 'payhook_awaited_payments', { state: 'awaiting' })).toBe(0);
+      expect(sample(back, 'payhook_awaited_count_errors_total')).toBe(1);
+
+      // A list that never answers: the scrape waits AWAITED_COUNTS_TIMEOUT_MS, no longer.
+      counts = () => new Promise(() => undefined);
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const pending = metrics.registry.metrics();
+      await jest.advanceTimersByTimeAsync(AWAITED_COUNTS_TIMEOUT_MS);
+      const hung = await pending;
+      expect(sample(hung, 'payhook_awaited_payments', { state: 'overdue' })).toBeUndefined();
+      expect(sample(hung, 'payhook_awaited_count_errors_total')).toBe(2);
+    } finally {
+      jest.useRealTimers();
+      metrics.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

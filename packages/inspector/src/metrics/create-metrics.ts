@@ -3,6 +3,9 @@ import { Registry } from 'prom-client';
 import {
   ConfigError,
   ERROR_CATALOGUE,
+  SETTLED_BY,
+  type AwaitedList,
+  type AwaitedPayment,
   type ErrorContext,
   type HubListener,
   type Inbox,
@@ -14,7 +17,12 @@ import {
 } from '@payhook/core';
 import { OUTCOMES } from '../pages';
 import { SOURCE, type ProviderLike } from '../options';
-import { defineMetrics, type MetricSet, type QueueStats } from './definitions';
+import {
+  defineMetrics,
+  type AwaitedGaugeSource,
+  type MetricSet,
+  type QueueStats,
+} from './definitions';
 
 export interface QueueSource {
   /** Called at each scrape. */
@@ -45,19 +53,24 @@ export interface PayhookMetrics {
   observe(record: Pick<InboxRecord, 'provider' | 'outcome' | 'error' | 'durationMs'>): void;
   /** Creates the series of more providers at zero (those mounted after the metrics were made). */
   track(...providers: (string | ProviderLike)[]): void;
-  /** Subscribes to the hub's error and source channels. */
+  /**
+   * Subscribes to the hub's error, source and awaited-payment channels, and reads its awaited
+   * list's counts at each scrape.
+   */
   watch(hub: PaymentHub): void;
   /** Times a listener: `hub.on('payment.completed', metrics.timed(listener))`. */
   timed<F extends (event: PaymentEvent, ...rest: never[]) => unknown>(listener: F): F;
   /** GET handler for the exposition text: `app.get('/metrics', metrics.handler)`. */
   handler(req: IncomingMessage, res: ServerResponse): void;
-  /** Unsubscribes from the hubs watched. */
+  /** Unsubscribes from the hubs watched (their awaited lists are no longer read). */
   close(): void;
 }
 
 const STORE_CODES = ['ERR_STORE_UNAVAILABLE', 'ERR_COMMIT_FAILED'];
 const ERROR_OUTCOMES = ['rejected', 'failed', 'busy'];
 const CODES = Object.keys(ERROR_CATALOGUE);
+/** How long a scrape waits for an awaited list's counts() before leaving the gauge out. */
+export const AWAITED_COUNTS_TIMEOUT_MS = 2_000;
 
 const idOf = (p: string | ProviderLike): string =>
   typeof p === 'string'
@@ -80,7 +93,18 @@ export function createPayhookMetrics(options: PayhookMetricsOptions): PayhookMet
   const queue = options.queue;
   if (queue !== undefined && typeof queue?.stats !== 'function')
     throw new ConfigError('queue.stats', 'must be a function', { source: SOURCE });
-  const m = defineMetrics(registry, queue ? () => queue.stats() : undefined);
+  const watched: PaymentHub[] = [];
+  // One read per scrape: the gauge and the error counter both wait for the one in flight.
+  let reading: ReturnType<AwaitedGaugeSource> | undefined;
+  const readAwaited: AwaitedGaugeSource = () =>
+    (reading ??= awaitedCounts(m, watched).finally(() => {
+      reading = undefined;
+    }));
+  const m: MetricSet = defineMetrics(
+    registry,
+    queue ? () => queue.stats() : undefined,
+    readAwaited,
+  );
   zero(m, providers, options.sources ?? []);
   for (const operation of ['record', 'update']) m.inboxErrors.inc({ operation }, 0);
   m.inFlight.set(0);
@@ -97,7 +121,12 @@ export function createPayhookMetrics(options: PayhookMetricsOptions): PayhookMet
     observe,
     track: (...more) => zero(m, more.map(idOf), []),
     watch(hub) {
-      unsubscribe.push(watchHub(m, hub));
+      const off = watchHub(m, hub);
+      watched.push(hub);
+      unsubscribe.push(() => {
+        off();
+        watched.splice(watched.indexOf(hub), 1);
+      });
     },
     timed: (listener) => timeListener(m, listener),
     handler: (_req, res) => serveMetrics(registry, res),
@@ -120,6 +149,9 @@ function zero(m: MetricSet, providers: string[], sources: readonly string[]): vo
     }
     for (const code of CODES) m.errors.inc({ provider, code }, 0);
     for (const code of STORE_CODES) m.storeErrors.inc({ provider, code }, 0);
+    for (const by of SETTLED_BY) m.awaitedSettled.inc({ provider, by }, 0);
+    m.awaitedRecovered.inc({ provider }, 0);
+    m.awaitedOverdue.inc({ provider }, 0);
   }
   for (const provider of sources) {
     m.sourceUp.set({ provider }, 0);
@@ -127,7 +159,7 @@ function zero(m: MetricSet, providers: string[], sources: readonly string[]): vo
   }
 }
 
-/** The hub's error and source channels; returns the unsubscribe. */
+/** The hub's error, source and awaited channels; returns the unsubscribe. */
 function watchHub(m: MetricSet, hub: PaymentHub): () => void {
   const onError: HubListener<'error'> = (error: PaymentErrorLike, ctx: ErrorContext) => {
     const provider = ctx.provider ?? 'unknown';
@@ -139,8 +171,58 @@ function watchHub(m: MetricSet, hub: PaymentHub): () => void {
     m.sourceUp.set({ provider: s.provider }, 0);
     m.sourceDown.inc({ provider: s.provider });
   };
+  const onSettled = (p: AwaitedPayment): void => {
+    m.awaitedSettled.inc({ provider: p.provider, by: p.settledBy ?? 'unknown' });
+    if (p.settledBy === 'status-query') m.awaitedRecovered.inc({ provider: p.provider });
+  };
+  const onOverdue = (p: AwaitedPayment): void =>
+    void m.awaitedOverdue.inc({ provider: p.provider });
   hub.on('error', onError).on('source.up', onUp).on('source.down', onDown);
-  return () => void hub.off('error', onError).off('source.up', onUp).off('source.down', onDown);
+  hub.on('awaited.settled', onSettled).on('awaited.overdue', onOverdue);
+  return () => {
+    hub.off('error', onError).off('source.up', onUp).off('source.down', onDown);
+    hub.off('awaited.settled', onSettled).off('awaited.overdue', onOverdue);
+  };
+}
+
+/**
+ * The awaited payments of the watched hubs, summed over their lists (hubs sharing one list object
+ * count it once). A list that fails or does not answer in time is counted and logged on its hub,
+ * and the gauge is left out of the scrape rather than the scrape failing.
+ */
+async function awaitedCounts(
+  m: MetricSet,
+  hubs: readonly PaymentHub[],
+): Promise<{ awaiting: number; overdue: number } | undefined> {
+  const lists = new Map<AwaitedList, PaymentHub>();
+  for (const hub of hubs) if (!lists.has(hub.awaited)) lists.set(hub.awaited, hub);
+  if (lists.size === 0) return undefined;
+  const now = Date.now();
+  const read = [...lists].map(([list, hub]) =>
+    withTimeout(() => list.counts(now), AWAITED_COUNTS_TIMEOUT_MS).catch((error: unknown) => {
+      m.awaitedCountErrors.inc();
+      hub.logger.warn(
+        { err: error },
+        '@payhook/inspector: the awaited list could not be counted; payhook_awaited_payments is left out of this scrape',
+      );
+      return undefined;
+    }),
+  );
+  const counts = await Promise.all(read);
+  if (counts.some((c) => c === undefined)) return undefined;
+  return counts.reduce(
+    (sum, c) => ({ awaiting: sum.awaiting + c!.awaiting, overdue: sum.overdue + c!.overdue }),
+    { awaiting: 0, overdue: 0 },
+  );
+}
+
+/** What `run` resolves to, or a rejection after `ms` (a list whose backend hangs). */
+function withTimeout<T>(run: () => Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([Promise.resolve().then(run), late]).finally(() => clearTimeout(timer));
 }
 
 /** The listener, timed and counted in flight; what it returns or throws is passed on unchanged. */

@@ -17,6 +17,11 @@ export const METRIC_NAMES = [
   'payhook_queue_depth',
   'payhook_queue_oldest_pending_age_seconds',
   'payhook_queue_dead',
+  'payhook_awaited_payments',
+  'payhook_awaited_settled_total',
+  'payhook_awaited_recovered_total',
+  'payhook_awaited_overdue_total',
+  'payhook_awaited_count_errors_total',
 ] as const;
 
 // Webhook answers are due within seconds (most gateways time out at 5-30 s).
@@ -30,8 +35,18 @@ export interface QueueStats {
   dead: number;
 }
 
+/**
+ * The awaited payments of the watched hubs now, or undefined (no hub watched, or a list failed):
+ * one read per scrape, however many metrics ask.
+ */
+export type AwaitedGaugeSource = () => Promise<{ awaiting: number; overdue: number } | undefined>;
+
 // long: only declarations: one place to read every metric's name, help and labels.
-export function defineMetrics(registry: Registry, queueStats?: () => Promise<QueueStats>) {
+export function defineMetrics(
+  registry: Registry,
+  queueStats: (() => Promise<QueueStats>) | undefined,
+  awaitedCounts: AwaitedGaugeSource,
+) {
   const registers = [registry];
   const metrics = {
     deliveries: new Counter({
@@ -88,6 +103,46 @@ export function defineMetrics(registry: Registry, queueStats?: () => Promise<Que
       help: 'Times a long-lived source went down',
       labelNames: ['provider'] as const,
       registers,
+    }),
+    awaited: new Gauge({
+      name: 'payhook_awaited_payments',
+      help: "Awaited payments of the watched hubs now, by state: awaiting, and overdue (awaiting ones past their until included); read from each hub's awaited list at each scrape",
+      labelNames: ['state'] as const,
+      registers,
+      async collect() {
+        const counts = await awaitedCounts();
+        // No sample rather than a stale or partial one when a list failed or no hub is watched.
+        this.reset();
+        if (counts)
+          for (const state of ['awaiting', 'overdue'] as const) this.set({ state }, counts[state]);
+      },
+    }),
+    awaitedSettled: new Counter({
+      name: 'payhook_awaited_settled_total',
+      help: 'Awaited payments settled, by provider and path (webhook, socket, status-query, replay)',
+      labelNames: ['provider', 'by'] as const,
+      registers,
+    }),
+    awaitedRecovered: new Counter({
+      name: 'payhook_awaited_recovered_total',
+      help: "Awaited payments settled by a status query (the sweeper's or hub.reconcile's): awaited.settled notices with settledBy status-query",
+      labelNames: ['provider'] as const,
+      registers,
+    }),
+    awaitedOverdue: new Counter({
+      name: 'payhook_awaited_overdue_total',
+      help: 'Awaited payments made overdue (the awaited.overdue notice)',
+      labelNames: ['provider'] as const,
+      registers,
+    }),
+    awaitedCountErrors: new Counter({
+      name: 'payhook_awaited_count_errors_total',
+      help: "Reads of an awaited list's counts() at a scrape that failed or took too long (payhook_awaited_payments then has no sample)",
+      registers,
+      // The scrape collects every metric at once: this one waits for the read it counts.
+      async collect() {
+        await awaitedCounts();
+      },
     }),
   };
   return { ...metrics, queue: queueStats ? defineQueueGauges(queueStats) : undefined };

@@ -25,6 +25,8 @@ import {
   generateTestKeyPair,
   postFixture,
   runCli,
+  createGatewayFixtures,
+  startStatusApis,
   testKeyPairFrom,
   type GatewayDelivery,
   type LailaolabSimulator,
@@ -43,12 +45,12 @@ import {
 /** README → its code blocks' example files, in the order the blocks appear. */
 const MANIFEST: Record<string, string[]> = {
   'README.md': ['root-app.ts'],
-  'packages/core/README.md': ['core-usage.ts', 'core-keep-raw-body.ts'],
+  'packages/core/README.md': ['core-usage.ts', 'core-awaited.ts', 'core-keep-raw-body.ts'],
   'packages/payin/README.md': ['payin-app.ts', 'payin-client.ts'],
   'packages/newpay-callback/README.md': ['newpay-app.ts', 'newpay-reconcile.ts'],
   'packages/signed-param/README.md': ['signed-param-app.ts', 'signed-param-reconcile.ts'],
   'packages/lailaolab-socket/README.md': ['lailaolab-app.ts'],
-  'packages/redis-store/README.md': ['redis-app.ts', 'redis-shared-client.ts'],
+  'packages/redis-store/README.md': ['redis-app.ts', 'redis-shared-client.ts', 'redis-awaited.ts'],
   'packages/inspector/README.md': ['inspector-app.ts'],
   'packages/postgres/README.md': ['postgres-app.ts', 'postgres-async.ts'],
 };
@@ -700,6 +702,64 @@ describe('redis-store examples', () => {
     expect(await app.exited).toEqual({ code: 1, signal: null });
     expect(app.stderr()).toContain('@payhook/redis-store');
   }, 20_000);
+
+  it('core README: an awaited order, paid with no webhook, is settled by the status query', async () => {
+    const fixtures = createGatewayFixtures();
+    const apis = await startStatusApis(fixtures);
+    try {
+      const mod = loadWithEnv<typeof import('./examples/core-awaited')>('./examples/core-awaited', {
+        CASHY_MERCHANT_ID: fixtures.cashy.merchantId,
+        CASHY_API_KEY: fixtures.cashy.apiKey,
+        CASHY_API_URL: apis.providerOptions.cashy.baseUrl,
+      });
+      const paid: string[] = [];
+      mod.hub.on('payment.completed', (e) => void paid.push(String(e.orderId)));
+      expect((await mod.awaiting).state).toBe('awaiting');
+      apis.pay('cashy', { orderId: 'C-3004', amount: '60.00' });
+      const report = await mod.hub.sweep({ provider: 'cashy', all: true });
+      const [entry] = await mod.hub.awaited.list();
+      expect([report.recovered, paid, entry?.settledBy, mod.cancelled]).toEqual([
+        1,
+        ['C-3004'],
+        'status-query',
+        [],
+      ]);
+    } finally {
+      await apis.close();
+    }
+  });
+
+  it('redis-store README: awaited payments on Redis, shared and kept', async () => {
+    const { awaited, hub, store } = loadWithEnv<typeof import('./examples/redis-awaited')>(
+      './examples/redis-awaited',
+      env,
+    );
+    try {
+      await Promise.all([store.ready(), awaited.ready()]);
+      expect(hub.awaited).toBe(awaited);
+      const key = `readme-awaited-${process.pid}`;
+      const entry = await awaited.add({
+        key: `${key}:order:A-1`,
+        provider: key,
+        orderId: 'A-1',
+        reference: null,
+        until: Date.now() + 60_000,
+        createdAt: Date.now(),
+        nextCheckAt: Date.now(),
+        allowOlderThanMaxAge: false,
+      });
+      expect(entry.state).toBe('awaiting');
+      const settled = await awaited.settle(
+        { provider: key, orderId: 'A-1', reference: null },
+        { by: 'webhook', at: Date.now(), eventId: `${key}:e` },
+      );
+      expect(settled?.state).toBe('settled');
+      await awaited.purge(Date.now() + 1);
+    } finally {
+      await hub.close();
+      await store.close();
+    }
+  });
 
   it('redis-store README: a client you pass in is used and left open', async () => {
     const { client, store } = loadWithEnv<typeof import('./examples/redis-shared-client')>(

@@ -24,9 +24,8 @@ export { createLailaolabSource } from './source';
 export type { LailaolabSource, LailaolabSourceState, LailaolabSourceStatus } from './source';
 export type { SweepReport } from './recovery';
 export type { LailaolabHealth } from './health';
-export { createMemoryWatchList } from './watch-list';
+/** @deprecated Types only, for createRedisWatchList / createPostgresWatchList: see watch-list.ts. */
 export type {
-  MemoryWatchListOptions,
   WatchList,
   WatchListAddResult,
   WatchListEntries,

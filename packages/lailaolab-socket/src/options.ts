@@ -13,7 +13,6 @@ import { SOURCE } from './schema';
 import type { LailaolabSource } from './source';
 import { checkApiBase, checkKey } from './status-client';
 import type { StatusLookupOptions } from './status-lookup';
-import type { WatchList } from './watch-list';
 
 /**
  * Status queries a minute for webhooks naming a transaction nobody awaits: one a second on
@@ -65,18 +64,18 @@ export interface LailaolabProviderOptions extends MaxAgeOptions {
   statusCacheSize?: number;
   /**
    * Webhook only: most status queries in flight at once; beyond it the webhook gets the retry
-   * answer without a query (default 16). Socket messages, from the secret channel, and the
-   * source's sweep (`statusConcurrency`) are not counted.
+   * answer without a query (default 16). Socket messages, from the secret channel, and the hub's
+   * sweeper (its `awaited.concurrency`) are not counted.
    */
   maxStatusQueries?: number;
   /**
    * Webhook only: most status queries in any 60 s about transactions the merchant does not await
-   * (not on the source's watch list; without a source, none is awaited); beyond it such webhooks
-   * get the retry answer without a query (503 ERR_STATUS_BUDGET on `error`). Default 600: a junk
-   * flood then costs at most ten queries a second on your key, while a shop that watches nothing
-   * (the webhook alone, no source) keeps its real notices flowing up to that rate; Lailaolab
-   * documents no retry schedule, so a budget below the shop's real rate would delay real payments.
-   * 0: only watched transactions are ever asked about.
+   * (no awaiting entry `lailaolab:ref:<transactionId>` in the hub's awaited list: `source.watch()`
+   * or `hub.expectPayment(provider, { reference })`); beyond it such webhooks get the retry answer
+   * without a query (503 ERR_STATUS_BUDGET on `error`). Default 600: a junk flood then costs at
+   * most ten queries a second on your key, while a shop that awaits nothing keeps its real notices
+   * flowing up to that rate; Lailaolab documents no retry schedule, so a budget below the shop's
+   * real rate would delay real payments. 0: only awaited transactions are ever asked about.
    */
   unwatchedQueriesPerMinute?: number;
 }
@@ -88,29 +87,36 @@ export interface LailaolabSourceOptions extends LailaolabProviderOptions {
   keyInUrl?: boolean;
   /** Backoff between reconnect attempts; forever by default. */
   reconnect?: ReconnectOptions;
-  /** Status sweep of the watched transactions every N ms (default 60,000; 0 = only after connects). */
-  sweepIntervalMs?: number;
-  /** How long a watched transaction is followed (default 1 hour). */
+  /**
+   * How long `watch(id)` awaits a transaction: its `until` (default 1 hour). Past it with no final
+   * answer, the hub sends `awaited.overdue`.
+   */
   watchTtlMs?: number;
-  /**
-   * Where watched transactions are kept. Default: a list in this process (`maxWatched` entries),
-   * which dies with it and is not seen by other instances. A shared one, such as
-   * `createRedisWatchList({ store, name: 'lailaolab' })` from `@payhook/redis-store`, survives a
-   * restart and is swept by every instance (give them a shared store too). The source never closes
-   * it.
-   */
-  watchList?: WatchList;
-  /**
-   * Most transactions in the default watch list; those closest to their expiry are dropped beyond
-   * it (default 10,000). A `watchList` you give has its own limit.
-   */
-  maxWatched?: number;
-  /** Status queries in flight at once during a sweep (default 4). */
-  statusConcurrency?: number;
   /** Connection attempt timeout (default 20,000 ms). */
   connectTimeoutMs?: number;
   /** Extra socket.io-client options (transports, extraHeaders...). Reconnection stays ours. */
   socketOptions?: Partial<ManagerOptions & SocketOptions>;
+  /**
+   * @deprecated Accepted (checked as before) but ignored, with a warning on the hub's logger: the
+   * periodic sweep is the hub's, every `awaited.sweepEveryMs` of `createPaymentHub` (0: only
+   * `hub.sweep()` and the source's sweep after every connect).
+   */
+  sweepIntervalMs?: number;
+  /**
+   * @deprecated Accepted (checked as before) but ignored, with a warning on the hub's logger: the
+   * sweeper's status queries in flight are the hub's `awaited.concurrency`.
+   */
+  statusConcurrency?: number;
+  /**
+   * @deprecated Removed: throws a ProviderConfigError. Watched transactions are the hub's awaited
+   * payments: give the list to the hub, `createPaymentHub({ awaited: { list } })`.
+   */
+  watchList?: unknown;
+  /**
+   * @deprecated Removed: throws a ProviderConfigError. The limit is the awaited list's:
+   * `createPaymentHub({ awaited: { list: createMemoryAwaitedList({ maxEntries }) } })`.
+   */
+  maxWatched?: unknown;
 }
 
 export interface LailaolabMiddlewareOptions
@@ -118,7 +124,8 @@ export interface LailaolabMiddlewareOptions
   /**
    * The running socket source, if any: its provider is shared and its state is reported on GET.
    * The middleware never opens a socket of its own. Without a source, `secretKey` is required
-   * (the webhook is confirmed through the status API with it).
+   * (the webhook is confirmed through the status API with it), and the middleware's own provider
+   * reads the hub's awaited list for `unwatchedQueriesPerMinute`.
    */
   source?: LailaolabSource;
 }
@@ -139,12 +146,7 @@ export interface ResolvedOptions {
 /** The source's own options, checked (the provider's are in ResolvedOptions). */
 export interface SourceConfig {
   reconnect: ResolvedReconnect;
-  sweepIntervalMs: number;
   watchTtlMs: number;
-  /** The merchant's list; undefined: a memory list of `maxWatched` entries. */
-  watchList: WatchList | undefined;
-  maxWatched: number;
-  concurrency: number;
   connectTimeoutMs: number;
   /** The socket URL, key included when `keyInUrl`. */
   url: string;
@@ -153,6 +155,8 @@ export interface SourceConfig {
   /** The documented channel, `join::<secretKey>`: every transaction of the merchant. */
   channel: string;
   socketOptions: Partial<ManagerOptions & SocketOptions> | undefined;
+  /** What the hub's logger is told about deprecated options given (one line each). */
+  deprecations: readonly string[];
 }
 
 const fail = (option: string, problem: string): never => {
@@ -225,35 +229,46 @@ export function checkCacheOptions(options: {
   };
 }
 
-function checkWatchList(options: LailaolabSourceOptions): WatchList | undefined {
-  const given = options.watchList;
-  if (given === undefined) return undefined;
-  if (
-    !given ||
-    typeof given.add !== 'function' ||
-    typeof given.remove !== 'function' ||
-    typeof given.list !== 'function'
-  )
-    fail(
-      'watchList',
-      'must have add, remove and list (createMemoryWatchList, createRedisWatchList)',
-    );
-  if (options.maxWatched !== undefined)
-    fail('maxWatched', 'applies to the default watch list only: give the limit to your watchList');
-  return given;
+/** Options of the source's own watch list, gone with it: the awaited list is the hub's. */
+const REMOVED: Record<'watchList' | 'maxWatched', string> = {
+  watchList:
+    "was removed: watched transactions are the hub's awaited payments; give the list to the hub, createPaymentHub({ awaited: { list: createRedisAwaitedList(...) | createPostgresAwaitedList(...) | createMemoryAwaitedList({ maxEntries }) } })",
+  maxWatched:
+    "was removed: the limit is the awaited list's, createPaymentHub({ awaited: { list: createMemoryAwaitedList({ maxEntries }) } }) (or the Redis or PostgreSQL list: createRedisAwaitedList(...) | createPostgresAwaitedList(...))",
+};
+
+function checkRemoved(options: LailaolabSourceOptions): void {
+  for (const option of ['watchList', 'maxWatched'] as const)
+    if (options[option] !== undefined) fail(option, REMOVED[option]);
 }
 
-/** The source's options, in the order they were always checked, before any socket opens. */
+/** Deprecated options still accepted: checked as before, ignored, and named in a warning. */
+function deprecations(options: LailaolabSourceOptions): string[] {
+  const warnings: string[] = [];
+  if (options.sweepIntervalMs !== undefined) {
+    wholeMs(options.sweepIntervalMs, 0, 'sweepIntervalMs', 0);
+    warnings.push(
+      'sweepIntervalMs is deprecated and ignored: the hub sweeps awaited payments every awaited.sweepEveryMs (createPaymentHub({ awaited: { sweepEveryMs } }); 0: only hub.sweep() and the sweep after every connect)',
+    );
+  }
+  if (options.statusConcurrency !== undefined) {
+    whole(options.statusConcurrency, 1, 'statusConcurrency');
+    warnings.push(
+      "statusConcurrency is deprecated and ignored: the hub's sweeper runs awaited.concurrency status queries at once (createPaymentHub({ awaited: { concurrency } }))",
+    );
+  }
+  return warnings;
+}
+
+/** The source's options, checked before any socket opens (and before the hub is touched). */
 export function resolveSourceOptions(
   options: LailaolabSourceOptions,
   secretKey: string,
 ): SourceConfig {
   const reconnect = resolveReconnect(options.reconnect);
-  const sweepIntervalMs = wholeMs(options.sweepIntervalMs, 60_000, 'sweepIntervalMs', 0);
+  checkRemoved(options);
+  const warnings = deprecations(options);
   const watchTtlMs = wholeMs(options.watchTtlMs, 3_600_000, 'watchTtlMs');
-  const maxWatched = whole(options.maxWatched, 10_000, 'maxWatched');
-  const watchList = checkWatchList(options);
-  const concurrency = whole(options.statusConcurrency, 4, 'statusConcurrency');
   const connectTimeoutMs = wholeMs(options.connectTimeoutMs, 20_000, 'connectTimeoutMs');
   const url = lailaolabSocketUrl(
     options.url ?? DEFAULT_SOCKET_URL,
@@ -263,11 +278,7 @@ export function resolveSourceOptions(
   const parsed = new URL(url);
   return {
     reconnect,
-    sweepIntervalMs,
     watchTtlMs,
-    watchList,
-    maxWatched,
-    concurrency,
     connectTimeoutMs,
     url,
     where: `${parsed.origin}${parsed.pathname}`,
@@ -275,6 +286,7 @@ export function resolveSourceOptions(
     // (https://payment-doc.lailaolab.com/v1/subscription).
     channel: `join::${secretKey}`,
     socketOptions: options.socketOptions,
+    deprecations: warnings,
   };
 }
 

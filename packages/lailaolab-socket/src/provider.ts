@@ -3,7 +3,6 @@ import {
   type PaymentHub,
   type StatusLookup,
   type PaymentProvider,
-  type ReceiveResult,
   type WebhookMiddleware,
 } from '@payhook/core';
 import {
@@ -28,7 +27,7 @@ import {
   type LailaolabPayload,
 } from './schema';
 import { createLailaolabStatusClient } from './status-client';
-import { createStatusLookup, type IsAwaited } from './status-lookup';
+import { awaitedOn, createStatusLookup, type IsAwaited } from './status-lookup';
 import { createConfirm, decodeDelivery, isDecodedDelivery } from './verify';
 
 export type LailaolabProvider = PaymentProvider<
@@ -75,8 +74,9 @@ export function createLailaolabProvider(options: LailaolabProviderOptions): Lail
 }
 
 /**
- * The provider from checked options: the source builds its own this way, sharing the checks, and
- * gives `isAwaited` (its watch list) so that the webhook's budget counts only ids nobody awaits.
+ * The provider from checked options: the source and the middleware build theirs this way, sharing
+ * the checks, and give `isAwaited` (the hub's awaited list) so that the webhook's budget counts
+ * only ids nobody awaits.
  */
 export function buildProvider(resolved: ResolvedOptions, isAwaited?: IsAwaited): LailaolabProvider {
   const { timeZone, currency } = resolved;
@@ -141,22 +141,18 @@ export function createLailaolabMiddleware(
     throw new ProviderConfigError('source', 'must come from createLailaolabSource()', {
       source: SOURCE,
     });
-  const onResult = options.onResult;
+  // A payment heard through the webhook settles its awaited payment in hub.receive.
   const webhook = createGatewayMiddleware(
     hub,
-    {
-      ...options,
-      onResult(result: ReceiveResult) {
-        // Heard through the webhook: the socket source need not keep asking about it.
-        if (source && (result.outcome === 'processed' || result.outcome === 'duplicate'))
-          for (const event of result.events)
-            if (event.type === 'payment.completed') void source.unwatch(event.transactionId);
-        onResult?.(result);
-      },
-    },
-    // A running source shares its provider; without one, the webhook has its own.
+    options,
+    // A running source shares its provider; without one, the webhook has its own, which reads the
+    // hub's awaited list too.
     (providerOptions): PaymentProvider<LailaolabPayload> =>
-      source?.provider ?? createLailaolabProvider(providerOptions as LailaolabProviderOptions),
+      source?.provider ??
+      buildProvider(
+        resolveProviderOptions(providerOptions as LailaolabProviderOptions),
+        awaitedOn(hub),
+      ),
   );
   const middleware: WebhookMiddleware = (req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD')

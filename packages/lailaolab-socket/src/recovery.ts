@@ -1,74 +1,49 @@
-import { GatewayApiError, type ReceiveResult } from '@payhook/core';
+import { randomBytes } from 'node:crypto';
+import { awaitedKey, type AwaitedPayment, type SweepReport as HubSweepReport } from '@payhook/core';
 import { isTransactionId, PROVIDER_ID, SOURCE } from './schema';
 import { report, sanitize, track, type SourceState } from './source-state';
 
 /*
- * Recovery of watched transactions. The channel has no replay, so a payment made while the socket
- * was away (or whose message could not be handled) is found by asking the status API about the
- * transactions on the watch list: after every connect, on the sweep interval, and on `sweep()`.
+ * The source's watches are the hub's awaited payments (`hub.expectPayment`, keyed
+ * `lailaolab:ref:<transactionId>`): whichever of the socket, the webhook and the hub's sweeper
+ * brings the final answer settles it, on the one claim path, and the hub's timer sweeps them.
+ * The channel has no replay, so after every connect the source asks about all of them, due or not.
  */
 
-export interface SweepReport {
-  checked: number;
-  /** Payment events processed for the first time by this sweep. */
+/** What `source.sweep()` resolves with: the hub's sweep report, with the source's older names. */
+export interface SweepReport extends HubSweepReport {
+  /** The same as `recovered`: payments settled by this sweep's status queries. */
   emitted: number;
-  pending: number;
-  notFound: number;
-  /** Watches that ended by their time-to-live, without a query. */
+  /** The same as `overdue`: watches this sweep ended because their `until` had passed. */
   expired: number;
-  errors: number;
 }
 
-export const emptySweepReport = (): SweepReport => ({
+const EMPTY: Readonly<HubSweepReport> = Object.freeze({
+  leased: 0,
   checked: 0,
-  emitted: 0,
-  pending: 0,
-  notFound: 0,
-  expired: 0,
+  recovered: 0,
+  alreadySettled: 0,
+  waiting: 0,
+  deferred: 0,
+  overdue: 0,
   errors: 0,
 });
 
-/** Outcomes after which nothing about the delivery is left to do. */
-export const FINAL: ReadonlyArray<ReceiveResult['outcome']> = [
-  'processed',
-  'duplicate',
-  'superseded',
-  'ignored',
-];
+const withOlderNames = (r: HubSweepReport): SweepReport => ({
+  ...r,
+  emitted: r.recovered,
+  expired: r.overdue,
+});
 
-const listFailure = (state: SourceState, what: string, error: unknown): void =>
-  report(state, 'source.error', `the watch list could not ${what}`, sanitize(state, error));
+/** Most transactions `watching()` reads (the old default list's size). */
+export const WATCHING_LIMIT = 10_000;
 
-/** Writes one watch; false (reported, kept in `unsaved`) when the list could not be written. */
-async function save(state: SourceState, id: string, expiresAt: number): Promise<boolean> {
-  try {
-    const { size, dropped } = await state.watchList.add(id, expiresAt);
-    state.listSize = size;
-    if (state.unsaved.get(id) === expiresAt) state.unsaved.delete(id);
-    for (const oldest of dropped)
-      state.hub.logger.warn(
-        { provider: PROVIDER_ID, transactionId: oldest },
-        `${SOURCE}: the watch list is full; transaction ${oldest}, closest to its expiry, is no longer followed`,
-      );
-    return true;
-  } catch (error) {
-    listFailure(state, `store the watch of transaction ${id}`, error);
-    return false;
-  }
-}
+const keyOf = (transactionId: string): string =>
+  awaitedKey(PROVIDER_ID, { reference: transactionId });
 
-/** Ends a watch (paid, or asked); a failure is reported: the next sweep ends it again. */
-export async function forget(state: SourceState, id: string): Promise<boolean> {
-  const local = state.unsaved.delete(id);
-  try {
-    const { removed, size } = await state.watchList.remove(id);
-    state.listSize = size;
-    return removed || local;
-  } catch (error) {
-    listFailure(state, `remove transaction ${id}`, error);
-    return local;
-  }
-}
+const lower = (state: SourceState): void => {
+  state.watched = Math.max(0, state.watched - 1);
+};
 
 /** `source.watch()`: throws a TypeError at once for a bad id or ttl, else never rejects. */
 export function watch(
@@ -81,177 +56,151 @@ export function watch(
       `${SOURCE}: watch() needs a Lailaolab transaction id (1-64 letters, digits, '-' or '_')`,
     );
   const ttl = options.ttlMs ?? state.config.watchTtlMs;
-  const expiresAt = Math.ceil(Date.now() + ttl);
-  if (!Number.isFinite(ttl) || ttl <= 0 || !Number.isSafeInteger(expiresAt))
+  const until = Math.ceil(Date.now() + ttl);
+  if (!Number.isFinite(ttl) || ttl <= 0 || !Number.isSafeInteger(until))
     throw new TypeError(`${SOURCE}: ttlMs must be a positive number of milliseconds`);
-  // Counted and swept from here until the list has it.
-  state.unsaved.set(transactionId, expiresAt);
-  return track(state, save(state, transactionId, expiresAt));
-}
-
-/** `source.unwatch()`: an id that is not a transaction id can only be a local watch. */
-export function unwatch(state: SourceState, transactionId: string): Promise<boolean> {
-  return isTransactionId(transactionId)
-    ? track(state, forget(state, transactionId))
-    : Promise.resolve(state.unsaved.delete(transactionId));
-}
-
-/** The unsaved watches that are still running and not on the list read: swept from here. */
-function unsavedNotListed(state: SourceState, listed: readonly string[], now: number): string[] {
-  const onList = new Set(listed);
-  return [...state.unsaved]
-    .filter(([id, expiresAt]) => expiresAt > now && !onList.has(id))
-    .map(([id]) => id);
+  return track(state, expect(state, transactionId, until));
 }
 
 /**
- * Whether the merchant awaits this transaction: watched here and not yet written to the list, or
- * on the list (its `has` when it offers one, else a read of the whole list). Rejects when the list
- * cannot be read: the webhook then counts the id against its budget.
+ * Awaits the transaction on the hub; false (reported on `source.error`) when the list refused or
+ * failed, or when its awaited payment already ended (unwatched or overdue): the list keeps an
+ * ended one until it is purged and does not await it again.
  */
-export async function isWatched(state: SourceState, id: string): Promise<boolean> {
-  const local = state.unsaved.get(id);
-  if (local !== undefined && local > Date.now()) return true;
-  const list = state.watchList;
-  if (typeof list.has === 'function') return list.has(id);
-  return (await list.list()).ids.includes(id);
+async function expect(state: SourceState, id: string, until: number): Promise<boolean> {
+  const asked = Date.now();
+  let entry: AwaitedPayment;
+  try {
+    entry = await state.hub.expectPayment(state.provider, { reference: id, until });
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const detail = `could not await transaction ${id}${typeof code === 'string' ? ` (${code})` : ''}`;
+    report(state, 'source.error', detail, sanitize(state, error));
+    return false;
+  }
+  if (entry.state === 'overdue') {
+    report(
+      state,
+      'source.error',
+      `transaction ${id} was awaited before and that ended (${entry.lastResult ?? 'overdue'}): it is not awaited again`,
+    );
+    return false;
+  }
+  if (entry.state === 'awaiting' && entry.createdAt >= asked) state.watched++;
+  return true;
 }
 
-/** `source.watching()`: the list's ids, then those this process could not write to it yet. */
+/** `source.unwatch()`: an id that is not a transaction id was never awaited. */
+export function unwatch(state: SourceState, transactionId: string): Promise<boolean> {
+  return isTransactionId(transactionId)
+    ? track(state, end(state, transactionId))
+    : Promise.resolve(false);
+}
+
+/** Makes the awaited payment overdue, without the notice: the list has no delete. */
+async function end(state: SourceState, id: string): Promise<boolean> {
+  try {
+    const ended = await state.hub.awaited.expire(keyOf(id), Date.now(), 'unwatched');
+    if (ended) lower(state);
+    return ended !== null;
+  } catch (error) {
+    report(
+      state,
+      'source.error',
+      `could not end the awaited payment of transaction ${id}`,
+      sanitize(state, error),
+    );
+    return false;
+  }
+}
+
+/** `source.watching()`: the awaiting Lailaolab references, soonest `until` first. */
 export async function watching(state: SourceState): Promise<string[]> {
-  const { ids } = await state.watchList.list();
-  state.listSize = ids.length;
-  return [...ids, ...unsavedNotListed(state, ids, Date.now())];
+  const entries = await state.hub.awaited.list({
+    state: 'awaiting',
+    provider: PROVIDER_ID,
+    limit: WATCHING_LIMIT,
+  });
+  const ids = entries
+    .filter((e): e is AwaitedPayment & { reference: string } => e.reference !== null)
+    .sort((a, b) => a.until - b.until)
+    .map((e) => e.reference);
+  state.watched = ids.length;
+  return ids;
 }
 
-/** `source.sweep()`: one sweep at a time; a call during one queues (at most) one more. */
+/**
+ * `source.sweep()`: the hub's sweeper asks about every awaiting Lailaolab payment, due or not
+ * (after a connect: the socket may have missed any of them), once each. One at a time: a call
+ * during one runs after it, so that no payment is left out for being leased by it. Never rejects.
+ */
 export function sweep(state: SourceState): Promise<SweepReport> {
-  if (state.closed) return Promise.resolve(emptySweepReport());
-  if (state.queued) return state.queued;
-  const start = (): Promise<SweepReport> => {
-    state.running = track(state, runSweep(state)).finally(() => {
-      state.running = undefined;
-    });
-    return state.running;
-  };
-  if (state.running) {
-    state.queued = state.running.then(() => {
-      state.queued = undefined;
-      return start();
-    });
-    return state.queued;
-  }
-  return start();
-}
-
-async function runSweep(state: SourceState): Promise<SweepReport> {
-  const result = emptySweepReport();
-  const now = Date.now();
-  // Watches that could not be written: those that ended stop here, the others are written again
-  // (until the first failure: the backend is still away). Inline, not a helper awaited: with
-  // nothing to write, the list is read in the same turn as the sweep starts, before any watch()
-  // the caller makes next.
-  for (const [id, expiresAt] of [...state.unsaved]) {
-    if (expiresAt <= now) {
-      state.unsaved.delete(id);
-      result.expired++;
-    } else if (state.closed) break;
-    else if (!(await save(state, id, expiresAt))) {
-      result.errors++;
-      break;
-    }
-  }
-  const ids = await readWatched(state, result, now);
-  const queue = { ids, stop: false };
-  const workers = Array.from(
-    { length: Math.min(state.config.concurrency, ids.length) },
-    async () => {
-      while (!queue.stop && !state.closed && queue.ids.length > 0)
-        await checkOne(state, queue, queue.ids.shift()!, result);
-    },
+  if (state.closed) return Promise.resolve(withOlderNames(EMPTY));
+  const next = track(
+    state,
+    (state.sweeping ?? Promise.resolve()).then(() => sweepAll(state)),
   );
-  await Promise.all(workers);
-  return result;
+  state.sweeping = next;
+  void next.finally(() => {
+    if (state.sweeping === next) state.sweeping = undefined;
+  });
+  return next;
 }
 
-/** The ids to ask about: the list's (an unreadable list is counted and reported), then unsaved. */
-async function readWatched(
-  state: SourceState,
-  result: SweepReport,
-  now: number,
-): Promise<string[]> {
-  let ids: string[] = [];
+/**
+ * Makes every awaiting Lailaolab payment due now (those another sweep holds are being asked
+ * already). Not `hub.sweep({ provider, all: true })`: core's sweep with `all` leases an entry again
+ * as soon as it has rescheduled it, so within one run it asks the same payments over and over
+ * until the gateway's budget or the batch is spent. Once core stops that, this and the plain
+ * sweep below become that one call.
+ */
+async function makeAllDue(state: SourceState): Promise<void> {
+  const list = state.hub.awaited;
+  const owner = `lailaolab-source-${randomBytes(6).toString('hex')}`;
+  const now = Date.now();
+  const entries = await list.lease({
+    owner,
+    now,
+    leaseMs: 60_000,
+    limit: WATCHING_LIMIT,
+    provider: PROVIDER_ID,
+    dueBy: Number.MAX_SAFE_INTEGER,
+  });
+  await Promise.all(
+    entries.map((e) =>
+      list.reschedule(e.key, owner, {
+        nextCheckAt: now,
+        checks: e.checks,
+        lastResult: e.lastResult,
+      }),
+    ),
+  );
+}
+
+async function sweepAll(state: SourceState): Promise<SweepReport> {
+  // A list that cannot be read here cannot be swept either: the sweep below counts and reports it.
+  await makeAllDue(state).catch(() => undefined);
+  let swept: HubSweepReport;
   try {
-    const entries = await state.watchList.list();
-    ids = [...entries.ids];
-    result.expired += entries.expired;
-    state.listSize = ids.length;
+    swept = await state.hub.sweep({ provider: PROVIDER_ID });
   } catch (error) {
-    result.errors++;
-    listFailure(state, 'be read', error);
+    report(state, 'source.error', 'the sweep failed', sanitize(state, error));
+    return withOlderNames({ ...EMPTY, errors: 1 });
   }
-  return [...ids, ...unsavedNotListed(state, ids, now)];
+  // The list may hold another instance's watches: `watched` is read again (the sweep already
+  // reported a list that cannot be read).
+  await watching(state).catch(() => undefined);
+  return withOlderNames(swept);
 }
 
-/** Asks about one watched transaction through hub.reconcile and counts what came of it. */
-async function checkOne(
-  state: SourceState,
-  queue: { stop: boolean },
-  id: string,
-  result: SweepReport,
-): Promise<void> {
-  if (!isTransactionId(id)) {
-    // A shared list another program wrote to: nothing the status API could be asked about.
-    result.errors++;
-    report(state, 'source.error', 'the watch list holds an entry that is not a transaction id');
-    await forget(state, id);
-    return;
-  }
-  result.checked++;
-  // The same claim and dispatch path as a notification: a payment the socket or the webhook
-  // already delivered is a duplicate here, not a second event.
-  const failed = (error: unknown): void => {
-    result.errors++;
-    report(
-      state,
-      'source.error',
-      `status query for transaction ${id} failed`,
-      sanitize(state, error),
-    );
+/**
+ * Keeps `watched` current between reads of the list: one less for each Lailaolab payment the hub
+ * settles or makes overdue. Returns what stops it.
+ */
+export function followAwaited(state: SourceState): () => void {
+  const ended = (payment: AwaitedPayment): void => {
+    if (payment.provider === PROVIDER_ID) lower(state);
   };
-  let received: ReceiveResult;
-  try {
-    received = await state.hub.reconcile(state.provider, id);
-  } catch (error) {
-    failed(error);
-    return;
-  }
-  const error = received.error;
-  if (error?.code === 'ERR_DELIVERY_STALE') {
-    // Paid longer ago than maxAgeMs: every later sweep would refuse it the same way, so it is no
-    // longer watched (the merchant can still reconcile it with allowOlderThanMaxAge).
-    result.errors++;
-    report(
-      state,
-      'source.error',
-      `transaction ${id} was paid longer ago than maxAgeMs (ERR_DELIVERY_STALE): no longer watched`,
-      sanitize(state, error),
-    );
-    await forget(state, id);
-    return;
-  }
-  if (error instanceof GatewayApiError || received.outcome === 'rejected') {
-    failed(error);
-    // An unreachable API fails for every id alike: wait for the next sweep.
-    if (error instanceof GatewayApiError && error.retryable) queue.stop = true;
-    return;
-  }
-  // Unhandled with events: no listener for their type yet (the watch goes on); without: the
-  // gateway knows no such transaction.
-  if (received.outcome === 'unhandled' && received.events.length === 0) result.notFound++;
-  else if (received.outcome === 'pending') result.pending++;
-  else if (FINAL.includes(received.outcome) && received.events.length > 0) {
-    await forget(state, id);
-    if (received.outcome === 'processed') result.emitted += received.events.length;
-  }
+  state.hub.on('awaited.settled', ended).on('awaited.overdue', ended);
+  return () => void state.hub.off('awaited.settled', ended).off('awaited.overdue', ended);
 }

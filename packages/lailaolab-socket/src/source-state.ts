@@ -3,21 +3,18 @@ import { notifyHub } from '@payhook/core/plugin';
 import type { Socket } from 'socket.io-client';
 import type { SourceConfig } from './options';
 import type { LailaolabProvider } from './provider';
-import type { SweepReport } from './recovery';
 import { PROVIDER_ID, SOURCE } from './schema';
 import type { LailaolabSourceState } from './source';
-import type { WatchList } from './watch-list';
 
 /**
  * Everything a running source knows, in one object that its functions (connect and reconnect,
- * message handling, recovery of watched transactions, close) share: no closure holds state of
- * its own.
+ * message handling, the watches on the hub's awaited list, close) share: no closure holds state
+ * of its own.
  */
 export interface SourceState {
   readonly hub: PaymentHub;
   readonly provider: LailaolabProvider;
   readonly config: SourceConfig;
-  readonly watchList: WatchList;
   readonly socket: Socket;
   /** The secret key as it may appear in an error text: raw, URL-encoded, form-encoded. */
   readonly secretForms: readonly string[];
@@ -28,28 +25,25 @@ export interface SourceState {
   lastMessageAt: Date | null;
   lastConnectedAt: Date | null;
   reconnectTimer: NodeJS.Timeout | undefined;
-  sweepTimer: NodeJS.Timeout | undefined;
   closed: boolean;
   closing: Promise<void> | undefined;
   /**
-   * Watches this process could not write to the watch list (its backend down), id → expiry: swept
-   * from here and written again at the next sweep.
+   * Lailaolab payments awaiting on the hub's list as of this process's last read of it, counted
+   * since by its own watches, unwatches and the hub's `awaited.*` notices (recovery.ts).
    */
-  readonly unsaved: Map<string, number>;
-  /** The watch list's size as of its last answer to this process. */
-  listSize: number;
-  /** Deliveries, watch writes and sweeps not finished yet: close() waits for them. */
+  watched: number;
+  /** The source's last sweep (the next one runs after it). */
+  sweeping: Promise<unknown> | undefined;
+  /** Stops following the hub's `awaited.*` notices (close()). */
+  unfollow: () => void;
+  /** Deliveries, watches and sweeps not finished yet: close() waits for them. */
   readonly inflight: Set<Promise<unknown>>;
-  /** The sweep running now, and the one queued behind it. */
-  running: Promise<SweepReport> | undefined;
-  queued: Promise<SweepReport> | undefined;
 }
 
 export function createSourceState(init: {
   hub: PaymentHub;
   provider: LailaolabProvider;
   config: SourceConfig;
-  watchList: WatchList;
   socket: Socket;
   secretKey: string;
 }): SourceState {
@@ -67,14 +61,12 @@ export function createSourceState(init: {
     lastMessageAt: null,
     lastConnectedAt: null,
     reconnectTimer: undefined,
-    sweepTimer: undefined,
     closed: false,
     closing: undefined,
-    unsaved: new Map(),
-    listSize: 0,
+    watched: 0,
+    sweeping: undefined,
+    unfollow: () => undefined,
     inflight: new Set(),
-    running: undefined,
-    queued: undefined,
   };
 }
 

@@ -13,19 +13,10 @@ import {
   type LailaolabSourceOptions,
 } from './options';
 import { buildProvider, type LailaolabProvider } from './provider';
-import {
-  FINAL,
-  forget,
-  isWatched,
-  sweep,
-  unwatch,
-  watch,
-  watching,
-  type SweepReport,
-} from './recovery';
-import { isTransactionId, SOURCE } from './schema';
+import { followAwaited, sweep, unwatch, watch, watching, type SweepReport } from './recovery';
+import { isTransactionId, PROVIDER_ID, SOURCE } from './schema';
 import { createSourceState, report, sanitize, track, type SourceState } from './source-state';
-import { createMemoryWatchList } from './watch-list';
+import { awaitedOn } from './status-lookup';
 
 export type LailaolabSourceState =
   'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'closed';
@@ -37,8 +28,10 @@ export interface LailaolabSourceStatus {
   lastMessageAt: string | null;
   lastConnectedAt: string | null;
   /**
-   * Transactions being watched for a missed payment: the watch list's size when this process last
-   * wrote or read it (a shared list may have changed since), plus watches not yet written to it.
+   * Lailaolab payments awaiting on the hub's awaited list: as of this process's last read of it
+   * (`watching()`, every `sweep()`), counted since by its own watches and unwatches and by the
+   * hub's `awaited.settled`/`awaited.overdue` notices (another instance's changes show at the
+   * next read).
    */
   watched: number;
   /** Failed connection attempts since the last successful connect. */
@@ -47,26 +40,45 @@ export interface LailaolabSourceStatus {
 
 export interface LailaolabSource {
   /**
-   * The provider the source feeds to `hub.receive` (socket messages) and `hub.reconcile` (the
-   * sweep); give it to the middleware to share it.
+   * The provider the source feeds to `hub.receive` (socket messages) and the hub's sweeper
+   * (`hub.reconcile`); give it to the middleware to share it.
    */
   readonly provider: LailaolabProvider;
   /**
-   * Follow a transaction until it completes or its watch expires (e.g. right after generating its
-   * QR): the source asks the status API about it after every reconnect and on the sweep interval.
-   * Throws a TypeError at once for an id that is not a transaction id. Resolves true once the
-   * watch list holds it; false when the list could not be written (reported on `source.error`):
-   * the watch is then kept in this process and written again at the next sweep. Never rejects.
+   * Awaits a transaction (e.g. right after generating its QR): `hub.expectPayment(provider,
+   * { reference: transactionId, until: now + (ttlMs ?? watchTtlMs) })`. The first of the socket,
+   * the webhook and the hub's sweeper to bring its final answer settles it; with none by `until`,
+   * the hub sends `awaited.overdue`. Throws a TypeError at once for an id that is not a transaction
+   * id or a bad ttl. Resolves true once the hub's awaited list holds it (awaiting, or already
+   * settled); false, reported on `source.error`, when the list refused it (full, `until` beyond
+   * the hub's `awaited.maxAwaitMs`), could not be written, or holds it as ended (unwatched or
+   * overdue: not awaited again until the list purges it). Never rejects.
    */
   watch(transactionId: string, options?: { ttlMs?: number }): Promise<boolean>;
-  /** Stops following it; whether it was watched. Never rejects (a failure is on `source.error`). */
+  /**
+   * Stops awaiting it: the awaited list has no delete, so this makes its entry overdue
+   * (`lastResult: 'unwatched'`) without the `awaited.overdue` notice; a later `watch()` of the same
+   * id resolves false until the list purges the entry (`awaited.keepFinishedMs` after its `until`).
+   * Resolves whether it was awaiting. Never rejects (a failure is on `source.error`).
+   */
   unwatch(transactionId: string): Promise<boolean>;
-  /** The watched transactions, soonest expiry first; rejects when the watch list cannot be read. */
+  /**
+   * The transactions awaiting on the hub's list (Lailaolab's, by reference), soonest `until` first,
+   * at most 10,000; rejects when the list cannot be read.
+   */
   watching(): Promise<string[]>;
-  /** Runs a status sweep now (also run after every connect and on the interval). */
+  /**
+   * Asks now, through the hub's sweeper, about every awaiting Lailaolab payment, due or not, once
+   * each (what `hub.sweep({ provider: 'lailaolab', all: true })` is meant for; recovery.ts says why
+   * it is not that call yet); also run after every connect. The gateway's budget of status queries
+   * still applies. The periodic sweep is the hub's (its `awaited.sweepEveryMs`). Never rejects.
+   */
   sweep(): Promise<SweepReport>;
   status(): LailaolabSourceStatus;
-  /** Disconnects, stops every timer and waits for deliveries in flight. Idempotent. */
+  /**
+   * Disconnects, stops its timers and waits for deliveries, watches and sweeps in flight.
+   * Idempotent. The hub's sweeper is the hub's: `hub.close()` stops it.
+   */
   close(): Promise<void>;
 }
 
@@ -75,7 +87,8 @@ const EMPTY = Buffer.alloc(0);
 /**
  * Subscribes to the Lailaolab channel `join::<secret>` and hands every message to `hub.receive`.
  * Reconnects with backoff and jitter, reports on `source.up`/`source.down`/`source.error`, and
- * recovers payments made while disconnected by asking the status API about watched transactions.
+ * recovers payments made while disconnected by having the hub's sweeper ask the status API about
+ * the awaited (watched) transactions after every connect.
  */
 export function createLailaolabSource(
   hub: PaymentHub,
@@ -86,16 +99,13 @@ export function createLailaolabSource(
       source: SOURCE,
     });
   const resolved = resolveProviderOptions(options);
-  // The webhook's budget spares the transactions this source watches; its state exists from
-  // below on, before any delivery can reach the provider.
-  const ref: { state?: SourceState } = {};
-  const provider = buildProvider(resolved, (id) =>
-    ref.state ? isWatched(ref.state, id) : Promise.resolve(false),
-  );
+  const config = resolveSourceOptions(options, resolved.secretKey);
+  // The webhook's budget spares the transactions awaited on the hub.
+  const provider = buildProvider(resolved, awaitedOn(hub));
   // Before any socket opens: the hub must remember events longer than a confirmation may be old.
   mountProvider(hub, provider);
-  const config = resolveSourceOptions(options, resolved.secretKey);
-  const watchList = config.watchList ?? createMemoryWatchList({ maxEntries: config.maxWatched });
+  for (const warning of config.deprecations)
+    hub.logger.warn({ provider: PROVIDER_ID }, `${SOURCE}: ${warning}`);
   const socket: Socket = io(config.url, {
     ...config.socketOptions,
     forceNew: true,
@@ -105,21 +115,9 @@ export function createLailaolabSource(
     autoConnect: false,
     timeout: config.connectTimeoutMs,
   });
-  const state = createSourceState({
-    hub,
-    provider,
-    config,
-    watchList,
-    socket,
-    secretKey: resolved.secretKey,
-  });
-  ref.state = state;
+  const state = createSourceState({ hub, provider, config, socket, secretKey: resolved.secretKey });
   listen(state);
-  if (config.sweepIntervalMs > 0) {
-    state.sweepTimer = setInterval(() => void sweep(state), config.sweepIntervalMs);
-    // The socket or the reconnect timer keeps the process alive; the sweep timer need not.
-    state.sweepTimer.unref();
-  }
+  state.unfollow = followAwaited(state);
   socket.connect();
   return {
     provider,
@@ -156,8 +154,9 @@ function onConnect(state: SourceState): void {
   state.phase = 'connected';
   state.lastConnectedAt = new Date();
   report(state, 'source.up', detail);
-  // The channel has no replay: whatever was paid while we were away is found by asking. Always:
-  // a shared watch list may hold transactions another process (or an earlier run) watched.
+  // The channel has no replay: whatever was paid while we were away is found by asking, about
+  // every awaited payment, not only the due ones. Always: a shared awaited list may hold
+  // transactions another process (or an earlier run) watched.
   void sweep(state);
 }
 
@@ -230,15 +229,11 @@ function onMessage(state: SourceState, message: unknown): void {
   );
 }
 
+/** A final outcome settled its awaited payment already (in hub.receive); a retryable one awaits it. */
 function afterMessage(state: SourceState, result: ReceiveResult, transactionId?: string): void {
-  if (FINAL.includes(result.outcome)) {
-    for (const event of result.events)
-      if (event.type === 'payment.completed') void track(state, forget(state, event.transactionId));
-    return;
-  }
   // Nothing redelivers a socket message: a listener failure, a busy claim or a confirmation that
-  // could not be had (the status API down: the confirm step's 5xx) puts the transaction on the
-  // watch list, and the next sweep asks about it again.
+  // could not be had (the status API down: the confirm step's 5xx) awaits the transaction, and the
+  // hub's sweeper asks about it again.
   const retry = result.outcome === 'failed' || result.outcome === 'busy';
   if (retry && isTransactionId(transactionId) && !state.closed) void watch(state, transactionId);
 }
@@ -249,7 +244,7 @@ function sourceStatus(state: SourceState): LailaolabSourceStatus {
     connected: state.socket.connected,
     lastMessageAt: state.lastMessageAt?.toISOString() ?? null,
     lastConnectedAt: state.lastConnectedAt?.toISOString() ?? null,
-    watched: state.listSize + state.unsaved.size,
+    watched: state.watched,
     reconnectAttempt: state.attempt,
   };
 }
@@ -263,7 +258,7 @@ function closeSource(state: SourceState): Promise<void> {
     state.phase = 'closed';
     clearTimeout(state.reconnectTimer);
     state.reconnectTimer = undefined;
-    clearInterval(state.sweepTimer);
+    state.unfollow();
     state.socket.disconnect();
     state.socket.off();
     if (wasConnected) report(state, 'source.down', `closed by close()`);

@@ -1,5 +1,11 @@
-import { GatewayApiError, PaymentError } from '@payhook/core';
-import { SOURCE } from './schema';
+import {
+  awaitedKey,
+  createQueryBudget,
+  GatewayApiError,
+  PaymentError,
+  type PaymentHub,
+} from '@payhook/core';
+import { PROVIDER_ID, SOURCE } from './schema';
 import type { LailaolabStatusClient, LailaolabStatusResult } from './status-client';
 
 export interface StatusLookupOptions {
@@ -10,16 +16,26 @@ export interface StatusLookupOptions {
   /** Most status queries in flight at once; beyond it, a retryable GatewayApiError. */
   maxInFlight: number;
   /**
-   * Most status queries per minute (any 60 s) about transactions nobody awaits (not on the
-   * watch list); beyond it, a StatusBudgetError without a query. 0: only awaited ones are asked.
+   * Most status queries per minute (any 60 s) about transactions nobody awaits (not awaiting on
+   * the hub's awaited list); beyond it, a StatusBudgetError without a query. 0: only awaited ones
+   * are asked.
    */
   unwatchedPerMinute: number;
 }
 
-/** Whether the merchant awaits this transaction (the source's watch list); false without one. */
+/** Whether the merchant awaits this transaction (the hub's awaited list); false without a hub. */
 export type IsAwaited = (transactionId: string) => Promise<boolean>;
 
-const WINDOW_MS = 60_000;
+/**
+ * Awaited on `hub`: an entry keyed by the transaction id as its reference (`source.watch(id)`,
+ * `hub.expectPayment(provider, { reference: id })`) that is still `awaiting`. A payment awaited by
+ * order number is keyed by it, and not found here: the list has no lookup by reference.
+ */
+export function awaitedOn(hub: PaymentHub): IsAwaited {
+  return async (transactionId) =>
+    (await hub.awaited.get(awaitedKey(PROVIDER_ID, { reference: transactionId })))?.state ===
+    'awaiting';
+}
 
 /**
  * 503 ERR_STATUS_BUDGET: the webhook names a transaction nobody awaits and this minute's budget of
@@ -29,26 +45,10 @@ const WINDOW_MS = 60_000;
 export class StatusBudgetError extends PaymentError {
   constructor(transactionId: string, perMinute: number) {
     super(
-      `transaction ${transactionId} is not on the watch list and the ${perMinute} status queries a minute allowed for such transactions (unwatchedQueriesPerMinute) are spent: not asked about; the gateway is asked to deliver it again`,
+      `transaction ${transactionId} is not awaited (source.watch, hub.expectPayment) and the ${perMinute} status queries a minute allowed for such transactions (unwatchedQueriesPerMinute) are spent: not asked about; the gateway is asked to deliver it again`,
       { code: 'ERR_STATUS_BUDGET', source: SOURCE },
     );
   }
-}
-
-/**
- * The budget as a sliding log of the last minute's query times: exact ("at most N in any 60 s"),
- * unlike a fixed window that allows 2N across its edge, and N numbers of memory at most.
- */
-function createBudget(perMinute: number): { take(now: number): boolean } {
-  const spent: number[] = [];
-  return {
-    take(now) {
-      while (spent.length > 0 && spent[0]! <= now - WINDOW_MS) spent.shift();
-      if (spent.length >= perMinute) return false;
-      spent.push(now);
-      return true;
-    },
-  };
 }
 
 /** Statuses that will not change back: a record in one of them can be reused for a while. */
@@ -64,7 +64,7 @@ export interface StatusLookup {
  * query on its own key. So: an answer that will not change (not found, or a final status) is
  * reused for `cacheMs`; a delivery for a transaction already being asked about waits for that
  * answer; at most `maxInFlight` queries run at once; and a transaction the merchant does not await
- * (not on the watch list) is asked about only within `unwatchedPerMinute`. Beyond the last two the
+ * (not awaiting on the hub's awaited list) is asked about only within `unwatchedPerMinute`. Beyond the last two the
  * delivery gets the gateway's retry answer. A WAITING record is never reused: the payment
  * completing a moment later must not be refused on a stale answer.
  */
@@ -75,7 +75,7 @@ export function createStatusLookup(
 ): StatusLookup {
   const cache = new Map<string, { result: LailaolabStatusResult; expiresAt: number }>();
   const pending = new Map<string, Promise<LailaolabStatusResult>>();
-  const budget = createBudget(options.unwatchedPerMinute);
+  const budget = createQueryBudget(options.unwatchedPerMinute);
   let inFlight = 0;
 
   const remember = (transactionId: string, result: LailaolabStatusResult): void => {
@@ -113,7 +113,7 @@ export function createStatusLookup(
       if (known) return known;
       // Asked only when a query would be spent: a cached or shared answer costs nothing.
       const awaited = await awaitedOrNot(isAwaited, transactionId);
-      // The watch list may have taken a turn: another delivery may have started the same query.
+      // The awaited list may have taken a turn: another delivery may have started the same query.
       const joined = cached(transactionId);
       if (joined) return joined;
       if (inFlight >= options.maxInFlight)
@@ -128,7 +128,7 @@ export function createStatusLookup(
   };
 }
 
-/** A watch list that cannot be read awaits nothing: the id is then counted, never let through free. */
+/** A list that cannot be read awaits nothing: the id is then counted, never let through free. */
 async function awaitedOrNot(isAwaited: IsAwaited, transactionId: string): Promise<boolean> {
   try {
     return await isAwaited(transactionId);

@@ -1,8 +1,10 @@
 import {
   createPaymentHub,
+  type AwaitedPayment,
   type PaymentErrorLike,
   type PaymentEvent,
   type PaymentHub,
+  type PaymentHubOptions,
   type SourceStatus,
 } from '@payhook/core';
 import { createCountingStore } from '@payhook/core/testing';
@@ -20,6 +22,9 @@ export interface Recorder {
   up: SourceStatus[];
   down: SourceStatus[];
   sourceErrors: SourceStatus[];
+  /** The hub's `awaited.settled` and `awaited.overdue` notices. */
+  settled: AwaitedPayment[];
+  overdue: AwaitedPayment[];
   /** Resolves when `check` holds, re-checked after every hub notification (no polling). */
   until(check: (r: Recorder) => boolean, what: string): Promise<void>;
 }
@@ -34,6 +39,8 @@ export function record(hub: PaymentHub): Recorder {
     up: [],
     down: [],
     sourceErrors: [],
+    settled: [],
+    overdue: [],
     until(check, what) {
       if (check(r)) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
@@ -62,12 +69,24 @@ export function record(hub: PaymentHub): Recorder {
   hub.on('source.up', (s) => void (r.up.push(s), poke()));
   hub.on('source.down', (s) => void (r.down.push(s), poke()));
   hub.on('source.error', (s) => void (r.sourceErrors.push(s), poke()));
+  hub.on('awaited.settled', (p) => void (r.settled.push(p), poke()));
+  hub.on('awaited.overdue', (p) => void (r.overdue.push(p), poke()));
   return r;
 }
 
-export function testHub() {
+/**
+ * A hub with the tests' settings: its sweeper has no timer (`awaited.sweepEveryMs: 0`), so only
+ * the source's sweep after a connect, `source.sweep()` and `hub.sweep()` ask the status API.
+ */
+export function testHub(options: PaymentHubOptions = {}) {
   const store = createCountingStore();
-  const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000 });
+  const hub = createPaymentHub({
+    store,
+    handlerTimeoutMs: 2_000,
+    leaseMs: 5_000,
+    ...options,
+    awaited: { sweepEveryMs: 0, ...options.awaited },
+  });
   return { hub, store, rec: record(hub) };
 }
 
@@ -75,21 +94,21 @@ export function testHub() {
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * A source on the simulator with the tests' settings (fast reconnects, no periodic sweep),
- * added to `sources` so the suite closes it.
+ * A source on the simulator with the tests' settings (fast reconnects; a hub with no periodic
+ * sweep unless `hubOptions` say otherwise), added to `sources` so the suite closes it.
  */
 export function startTestSource(
   sim: Pick<LailaolabSimulator, 'socketBase' | 'apiBase'>,
   sources: LailaolabSource[],
   extra: Partial<LailaolabSourceOptions> = {},
+  hubOptions: PaymentHubOptions = {},
 ) {
-  const t = testHub();
+  const t = testHub(hubOptions);
   const source = createLailaolabSource(t.hub, {
     secretKey: SECRET,
     url: sim.socketBase,
     apiBase: sim.apiBase,
     reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
-    sweepIntervalMs: 0,
     ...extra,
   });
   sources.push(source);

@@ -85,7 +85,6 @@ describe('a dead link', () => {
       secretKey: SECRET,
       url: `http://127.0.0.1:${proxy.port}/`,
       confirmByStatusQuery: false,
-      sweepIntervalMs: 0,
       reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
       // Polling would open new connections through the proxy; the websocket is one.
       socketOptions: { transports: ['websocket'] },
@@ -129,7 +128,6 @@ describe('a payment of an unwatched transaction during an outage', () => {
       url: sim.socketBase,
       apiBase: sim.apiBase,
       reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
-      sweepIntervalMs: 0,
     });
     const { rec } = t;
     await rec.until((r) => r.up.length === 1, 'source.up');
@@ -144,7 +142,7 @@ describe('a payment of an unwatched transaction during an outage', () => {
     for (const id of [...watched, ...unwatched]) sim.pay(id); // emitted to nobody
     await sim.startSocket();
     await rec.until((r) => r.up.length === 2, 'reconnected');
-    await source.sweep(); // after the reconnect's own sweep
+    await source.sweep(); // runs after the reconnect's own sweep
     const emitted = new Set(rec.events.map((e) => e.transactionId));
     const asked = new Set(sim.statusRequests.map((r) => r.transactionId));
     const counts = {
@@ -153,7 +151,7 @@ describe('a payment of an unwatched transaction during an outage', () => {
       unwatchedAskedAbout: unwatched.filter((id) => asked.has(id)).length,
       recoveredByReconcile: 0,
     };
-    // The merchant's own recovery: ask about its open orders (hub.reconcile, as the sweep does).
+    // The merchant's own recovery: ask about its open orders (hub.reconcile, as the sweeper does).
     for (const id of unwatched) {
       const result = await t.hub.reconcile(source.provider, id);
       if (result.outcome === 'processed') counts.recoveredByReconcile++;

@@ -6,11 +6,13 @@
  * (https://payment-doc.lailaolab.com/v1/check-transaction-status) is the only authority: the body
  * may select a transaction, never say what it was.
  */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
-import { createPaymentHub, type PaymentHubOptions } from '@payhook/core';
+import { awaitedKey, createPaymentHub, type PaymentHubOptions } from '@payhook/core';
 import { instantToIso } from '@payhook/core/plugin';
-import { createCountingStore } from '@payhook/core/testing';
+import { createCountingStore, reportCounts } from '@payhook/core/testing';
 import {
   buildLailaolabMessage,
   startLailaolabSimulator,
@@ -75,6 +77,8 @@ async function connectedSource(extra: Partial<LailaolabSourceOptions> = {}) {
   const t = startSource(extra);
   await t.rec.until((r) => r.up.length === 1, 'source.up');
   await sim.waitForClients(sources.length);
+  // The sweep every connect starts is over once this one (run after it) is.
+  await t.source.sweep();
   return t;
 }
 
@@ -412,40 +416,112 @@ describe('item 8: the socket confirms by status query unless told not to', () =>
   });
 });
 
-describe('the contract: confirm, then normalize; the sweep is hub.reconcile', () => {
+describe("the contract: confirm, then normalize; the sweep is the hub's status query", () => {
   it('the provider confirms in its confirm step', () => {
     expect(typeof createLailaolabProvider({ secretKey: SECRET }).confirm).toBe('function');
   });
 
-  it('one payment seen by the socket, the webhook and the sweep is processed once', async () => {
+  it('one payment seen by the sweep, the webhook and the socket is processed once', async () => {
     const { hub, rec, source } = await connectedSource();
-    const reconcile = jest.spyOn(hub, 'reconcile');
     const app = express();
     app.use('/lailaolab', createLailaolabMiddleware(hub, { source }));
     const id = txn('THREE-WAYS');
     sim.createTransaction({ transactionId: id, amount: 64000, orderNo: 'T-3' });
     await source.watch(id);
-    const message = sim.pay(id);
-    await rec.until((r) => r.events.length === 1, 'the socket payment');
+    const message = sim.pay(id, { emit: false });
+    // The sweep first: once settled, an awaited payment is not asked about again.
+    expect(await source.sweep()).toMatchObject({ checked: 1, emitted: 1 });
     expect((await post(app, message)).status).toBe(200);
-    await source.watch(id);
-    expect(await source.sweep()).toMatchObject({ checked: 1, emitted: 0 });
-    expect(reconcile).toHaveBeenCalledWith(source.provider, id);
-    await settle();
+    sim.emit(message);
+    await rec.until((r) => r.duplicates.length === 2, 'the webhook and the socket duplicates');
+    expect(await source.sweep()).toMatchObject({ checked: 0 });
     expect(rec.events).toHaveLength(1);
     expect(rec.events[0]).toMatchObject({ id: `lailaolab:${id}:completed`, orderId: 'T-3' });
-    expect(rec.duplicates).toHaveLength(2);
+    expect(rec.settled).toEqual([
+      expect.objectContaining({ reference: id, settledBy: 'status-query' }),
+    ]);
   });
 
-  it('the sweep recovers a payment the socket never told, through hub.reconcile', async () => {
+  it('a socket message, a webhook (real HTTP) and a sweep racing for the same transactions: one event each', async () => {
     const { hub, rec, source } = await connectedSource();
-    const reconcile = jest.spyOn(hub, 'reconcile');
+    const app = express();
+    app.use('/lailaolab', createLailaolabMiddleware(hub, { source }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/lailaolab`;
+    const runs = new Map<string, number>();
+    // Slow listeners and a slow status API: the three paths overlap in the claim.
+    hub.on('payment.completed', async (event) => {
+      runs.set(event.transactionId, (runs.get(event.transactionId) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 30));
+    });
+    sim.statusApiLatencyMs = 15;
+    try {
+      const ids = Array.from({ length: 6 }, () => txn('RACE'));
+      const messages = new Map<string, unknown>();
+      for (const id of ids) {
+        sim.createTransaction({ transactionId: id, amount: 4200 });
+        expect(await source.watch(id)).toBe(true);
+        messages.set(id, sim.pay(id, { emit: false }));
+      }
+      const postOnce = async (id: string): Promise<number> =>
+        (
+          await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(messages.get(id)),
+          })
+        ).status;
+      // The gateway delivers the webhook again until it gets 200 (a claim held is 500 RETRY).
+      const webhook = async (id: string): Promise<number[]> => {
+        const statuses = [await postOnce(id)];
+        while (statuses.at(-1) === 500 && statuses.length < 20) {
+          await new Promise((r) => setTimeout(r, 20));
+          statuses.push(await postOnce(id));
+        }
+        return statuses;
+      };
+      for (const id of ids) sim.emit(messages.get(id));
+      const [replies, swept] = await Promise.all([Promise.all(ids.map(webhook)), source.sweep()]);
+      await rec.until((r) => r.settled.length === ids.length, 'every awaited payment settled');
+      await settle();
+      const counts = {
+        events: rec.events.length,
+        runsPerId: ids.map((id) => runs.get(id) ?? 0),
+        settledBy: rec.settled.map((p) => p.settledBy).sort(),
+        sweep: swept,
+        webhookReplies: replies.map((r) => r.join('>')),
+      };
+      reportCounts('socket, webhook and sweep racing', counts);
+      expect(counts.runsPerId).toEqual(ids.map(() => 1));
+      expect(rec.events).toHaveLength(ids.length);
+      expect(new Set(rec.events.map((e) => e.id)).size).toBe(ids.length);
+      for (const r of replies) expect(r.at(-1)).toBe(200);
+      for (const id of ids)
+        expect(await hub.awaited.get(awaitedKey('lailaolab', { reference: id }))).toMatchObject({
+          state: 'settled',
+        });
+      // Nothing is left to ask about, and asking again emits nothing.
+      expect(await source.watching()).toEqual([]);
+      expect(await hub.reconcile(source.provider, ids[0]!)).toMatchObject({
+        outcome: 'duplicate',
+      });
+      expect(rec.events).toHaveLength(ids.length);
+    } finally {
+      sim.statusApiLatencyMs = 0;
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("the sweep recovers a payment the socket never told, through the hub's status query", async () => {
+    const { rec, source } = await connectedSource();
     const id = txn('SWEPT');
     sim.createTransaction({ transactionId: id, amount: 3100, orderNo: 'S-1' });
     await source.watch(id);
     sim.pay(id, { emit: false });
     expect(await source.sweep()).toMatchObject({ checked: 1, emitted: 1 });
-    expect(reconcile).toHaveBeenCalledTimes(1);
+    expect(sim.statusRequests.filter((r) => r.transactionId === id)).toHaveLength(1);
     expect(rec.events[0]).toMatchObject({
       transactionId: id,
       orderId: 'S-1',

@@ -5,6 +5,7 @@ import {
   startLailaolabSimulator,
   type LailaolabSimulator,
 } from '@payhook/testing';
+import type { PaymentHubOptions } from '@payhook/core';
 import { type LailaolabSource, type LailaolabSourceOptions } from '../src';
 import { SECRET, settle, startTestSource } from './helpers';
 
@@ -29,13 +30,18 @@ afterEach(async () => {
   await sim.close();
 });
 
-function start(extra: Partial<LailaolabSourceOptions> = {}) {
-  return startTestSource(sim, sources, extra);
+function start(extra: Partial<LailaolabSourceOptions> = {}, hubOptions: PaymentHubOptions = {}) {
+  return startTestSource(sim, sources, extra, hubOptions);
 }
 
-async function connected(extra: Partial<LailaolabSourceOptions> = {}) {
-  const t = start(extra);
+async function connected(
+  extra: Partial<LailaolabSourceOptions> = {},
+  hubOptions: PaymentHubOptions = {},
+) {
+  const t = start(extra, hubOptions);
   await t.rec.until((r) => r.up.length === 1, 'source.up');
+  // The sweep every connect starts is over once this one (run after it) is.
+  await t.source.sweep();
   return t;
 }
 
@@ -146,7 +152,7 @@ describe('socket source: messages', () => {
     expect(await source.watching()).toEqual([]);
   });
 
-  it('a duplicate arriving while the first is still in flight is watched, then dropped when the first completes', async () => {
+  it('a duplicate arriving while the first is still in flight is watched, then settled when the first completes', async () => {
     const { hub, rec, source } = await connected();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -164,9 +170,10 @@ describe('socket source: messages', () => {
       check();
     });
     release();
-    await settle();
+    await rec.until((r) => r.settled.length === 1, 'the awaited payment settled');
     // The first copy committed: the payment is done, nothing is left to ask about.
     expect(await source.watching()).toEqual([]);
+    expect(rec.settled[0]).toMatchObject({ reference: 'T-BUSY', settledBy: 'socket' });
     expect(rec.events).toHaveLength(1);
     expect(rec.duplicates).toHaveLength(0);
   });
@@ -278,7 +285,7 @@ describe('socket source: connection', () => {
   });
 
   it('close() disconnects, stops every timer and reports source.down once', async () => {
-    const { rec, source } = await connected({ sweepIntervalMs: 10 });
+    const { rec, source } = await connected();
     await source.watch('T-OPEN');
     await source.close();
     await source.close();
@@ -317,14 +324,22 @@ describe('socket source: no payment lost', () => {
     expect(await source.watching()).toEqual([]);
   });
 
-  it('the periodic sweep finds a payment the socket never announced', async () => {
-    const { rec, source } = await connected({ sweepIntervalMs: 30 });
-    sim.createTransaction({ transactionId: 'T-SILENT', amount: 12345 });
-    await source.watch('T-SILENT');
-    sim.pay('T-SILENT', { emit: false });
-    await rec.until((r) => r.events.length === 1, 'payment found by the sweep');
-    expect(rec.events[0]).toMatchObject({ transactionId: 'T-SILENT', amount: '12345' });
-    expect(sim.statusRequests.every((r) => r.authorized)).toBe(true);
+  it("the hub's periodic sweep finds a payment the socket never announced", async () => {
+    // The hub's timer (awaited.sweepEveryMs), the first check 20 ms after watch() (at most).
+    const { hub, rec, source } = await connected(
+      {},
+      { awaited: { sweepEveryMs: 30, schedule: { lailaolab: { firstCheckMs: 20 } } } },
+    );
+    try {
+      sim.createTransaction({ transactionId: 'T-SILENT', amount: 12345 });
+      await source.watch('T-SILENT');
+      sim.pay('T-SILENT', { emit: false });
+      await rec.until((r) => r.events.length === 1, 'payment found by the sweep');
+      expect(rec.events[0]).toMatchObject({ transactionId: 'T-SILENT', amount: '12345' });
+      expect(sim.statusRequests.every((r) => r.authorized)).toBe(true);
+    } finally {
+      await hub.close();
+    }
   });
 
   it('a sweep that cannot reach the status API reports it and keeps watching', async () => {
@@ -333,24 +348,29 @@ describe('socket source: no payment lost', () => {
     await source.watch('T-WAIT');
     sim.statusApiMode = 'down';
     expect(await source.sweep()).toMatchObject({ checked: 1, errors: 1, emitted: 0 });
-    expect(rec.sourceErrors.at(-1)!.detail).toBe('status query for transaction T-WAIT failed');
-    expect(rec.sourceErrors.at(-1)!.error!.message).toMatch(/HTTP 503/);
+    // Reported by hub.reconcile, which the hub's sweeper runs, on the hub's error channel.
+    expect(rec.errors.at(-1)).toMatchObject({ code: 'ERR_GATEWAY_API' });
+    expect(rec.errors.at(-1)!.message).toMatch(/HTTP 503/);
     expect(await source.watching()).toEqual(['T-WAIT']);
     sim.statusApiMode = 'up';
-    expect(await source.sweep()).toMatchObject({ checked: 1, pending: 1, emitted: 0 });
+    expect(await source.sweep()).toMatchObject({ checked: 1, waiting: 1, emitted: 0 });
     sim.pay('T-WAIT', { emit: false });
     expect(await source.sweep()).toMatchObject({ checked: 1, emitted: 1 });
     expect(rec.events).toHaveLength(1);
   });
 
-  it('watched entries expire without a status query', async () => {
-    const { source } = await connected();
+  it('a watch past its ttl gets one last status query, then is overdue (the awaited.overdue notice)', async () => {
+    const { rec, source } = await connected();
     await source.watch('T-EXPIRES', { ttlMs: 1 });
     await source.watch('T-STAYS');
     await new Promise((r) => setTimeout(r, 20));
     const report = await source.sweep();
-    expect(report).toMatchObject({ expired: 1, checked: 1, notFound: 1 });
-    expect(sim.statusRequests.map((r) => r.transactionId)).toEqual(['T-STAYS']);
+    // Neither is known to the gateway: both asked (waiting), the one past its until made overdue.
+    expect(report).toMatchObject({ checked: 2, waiting: 2, overdue: 1, expired: 1 });
+    expect(sim.statusRequests.map((r) => r.transactionId).sort()).toEqual(['T-EXPIRES', 'T-STAYS']);
+    expect(rec.overdue).toEqual([
+      expect.objectContaining({ reference: 'T-EXPIRES', state: 'overdue' }),
+    ]);
     expect(await source.watching()).toEqual(['T-STAYS']);
   });
 });

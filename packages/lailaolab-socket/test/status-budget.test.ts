@@ -8,7 +8,13 @@ import { join } from 'node:path';
  */
 import express from 'express';
 import request from 'supertest';
-import { createPaymentHub, ProviderConfigError, type ReceiveResult } from '@payhook/core';
+import {
+  createMemoryAwaitedList,
+  createPaymentHub,
+  ProviderConfigError,
+  type AwaitedList,
+  type ReceiveResult,
+} from '@payhook/core';
 import { createCountingStore } from '@payhook/core/testing';
 import { startLailaolabSimulator, type LailaolabSimulator } from '@payhook/testing';
 import {
@@ -47,17 +53,20 @@ const notice = (transactionId: string, amount = 1000) => ({
 function app(hub: ReturnType<typeof createPaymentHub>, options: LailaolabMiddlewareOptions) {
   const results: ReceiveResult[] = [];
   const server = express();
-  server.use(
-    '/lailaolab',
-    createLailaolabMiddleware(hub, { ...options, onResult: (r) => void results.push(r) }),
-  );
+  const middleware = createLailaolabMiddleware(hub, {
+    ...options,
+    onResult: (r) => void results.push(r),
+  });
+  server.use('/lailaolab', middleware);
   const post = (body: unknown) =>
     request(server)
       .post('/lailaolab')
       .set('content-type', 'application/json')
       .send(JSON.stringify(body));
-  return { post, results };
+  return { post, results, provider: middleware.provider };
 }
+
+const HOUR = 3_600_000;
 
 const queriesFor = (ids: readonly string[]): number =>
   sim.statusRequests.filter((r) => ids.includes(r.transactionId)).length;
@@ -135,6 +144,69 @@ describe('unwatchedQueriesPerMinute: junk ids beyond the budget cost no query', 
     expect([res.status, res.text]).toEqual([500, 'RETRY']);
     expect(queriesFor([paid])).toBe(0);
     expect(rec.events).toHaveLength(0);
+  });
+});
+
+describe('unwatchedQueriesPerMinute: 0, confirm only awaited transactions', () => {
+  it("without a source: the middleware reads the hub's awaited list; an awaited payment is asked about and credited, junk ids and ended ones cost no query", async () => {
+    const hub = createPaymentHub({ store: createCountingStore(), awaited: { sweepEveryMs: 0 } });
+    const rec = record(hub);
+    const { post, results, provider } = app(hub, {
+      secretKey: SECRET,
+      apiBase: sim.apiBase,
+      unwatchedQueriesPerMinute: 0,
+    });
+    const awaited = txn('EXPECTED');
+    const ended = txn('ENDED');
+    for (const id of [awaited, ended]) {
+      sim.createTransaction({ transactionId: id, amount: 3000 });
+      await hub.expectPayment(provider, { reference: id, until: Date.now() + HOUR });
+      sim.pay(id, { emit: false });
+    }
+    // The merchant stopped awaiting it (source.unwatch does this): it is junk to the budget now.
+    await hub.awaited.expire(`lailaolab:ref:${ended}`, Date.now(), 'unwatched');
+    const junk = Array.from({ length: 5 }, () => txn('JUNK-ZERO'));
+    const answers: Array<[number, string]> = [];
+    for (const id of [...junk, ended]) {
+      const res = await post(notice(id, 3000));
+      answers.push([res.status, res.text]);
+    }
+    expect(answers).toEqual(Array.from({ length: 6 }, () => [500, 'RETRY']));
+    expect(results.map((r) => r.error?.code)).toEqual(
+      Array.from({ length: 6 }, () => 'ERR_STATUS_BUDGET'),
+    );
+    expect(queriesFor([...junk, ended])).toBe(0);
+
+    const res = await post(notice(awaited, 3000));
+    expect([res.status, res.text]).toEqual([200, 'OK']);
+    expect(queriesFor([awaited])).toBe(1);
+    expect(rec.events).toEqual([expect.objectContaining({ transactionId: awaited })]);
+    expect(await hub.awaited.get(`lailaolab:ref:${awaited}`)).toMatchObject({
+      state: 'settled',
+      settledBy: 'webhook',
+    });
+  });
+
+  it('an awaited list that cannot be read awaits nothing: the id is counted, never let through free', async () => {
+    const memory = createMemoryAwaitedList();
+    const broken: AwaitedList = {
+      ...memory,
+      get: () => Promise.reject(new Error('list backend down')),
+    };
+    const hub = createPaymentHub({ awaited: { list: broken, sweepEveryMs: 0 } });
+    const { post, provider } = app(hub, {
+      secretKey: SECRET,
+      apiBase: sim.apiBase,
+      unwatchedQueriesPerMinute: 0,
+    });
+    const id = txn('UNREADABLE');
+    sim.createTransaction({ transactionId: id, amount: 700 });
+    await hub.expectPayment(provider, { reference: id, until: Date.now() + HOUR });
+    sim.pay(id, { emit: false });
+    const res = await post(notice(id, 700));
+    expect([res.status, res.text]).toEqual([500, 'RETRY']);
+    expect(queriesFor([id])).toBe(0);
+    await hub.close();
   });
 });
 

@@ -1,8 +1,9 @@
 /**
- * The watch list across a merchant restart and across instances, with real processes: merchant
- * apps (support/merchant-app.ts, each its own Node process) run createLailaolabSource against the
- * Lailaolab simulator of this test process, with the Redis watch list of @payhook/redis-store on
- * the shared Redis or with the default memory one (the control).
+ * Watched transactions across a merchant restart and across instances, with real processes:
+ * merchant apps (support/merchant-app.ts, each its own Node process) run createLailaolabSource
+ * against the Lailaolab simulator of this test process, their hub's awaited list the Redis one of
+ * @payhook/redis-store on the shared Redis (`createRedisAwaitedList`) or the default memory one
+ * (the control).
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -34,15 +35,17 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const prefix of prefixes) await deletePrefix(admin, prefix);
+  // The store's keys start with the prefix, the awaited list's with `{<prefix>awaited:`.
+  for (const prefix of prefixes)
+    for (const start of [prefix, `{${prefix}`]) await deletePrefix(admin, start);
   await admin.quit();
   await sim.close();
 });
 
-async function app(name: string, watchList: 'redis' | 'memory', prefix: string) {
+async function app(name: string, awaited: 'redis' | 'memory', prefix: string) {
   const started = await startApp({
     name,
-    watchList,
+    awaited,
     socketUrl: sim.socketBase,
     apiBase: sim.apiBase,
     secret: SECRET,
@@ -76,13 +79,13 @@ function tally(ids: string[], ...stats: AppStats[]) {
  * socket message goes to nobody); a new process with the same configuration starts and watches
  * nothing at boot. What its connect sweep recovers is the figure.
  */
-async function restartScenario(watchList: 'redis' | 'memory') {
-  const prefix = newPrefix(watchList);
-  const ids = Array.from({ length: PAYMENTS }, (_, i) => `RST-${watchList}-${tag()}-${i}`);
+async function restartScenario(awaited: 'redis' | 'memory') {
+  const prefix = newPrefix(awaited);
+  const ids = Array.from({ length: PAYMENTS }, (_, i) => `RST-${awaited}-${tag()}-${i}`);
   for (const [i, id] of ids.entries())
     sim.createTransaction({ transactionId: id, amount: 1000 + i });
 
-  const first = await app(`${watchList}-1`, watchList, prefix);
+  const first = await app(`${awaited}-1`, awaited, prefix);
   const stored = await first.watch(ids);
   const beforeKill = await first.watching();
   const clients = sim.connectedClients();
@@ -93,7 +96,7 @@ async function restartScenario(watchList: 'redis' | 'memory') {
   for (const id of ids) sim.pay(id);
   const queriedBefore = sim.statusRequests.length;
 
-  const second = await app(`${watchList}-2`, watchList, prefix);
+  const second = await app(`${awaited}-2`, awaited, prefix);
   // The connect sweep is the one that can find them; each stats() runs one more sweep after it.
   await second.stats();
   const stats = await second.stats();
@@ -105,19 +108,18 @@ async function restartScenario(watchList: 'redis' | 'memory') {
     emittedByLaterSweeps: stats.sweep.emitted,
     statusQueriesAfterRestart: sim.statusRequests.length - queriedBefore,
     watchedAfter: left.ids.length,
-    redisKeyExists: await admin.exists(`${prefix}watch-list:lailaolab`),
     sourceErrors: stats.sourceErrors.length,
   };
   await second.stop();
   return counts;
 }
 
-describe('the watch list across a merchant restart (SIGKILL), payments made while it was down', () => {
-  it(`Redis watch list: ${PAYMENTS} of ${PAYMENTS} emitted exactly once after the restart; memory watch list (control): ${PAYMENTS} of ${PAYMENTS} lost`, async () => {
+describe('watched transactions across a merchant restart (SIGKILL), payments made while it was down', () => {
+  it(`Redis awaited list: ${PAYMENTS} of ${PAYMENTS} emitted exactly once after the restart; memory awaited list (control): ${PAYMENTS} of ${PAYMENTS} lost`, async () => {
     const redis = await restartScenario('redis');
     const memory = await restartScenario('memory');
-    reportCounts('watch list across a merchant restart, redis', redis);
-    reportCounts('watch list across a merchant restart, memory (control)', memory);
+    reportCounts('awaited list across a merchant restart, redis', redis);
+    reportCounts('awaited list across a merchant restart, memory (control)', memory);
 
     expect(redis.stored).toBe(PAYMENTS);
     expect(redis.watchedBeforeKill).toBe(PAYMENTS);
@@ -126,9 +128,8 @@ describe('the watch list across a merchant restart (SIGKILL), payments made whil
     // query each, and the later sweeps had nothing left to ask about.
     expect(redis.statusQueriesAfterRestart).toBe(PAYMENTS);
     expect(redis.emittedByLaterSweeps).toBe(0);
-    // Every watch ended with its payment; the emptied sorted set is gone.
+    // Every awaited payment was settled by its status query: none is awaiting any more.
     expect(redis.watchedAfter).toBe(0);
-    expect(redis.redisKeyExists).toBe(0);
     expect(redis.sourceErrors).toBe(0);
 
     expect(memory.stored).toBe(PAYMENTS);
@@ -138,8 +139,8 @@ describe('the watch list across a merchant restart (SIGKILL), payments made whil
   });
 });
 
-describe('two instances, one watch list', () => {
-  it('with the Redis watch list each instance sees what the other watched, and a payment found by either sweep is emitted once; with memory lists (control) neither does', async () => {
+describe('two instances, one awaited list', () => {
+  it('with the Redis awaited list each instance sees what the other watched, and a payment found by either sweep is emitted once; with memory lists (control) neither does', async () => {
     const prefix = newPrefix('shared');
     const [a, b] = await Promise.all([app('a', 'redis', prefix), app('b', 'redis', prefix)]);
     const byA = `TWO-A-${tag()}`;
@@ -173,8 +174,8 @@ describe('two instances, one watch list', () => {
       seenByC: (await c.watching()).ids.length,
       seenByD: (await d.watching()).ids.length,
     };
-    reportCounts('two instances, Redis watch list', shared);
-    reportCounts('two instances, memory watch lists (control)', control);
+    reportCounts('two instances, Redis awaited list', shared);
+    reportCounts('two instances, memory awaited lists (control)', control);
 
     expect(seenByA.ids.sort()).toEqual([byA, byB].sort());
     expect(seenByB.ids.sort()).toEqual([byA, byB].sort());

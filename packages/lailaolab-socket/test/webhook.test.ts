@@ -255,7 +255,6 @@ describe('health route and the shared source', () => {
       url: sim.socketBase,
       apiBase: sim.apiBase,
       reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
-      sweepIntervalMs: 0,
     });
     try {
       await rec.until((r) => r.up.length === 1, 'source.up');
@@ -283,7 +282,12 @@ describe('health route and the shared source', () => {
         transactionId: 'H-2',
         verification: 'status-query',
       });
+      // The webhook's payment settled the awaited payment, in hub.receive.
       expect(await source.watching()).toEqual([]);
+      expect(rec.settled).toEqual([
+        expect.objectContaining({ reference: 'H-2', settledBy: 'webhook' }),
+      ]);
+      expect(source.status().watched).toBe(0);
       expect(sim.connectedClients()).toBe(1);
 
       await sim.stopSocket();

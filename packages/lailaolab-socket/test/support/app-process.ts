@@ -33,7 +33,8 @@ export interface AppProcess {
 
 export interface AppOptions {
   name: string;
-  watchList: 'redis' | 'memory';
+  /** The hub's awaited list: Redis (shared, with a Redis store) or the default memory one. */
+  awaited: 'redis' | 'memory';
   socketUrl: string;
   apiBase: string;
   secret: string;
@@ -46,7 +47,7 @@ export async function startApp(options: AppOptions): Promise<AppProcess> {
     ...process.env,
     TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json'),
     INSTANCE_NAME: options.name,
-    WATCH_LIST: options.watchList,
+    AWAITED_LIST: options.awaited,
     SOCKET_URL: options.socketUrl,
     API_BASE: options.apiBase,
     SECRET: options.secret,

@@ -1,17 +1,24 @@
 /**
  * One merchant app process for the watch-list tests, run with `node --import tsx` and driven over
  * IPC: a hub and a Lailaolab socket source against the simulator of the test process.
- * Environment: SECRET, SOCKET_URL, API_BASE, INSTANCE_NAME; WATCH_LIST=redis (with REDIS_URL and
- * PREFIX: a Redis store and `createRedisWatchList({ store, name: 'lailaolab' })`) or memory (the
- * defaults: memory store, memory watch list). It watches nothing at boot.
+ * Environment: SECRET, SOCKET_URL, API_BASE, INSTANCE_NAME; AWAITED_LIST=redis (with REDIS_URL and
+ * PREFIX: a Redis store and the hub's `awaited.list`, `createRedisAwaitedList({ store, name:
+ * 'lailaolab' })`) or memory (the defaults: memory store, memory awaited list). The hub has no
+ * sweep timer (`awaited.sweepEveryMs: 0`): only the connect's sweep and `stats` ask. It watches
+ * nothing at boot.
  *
  * Messages in: { type: 'watch', ids }, { type: 'watching' }, { type: 'stats' } (runs a sweep,
  * which waits for one in flight, then answers). Out: { type: 'ready' } after the first connect, and one
  * answer per message.
  */
-import { createMemoryStore, createPaymentHub, type IdempotencyStore } from '@payhook/core';
-import { createLailaolabSource, type LailaolabSourceOptions } from '@payhook/lailaolab-socket';
-import { createRedisStore, createRedisWatchList, type RedisStore } from '@payhook/redis-store';
+import {
+  createMemoryStore,
+  createPaymentHub,
+  type AwaitedList,
+  type IdempotencyStore,
+} from '@payhook/core';
+import { createLailaolabSource } from '@payhook/lailaolab-socket';
+import { createRedisAwaitedList, createRedisStore, type RedisStore } from '@payhook/redis-store';
 
 type Incoming = { type: 'watch'; ids: string[] } | { type: 'watching' } | { type: 'stats' };
 
@@ -22,18 +29,23 @@ async function main(): Promise<void> {
     return value;
   };
   const name = env('INSTANCE_NAME');
-  const redis = env('WATCH_LIST') === 'redis';
+  const redis = env('AWAITED_LIST') === 'redis';
   let redisStore: RedisStore | undefined;
   let store: IdempotencyStore;
-  const extra: Partial<LailaolabSourceOptions> = {};
+  let list: AwaitedList | undefined;
   if (redis) {
     redisStore = createRedisStore({ url: env('REDIS_URL'), prefix: env('PREFIX') });
     await redisStore.ready();
     store = redisStore;
-    extra.watchList = createRedisWatchList({ store: redisStore, name: 'lailaolab' });
+    list = createRedisAwaitedList({ store: redisStore, name: 'lailaolab' });
   } else store = createMemoryStore();
 
-  const hub = createPaymentHub({ store, handlerTimeoutMs: 2_000, leaseMs: 5_000 });
+  const hub = createPaymentHub({
+    store,
+    handlerTimeoutMs: 2_000,
+    leaseMs: 5_000,
+    awaited: { list, sweepEveryMs: 0 },
+  });
   const dispatched: Record<string, number> = {};
   const sourceErrors: string[] = [];
   hub.onAny((event) => {
@@ -47,8 +59,6 @@ async function main(): Promise<void> {
     url: env('SOCKET_URL'),
     apiBase: env('API_BASE'),
     reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
-    sweepIntervalMs: 0,
-    ...extra,
   });
   const send = (message: Record<string, unknown>): void => void process.send!(message);
 
@@ -60,7 +70,7 @@ async function main(): Promise<void> {
       } else if (message.type === 'watching') {
         send({ type: 'watching', ids: await source.watching(), watched: source.status().watched });
       } else if (message.type === 'stats') {
-        // A sweep asked for now runs after the one in flight (the connect's), so this waits for it.
+        // A sweep asked for now runs after the source's one in flight (the connect's).
         const sweep = await source.sweep();
         send({ type: 'stats', name, pid: process.pid, dispatched, sourceErrors, sweep });
       }
@@ -68,6 +78,7 @@ async function main(): Promise<void> {
   });
   process.once('disconnect', () => {
     void source.close().then(async () => {
+      await hub.close();
       await redisStore?.close();
       process.exit(0);
     });

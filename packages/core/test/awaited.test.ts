@@ -348,6 +348,48 @@ describe('awaited payments', () => {
     expect([applied.length, new Set(applied).size]).toEqual([n, n]);
   });
 
+  it('a sweeper that dies mid-sweep (its status queries never return) holds its entries only until its lease lapses', async () => {
+    const g = fakeGateway();
+    const list = createMemoryAwaitedList();
+    const timing = { handlerTimeoutMs: 100, leaseMs: 400 };
+    // The dying instance: its gateway's status API never answers, as a frozen or killed process.
+    const hung: PaymentProvider<TestPayload> = {
+      ...g.provider,
+      fetchStatus: () => new Promise(() => undefined),
+    };
+    const dying = createPaymentHub({ ...timing, awaited: { list, sweepEveryMs: 0, leaseMs: 300 } });
+    for (let i = 0; i < 6; i++) {
+      await dying.expectPayment(hung, { orderId: `DIE-${i}`, until: soon() });
+      g.paid(`T-DIE-${i}`, `DIE-${i}`);
+    }
+    await wait(5);
+    const hungSweep = dying.sweep(); // leases the first entries (concurrency 4), hangs on their queries
+    await wait(20);
+    const survivor = createPaymentHub({
+      ...timing,
+      awaited: { list, sweepEveryMs: 0, leaseMs: 300 },
+    });
+    const paid: string[] = [];
+    survivor.on('payment.completed', (e) => void paid.push(String(e.orderId)));
+    await survivor.expectPayment(g.provider, { orderId: 'DIE-0', until: soon() }); // mounts it here
+    const before = await survivor.sweep();
+    await wait(320);
+    const after = await survivor.sweep();
+    reportCounts('awaited dies mid-sweep', {
+      heldByTheDead: 4,
+      before: before.recovered,
+      after: after.recovered,
+    });
+    expect([before.recovered, after.recovered, paid.sort()]).toEqual([
+      2,
+      4,
+      ['DIE-0', 'DIE-1', 'DIE-2', 'DIE-3', 'DIE-4', 'DIE-5'],
+    ]);
+    // The hung sweep itself ends within its lease (not forever): its queries count as errors.
+    const hungReport = await hungSweep;
+    expect([hungReport.checked, hungReport.errors, hungReport.recovered]).toEqual([4, 4, 0]);
+  });
+
   it('refuses what cannot be awaited, at the call', async () => {
     const g = fakeGateway();
     const { hub } = hubWith(g);

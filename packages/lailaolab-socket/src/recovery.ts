@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { awaitedKey, type AwaitedPayment, type SweepReport as HubSweepReport } from '@payhook/core';
 import { isTransactionId, PROVIDER_ID, SOURCE } from './schema';
 import { report, sanitize, track, type SourceState } from './source-state';
@@ -147,42 +146,11 @@ export function sweep(state: SourceState): Promise<SweepReport> {
   return next;
 }
 
-/**
- * Makes every awaiting Lailaolab payment due now (those another sweep holds are being asked
- * already). Not `hub.sweep({ provider, all: true })`: core's sweep with `all` leases an entry again
- * as soon as it has rescheduled it, so within one run it asks the same payments over and over
- * until the gateway's budget or the batch is spent. Once core stops that, this and the plain
- * sweep below become that one call.
- */
-async function makeAllDue(state: SourceState): Promise<void> {
-  const list = state.hub.awaited;
-  const owner = `lailaolab-source-${randomBytes(6).toString('hex')}`;
-  const now = Date.now();
-  const entries = await list.lease({
-    owner,
-    now,
-    leaseMs: 60_000,
-    limit: WATCHING_LIMIT,
-    provider: PROVIDER_ID,
-    dueBy: Number.MAX_SAFE_INTEGER,
-  });
-  await Promise.all(
-    entries.map((e) =>
-      list.reschedule(e.key, owner, {
-        nextCheckAt: now,
-        checks: e.checks,
-        lastResult: e.lastResult,
-      }),
-    ),
-  );
-}
-
 async function sweepAll(state: SourceState): Promise<SweepReport> {
-  // A list that cannot be read here cannot be swept either: the sweep below counts and reports it.
-  await makeAllDue(state).catch(() => undefined);
   let swept: HubSweepReport;
   try {
-    swept = await state.hub.sweep({ provider: PROVIDER_ID });
+    // Every watched transaction, due or not: the socket may have missed any of them while away.
+    swept = await state.hub.sweep({ provider: PROVIDER_ID, all: true });
   } catch (error) {
     report(state, 'source.error', 'the sweep failed', sanitize(state, error));
     return withOlderNames({ ...EMPTY, errors: 1 });

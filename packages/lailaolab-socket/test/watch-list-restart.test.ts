@@ -88,6 +88,10 @@ async function restartScenario(awaited: 'redis' | 'memory') {
   const first = await app(`${awaited}-1`, awaited, prefix);
   const stored = await first.watch(ids);
   const beforeKill = await first.watching();
+  // Its connect sweep done (stats waits for it, then sweeps once more: all still WAITING), so the
+  // kill finds no status query in flight. One killed mid-query would hold those entries for the
+  // list's leaseMs: packages/core/test/awaited.test.ts ("dies mid-sweep") shows that case.
+  await first.stats();
   const clients = sim.connectedClients();
   await first.kill();
   await sim.waitForClients(clients - 1);
@@ -151,6 +155,8 @@ describe('two instances, one awaited list', () => {
     const seenByA = await a.watching();
     const seenByB = await b.watching();
 
+    // Both connect sweeps over (each asked about both, unpaid yet), so neither finds them early.
+    await Promise.all([a.stats(), b.stats()]);
     // Paid without a socket message: only a sweep can find them. B sweeps first, then A.
     sim.pay(byA, { emit: false });
     sim.pay(byB, { emit: false });

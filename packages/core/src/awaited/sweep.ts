@@ -21,11 +21,6 @@ import type { AwaitedPayment } from './types';
 interface SweepRun {
   readonly report: SweepReport;
   readonly down: Set<string>;
-  /**
-   * With `all`, the next checks are written when the sweep ends: until then each asked entry keeps
-   * its lease, so the same sweep (which takes entries whatever their next check) cannot take it again.
-   */
-  readonly held: Array<() => Promise<unknown>> | undefined;
 }
 
 /** Outcomes after which the payment has its final answer. */
@@ -89,34 +84,71 @@ async function runSweep(
   state: AwaitedState,
   options: SweepOptions,
 ): Promise<SweepReport> {
-  const run: SweepRun = {
-    report: emptySweepReport(),
-    down: new Set(),
-    held: options.all ? [] : undefined,
-  };
+  const run: SweepRun = { report: emptySweepReport(), down: new Set() };
   const { list, settings, owner } = state;
-  const now = Date.now();
+  // Due as of the sweep's start: an entry it asks about is rescheduled after that, so one sweep
+  // never takes the same entry twice, however short the gateway's backoff.
+  const start = Date.now();
   await guarded(hub, run, 'purge finished awaited payments', () =>
-    list.purge(now - settings.keepFinishedMs),
+    list.purge(start - settings.keepFinishedMs),
   );
+  if (options.all) await pullForward(hub, state, run, options.provider, start);
+  const provider = options.provider === undefined ? {} : { provider: options.provider };
   // A few at a time: each lease covers the queries about to run, not the whole batch's.
   while (!state.closed && run.report.leased < settings.batch) {
     const limit = Math.min(settings.concurrency, settings.batch - run.report.leased);
     const due = await guarded(hub, run, 'lease due awaited payments', () =>
-      list.lease({ owner, now: Date.now(), leaseMs: settings.leaseMs, limit, ...scope(options) }),
+      list.lease({
+        owner,
+        now: Date.now(),
+        dueBy: start,
+        leaseMs: settings.leaseMs,
+        limit,
+        ...provider,
+      }),
     );
     if (!due || due.length === 0) break;
     run.report.leased += due.length;
     await Promise.all(due.map((entry) => checkEntry(hub, state, run, entry)));
   }
-  await Promise.all((run.held ?? []).map((write) => write()));
   return run.report;
 }
 
-const scope = (options: SweepOptions): { provider?: string; dueBy?: number } => ({
-  ...(options.provider === undefined ? {} : { provider: options.provider }),
-  ...(options.all ? { dueBy: Number.MAX_SAFE_INTEGER } : {}),
-});
+/**
+ * `all`: makes every free awaiting entry (of `provider`) due at `start`, so the sweep asks about
+ * each once. Each is leased only for the moment it is rescheduled: a process that dies here holds
+ * a few for `leaseMs` at most, not the whole sweep's.
+ */
+async function pullForward(
+  hub: HubState,
+  state: AwaitedState,
+  run: SweepRun,
+  provider: string | undefined,
+  start: number,
+): Promise<void> {
+  const { list, settings, owner } = state;
+  const entries = await guarded(hub, run, 'lease awaited payments', () =>
+    list.lease({
+      owner,
+      now: start,
+      leaseMs: settings.leaseMs,
+      limit: settings.batch,
+      dueBy: Number.MAX_SAFE_INTEGER,
+      ...(provider === undefined ? {} : { provider }),
+    }),
+  );
+  await Promise.all(
+    (entries ?? []).map((e) =>
+      guarded(hub, run, 'reschedule an awaited payment', () =>
+        list.reschedule(e.key, owner, {
+          nextCheckAt: Math.min(e.nextCheckAt, start),
+          checks: e.checks,
+          lastResult: e.lastResult,
+        }),
+      ),
+    ),
+  );
+}
 
 /** Runs a list operation; a failure is counted and reported on `error`, never thrown. */
 async function guarded<T>(
@@ -169,10 +201,13 @@ async function checkEntry(
   run.report.checked++;
   let result: ReceiveResult;
   try {
-    result = await reconcile(hub, provider, lookup.value, {
-      by: lookup.by,
-      allowOlderThanMaxAge: entry.allowOlderThanMaxAge,
-    });
+    result = await withinLease(
+      hub,
+      reconcile(hub, provider, lookup.value, {
+        by: lookup.by,
+        allowOlderThanMaxAge: entry.allowOlderThanMaxAge,
+      }),
+    );
   } catch (error) {
     // Not an answer (reconcile reports the gateway's own failures as results): asked again later.
     run.report.errors++;
@@ -181,6 +216,24 @@ async function checkEntry(
     return;
   }
   await decide(hub, state, run, entry, provider, result);
+}
+
+/**
+ * A status query (and the dispatch of its answer) bounded inside the entry's lease: a gateway
+ * client with no timeout of its own must not hold the sweep, and every later one, forever. Past the
+ * bound the entry is asked again later; the query, if it ever answers, still goes through the one
+ * claim path.
+ */
+function withinLease(hub: HubState, query: Promise<ReceiveResult>): Promise<ReceiveResult> {
+  const boundMs = hub.awaited.settings.leaseMs - hub.settings.handlerTimeoutMs / 2;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the status query did not answer within ${boundMs} ms`)),
+      boundMs,
+    );
+  });
+  return Promise.race([query, late]).finally(() => clearTimeout(timer));
 }
 
 /** What a status answer means for the awaited payment. */
@@ -247,12 +300,9 @@ async function again(
   // Not asked (budget, API down): a minute's wait at most, the budget's window.
   const wait = checks > entry.checks ? delay : Math.min(delay, 60_000);
   const nextCheckAt = now >= entry.until ? now + wait : Math.min(entry.until, now + wait);
-  const write = () =>
-    guarded(hub, run, 'reschedule an awaited payment', () =>
-      state.list.reschedule(entry.key, state.owner, { nextCheckAt, checks, lastResult }),
-    );
-  if (run.held) run.held.push(write);
-  else await write();
+  await guarded(hub, run, 'reschedule an awaited payment', () =>
+    state.list.reschedule(entry.key, state.owner, { nextCheckAt, checks, lastResult }),
+  );
 }
 
 async function overdue(

@@ -330,7 +330,6 @@ describe('every option the code accepts has a row in its README', () => {
     { readme: 'inspector', pkg: 'inspector', name: 'PayhookMetricsOptions', prefix: '' },
     { readme: 'postgres', pkg: 'postgres', name: 'PostgresStoreOptions', prefix: '' },
     { readme: 'postgres', pkg: 'postgres', name: 'PostgresInboxOptions', prefix: '' },
-    { readme: 'postgres', pkg: 'postgres', name: 'PostgresWatchListOptions', prefix: '' },
     { readme: 'postgres', pkg: 'postgres', name: 'PaymentQueueOptions', prefix: '' },
     { readme: 'postgres', pkg: 'postgres', name: 'WorkerOptions', prefix: '' },
     { readme: 'postgres', pkg: 'postgres', name: 'AttachQueueOptions', prefix: '' },

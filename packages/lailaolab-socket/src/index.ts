@@ -24,13 +24,6 @@ export { createLailaolabSource } from './source';
 export type { LailaolabSource, LailaolabSourceState, LailaolabSourceStatus } from './source';
 export type { SweepReport } from './recovery';
 export type { LailaolabHealth } from './health';
-/** @deprecated Types only, for createRedisWatchList / createPostgresWatchList: see watch-list.ts. */
-export type {
-  WatchList,
-  WatchListAddResult,
-  WatchListEntries,
-  WatchListRemoveResult,
-} from './watch-list';
 export { createLailaolabStatusClient, DEFAULT_API_BASE, STATUS_PATH } from './status-client';
 export type {
   LailaolabStatusClient,

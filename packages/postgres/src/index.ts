@@ -21,8 +21,6 @@ export {
 export type { CommandIo, ListenersModule } from './cli';
 export { createPostgresInbox } from './inbox';
 export type { PostgresInbox, PostgresInboxOptions } from './inbox';
-export { createPostgresWatchList } from './watch-list';
-export type { PostgresWatchList, PostgresWatchListOptions } from './watch-list';
 export { createPostgresAwaitedList } from './awaited-list';
 export type { PostgresAwaitedList, PostgresAwaitedListOptions } from './awaited-list';
 export { createPaymentQueue, attachQueue, startWorker, NoWorkerListenerError } from './async';

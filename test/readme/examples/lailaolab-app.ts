@@ -4,12 +4,14 @@
 import express from 'express';
 import { createPaymentHub } from '@payhook/core';
 import { createLailaolabMiddleware, createLailaolabSource } from '@payhook/lailaolab-socket';
-import { generateQr, markOrderPaid } from './shop'; // your own code
+import { expireOrder, generateQr, markOrderPaid } from './shop'; // your own code
 
+// Awaited payments live in memory by default; give a shared list to survive restarts (below).
 const hub = createPaymentHub();
 hub.on('payment.completed', async (event) => {
   await markOrderPaid(event.transactionId, event.amount); // "100000" kip, exact text
 });
+hub.on('awaited.overdue', (payment) => expireOrder(payment.reference)); // no answer by its until
 hub.on('source.down', ({ detail }) => console.warn('Lailaolab socket down:', detail));
 hub.on('error', (error) => console.error(error.code, error.message));
 
@@ -27,7 +29,7 @@ app.use('/payhook/lailaolab', createLailaolabMiddleware(hub, { source: lailaolab
 
 app.post('/orders/:id/qr', async (req, res) => {
   const { transactionId, qrCode } = await generateQr(req.params.id); // your QR call
-  lailaolab.watch(transactionId); // followed until paid or expired, across disconnects
+  await lailaolab.watch(transactionId); // awaited until paid or overdue, across disconnects
   res.json({ qrCode });
 });
 

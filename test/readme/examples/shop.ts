@@ -12,3 +12,6 @@ export async function generateQr(orderId: string | undefined) {
   await record('generateQr', orderId);
   return { transactionId: `${orderId}-qr`, qrCode: `qr-code-of-${orderId}` };
 }
+
+/** Your code that gives up on an order nobody paid for (the `awaited.overdue` notice). */
+export const expireOrder = (transactionId: string | null) => record('expireOrder', transactionId);

@@ -1,17 +1,17 @@
 import {
   createMemoryAwaitedList,
   createPaymentHub,
-  GatewayApiError,
   type AwaitedPayment,
   type Delivery,
   type PaymentEvent,
   type PaymentHub,
   type PaymentProvider,
 } from '@payhook/core';
-import { defineProvider } from '@payhook/core/plugin';
 import {
+  createStatusTestGateway,
   createTestProvider,
   reportCounts,
+  type StatusTestGateway,
   runAwaitedListConformance,
   signedDelivery,
   type TestPayload,
@@ -22,67 +22,9 @@ runAwaitedListConformance(
   { name: 'memory', create: (o) => createMemoryAwaitedList(o) },
 );
 
-/** A gateway's own record of payments, and its status API over it (by reference or order number). */
-interface FakeGateway {
-  provider: PaymentProvider<TestPayload>;
-  paid(txn: string, order: string, at?: string): void;
-  /** Status queries asked, by key. */
-  asked: string[];
-  /** When each key was asked (ms). */
-  askedAt: Map<string, number[]>;
-  /** What the status API does: answer, fail (retryable), or answer slowly. */
-  mode: 'up' | 'down';
-}
-
-function fakeGateway(
-  extra: {
-    maxAgeMs?: number;
-    sweep?: { firstCheckMs?: number; maxIntervalMs?: number; queriesPerMinute?: number };
-  } = {},
-): FakeGateway {
-  const records = new Map<string, { txn: string; order: string; at: string }>();
-  const base = createTestProvider();
-  const g: FakeGateway = {
-    asked: [],
-    askedAt: new Map(),
-    mode: 'up',
-    paid(txn, order, at = new Date().toISOString()) {
-      records.set(txn, { txn, order, at });
-    },
-    provider: defineProvider<TestPayload>({
-      id: 'test-gateway',
-      schema: base.schema,
-      verify: base.verify,
-      normalize: base.normalize,
-      ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
-      maxAgeMs: extra.maxAgeMs,
-      statusLookups: ['reference', 'orderId'],
-      sweep: { firstCheckMs: 1, maxIntervalMs: 8, queriesPerMinute: 1_000, ...extra.sweep },
-      async fetchStatus(key, lookup) {
-        g.asked.push(key);
-        g.askedAt.set(key, [...(g.askedAt.get(key) ?? []), Date.now()]);
-        if (g.mode === 'down')
-          throw new GatewayApiError('HTTP 503', { retryable: true, httpStatus: 503 });
-        const found = [...records.values()].find((r) =>
-          lookup?.by === 'orderId' ? r.order === key : r.txn === key,
-        );
-        if (!found) return null;
-        return [
-          {
-            id: `${found.txn}:paid`,
-            type: 'payment.completed' as const,
-            orderId: found.order,
-            transactionId: found.txn,
-            amount: '500.10',
-            currency: 'LAK',
-            occurredAt: found.at,
-          },
-        ];
-      },
-    }),
-  };
-  return g;
-}
+type FakeGateway = StatusTestGateway;
+const fakeGateway = (extra: Parameters<typeof createStatusTestGateway>[0] = {}): FakeGateway =>
+  createStatusTestGateway(extra);
 
 const webhook = (txn: string, order: string): Delivery => {
   const { body, headers } = signedDelivery({ txn, order, at: new Date().toISOString() });

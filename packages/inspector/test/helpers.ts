@@ -9,10 +9,12 @@ import {
   createWebhookMiddleware,
   type PaymentEvent,
   type PaymentHub,
-  type PaymentProvider,
 } from '@payhook/core';
-import { defineProvider } from '@payhook/core/plugin';
-import { createTestProvider, type TestPayload } from '@payhook/core/testing';
+import {
+  createStatusTestGateway,
+  createTestProvider,
+  type StatusTestGateway,
+} from '@payhook/core/testing';
 import { createPayinMiddleware } from '@payhook/payin';
 import { createCashyFixtures, type CashyFixtures } from '@payhook/testing';
 import {
@@ -47,58 +49,10 @@ export function createDeadLetterList(
   };
 }
 
-/** Core's test gateway with a status API over its own record of payments. */
-export interface StatusGateway {
-  /** id `test-gateway`: its webhooks (signedDelivery) settle the payments it is asked about. */
-  provider: PaymentProvider<TestPayload>;
-  /** The gateway records a payment: its status API answers it from now on (a lost webhook). */
-  paid(txn: string, order: string): void;
-  /** Status queries asked, by the key asked with. */
-  asked: string[];
-}
-
-/**
- * The test gateway with `fetchStatus` (by reference or order number) and a fast sweep schedule
- * (first check after 1 ms, at most 5 ms between checks), for hubs swept only when told
- * (`createPaymentHub({ awaited: { sweepEveryMs: 0 } })`).
- */
-export function createStatusGateway(): StatusGateway {
-  const records = new Map<string, { txn: string; order: string; at: string }>();
-  const base = createTestProvider();
-  const asked: string[] = [];
-  const provider = defineProvider<TestPayload>({
-    id: 'test-gateway',
-    schema: base.schema,
-    verify: base.verify,
-    normalize: base.normalize,
-    ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
-    statusLookups: ['reference', 'orderId'],
-    sweep: { firstCheckMs: 1, maxIntervalMs: 5, queriesPerMinute: 1_000 },
-    async fetchStatus(key, lookup) {
-      asked.push(key);
-      const found = [...records.values()].find((r) =>
-        lookup?.by === 'orderId' ? r.order === key : r.txn === key,
-      );
-      if (!found) return null;
-      return [
-        {
-          id: `${found.txn}:paid`,
-          type: 'payment.completed' as const,
-          orderId: found.order,
-          transactionId: found.txn,
-          amount: '500.10',
-          currency: 'LAK',
-          occurredAt: found.at,
-        },
-      ];
-    },
-  });
-  return {
-    provider,
-    asked,
-    paid: (txn, order) => void records.set(txn, { txn, order, at: new Date().toISOString() }),
-  };
-}
+/** Core's test gateway with a status API over its own record of payments (fast sweep schedule). */
+export type StatusGateway = StatusTestGateway;
+export const createStatusGateway = (): StatusGateway =>
+  createStatusTestGateway({ sweep: { firstCheckMs: 1, maxIntervalMs: 5 } });
 
 /** Debian's Chromium, headless, nothing downloaded and nothing phoning home. */
 export function launchChromium(): Promise<Browser> {

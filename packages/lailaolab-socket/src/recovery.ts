@@ -1,4 +1,5 @@
 import { awaitedKey, type AwaitedPayment, type SweepReport as HubSweepReport } from '@payhook/core';
+import { emptySweepReport } from '@payhook/core/plugin';
 import { isTransactionId, PROVIDER_ID, SOURCE } from './schema';
 import { report, sanitize, track, type SourceState } from './source-state';
 
@@ -16,17 +17,6 @@ export interface SweepReport extends HubSweepReport {
   /** The same as `overdue`: watches this sweep ended because their `until` had passed. */
   expired: number;
 }
-
-const EMPTY: Readonly<HubSweepReport> = Object.freeze({
-  leased: 0,
-  checked: 0,
-  recovered: 0,
-  alreadySettled: 0,
-  waiting: 0,
-  deferred: 0,
-  overdue: 0,
-  errors: 0,
-});
 
 const withOlderNames = (r: HubSweepReport): SweepReport => ({
   ...r,
@@ -134,7 +124,7 @@ export async function watching(state: SourceState): Promise<string[]> {
  * during one runs after it, so that no payment is left out for being leased by it. Never rejects.
  */
 export function sweep(state: SourceState): Promise<SweepReport> {
-  if (state.closed) return Promise.resolve(withOlderNames(EMPTY));
+  if (state.closed) return Promise.resolve(withOlderNames(emptySweepReport()));
   const next = track(
     state,
     (state.sweeping ?? Promise.resolve()).then(() => sweepAll(state)),
@@ -153,7 +143,7 @@ async function sweepAll(state: SourceState): Promise<SweepReport> {
     swept = await state.hub.sweep({ provider: PROVIDER_ID, all: true });
   } catch (error) {
     report(state, 'source.error', 'the sweep failed', sanitize(state, error));
-    return withOlderNames({ ...EMPTY, errors: 1 });
+    return withOlderNames({ ...emptySweepReport(), errors: 1 });
   }
   // The list may hold another instance's watches: `watched` is read again (the sweep already
   // reported a list that cannot be read).

@@ -1,10 +1,5 @@
-import {
-  awaitedKey,
-  createQueryBudget,
-  GatewayApiError,
-  PaymentError,
-  type PaymentHub,
-} from '@payhook/core';
+import { awaitedKey, GatewayApiError, PaymentError, type PaymentHub } from '@payhook/core';
+import { createQueryBudget } from '@payhook/core/plugin';
 import { PROVIDER_ID, SOURCE } from './schema';
 import type { LailaolabStatusClient, LailaolabStatusResult } from './status-client';
 

@@ -17,7 +17,13 @@ import {
   type SettledBy,
 } from '@payhook/core';
 import { checkWholeNumber } from '@payhook/core/plugin';
-import { connectWithin, createTerminator, queryWithin, type Terminator } from './deadline';
+import {
+  checkDeadlines,
+  connectWithin,
+  createTerminator,
+  queryWithin,
+  type Terminator,
+} from './deadline';
 import { checkSchemaName, lockId, qualified, SOURCE } from './sql';
 
 export interface PostgresAwaitedListOptions {
@@ -106,18 +112,7 @@ function resolveState(options: PostgresAwaitedListOptions): ListState {
     });
   const rule = { source: SOURCE };
   const maxEntries = checkWholeNumber(options.maxEntries, 100_000, 'maxEntries', rule);
-  const connectTimeoutMs = checkWholeNumber(
-    options.connectTimeoutMs,
-    1_000,
-    'connectTimeoutMs',
-    rule,
-  );
-  const statementTimeoutMs = checkWholeNumber(
-    options.statementTimeoutMs,
-    2_000,
-    'statementTimeoutMs',
-    rule,
-  );
+  const { connectTimeoutMs, statementTimeoutMs } = checkDeadlines(options);
   return {
     pool,
     schema,

@@ -7,6 +7,7 @@ import {
   type QueryResultRow,
 } from 'pg';
 import { StoreError, StoreTimeoutError } from '@payhook/core';
+import { checkWholeNumber } from '@payhook/core/plugin';
 import { SOURCE } from './sql';
 
 /**
@@ -225,5 +226,22 @@ export function createSidePool(
       own = undefined;
       await closing?.end();
     },
+  };
+}
+
+/** The two deadlines every PostgreSQL piece of payhook takes, checked (ConfigError), with their defaults. */
+export function checkDeadlines(options: {
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
+}): { connectTimeoutMs: number; statementTimeoutMs: number } {
+  const rule = { source: SOURCE };
+  return {
+    connectTimeoutMs: checkWholeNumber(options.connectTimeoutMs, 1_000, 'connectTimeoutMs', rule),
+    statementTimeoutMs: checkWholeNumber(
+      options.statementTimeoutMs,
+      2_000,
+      'statementTimeoutMs',
+      rule,
+    ),
   };
 }

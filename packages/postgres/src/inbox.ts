@@ -17,7 +17,7 @@ import {
 } from '@payhook/core';
 import { checkWholeNumber } from '@payhook/core/plugin';
 import { checkSchemaName, qualified, SOURCE } from './sql';
-import { poolQueryWithin, type Deadlines } from './deadline';
+import { checkDeadlines, poolQueryWithin, type Deadlines } from './deadline';
 import type { PostgresClaimContext } from './store';
 import { STORE_QUERY } from './transaction';
 
@@ -75,18 +75,9 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
   if (!pool || typeof pool.query !== 'function')
     throw new ConfigError('pool', 'must be a pg Pool', { source: SOURCE });
   const schema = checkSchemaName(options.schema, 'payhook');
-  const rule = { source: SOURCE };
   const state: InboxState = {
     pool,
-    deadlines: {
-      connectTimeoutMs: checkWholeNumber(options.connectTimeoutMs, 1_000, 'connectTimeoutMs', rule),
-      statementTimeoutMs: checkWholeNumber(
-        options.statementTimeoutMs,
-        2_000,
-        'statementTimeoutMs',
-        rule,
-      ),
-    },
+    deadlines: checkDeadlines(options),
     table: qualified(schema, 'inbox'),
     budget: resolveInboxBudget(
       options,

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, QueryResult } from 'pg';
-import { connectWithin, createTerminator, poolQueryWithin, type Terminator } from './deadline';
+import {
+  checkDeadlines,
+  connectWithin,
+  createTerminator,
+  poolQueryWithin,
+  type Terminator,
+} from './deadline';
 import {
   ConfigError,
   StoreError,
@@ -8,7 +14,6 @@ import {
   type ClaimOptions,
   type IdempotencyStore,
 } from '@payhook/core';
-import { checkWholeNumber } from '@payhook/core/plugin';
 import { checkSchema } from './migrations';
 import { checkSchemaName, lockId, qualified, SOURCE } from './sql';
 import {
@@ -128,19 +133,7 @@ function resolveStoreState(options: PostgresStoreOptions): StoreState {
       source: SOURCE,
     });
   const schema = checkSchemaName(options.schema, 'payhook');
-  const rule = { source: SOURCE };
-  const connectTimeoutMs = checkWholeNumber(
-    options.connectTimeoutMs,
-    1_000,
-    'connectTimeoutMs',
-    rule,
-  );
-  const statementTimeoutMs = checkWholeNumber(
-    options.statementTimeoutMs,
-    2_000,
-    'statementTimeoutMs',
-    rule,
-  );
+  const { connectTimeoutMs, statementTimeoutMs } = checkDeadlines(options);
   const table = qualified(schema, 'processed');
   return {
     pool,

@@ -14,8 +14,6 @@ export type {
   NewAwaitedPayment,
   SettledBy,
 } from './types';
-export { createQueryBudget } from './budget';
-export type { QueryBudget } from './budget';
 export type { AwaitedOptions } from './options';
 export type { ExpectedPayment } from './expect';
 export type { SweepReport } from './sweep-report';

@@ -87,3 +87,6 @@ export type { Listener } from '../pipeline/listeners';
 export { runListeners } from '../pipeline/dispatch';
 export { DeadlineQueue, type Deadline } from '../pipeline/deadlines';
 export type { Dispatched, RunContext } from '../pipeline/dispatch';
+export { emptySweepReport } from '../awaited/sweep-report';
+export { createQueryBudget } from '../awaited/budget';
+export type { QueryBudget } from '../awaited/budget';

@@ -284,8 +284,14 @@ export type {
   TransactionalFixtures,
 } from './store-conformance';
 
-export { createTestProvider, signedDelivery, sign, TEST_SECRET } from './test-gateway';
-export type { TestPayload } from './test-gateway';
+export {
+  createTestProvider,
+  createStatusTestGateway,
+  signedDelivery,
+  sign,
+  TEST_SECRET,
+} from './test-gateway';
+export type { StatusTestGateway, TestPayload } from './test-gateway';
 
 /**
  * Prints a test's measured counts when asked (`PAYHOOK_TEST_REPORT=1 npm test`), so the figures a

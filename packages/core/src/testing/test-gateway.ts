@@ -1,5 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { SignatureError, ProviderConfigError, type PaymentProvider } from '../index';
+import {
+  GatewayApiError,
+  SignatureError,
+  ProviderConfigError,
+  type PaymentProvider,
+  type SweepSchedule,
+} from '../index';
 import {
   defineProvider,
   notAPaymentEvent,
@@ -117,3 +123,67 @@ export function createTestProvider(
     ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
   });
 }
+
+/** The test gateway with a status API over the payments `paid` recorded: see createStatusTestGateway. */
+export interface StatusTestGateway {
+  provider: PaymentProvider<TestPayload>;
+  /** Records a completed payment at the gateway (its status API answers it from now on). */
+  paid(txn: string, order: string, at?: string): void;
+  /** Every status query's key, in order, and when each key was asked (ms). */
+  asked: string[];
+  askedAt: Map<string, number[]>;
+  /** `down`: every status query fails with a retryable GatewayApiError (the API answers 503). */
+  mode: 'up' | 'down';
+}
+
+/**
+ * The test gateway (same id, signature and payloads) whose `fetchStatus` answers by reference or
+ * by order number from the payments recorded with `paid`, for tests of awaited payments, the
+ * sweeper and reconcile. `sweep` defaults to a fast schedule (first check 1 ms, at most 8 ms
+ * apart, 1,000 queries a minute) so a hub created with `awaited: { sweepEveryMs: 0 }` finds
+ * payments on the next `hub.sweep()`.
+ */
+export function createStatusTestGateway(
+  options: { maxAgeMs?: number; sweep?: Partial<SweepSchedule> } = {},
+): StatusTestGateway {
+  const records = new Map<string, { txn: string; order: string; at: string }>();
+  const base = createTestProvider();
+  const g: StatusTestGateway = {
+    asked: [],
+    askedAt: new Map(),
+    mode: 'up',
+    paid: (txn, order, at = new Date().toISOString()) => void records.set(txn, { txn, order, at }),
+    provider: defineProvider<TestPayload>({
+      id: 'test-gateway',
+      source: '@payhook/test-gateway',
+      schema: base.schema,
+      verify: base.verify,
+      normalize: base.normalize,
+      ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
+      maxAgeMs: options.maxAgeMs,
+      statusLookups: ['reference', 'orderId'],
+      sweep: { firstCheckMs: 1, maxIntervalMs: 8, queriesPerMinute: 1_000, ...options.sweep },
+      async fetchStatus(key, lookup) {
+        g.asked.push(key);
+        g.askedAt.set(key, [...(g.askedAt.get(key) ?? []), Date.now()]);
+        if (g.mode === 'down')
+          throw new GatewayApiError('HTTP 503', { retryable: true, httpStatus: 503 });
+        const found = [...records.values()].find((r) =>
+          lookup?.by === 'orderId' ? r.order === key : r.txn === key,
+        );
+        return found ? [paidDraft(found)] : null;
+      },
+    }),
+  };
+  return g;
+}
+
+const paidDraft = (r: { txn: string; order: string; at: string }) => ({
+  id: `${r.txn}:paid`,
+  type: 'payment.completed' as const,
+  orderId: r.order,
+  transactionId: r.txn,
+  amount: '500.10',
+  currency: 'LAK',
+  occurredAt: r.at,
+});

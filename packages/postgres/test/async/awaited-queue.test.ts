@@ -1,12 +1,6 @@
 import type { Pool } from 'pg';
 import { createPaymentHub, type PaymentEvent } from '@payhook/core';
-import { defineProvider } from '@payhook/core/plugin';
-import {
-  createTestProvider,
-  reportCounts,
-  signedDelivery,
-  type TestPayload,
-} from '@payhook/core/testing';
+import { createStatusTestGateway, reportCounts, signedDelivery } from '@payhook/core/testing';
 import { createPostgresStore } from '../../src';
 import { attachQueue, createPaymentQueue, startWorker } from '../../src/async';
 import {
@@ -37,40 +31,9 @@ afterAll(async () => {
   await pool.end();
 });
 
-/** The test gateway, with a status API over `paid` (by the merchant's order number). */
-function gatewayWith(paid: Map<string, string>, asked: string[]) {
-  const base = createTestProvider();
-  return defineProvider<TestPayload>({
-    id: 'test-gateway',
-    schema: base.schema,
-    verify: base.verify,
-    normalize: base.normalize,
-    ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
-    statusLookups: ['orderId'],
-    sweep: { firstCheckMs: 1, maxIntervalMs: 5 },
-    async fetchStatus(orderId) {
-      asked.push(orderId);
-      const txn = paid.get(orderId);
-      if (!txn) return null;
-      return [
-        {
-          id: `${txn}:paid`,
-          type: 'payment.completed' as const,
-          orderId,
-          transactionId: txn,
-          amount: '500.10',
-          currency: 'LAK',
-          occurredAt: new Date().toISOString(),
-        },
-      ];
-    },
-  });
-}
-
 it('a payment recovered by the sweeper goes through the queue, once', async () => {
-  const paid = new Map<string, string>();
-  const asked: string[] = [];
-  const gateway = gatewayWith(paid, asked);
+  const status = createStatusTestGateway();
+  const gateway = status.provider;
   const store = createPostgresStore({ pool, schema });
   const hub = createPaymentHub({ store, awaited: { sweepEveryMs: 0 } });
   const queue = createPaymentQueue(fastQueueOptions(pool, schema, { queueName: 'q_awaited' }));
@@ -89,7 +52,7 @@ it('a payment recovered by the sweeper goes through the queue, once', async () =
     const n = 5;
     for (let i = 0; i < n; i++) {
       await hub.expectPayment(gateway, { orderId: `AQ-${i}`, until: Date.now() + 60_000 });
-      paid.set(`AQ-${i}`, `TAQ-${i}`);
+      status.paid(`TAQ-${i}`, `AQ-${i}`);
     }
     await new Promise((r) => setTimeout(r, 10));
     const report = await hub.sweep();

@@ -198,6 +198,33 @@ describe('awaited payments: review', () => {
     await Promise.all(hubs.map((h) => h.close()));
   });
 
+  it('bad input to expectPayment and reconcile: a clear error, nothing awaited, nothing asked', async () => {
+    const g = gateway();
+    const hub = createPaymentHub({ awaited: { sweepEveryMs: 0 } });
+    const bad: Array<[unknown, RegExp]> = [
+      [{ orderId: 'x'.repeat(129), until: soon() }, /orderId/],
+      [{ orderId: 'has space', until: soon() }, /orderId/],
+      [{ orderId: 'nul\u0000', until: soon() }, /orderId/],
+      [{ orderId: '', until: soon() }, /orderId/],
+      [{ orderId: 7, until: soon() }, /orderId/],
+      [{ reference: 'ok', orderId: null, until: soon() }, /orderId/],
+      [{ orderId: 'ok', until: new Date(Number.NaN) }, /until/],
+      [{ orderId: 'ok', until: Number.POSITIVE_INFINITY }, /until/],
+      [{ orderId: 'ok', until: Number.MAX_VALUE }, /maxAwaitMs/],
+      [{ orderId: 'ok', until: String(soon()) }, /until/],
+      [{ orderId: 'ok' }, /until/],
+      [null, /orderId and\/or reference/],
+    ];
+    for (const [expected, message] of bad)
+      await expect(hub.expectPayment(g.provider, expected as never)).rejects.toThrow(message);
+    expect(await hub.awaited.list()).toEqual([]);
+    for (const by of ['orderid', 'constructor', '__proto__', 42])
+      await expect(hub.reconcile(g.provider, 'O-1', { by: by as never })).rejects.toMatchObject({
+        code: 'ERR_CONFIG',
+      });
+    expect([g.asked, (await hub.sweep()).leased]).toEqual([[], 0]);
+  });
+
   it('refuses at construction what would break the sweeper later: timers past 2^31-1 ms, a list without get/purge, a null schedule', () => {
     // Node runs a timer longer than 2^31-1 ms after 1 ms: a sweep every millisecond, and every
     // status query abandoned at once by its lease bound (nothing recovered, all overdue).

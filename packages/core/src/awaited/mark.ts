@@ -23,7 +23,9 @@ const settledBy = (delivery: Delivery): SettledBy =>
 /**
  * After a delivery's events have their final answer, settles the awaited payments they name, so
  * the sweeper stops asking. A list that cannot be written is reported, never fails the delivery:
- * the sweeper then asks once more and finds a duplicate.
+ * the sweeper then asks once more and finds a duplicate. Nor does a list that does not answer hold
+ * the delivery's answer past handlerTimeoutMs (the gateway's own timeout is around it): a settle
+ * that completes later still sends its notice.
  */
 export async function markSettled(
   hub: HubState,
@@ -31,20 +33,34 @@ export async function markSettled(
   result: ReceiveResult,
 ): Promise<void> {
   const state = hub.awaited;
-  if (!state.active || !FINAL.has(result.outcome)) return;
+  if (!state.active || !FINAL.has(result.outcome) || result.events.length === 0) return;
   const by = settledBy(delivery);
-  for (const event of result.events) {
-    try {
-      const settled = await state.list.settle(
-        { provider: event.provider, orderId: event.orderId, reference: event.transactionId },
-        { by, at: Date.now(), eventId: event.id },
-      );
-      if (settled) notify(hub, 'awaited.settled', settled);
-    } catch (error) {
-      hub.logger.warn(
-        { err: error, eventId: event.id },
-        'payhook: could not settle an awaited payment',
-      );
+  // One event after another, as the delivery names them: the first to settle an entry names it.
+  const settling = (async () => {
+    for (const event of result.events) {
+      try {
+        const settled = await state.list.settle(
+          { provider: event.provider, orderId: event.orderId, reference: event.transactionId },
+          { by, at: Date.now(), eventId: event.id },
+        );
+        if (settled) notify(hub, 'awaited.settled', settled);
+      } catch (error) {
+        hub.logger.warn(
+          { err: error, eventId: event.id },
+          'payhook: could not settle an awaited payment',
+        );
+      }
     }
-  }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      hub.logger.warn(
+        { eventIds: result.events.map((e) => e.id) },
+        'payhook: the awaited list did not settle within handlerTimeoutMs; the delivery is answered without it',
+      );
+      resolve();
+    }, hub.settings.handlerTimeoutMs);
+  });
+  await Promise.race([settling, late]).finally(() => clearTimeout(timer));
 }

@@ -34,6 +34,20 @@ export interface AwaitedOptions {
 
 const ms = { unit: 'milliseconds' } as const;
 
+/** The longest delay Node's timers keep: past it a timer fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** An interval or lease that a timer waits on: also at most MAX_TIMER_MS. */
+function timerMs(value: number | undefined, fallback: number, option: string, min = 1): number {
+  const v = checkWholeNumber(value, fallback, option, { ...ms, min });
+  if (v > MAX_TIMER_MS)
+    throw new ConfigError(
+      option,
+      `must be at most ${MAX_TIMER_MS} ms (the longest timer Node keeps)`,
+    );
+  return v;
+}
+
 export function resolveAwaitedOptions(options: AwaitedOptions | undefined): {
   list: AwaitedList;
   settings: AwaitedSettings;
@@ -48,18 +62,17 @@ export function resolveAwaitedOptions(options: AwaitedOptions | undefined): {
     'lease',
     'reschedule',
     'expire',
+    'get',
     'list',
     'counts',
+    'purge',
   ] as const)
     if (typeof list[method] !== 'function')
       throw new ConfigError('awaited.list', `must be an AwaitedList (it has no ${method}())`);
   const settings: AwaitedSettings = Object.freeze({
     shared: o.list !== undefined,
-    sweepEveryMs: checkWholeNumber(o.sweepEveryMs, 15_000, 'awaited.sweepEveryMs', {
-      ...ms,
-      min: 0,
-    }),
-    leaseMs: checkWholeNumber(o.leaseMs, 60_000, 'awaited.leaseMs', ms),
+    sweepEveryMs: timerMs(o.sweepEveryMs, 15_000, 'awaited.sweepEveryMs', 0),
+    leaseMs: timerMs(o.leaseMs, 60_000, 'awaited.leaseMs'),
     batch: checkWholeNumber(o.batch, 200, 'awaited.batch'),
     concurrency: checkWholeNumber(o.concurrency, 4, 'awaited.concurrency'),
     keepFinishedMs: checkWholeNumber(
@@ -83,6 +96,8 @@ function checkSchedules(
   const checked: Record<string, Partial<SweepSchedule>> = {};
   for (const [id, s] of Object.entries(given)) {
     const name = `awaited.schedule.${id}`;
+    if (s === null || typeof s !== 'object')
+      throw new ConfigError(name, 'must be { firstCheckMs, maxIntervalMs, queriesPerMinute }');
     const opt = (v: number | undefined, key: string, rule = ms as object) =>
       v === undefined ? undefined : checkWholeNumber(v, 0, `${name}.${key}`, rule);
     checked[id] = Object.freeze({

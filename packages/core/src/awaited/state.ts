@@ -31,6 +31,8 @@ export interface AwaitedState {
   active: boolean;
   timer: NodeJS.Timeout | undefined;
   running: Promise<SweepReport> | undefined;
+  /** The last sweep running or queued (`hub.sweep` with options waits for it; close() too). */
+  queue: Promise<SweepReport> | undefined;
   closed: boolean;
   /** Jitter source; tests may fix it. */
   random: () => number;
@@ -46,6 +48,7 @@ export function createAwaitedState(list: AwaitedList, settings: AwaitedSettings)
     active: settings.shared,
     timer: undefined,
     running: undefined,
+    queue: undefined,
     closed: false,
     random: Math.random,
   };

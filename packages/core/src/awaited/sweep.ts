@@ -44,7 +44,8 @@ export interface SweepOptions {
 
 /**
  * `hub.sweep()`: one sweep at a time; a plain call during one gets that one's report, a call with
- * options runs after it.
+ * options runs after every sweep already running or queued. A sweep queued when `hub.close()` is
+ * called resolves with an empty report, touching nothing.
  */
 export function sweep(hub: HubState, options: SweepOptions = {}): Promise<SweepReport> {
   const state = hub.awaited;
@@ -52,13 +53,20 @@ export function sweep(hub: HubState, options: SweepOptions = {}): Promise<SweepR
   const plain = options.provider === undefined && !options.all;
   if (plain && state.running) return state.running;
   const start = (): Promise<SweepReport> => {
+    if (state.closed) return Promise.resolve(emptySweepReport());
     const running = runSweep(hub, state, options).finally(() => {
       if (state.running === running) state.running = undefined;
     });
     state.running = running;
     return running;
   };
-  return state.running ? state.running.then(start, start) : start();
+  const next = state.queue ? state.queue.then(start, start) : start();
+  state.queue = next;
+  const clear = (): void => {
+    if (state.queue === next) state.queue = undefined;
+  };
+  next.then(clear, clear);
+  return next;
 }
 
 /** Starts the timer (once, unref'd: it never keeps a process alive). */
@@ -70,13 +78,16 @@ export function startSweeper(hub: HubState): void {
   state.timer.unref();
 }
 
-/** `hub.close()`: no sweep starts after it; resolves when the one running has finished. */
+/**
+ * `hub.close()`: no sweep starts after it; resolves when the one running has finished and those
+ * queued behind it have resolved (empty, without touching the list).
+ */
 export async function stopSweeper(hub: HubState): Promise<void> {
   const state = hub.awaited;
   state.closed = true;
   clearInterval(state.timer);
   state.timer = undefined;
-  await state.running;
+  await state.queue?.catch(() => undefined);
 }
 
 async function runSweep(
@@ -248,14 +259,17 @@ async function decide(
   const checks = entry.checks + 1;
   if (FINAL.has(result.outcome) && result.events.length > 0) {
     run.report[result.outcome === 'processed' ? 'recovered' : 'alreadySettled']++;
-    // The pipeline settled it (markSettled); asked again in case that write failed.
+    // The pipeline settled it (markSettled); asked again in case that write failed, or the
+    // answer's events do not name the entry as it was awaited. Settled here: the notice is sent
+    // here (markSettled sent none).
     const [event] = result.events;
-    await guarded(hub, run, 'settle an awaited payment', () =>
+    const settled = await guarded(hub, run, 'settle an awaited payment', () =>
       state.list.settle(
         { provider: entry.provider, orderId: entry.orderId, reference: entry.reference },
         { by: 'status-query', at: Date.now(), eventId: event!.id },
       ),
     );
+    if (settled) notify(hub, 'awaited.settled', settled);
     return;
   }
   if (result.error?.code === 'ERR_DELIVERY_STALE') {

@@ -170,7 +170,7 @@ describe('awaited payments: review', () => {
         transport: 'http',
         receivedAt: new Date(),
       }),
-      wait(2_000).then(() => 'no answer after 2 s'),
+      new Promise<string>((r) => setTimeout(() => r('no answer after 2 s'), 2_000).unref()),
     ]);
     expect([typeof answer === 'string' ? answer : answer.outcome, paid.length]).toEqual([
       'processed',
@@ -251,38 +251,36 @@ describe('awaited payments: review', () => {
     );
   });
 
-  // Not fixed: the sweeper leaves an entry of a provider it has not mounted for "another
-  // instance", a minute later, with no limit: when no instance mounts it (a gateway removed or
-  // renamed in a deploy, a Redis/PostgreSQL list outliving it), the entry stays `awaiting` past
-  // its `until` forever, and no awaited.overdue notice is ever sent ("nothing lost": always
-  // settled or overdue).
-  it.failing(
-    'an entry whose provider no instance mounts still ends overdue (once) some time after its until',
-    async () => {
-      const list = createMemoryAwaitedList();
-      const gone = gateway({ id: 'removed-gateway' });
-      const old = createPaymentHub({ awaited: { list, sweepEveryMs: 0 } });
-      await old.expectPayment(gone.provider, { orderId: 'G-1', until: soon(50) });
-      await old.close(); // the instance that mounted it is gone (a deploy removed the gateway)
-      const g = gateway();
-      const hub = createPaymentHub({ awaited: { list, sweepEveryMs: 0, leaseMs: 10_000 } });
-      const overdue: AwaitedPayment[] = [];
-      hub.on('awaited.overdue', (p) => void overdue.push(p));
-      await hub.expectPayment(g.provider, { orderId: 'X-1', until: soon() }); // mounts its own
-      await wait(80);
-      // Far past `until` (the sweeper's clock jumps a day ahead): still nothing ends it.
-      const realNow = Date.now;
-      jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 86_400_000);
-      try {
-        for (let i = 0; i < 3; i++) await hub.sweep({ all: true });
-      } finally {
-        jest.restoreAllMocks();
-      }
-      const entry = await list.get('removed-gateway:order:G-1');
-      expect([entry?.state, overdue.map((p) => p.key)]).toEqual([
-        'overdue',
-        ['removed-gateway:order:G-1'],
-      ]);
-    },
-  );
+  // The sweeper leaves an entry of a provider it has not mounted for "another instance"; when no
+  // instance mounts it (a gateway removed or renamed in a deploy, a Redis/PostgreSQL list
+  // outliving it), it stayed `awaiting` past its `until` forever with no awaited.overdue notice.
+  // Now it ends overdue 30 minutes after its until (failed before the fix in sweep.ts).
+  it('an entry whose provider no instance mounts still ends overdue (once) some time after its until', async () => {
+    const list = createMemoryAwaitedList();
+    const gone = gateway({ id: 'removed-gateway' });
+    const old = createPaymentHub({ awaited: { list, sweepEveryMs: 0 } });
+    await old.expectPayment(gone.provider, { orderId: 'G-1', until: soon(50) });
+    await old.close(); // the instance that mounted it is gone (a deploy removed the gateway)
+    const g = gateway();
+    const hub = createPaymentHub({ awaited: { list, sweepEveryMs: 0, leaseMs: 10_000 } });
+    const overdue: AwaitedPayment[] = [];
+    hub.on('awaited.overdue', (p) => void overdue.push(p));
+    await hub.expectPayment(g.provider, { orderId: 'X-1', until: soon() }); // mounts its own
+    await wait(80);
+    // Far past `until` (the sweeper's clock jumps a day ahead): still nothing ends it.
+    const realNow = Date.now;
+    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 86_400_000);
+    try {
+      for (let i = 0; i < 3; i++) await hub.sweep({ all: true });
+    } finally {
+      jest.restoreAllMocks();
+    }
+    const entry = await list.get('removed-gateway:order:G-1');
+    // (X-1, this instance's own, is past its until too on that clock: overdue as well.)
+    expect([entry?.state, overdue.filter((p) => p.provider === 'removed-gateway').length]).toEqual([
+      'overdue',
+      1,
+    ]);
+    expect(entry?.lastResult).toBe('no instance mounts removed-gateway');
+  });
 });

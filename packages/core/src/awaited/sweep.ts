@@ -23,6 +23,12 @@ interface SweepRun {
   readonly down: Set<string>;
 }
 
+/**
+ * How long past its `until` an entry whose gateway this instance does not mount is left for an
+ * instance that does (which asks one last time at `until`): core's longest default interval.
+ */
+const UNMOUNTED_GRACE_MS = 30 * 60_000;
+
 /** Outcomes after which the payment has its final answer. */
 const FINAL: ReadonlySet<ReceiveResult['outcome']> = new Set([
   'processed',
@@ -198,7 +204,13 @@ async function checkEntry(
   const provider = state.providers.get(entry.provider);
   const lookup = provider && lookupFor(provider, entry);
   if (!provider || !lookup) {
-    // Another instance's gateway, not mounted here (yet): left for it, looked at again later.
+    // Another instance's gateway, not mounted here (yet): left for it, looked at again later;
+    // but an entry still here long after its `until` is one no instance can ask about any more
+    // (the gateway removed in a deploy): the merchant is told, as for any other payment.
+    if (Date.now() >= entry.until + UNMOUNTED_GRACE_MS) {
+      await overdue(hub, state, run, entry, `no instance mounts ${entry.provider}`);
+      return;
+    }
     run.report.deferred++;
     await again(hub, state, run, entry, entry.checks, 'provider not mounted on this instance');
     return;

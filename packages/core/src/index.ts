@@ -75,6 +75,7 @@ export type {
   StatusLookup,
   StatusAnswer,
   SweepSchedule,
+  AwaitedPaymentIds,
 } from './provider';
 export { STATUS_LOOKUPS, DEFAULT_SWEEP_SCHEDULE, statusLookupsOf } from './provider';
 export * from './awaited';

@@ -188,6 +188,18 @@ export interface ProviderDefinition<Raw, Confirmation = undefined> {
   statusLookups?: readonly StatusLookup[];
   /** This gateway's defaults for the awaited-payment sweeper (core's defaults otherwise). */
   sweep?: Partial<SweepSchedule>;
+  /**
+   * Optional: whether this mount's status query may ask about a payment (default: any). Mounts of
+   * one hub that share an id each answer for their own payments (signed-param's `orderIdPrefix`):
+   * the sweeper asks through the first mount that says yes.
+   */
+  asksAbout?(payment: AwaitedPaymentIds): boolean;
+}
+
+/** What identifies an awaited payment to a provider: the merchant's order number, the gateway's reference. */
+export interface AwaitedPaymentIds {
+  orderId: string | null;
+  reference: string | null;
 }
 
 export interface PaymentProvider<Raw = unknown, Confirmation = unknown> {
@@ -214,6 +226,8 @@ export interface PaymentProvider<Raw = unknown, Confirmation = unknown> {
   readonly statusLookups?: readonly StatusLookup[];
   /** The sweeper's schedule for this gateway: the definition's `sweep` over core's defaults. */
   readonly sweep?: Readonly<SweepSchedule>;
+  /** See ProviderDefinition.asksAbout. */
+  asksAbout?(payment: AwaitedPaymentIds): boolean;
 }
 
 let sharedAjv: Ajv | undefined;
@@ -303,6 +317,7 @@ export function defineProvider<Raw, Confirmation = undefined>(
     ack,
     fetchStatus: definition.fetchStatus,
     statusLookups: checkStatusLookups(definition.fetchStatus, definition.statusLookups, fail),
+    asksAbout: definition.asksAbout,
     sweep: checkSweepSchedule(definition.sweep, source),
   });
 }

@@ -72,6 +72,12 @@ export function createSignedParamProvider(
       : undefined,
     // The payment query takes mchOrderId or transactionId (query.ts).
     statusLookups: query ? ['reference', 'orderId'] : undefined,
+    // A mount with an orderIdPrefix asks only about its own orders (mounts.ts): mounts sharing the
+    // id each recover their own awaited payments.
+    asksAbout: ({ orderId }) =>
+      settings.orderIdPrefix === undefined ||
+      orderId === null ||
+      orderId.startsWith(settings.orderIdPrefix),
     sweep: PLATFORM_SWEEP,
   });
 }

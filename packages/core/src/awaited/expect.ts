@@ -77,7 +77,10 @@ export async function expectPayment(
   const reference = checkId(expected.reference, 'reference');
   if (orderId === null && reference === null)
     throw new TypeError('expectPayment: give the orderId, the reference, or both');
-  if (!lookupFor(provider, { orderId, reference }))
+  if (
+    !lookupFor(provider, { orderId, reference }) ||
+    provider.asksAbout?.({ orderId, reference }) === false
+  )
     throw new ConfigError(
       'provider',
       `${provider.id} cannot be asked about this payment: its status query ${
@@ -120,11 +123,19 @@ function checkUntil(state: AwaitedState, until: unknown, now: number): number {
 /** A provider mounted on the hub (or awaited through it): the sweeper can ask about its payments. */
 export function registerProvider(hub: HubState, provider: AnyPaymentProvider): void {
   const state = hub.awaited;
-  const known = state.providers.get(provider.id);
-  if (known === provider) return;
-  // Mounts of one gateway that share an id (signed-param's orderIdPrefix mounts) keep the first
-  // with a status query: any of them can ask the gateway.
-  if (!known || (!known.fetchStatus && provider.fetchStatus))
-    state.providers.set(provider.id, provider);
+  const mounts = state.providers.get(provider.id) ?? [];
+  if (!mounts.includes(provider)) state.providers.set(provider.id, [...mounts, provider]);
   if (state.settings.shared && provider.fetchStatus) startSweeper(hub);
+}
+
+/** The mount the sweeper asks a payment through: the first that can, and says it may. */
+export function askerFor(
+  state: AwaitedState,
+  entry: AwaitedPayment,
+): { provider: AnyPaymentProvider; lookup: { by: StatusLookup; value: string } } | undefined {
+  for (const provider of state.providers.get(entry.provider) ?? []) {
+    const lookup = lookupFor(provider, entry);
+    if (lookup && (provider.asksAbout?.(entry) ?? true)) return { provider, lookup };
+  }
+  return undefined;
 }

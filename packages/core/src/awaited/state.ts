@@ -24,8 +24,11 @@ export interface AwaitedState {
   readonly settings: AwaitedSettings;
   /** This hub's sweeper in the lists' leases. */
   readonly owner: string;
-  /** The providers mounted on (or awaited through) this hub, by id: what a swept entry names. */
-  readonly providers: Map<string, AnyPaymentProvider>;
+  /**
+   * The providers mounted on (or awaited through) this hub, by id, in mount order: what a swept
+   * entry names (several mounts may share an id, each for its own payments).
+   */
+  readonly providers: Map<string, AnyPaymentProvider[]>;
   readonly budgets: Map<string, QueryBudget>;
   /** Whether a delivery's events are looked up on the list: once anything can be awaited. */
   active: boolean;

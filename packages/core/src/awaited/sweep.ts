@@ -4,7 +4,7 @@ import { notify } from '../pipeline/notify';
 import { reconcile } from '../pipeline/receive';
 import type { HubState, ReceiveResult } from '../pipeline/types';
 import { createQueryBudget, type QueryBudget } from './budget';
-import { lookupFor, scheduleOf } from './expect';
+import { askerFor, scheduleOf } from './expect';
 import { nextCheckDelay } from './schedule';
 import type { AwaitedState } from './state';
 import { emptySweepReport, type SweepReport } from './sweep-report';
@@ -201,9 +201,8 @@ async function checkEntry(
   run: SweepRun,
   entry: AwaitedPayment,
 ): Promise<void> {
-  const provider = state.providers.get(entry.provider);
-  const lookup = provider && lookupFor(provider, entry);
-  if (!provider || !lookup) {
+  const asker = askerFor(state, entry);
+  if (!asker) {
     // Another instance's gateway, not mounted here (yet): left for it, looked at again later;
     // but an entry still here long after its `until` is one no instance can ask about any more
     // (the gateway removed in a deploy): the merchant is told, as for any other payment.
@@ -215,6 +214,7 @@ async function checkEntry(
     await again(hub, state, run, entry, entry.checks, 'provider not mounted on this instance');
     return;
   }
+  const { provider, lookup } = asker;
   if (run.down.has(provider.id) || !budgetOf(state, provider).take(Date.now())) {
     run.report.deferred++;
     const why = run.down.has(provider.id) ? 'status API down' : 'status query budget spent';

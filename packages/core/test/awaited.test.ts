@@ -332,6 +332,22 @@ describe('awaited payments', () => {
     expect([hungReport.checked, hungReport.errors, hungReport.recovered]).toEqual([4, 4, 0]);
   });
 
+  it('a list that stops answering stops no sweep for good: each call is bounded by handlerTimeoutMs', async () => {
+    const list = createMemoryAwaitedList();
+    const hangs = { ...list, lease: () => new Promise<never>(() => undefined) };
+    const hub = createPaymentHub({
+      handlerTimeoutMs: 100,
+      awaited: { list: hangs, sweepEveryMs: 0 },
+    });
+    const errors: string[] = [];
+    hub.on('error', (e) => void errors.push(e.message));
+    const started = Date.now();
+    const report = await hub.sweep();
+    await hub.close();
+    expect([report.errors, Date.now() - started < 1_000]).toEqual([1, true]);
+    expect(errors[0]).toMatch(/did not answer within 100 ms/);
+  });
+
   it('refuses what cannot be awaited, at the call', async () => {
     const g = fakeGateway();
     const { hub } = hubWith(g);

@@ -2,6 +2,7 @@ import type { Delivery } from '../provider';
 import type { HubState, ReceiveResult } from '../pipeline/types';
 import { notify } from '../pipeline/notify';
 import type { SettledBy } from './types';
+import { within } from './within';
 
 /** Outcomes that are a payment's final answer: its event was processed, now or before. */
 const FINAL: ReadonlySet<ReceiveResult['outcome']> = new Set([
@@ -52,15 +53,10 @@ export async function markSettled(
       }
     }
   })();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      hub.logger.warn(
-        { eventIds: result.events.map((e) => e.id) },
-        'payhook: the awaited list did not settle within handlerTimeoutMs; the delivery is answered without it',
-      );
-      resolve();
-    }, hub.settings.handlerTimeoutMs);
+  await within(settling, hub.settings.handlerTimeoutMs, () => {
+    hub.logger.warn(
+      { eventIds: result.events.map((e) => e.id) },
+      'payhook: the awaited list did not settle within handlerTimeoutMs; the delivery is answered without it',
+    );
   });
-  await Promise.race([settling, late]).finally(() => clearTimeout(timer));
 }

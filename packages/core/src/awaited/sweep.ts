@@ -6,6 +6,7 @@ import type { HubState, ReceiveResult } from '../pipeline/types';
 import { createQueryBudget, type QueryBudget } from './budget';
 import { askerFor, scheduleOf } from './expect';
 import { nextCheckDelay } from './schedule';
+import { within } from './within';
 import type { AwaitedState } from './state';
 import { emptySweepReport, type SweepReport } from './sweep-report';
 import type { AwaitedPayment } from './types';
@@ -175,7 +176,11 @@ async function guarded<T>(
   op: () => Promise<T>,
 ): Promise<T | undefined> {
   try {
-    return await op();
+    // A list that does not answer must not stop every later sweep (and close()) with it.
+    const boundMs = hub.settings.handlerTimeoutMs;
+    return await within(op(), boundMs, () => {
+      throw new Error(`the awaited list did not answer within ${boundMs} ms`);
+    });
   } catch (error) {
     run.report.errors++;
     hub.logger.warn({ err: error }, `payhook: could not ${what}`);
@@ -249,14 +254,9 @@ async function checkEntry(
  */
 function withinLease(hub: HubState, query: Promise<ReceiveResult>): Promise<ReceiveResult> {
   const boundMs = hub.awaited.settings.leaseMs - hub.settings.handlerTimeoutMs / 2;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`the status query did not answer within ${boundMs} ms`)),
-      boundMs,
-    );
+  return within(query, boundMs, () => {
+    throw new Error(`the status query did not answer within ${boundMs} ms`);
   });
-  return Promise.race([query, late]).finally(() => clearTimeout(timer));
 }
 
 /** What a status answer means for the awaited payment. */

@@ -37,8 +37,9 @@ export async function receive(
   const normalized = normalizeStep(state, provider, raw, confirmation, delivery);
   if (!normalized.ok) return record(normalized.result);
   const settled = await settle(state, run, normalized.value, raw, keyIndex);
-  // An awaited payment with its final answer: the sweeper stops asking about it.
-  await markSettled(state, delivery, settled);
+  // An awaited payment with its final answer: the sweeper stops asking about it. (Tested here, not
+  // inside: a hub that awaits nothing pays no await per delivery.)
+  if (state.awaited.active) await markSettled(state, delivery, settled);
   return record(settled);
 }
 
@@ -93,7 +94,7 @@ export async function reconcile(
     : staleStatusAnswer(provider, found, Date.now());
   if (stale) return record(refused(state, provider, stale, delivery));
   const settled = await settle(state, run, found, null);
-  await markSettled(state, delivery, settled);
+  if (state.awaited.active) await markSettled(state, delivery, settled);
   return record(settled);
 }
 

@@ -4,9 +4,10 @@
  * and an expire, two instances with skewed clocks.
  */
 import { randomBytes } from 'node:crypto';
-import { StoreError, awaitedKey, type NewAwaitedPayment } from '@payhook/core';
+import { StoreError, type NewAwaitedPayment } from '@payhook/core';
 import { createPostgresAwaitedList, type PostgresAwaitedList } from '../src';
 import { useTestSchema } from './support/db';
+import { newAwaitedEntry } from '@payhook/core/testing';
 
 const db = useTestSchema('awaited_review');
 const open = (): PostgresAwaitedList =>
@@ -16,24 +17,11 @@ const open = (): PostgresAwaitedList =>
     name: `review-${randomBytes(4).toString('hex')}`,
   });
 
-function entry(
+const entry = (
   provider: string,
   ids: { orderId?: string; reference?: string },
   over: Partial<NewAwaitedPayment> = {},
-): NewAwaitedPayment {
-  const now = Date.now();
-  return {
-    key: awaitedKey(provider, ids),
-    provider,
-    orderId: ids.orderId ?? null,
-    reference: ids.reference ?? null,
-    until: now + 60_000,
-    createdAt: now,
-    nextCheckAt: now,
-    allowOlderThanMaxAge: false,
-    ...over,
-  };
-}
+) => newAwaitedEntry(provider, ids, over);
 
 const by = (eventId: string) => ({ by: 'webhook' as const, at: Date.now(), eventId });
 

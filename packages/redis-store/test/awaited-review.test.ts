@@ -3,8 +3,8 @@
  * provider's entries among many of another's, odd keys, and the lease races.
  */
 import { randomBytes } from 'node:crypto';
-import { awaitedKey, type NewAwaitedPayment } from '@payhook/core';
-import { reportCounts } from '@payhook/core/testing';
+import type { NewAwaitedPayment } from '@payhook/core';
+import { newAwaitedEntry, reportCounts } from '@payhook/core/testing';
 import { Redis } from 'ioredis';
 import { createRedisAwaitedList, type RedisAwaitedList } from '@payhook/redis-store';
 import { REDIS_URL } from './support/redis';
@@ -37,24 +37,11 @@ async function open(
   return list;
 }
 
-function entry(
+const entry = (
   provider: string,
   ids: { orderId?: string; reference?: string },
   over: Partial<NewAwaitedPayment> = {},
-): NewAwaitedPayment {
-  const now = Date.now();
-  return {
-    key: awaitedKey(provider, ids),
-    provider,
-    orderId: ids.orderId ?? null,
-    reference: ids.reference ?? null,
-    until: now + 3_600_000,
-    createdAt: now,
-    nextCheckAt: now,
-    allowOlderThanMaxAge: false,
-    ...over,
-  };
-}
+) => newAwaitedEntry(provider, ids, { until: Date.now() + 3_600_000, ...over });
 
 describe('redis awaited list: review', () => {
   it("a lease of one provider's entries reads every due entry of the others (measured; bounded loosely)", async () => {

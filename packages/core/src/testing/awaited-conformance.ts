@@ -15,14 +15,18 @@ export interface AwaitedListConformanceFixtures<L extends AwaitedList> {
   destroy?(list: L): void | Promise<void>;
 }
 
-/** An awaited entry of the kit's: provider `p` (random per test), order `orderId`. */
-function entry(
+/**
+ * A new awaited entry for a list's own tests: provider, order number and/or reference, due now,
+ * until a minute from now; `over` replaces any field.
+ */
+export function newAwaitedEntry(
   provider: string,
-  orderId: string | null,
+  ids: { orderId?: string | null; reference?: string | null },
   over: Partial<NewAwaitedPayment> = {},
 ): NewAwaitedPayment {
   const now = Date.now();
-  const reference = over.reference ?? null;
+  const orderId = ids.orderId ?? null;
+  const reference = over.reference ?? ids.reference ?? null;
   return {
     key: awaitedKey(provider, { orderId, reference }),
     provider,
@@ -35,6 +39,10 @@ function entry(
     ...over,
   };
 }
+
+/** The kit's entries: provider `p` (random per test), order `orderId`. */
+const entry = (provider: string, orderId: string | null, over: Partial<NewAwaitedPayment> = {}) =>
+  newAwaitedEntry(provider, { orderId }, over);
 
 const lease = (owner: string, over: { now?: number; leaseMs?: number; limit?: number } = {}) => ({
   owner,

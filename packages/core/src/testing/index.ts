@@ -273,7 +273,7 @@ export function assertRefused(
 
 export { runProviderConformance } from './conformance';
 export { runStoreConformance } from './store-conformance';
-export { runAwaitedListConformance } from './awaited-conformance';
+export { newAwaitedEntry, runAwaitedListConformance } from './awaited-conformance';
 export type { AwaitedListConformanceFixtures } from './awaited-conformance';
 export type {
   HeldClaim,

@@ -1,30 +1,6 @@
+// jest: `describe`/`it` are globals, so `runProviderConformance(acmeConformance)` is enough; passing
+// them checks that jest's own types fit the harness under strict TypeScript.
 import { runProviderConformance } from '@payhook/core/testing';
-import { createAcmeProvider, signAcme } from '../src';
+import { acmeConformance } from './fixtures';
 
-const charge = {
-  event: 'charge.succeeded',
-  charge_id: 'ch_1',
-  order_ref: 'A-1',
-  amount_cents: 50010,
-  currency: 'PHP',
-  created_at: '2025-01-02 10:00:00',
-};
-
-runProviderConformance({
-  name: 'acme',
-  provider: () => createAcmeProvider({ secret: 'test-secret' }),
-  valid: signAcme(charge, 'test-secret'),
-  expected: [
-    {
-      type: 'payment.completed',
-      id: 'acme:ch_1:payment.completed',
-      amount: '500.10',
-      transactionId: 'ch_1',
-      orderId: 'A-1',
-      occurredAt: '2025-01-02T10:00:00+08:00',
-    },
-  ],
-  wrongKey: signAcme(charge, 'not-the-secret'),
-  malformed: signAcme('{"event":', 'test-secret'),
-  notPaymentEvent: signAcme({ ...charge, event: 'payout.paid' }, 'test-secret'),
-});
+runProviderConformance(acmeConformance, { describe, it });

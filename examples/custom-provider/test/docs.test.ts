@@ -12,13 +12,15 @@ describe('docs/writing-a-provider.md', () => {
     'src/options.ts',
     'src/provider.ts',
     'src/sign.ts',
-    'test/conformance.test.ts',
+    'test/fixtures.ts',
+    'test/conformance.node-test.ts',
+    'test/conformance.vitest.ts',
     'src/acme-confirmed.ts',
   ].map((f) => readFileSync(path.join(__dirname, '..', f), 'utf8'));
   const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
-  it('has the schema, verify, normalize, options, provider, signer, conformance, confirmed-provider and reconcile blocks', () => {
-    expect(blocks).toHaveLength(9);
+  it('has the schema, verify, normalize, options, provider, signer, conformance (fixtures, node:test, vitest), confirmed-provider and reconcile blocks', () => {
+    expect(blocks).toHaveLength(11);
   });
 
   it.each(blocks.map((b, i) => [i + 1, b]))(

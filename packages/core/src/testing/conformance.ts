@@ -39,8 +39,10 @@ let validateEvent: (((e: unknown) => boolean) & { errors?: unknown }) | undefine
 
 /**
  * The shared conformance suite: every provider, ours and the users', must pass it. It registers
- * tests with the host framework's `describe`/`it` (jest, vitest, mocha; pass `harness` for
- * node:test) and drives the provider through real HTTP.
+ * tests with the host framework's global `describe`/`it` (jest, mocha, vitest with globals), or
+ * with the `harness` given (`{ describe, it }` from node:test, vitest or jest), and drives the
+ * provider through real HTTP. `fixtures.provider()` is called once while registering (for its
+ * `maxAgeMs`), before any hook runs.
  */
 export function runProviderConformance(
   fixtures: ConformanceFixtures,
@@ -223,7 +225,7 @@ function refusalTests({ h, fixtures, post, withServer, expectRefused }: Suite): 
 function mountTests({ h, fixtures }: Suite): void {
   const maxAgeMs = fixtures.provider().maxAgeMs;
   if (maxAgeMs === undefined) return;
-  h.it('it cannot be mounted on a hub that forgets sooner than its maximum age', () => {
+  h.it('it cannot be mounted on a hub that forgets sooner than its maximum age', async () => {
     const hub = createPaymentHub({
       retentionMs: maxAgeMs,
       leaseMs: Math.min(maxAgeMs, 30_000),

@@ -23,7 +23,11 @@ export interface DeliveryFixture {
 export interface ConformanceFixtures {
   /** Shown in the test titles. */
   name?: string;
-  /** A fresh provider configured with the test keys; called once per test. */
+  /**
+   * A fresh provider configured with the test keys; called once per test, and once more when the
+   * tests are registered (to read its `maxAgeMs`), before any hook of your test file has run: it
+   * must not depend on something a `beforeAll`/`before` hook sets up.
+   */
   provider: () => AnyPaymentProvider;
   /** A genuine delivery that carries at least one payment event. */
   valid: DeliveryFixture;
@@ -58,10 +62,14 @@ export interface ConformanceFixtures {
   contentType?: string;
 }
 
-type Fn = (name: string, fn: () => unknown) => void;
+/**
+ * The `describe`/`it` the conformance suite registers its tests with. Typed loosely enough that
+ * jest's, vitest's and node:test's own functions fit under strict TypeScript (`{ describe, it }`
+ * imported from any of them); the suite uses no hooks.
+ */
 export interface ConformanceHarness {
-  describe: Fn;
-  it: Fn;
+  describe: (name: string, fn: () => void) => unknown;
+  it: (name: string, fn: () => Promise<void>) => unknown;
 }
 
 export interface TestServer {

@@ -26,7 +26,7 @@ import {
 import type { IdempotencyStore } from './store';
 
 export { errorReply } from './pipeline/notify';
-export { HUB_INTERNALS } from './pipeline/types';
+export { HUB_INTERNALS, RECEIVE_OUTCOMES } from './pipeline/types';
 export type {
   AnyPaymentListener,
   ErrorContext,

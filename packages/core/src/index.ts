@@ -79,7 +79,7 @@ export type {
 } from './provider';
 export { STATUS_LOOKUPS, DEFAULT_SWEEP_SCHEDULE, statusLookupsOf } from './provider';
 export * from './awaited';
-export { createPaymentHub, HUB_EVENT_NAMES } from './hub';
+export { createPaymentHub, HUB_EVENT_NAMES, RECEIVE_OUTCOMES } from './hub';
 export type {
   PaymentHub,
   PaymentHubFor,

@@ -81,6 +81,12 @@ export interface NormalizeContext<Confirmation = unknown> {
 
 export interface ConfirmContext {
   delivery: Delivery;
+  /**
+   * Which of the provider's keys verified the delivery, when verify returned
+   * `verified(payload, { keyIndex })`: during a rotation, the status query can use the API key of
+   * the same pair (test or live, old or new). Absent when verify returned the bare payload.
+   */
+  keyIndex?: number;
 }
 
 const VERIFIED = Symbol('payhook.verified');
@@ -159,8 +165,11 @@ export interface ProviderDefinition<Raw, Confirmation = undefined> {
   /**
    * For gateways whose notification is not (fully) signed: asks the gateway's own status API about
    * the payment, after validation and before normalize, which sees the answer as
-   * `context.confirmation`. A PaymentError below 500 refuses the delivery; 5xx (the API is down)
-   * gets the gateway's retry body.
+   * `context.confirmation`. A PaymentError below 500 refuses the delivery. Anything else gets the
+   * gateway's retry body (a payment is never acknowledged unconfirmed), reported on the hub's
+   * `error` channel: a `GatewayApiError` with `retryable: false` (the status API refused our
+   * query: credentials, a wrong base URL) is reported with `retryable: false` in the error's
+   * context and inbox entry, since no redelivery succeeds until the configuration is fixed.
    */
   confirm?(raw: Raw, context: ConfirmContext): Confirmation | Promise<Confirmation>;
   /** Maps a verified, schema-valid payload to 0..n events, or says why there is none. */

@@ -52,11 +52,28 @@ export function checkSignedTime(
     throw new StaleDeliveryError(`${what} is not a time that can be checked`, options.source);
   if (ms < now - limits.maxAgeMs)
     throw new StaleDeliveryError(
-      `${what} is older than the ${limits.maxAgeMs} ms maximum age: refused as a possible replay`,
+      `${what} is older than the ${limits.maxAgeMs} ms maximum age: refused as a possible replay` +
+        secondsHint(ms),
       options.source,
     );
   throw new StaleDeliveryError(
     `${what} is more than ${limits.clockSkewMs} ms ahead of this server's clock`,
     options.source,
+  );
+}
+
+/** Before this (1973-03-03), a time is no gateway's: most likely epoch seconds read as ms. */
+const EARLIEST_PLAUSIBLE_MS = 1e11;
+
+/**
+ * The refusal's hint when the time falls in 1970-1973: what a time in epoch seconds becomes where
+ * milliseconds are expected (`checkSignedTime(t)` with PayMongo's `t`). Only a hint: the time is
+ * refused either way, since guessing the unit from the magnitude would accept what nobody signed.
+ */
+function secondsHint(ms: number): string {
+  if (ms < 0 || ms >= EARLIEST_PLAUSIBLE_MS) return '';
+  return (
+    ` (it reads as ${new Date(ms).toISOString()}: a time in epoch seconds passed where ` +
+    "milliseconds are expected? multiply by 1000, or parseGatewayTime(t, { unit: 'seconds' }))"
   );
 }

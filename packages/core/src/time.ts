@@ -163,30 +163,39 @@ export interface GatewayTimeOptions {
   timeZone: string;
   source?: string;
   field?: string;
+  /**
+   * What a number (or a digit string) counts: `'seconds'` (PayMongo's `t`, Unix time) or
+   * `'milliseconds'` (the default, for compatibility). Never guessed from the magnitude: a value
+   * in the other unit lands decades away and is refused with a hint naming the unit it looks like.
+   */
+  unit?: EpochUnit;
 }
+
+export type EpochUnit = 'seconds' | 'milliseconds';
 
 /**
  * Parses the time formats these gateways write: `yyyy-MM-dd HH:mm:ss`, `dd/MM/yyyy HH:mm:ss` (both in
- * `timeZone`), ISO 8601 with an offset (kept as written, normalised to `+hh:mm`), and epoch
- * milliseconds as a number or digit string. Anything else, or an impossible date, is a PayloadError.
+ * `timeZone`), ISO 8601 with an offset (kept as written, normalised to `+hh:mm`), and epoch time as
+ * a number or digit string in `options.unit` (milliseconds by default; seconds may carry up to three
+ * decimals, read as decimal text so `1735787045.123` is exactly .123). Anything else, an impossible
+ * date, or an epoch time before 1973 or after 5138 is a PayloadError.
  */
 export function parseGatewayTime(value: unknown, options: GatewayTimeOptions): string {
-  const fail = (): never => {
+  const fail = (hint = ''): never => {
     const field = options.field ?? 'time';
     throw new PayloadError(
-      `${field} ${JSON.stringify(String(value)).slice(0, 40)} is not a date-time this gateway writes`,
+      `${field} ${JSON.stringify(String(value)).slice(0, 40)} is not a date-time this gateway writes${hint}`,
       {
         source: options.source,
         fields: [{ path: `/${field}`, message: 'unrecognised date-time' }],
       },
     );
   };
-  if (typeof value === 'number' || (typeof value === 'string' && /^\d{12,14}$/.test(value))) {
-    const ms = Number(value);
-    // Below 1e11 ms (1973) a number is not a gateway's epoch timestamp but a mistake.
-    if (!Number.isSafeInteger(ms) || ms < 1e11 || ms > 1e14) return fail();
-    return instantToIso(ms, options.timeZone);
-  }
+  const epoch = isEpoch(value, options.unit)
+    ? epochMs(value, options.unit ?? 'milliseconds')
+    : null;
+  if (typeof epoch === 'number') return instantToIso(epoch, options.timeZone);
+  if (typeof epoch === 'string') return fail(epoch);
   if (typeof value !== 'string') return fail();
   const text = value.trim();
   let m = ISO_WITH_OFFSET.exec(text);
@@ -203,6 +212,43 @@ export function parseGatewayTime(value: unknown, options: GatewayTimeOptions): s
   m = DMY.exec(text);
   if (m) return wallTimeToIso(wall(m[3], m[2], m[1], m[4], m[5], m[6]) ?? fail(), options.timeZone);
   return fail();
+}
+
+/**
+ * Whether `value` is to be read as epoch time: any number; a digit string when the unit is explicit
+ * (a 12-14 digit one without, as before the option existed: a shorter one is not taken for ms).
+ */
+function isEpoch(value: unknown, unit: EpochUnit | undefined): value is number | string {
+  if (typeof value === 'number') return true;
+  if (typeof value !== 'string') return false;
+  return unit ? /^\d+(\.\d+)?$/.test(value) : /^\d{12,14}$/.test(value);
+}
+
+/** The gateway's plausible epoch range, in ms: 1973-03-03 to 5138-11-16. */
+const EPOCH_MIN_MS = 1e11;
+const EPOCH_MAX_MS = 1e14;
+
+/**
+ * Epoch time in `unit` → integer ms, from its decimal text (String(number) is the shortest text
+ * that reads back as the same number), so seconds × 1000 never drifts by a float's rounding.
+ * Returns the refusal's hint (a string) when it is not an epoch time this gateway could mean.
+ */
+function epochMs(value: number | string, unit: EpochUnit): number | string {
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(String(value));
+  if (!m) return '';
+  const digits = unit === 'seconds' ? 3 : 0;
+  const fraction = (m[2] ?? '').replace(/0+$/, '');
+  if (fraction.length > digits) return ` (finer than a millisecond, in ${unit})`;
+  const ms =
+    unit === 'seconds' ? Number(m[1]) * 1000 + Number(fraction.padEnd(3, '0')) : Number(m[1]);
+  if (!Number.isSafeInteger(ms)) return '';
+  if (ms >= EPOCH_MIN_MS && ms <= EPOCH_MAX_MS) return ms;
+  // A hint, never a guess: the value in the other unit would be a plausible time.
+  if (unit === 'milliseconds' && ms * 1000 >= EPOCH_MIN_MS && ms * 1000 <= EPOCH_MAX_MS)
+    return ": epoch seconds? pass { unit: 'seconds' }";
+  if (unit === 'seconds' && ms / 1000 >= EPOCH_MIN_MS && ms / 1000 <= EPOCH_MAX_MS)
+    return ": epoch milliseconds? pass { unit: 'milliseconds' }";
+  return '';
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import {
   ConfigError,
   isPaymentError,
+  RECEIVE_OUTCOMES,
   type AwaitedState,
   type InboxEntry,
   type InboxFilter,
@@ -31,18 +32,6 @@ export interface PageContext {
   /** A POST's form fields, once its CSRF token was accepted. */
   form?: Record<string, string>;
 }
-
-export const OUTCOMES: readonly ReceiveOutcome[] = [
-  'processed',
-  'duplicate',
-  'busy',
-  'unhandled',
-  'ignored',
-  'pending',
-  'superseded',
-  'failed',
-  'rejected',
-];
 
 export function canWrite(ctx: PageContext): boolean {
   return ctx.user.write && !ctx.settings.readOnly;
@@ -86,7 +75,7 @@ export function filterOf(query: URLSearchParams): InboxFilter {
   const gateway = query.get('gateway');
   if (gateway) filter.provider = gateway;
   const outcome = query.get('outcome');
-  if (outcome && (OUTCOMES as readonly string[]).includes(outcome))
+  if (outcome && (RECEIVE_OUTCOMES as readonly string[]).includes(outcome))
     filter.outcome = outcome as ReceiveOutcome;
   const from = parseUtc(query.get('from'));
   if (from) filter.from = from;
@@ -130,7 +119,7 @@ export async function listPage(ctx: PageContext): Promise<void> {
     title: 'Deliveries',
     rows: list.entries.map(toRow),
     gateways: [...ids].sort().map((value) => ({ value, selected: value === gateway })),
-    outcomes: OUTCOMES.map((value) => ({ value, selected: value === outcome })),
+    outcomes: RECEIVE_OUTCOMES.map((value) => ({ value, selected: value === outcome })),
     filter: Object.fromEntries(
       ['from', 'to', 'order', 'transaction'].map((k) => [k, query.get(k) ?? '']),
     ),

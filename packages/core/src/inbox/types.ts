@@ -116,8 +116,11 @@ export interface InboxRecord {
   /** What the gateway was answered. */
   reply: HttpReply;
   events: readonly InboxEvent[];
-  /** The error behind a refused or failed outcome (the catalogue code and message). */
-  error?: { code: string; message: string };
+  /**
+   * The error behind a refused or failed outcome (the catalogue code and message); `retryable:
+   * false` for a GatewayApiError that says a retry will not help (see ErrorContext.retryable).
+   */
+  error?: { code: string; message: string; retryable?: false };
   /** For a replay: the id of the entry it replays. */
   replayOf?: string;
   /** Milliseconds from receipt to the reply. */

@@ -18,7 +18,9 @@ export function notify<K extends keyof NoticeChannels>(
 export function reportError(state: HubState, error: PaymentErrorLike, context: ErrorContext): void {
   const level = error.statusCode >= 500 ? 'error' : 'warn';
   state.logger[level](
-    { code: error.code, provider: context.provider, eventId: context.event?.id },
+    context.retryable === false
+      ? { code: error.code, provider: context.provider, retryable: false }
+      : { code: error.code, provider: context.provider, eventId: context.event?.id },
     error.message,
   );
   notify(state, 'error', error, context);

@@ -30,7 +30,7 @@ export async function receive(
   // Only confirming providers pay for the async step (most sign their notifications).
   let confirmation: unknown;
   if (provider.confirm) {
-    const confirmed = await confirmStep(state, provider, raw, delivery);
+    const confirmed = await confirmStep(state, provider, raw, delivery, keyIndex);
     if (!confirmed.ok) return record(confirmed.result);
     confirmation = confirmed.value;
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PaymentEvent } from '../events';
+import { GatewayApiError, type PaymentErrorLike } from '../errors';
 import type { InboxRecord, InboxRecordOptions } from '../inbox/types';
 import { redactHeaders } from '../inbox/redact';
 import type { AnyPaymentProvider, Delivery } from '../provider';
@@ -41,7 +42,7 @@ export function buildInboxRecord(
   ref: InboxRef,
   result: Pick<ReceiveResult, 'outcome' | 'reply' | 'events' | 'error'>,
 ): InboxRecord {
-  const error = result.error && { code: result.error.code, message: result.error.message };
+  const error = result.error && inboxError(result.error);
   const receivedAt = ref.receivedAt ?? delivery.receivedAt;
   return {
     id: ref.id,
@@ -114,3 +115,11 @@ const isCommittedEntry = (run: DeliveryRun, result: ReceiveResult): boolean =>
   result.events.length === 1 &&
   result.error === undefined &&
   result.reply === run.provider.ack.ok;
+
+/** The inbox's copy of an error: code and message, and `retryable: false` when a retry won't help. */
+function inboxError(error: PaymentErrorLike): NonNullable<InboxRecord['error']> {
+  const { code, message } = error;
+  return error instanceof GatewayApiError && !error.retryable
+    ? { code, message, retryable: false }
+    : { code, message };
+}

@@ -1,5 +1,6 @@
 import {
   formatFieldProblems,
+  GatewayApiError,
   PayloadError,
   PaymentError,
   SignatureError,
@@ -64,10 +65,13 @@ export async function confirmStep(
   provider: AnyPaymentProvider,
   raw: unknown,
   delivery: Delivery,
+  keyIndex?: number,
 ): Promise<Step<unknown>> {
   if (!provider.confirm) return ok(undefined);
+  // keyIndex only when verify named one: a plugin tests `context.keyIndex === undefined`.
+  const context = keyIndex === undefined ? { delivery } : { delivery, keyIndex };
   try {
-    return ok(await provider.confirm(raw, { delivery }));
+    return ok(await provider.confirm(raw, context));
   } catch (cause) {
     return stop(stepFailed(state, provider, 'confirm', cause, delivery));
   }
@@ -106,6 +110,14 @@ export function refused(
  * A PaymentError below 500 from confirm or normalize is a verdict on the delivery; a 5xx one (a
  * status API that is down) or anything else (a bug) gets the gateway's retry body, so the payment
  * is redelivered once the cause is gone, instead of being dropped.
+ *
+ * A GatewayApiError's `retryable` changes the report, not the reply. Retryable (or not a
+ * GatewayApiError: unknown) is the ordinary case: the gateway delivers again later. With
+ * `retryable: false` our own status query is broken (credentials, base URL): acknowledging would
+ * make the gateway stop delivering a payment nobody confirmed, and the merchant would lose it for
+ * good; its redeliveries are what recovers it once the configuration is fixed. So it gets the
+ * retry body too, and the `error` context and the inbox entry say `retryable: false`, for an
+ * alert that a retry will not clear.
  */
 export function stepFailed(
   state: HubState,
@@ -123,6 +135,13 @@ export function stepFailed(
         source: provider.source,
         cause,
       });
-  reportError(state, error, { provider: provider.id, delivery });
+  const retryable = error instanceof GatewayApiError ? error.retryable : undefined;
+  reportError(
+    state,
+    error,
+    retryable === undefined
+      ? { provider: provider.id, delivery }
+      : { provider: provider.id, delivery, retryable },
+  );
   return { outcome: 'failed', reply: provider.ack.retry, events: [], error };
 }

@@ -42,6 +42,12 @@ export interface ErrorContext {
   provider?: string;
   event?: PaymentEvent;
   delivery?: Delivery;
+  /**
+   * For a GatewayApiError from confirm or a status query: its `retryable`. `false` means a retry
+   * will not help (our query was refused: credentials, base URL): the gateway still got its retry
+   * body, so the payment is not lost, but alert on it, as only a configuration fix clears it.
+   */
+  retryable?: boolean;
 }
 
 /** Reported by long-lived sources (the Lailaolab socket) on `source.up`, `source.down`, `source.error`. */
@@ -84,16 +90,24 @@ export type AnyPaymentListener<C = object> = (
   context: ListenerContext & C,
 ) => unknown;
 
-export type ReceiveOutcome =
-  | 'processed'
-  | 'duplicate'
-  | 'busy'
-  | 'unhandled'
-  | 'ignored'
-  | 'pending'
-  | 'superseded'
-  | 'failed'
-  | 'rejected';
+/**
+ * Every outcome `receive`, `reconcile` and `replay` can answer, in the order the inspector lists
+ * them. The one list: ReceiveOutcome derives from it, and packages that enumerate outcomes (the
+ * inspector's filter, its metrics' zeroed series) read it instead of typing their own copy.
+ */
+export const RECEIVE_OUTCOMES = Object.freeze([
+  'processed',
+  'duplicate',
+  'busy',
+  'unhandled',
+  'ignored',
+  'pending',
+  'superseded',
+  'failed',
+  'rejected',
+] as const);
+
+export type ReceiveOutcome = (typeof RECEIVE_OUTCOMES)[number];
 
 export interface ReceiveResult {
   outcome: ReceiveOutcome;

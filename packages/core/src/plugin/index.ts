@@ -24,7 +24,7 @@ export {
   zoneOffsetMinutes,
   assertTimeZone,
 } from '../time';
-export type { GatewayTimeOptions, WallTime } from '../time';
+export type { EpochUnit, GatewayTimeOptions, WallTime } from '../time';
 export {
   loadPublicKey,
   loadPublicKeys,

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import {
   ConfigError,
   ERROR_CATALOGUE,
+  RECEIVE_OUTCOMES,
   SETTLED_BY,
   type AwaitedList,
   type AwaitedPayment,
@@ -13,9 +14,9 @@ import {
   type PaymentErrorLike,
   type PaymentEvent,
   type PaymentHub,
+  type ReceiveOutcome,
   type SourceStatus,
 } from '@payhook/core';
-import { OUTCOMES } from '../pages';
 import { SOURCE, type ProviderLike } from '../options';
 import {
   defineMetrics,
@@ -67,7 +68,8 @@ export interface PayhookMetrics {
 }
 
 const STORE_CODES = ['ERR_STORE_UNAVAILABLE', 'ERR_COMMIT_FAILED'];
-const ERROR_OUTCOMES = ['rejected', 'failed', 'busy'];
+/** The outcomes whose series are zeroed per error code too (typed: a renamed outcome fails to compile). */
+const ERROR_OUTCOMES: readonly ReceiveOutcome[] = ['rejected', 'failed', 'busy'];
 const CODES = Object.keys(ERROR_CATALOGUE);
 /** How long a scrape waits for an awaited list's counts() before leaving the gauge out. */
 export const AWAITED_COUNTS_TIMEOUT_MS = 2_000;
@@ -141,7 +143,7 @@ export function createPayhookMetrics(options: PayhookMetricsOptions): PayhookMet
 /** Every series a dashboard will look for exists from the first scrape, at zero. */
 function zero(m: MetricSet, providers: string[], sources: readonly string[]): void {
   for (const provider of providers) {
-    for (const outcome of OUTCOMES) {
+    for (const outcome of RECEIVE_OUTCOMES) {
       m.deliveries.inc({ provider, outcome, code: 'none' }, 0);
       m.duration.zero({ provider, outcome });
       if (ERROR_OUTCOMES.includes(outcome))

@@ -16,11 +16,13 @@ describe('docs/writing-a-provider.md', () => {
     'test/conformance.node-test.ts',
     'test/conformance.vitest.ts',
     'src/acme-confirmed.ts',
+    'src/nusa.ts',
+    'test/nusa.test.ts',
   ].map((f) => readFileSync(path.join(__dirname, '..', f), 'utf8'));
   const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
-  it('has the schema, verify, normalize, options, provider, signer, conformance (fixtures, node:test, vitest), confirmed-provider and reconcile blocks', () => {
-    expect(blocks).toHaveLength(11);
+  it('has the schema, verify, normalize, options, provider, signer, conformance (fixtures, node:test, vitest), confirmed-provider, reconcile, partly-signed (verify, confirm, tamper) and status-time blocks', () => {
+    expect(blocks).toHaveLength(15);
   });
 
   it.each(blocks.map((b, i) => [i + 1, b]))(

@@ -56,7 +56,22 @@ export interface ConformanceFixtures {
   malformed: DeliveryFixture;
   /** A genuine delivery that is not a payment event (payout, unknown event...), when the gateway has one. */
   notPaymentEvent?: DeliveryFixture;
-  /** Changes `valid` so that its signature no longer matches; by default one digit of the body. */
+  /**
+   * Changes `valid` so that its signature no longer matches: the suite posts the result and expects
+   * 401 with nothing emitted or stored. By default (`flipLastDigit`) the last digit of the body is
+   * changed, which breaks any signature over the whole body. A gateway that signs only some fields
+   * (Midtrans signs `order_id + status_code + gross_amount + server key`) must give its own, one
+   * that edits a signed field and keeps the signature; otherwise the changed digit may sit in an
+   * unsigned field, the genuine provider accepts the delivery, and the test fails with "expected
+   * 401, got 200" and a pointer here. Without `wrongKey` the tampered test runs only when
+   * `tamper` is given.
+   *
+   * @example
+   * tamper: (valid) => {
+   *   const notice = JSON.parse(String(valid.body)) as Record<string, unknown>;
+   *   return { ...valid, body: JSON.stringify({ ...notice, gross_amount: '1.00' }) };
+   * },
+   */
   tamper?: (valid: DeliveryFixture) => DeliveryFixture;
   /** The content type used when the fixture has none (default application/json). */
   contentType?: string;

@@ -10,6 +10,11 @@ import { newInboxRef, recordDelivery } from './pipeline/record-delivery';
 import { HeaderRedaction } from './inbox/redact';
 import { replay } from './pipeline/replay';
 import { resolveHubOptions } from './pipeline/settings';
+import {
+  checkListeners,
+  createListenerCheckState,
+  scheduleListenerCheck,
+} from './pipeline/boot-check';
 import { createAwaitedState } from './awaited/state';
 import { expectPayment, registerProvider } from './awaited/expect';
 import { stopSweeper, sweep } from './awaited/sweep';
@@ -45,6 +50,7 @@ export type {
   ReceiveResult,
   SourceStatus,
   UnhandledDelivery,
+  UnlistenedTypes,
 } from './pipeline/types';
 
 /**
@@ -68,6 +74,7 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
     policy,
     deadlines: new DeadlineQueue(settings.handlerTimeoutMs),
     awaited: createAwaitedState(awaited.list, awaited.settings),
+    listenerCheck: createListenerCheckState(),
     inFlight: 0,
   };
   // Plugins' per-hub state (e.g. the mounts that share a key) lives with the hub it belongs to.
@@ -82,7 +89,10 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
       return reply;
     },
     notify: (name, ...args) => notify(state, name, ...args),
-    mount: (provider) => registerProvider(state, provider),
+    mount: (provider) => {
+      registerProvider(state, provider);
+      scheduleListenerCheck(state, provider);
+    },
     pluginState<T>(key: string, create: () => T): T {
       if (!plugins.has(key)) plugins.set(key, create());
       return plugins.get(key) as T;
@@ -120,6 +130,7 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
     close: () => stopSweeper(state),
     [HUB_INTERNALS]: internals,
     listenerCount: (name) => listeners.count(name),
+    checkListeners: () => checkListeners(state),
     store,
     logger,
     inbox,
@@ -166,8 +177,10 @@ function checkEventName(name: string): HubEventName {
 
 /**
  * Called wherever a provider is mounted on a hub (the webhook middleware, a socket source): checks
- * the hub's retention covers the provider's maxAgeMs, and tells the hub's sweeper the provider, so
- * the payments awaited through it (by this instance or another) can be asked about.
+ * the hub's retention covers the provider's maxAgeMs, tells the hub's sweeper the provider, so
+ * the payments awaited through it (by this instance or another) can be asked about, and schedules
+ * the check that its payment types have listeners (pipeline/boot-check.ts: just after the boot
+ * code that mounts it, since listeners are usually registered after the mount).
  */
 export function mountProvider(hub: PaymentHub, provider: AnyPaymentProvider): void {
   assertRetentionCovers(hub, provider);

@@ -77,7 +77,7 @@ export type {
   SweepSchedule,
   AwaitedPaymentIds,
 } from './provider';
-export { STATUS_LOOKUPS, DEFAULT_SWEEP_SCHEDULE, statusLookupsOf } from './provider';
+export { STATUS_LOOKUPS, DEFAULT_SWEEP_SCHEDULE, statusLookupsOf, eventTypesOf } from './provider';
 export * from './awaited';
 export { createPaymentHub, HUB_EVENT_NAMES, RECEIVE_OUTCOMES } from './hub';
 export type {
@@ -91,6 +91,7 @@ export type {
   ListenerContext,
   MaxAgeOverride,
   UnhandledDelivery,
+  UnlistenedTypes,
   ErrorContext,
   SourceStatus,
   ReceiveOutcome,

@@ -1,6 +1,12 @@
 import { checkWholeNumber } from './options';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import type { PaymentEvent, VerificationMethod } from './events';
+import {
+  PAYMENT_EVENT_TYPES,
+  isPaymentEventType,
+  type PaymentEvent,
+  type PaymentEventType,
+  type VerificationMethod,
+} from './events';
 import { FieldProblem, ProviderConfigError } from './errors';
 import { DEFAULT_CLOCK_SKEW_MS } from './signed-time';
 import { checkHeaderNames } from './inbox/redact';
@@ -203,6 +209,21 @@ export interface ProviderDefinition<Raw, Confirmation = undefined> {
    * the sweeper asks through the first mount that says yes.
    */
   asksAbout?(payment: AwaitedPaymentIds): boolean;
+  /**
+   * The payment types this gateway can emit (default all of PAYMENT_EVENT_TYPES). At boot, the hub
+   * warns about each of them that has no listener (nor `onAny`) and is not in its `ignore` option:
+   * a type nobody listens to gets the retry body. Declare fewer only for a gateway that never
+   * sends the others (no refund notifications, say).
+   */
+  eventTypes?: readonly PaymentEventType[];
+  /**
+   * True when the gateway disables the merchant's webhook after repeated failed deliveries
+   * (PayMongo does once three events have exhausted their retries). Then, with
+   * `NODE_ENV=production`, a type of `eventTypes` with no listener and not ignored is a ConfigError
+   * at boot rather than a warning: every retry body it earns counts toward the gateway turning the
+   * webhook off for every payment. Default false.
+   */
+  disablesWebhookAfterFailures?: boolean;
 }
 
 /** What identifies an awaited payment to a provider: the merchant's order number, the gateway's reference. */
@@ -237,6 +258,13 @@ export interface PaymentProvider<Raw = unknown, Confirmation = unknown> {
   readonly sweep?: Readonly<SweepSchedule>;
   /** See ProviderDefinition.asksAbout. */
   asksAbout?(payment: AwaitedPaymentIds): boolean;
+  /**
+   * The payment types this gateway can emit (defineProvider sets it; absent means all of
+   * PAYMENT_EVENT_TYPES). Read it with `eventTypesOf`.
+   */
+  readonly eventTypes?: readonly PaymentEventType[];
+  /** See ProviderDefinition.disablesWebhookAfterFailures (absent means false). */
+  readonly disablesWebhookAfterFailures?: boolean;
 }
 
 let sharedAjv: Ajv | undefined;
@@ -328,7 +356,36 @@ export function defineProvider<Raw, Confirmation = undefined>(
     statusLookups: checkStatusLookups(definition.fetchStatus, definition.statusLookups, fail),
     asksAbout: definition.asksAbout,
     sweep: checkSweepSchedule(definition.sweep, source),
+    eventTypes: checkEventTypes(definition.eventTypes, fail),
+    disablesWebhookAfterFailures: checkFlag(
+      definition.disablesWebhookAfterFailures,
+      'disablesWebhookAfterFailures',
+      fail,
+    ),
   });
+}
+
+/** The payment types a provider can emit: its declared `eventTypes`, or all three. */
+export function eventTypesOf(provider: {
+  eventTypes?: readonly PaymentEventType[];
+}): readonly PaymentEventType[] {
+  return provider.eventTypes ?? PAYMENT_EVENT_TYPES;
+}
+
+function checkEventTypes(
+  given: readonly PaymentEventType[] | undefined,
+  fail: (o: string, p: string) => never,
+): readonly PaymentEventType[] {
+  if (given === undefined) return PAYMENT_EVENT_TYPES;
+  if (!Array.isArray(given) || given.length === 0 || !given.every((t) => isPaymentEventType(t)))
+    fail('eventTypes', `must be a non-empty list of ${PAYMENT_EVENT_TYPES.join(', ')}`);
+  return Object.freeze(PAYMENT_EVENT_TYPES.filter((t) => given.includes(t)));
+}
+
+function checkFlag(value: unknown, option: string, fail: (o: string, p: string) => never): boolean {
+  if (value !== undefined && typeof value !== 'boolean')
+    fail(option, 'must be a boolean when given');
+  return value === true;
 }
 
 /** The keys a provider's status query accepts: none without a fetchStatus. */

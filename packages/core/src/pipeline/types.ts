@@ -16,6 +16,7 @@ import type { CommitPolicy } from './commit-policy';
 import type { RunContext } from './dispatch';
 import type { DeadlineQueue } from './deadlines';
 import type { InboxRef } from './record-delivery';
+import type { ListenerCheckState } from './boot-check';
 
 /** A hub listener's context: RunContext's `signal`, aborted when the handler timeout passes (the
  * gateway is then told to retry), and the delivery; plus what the store's claim hands (`{ tx }`). */
@@ -269,6 +270,16 @@ export interface PaymentHub<C = object> {
     inboxId: string,
     options?: MaxAgeOverride,
   ): Promise<ReceiveResult>;
+  /**
+   * Checks now, for every provider mounted on this hub, that each payment type it emits (its
+   * `eventTypes`) has a listener (or `onAny`) or is in `ignore`; call it once your listeners are
+   * registered. Returns the gaps (empty when none). Throws a ConfigError when a gap is on a provider
+   * whose gateway disables the webhook after failures (`disablesWebhookAfterFailures`) and
+   * NODE_ENV is production. Without it, the same check runs by itself once per provider just
+   * after its mount (setImmediate) and logs a warning (at error level, and on `error`, for the
+   * case this throws).
+   */
+  checkListeners(): UnlistenedTypes[];
   /** The hub's inbox, or undefined with `inbox: false`. */
   readonly inbox: Inbox | undefined;
   /** Adapter-only (see `rejectDelivery` and `notifyHub`). */
@@ -277,6 +288,16 @@ export interface PaymentHub<C = object> {
   readonly store: IdempotencyStore<unknown>;
   readonly logger: Logger;
   readonly options: HubSettings;
+}
+
+/** What `hub.checkListeners()` found for one mounted provider. */
+export interface UnlistenedTypes {
+  /** The provider's id. */
+  provider: string;
+  /** The types it emits with no listener (nor `onAny`) and not in `ignore`. */
+  types: PaymentEventType[];
+  /** Whether its gateway disables the webhook after repeated failures. */
+  disablesWebhookAfterFailures: boolean;
 }
 
 /** The hub's checked settings: what createPaymentHub made of its options. */
@@ -325,6 +346,8 @@ export interface HubState {
   readonly deadlines: DeadlineQueue;
   /** Awaited payments: their list, the sweeper's timer and budgets (awaited/state.ts). */
   readonly awaited: AwaitedState;
+  /** The providers mounted, for the boot-time listener check (boot-check.ts). */
+  readonly listenerCheck: ListenerCheckState;
   inFlight: number;
 }
 

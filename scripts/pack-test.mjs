@@ -10,7 +10,8 @@
 //     and compiled with the workspace's tsc, then run with node. @payhook/core, newpay-callback and
 //     signed-param, deliveries signed with those packages' own signers and an RSA pair made here.
 //   - cjs-js: CommonJS plain JavaScript, Express 4; @payhook/core, payin and testing (Cashy
-//     fixtures), and nothing else: @payhook/lailaolab-socket must not resolve.
+//     fixtures), and nothing else: @payhook/lailaolab-socket must not resolve, and socket.io
+//     (an optional peer of @payhook/testing, for its Lailaolab simulator) is not installed.
 //   - pg-prod: a production install of @payhook/core, payin and postgres (+ pg, express): no
 //     socket.io and no @payhook/testing in node_modules; then its `payhook-postgres` bin migrates
 //     a fresh schema of the local PostgreSQL (PAYHOOK_TEST_DATABASE_URL, default
@@ -352,11 +353,19 @@ async function checkTarball(extracted, manifest) {
       const deps = { ...manifest.dependencies, ...manifest.optionalDependencies };
       assert.ok(!Object.hasOwn(deps, '@payhook/testing'), `${name} depends on @payhook/testing`);
     });
-    await check(`${name}: "dependencies" do not pull socket.io (the server)`, () => {
-      assert.ok(
-        !Object.hasOwn(manifest.dependencies ?? {}, 'socket.io'),
-        `${name} depends on socket.io ${manifest.dependencies?.['socket.io']}: only @payhook/testing may`,
-      );
+  }
+  // Not even @payhook/testing: only its Lailaolab simulator uses socket.io, an optional peer.
+  await check(`${name}: "dependencies" do not pull socket.io (the server)`, () => {
+    const deps = { ...manifest.dependencies, ...manifest.optionalDependencies };
+    assert.ok(
+      !Object.hasOwn(deps, 'socket.io'),
+      `${name} depends on socket.io ${deps['socket.io']}: it may only be an optional peer`,
+    );
+  });
+  if (name === '@payhook/testing') {
+    await check(`${name}: socket.io is an optional peer (the Lailaolab simulator's)`, () => {
+      assert.ok(manifest.peerDependencies?.['socket.io'], 'no socket.io peer');
+      assert.deepEqual(manifest.peerDependenciesMeta?.['socket.io'], { optional: true });
     });
   }
 }
@@ -698,6 +707,7 @@ async function cjsApp(scratch, tarballs) {
     '@payhook/testing loads beside core + payin alone (createCashyFixtures)',
     'Cashy payin from createCashyFixtures: 200 SUCCESS, listener ran',
     'Cashy payin with one byte changed: 401, listener not run',
+    'no socket.io or engine.io installed; the simulator names the install',
   ];
   if (!installed) return later.forEach((n) => notRun(`${label}: ${n}`, 'install failed'));
 
@@ -710,6 +720,20 @@ async function cjsApp(scratch, tarballs) {
     );
     assert.notEqual(probe.code, 0, 'require("@payhook/lailaolab-socket") succeeded');
     assert.match(probe.stderr, /MODULE_NOT_FOUND|Cannot find module '@payhook\/lailaolab-socket'/);
+  });
+
+  // @payhook/testing without its simulator: socket.io (an optional peer) is not installed, and
+  // the simulator says what to install.
+  await check(`${label}: ${later[5]}`, async () => {
+    for (const absent of ['socket.io', 'engine.io'])
+      assert.ok(!existsSync(path.join(app, 'node_modules', absent)), `node_modules/${absent}`);
+    const bin = path.join(app, 'node_modules', '@payhook', 'testing', 'bin', 'payhook.js');
+    const simulate = await run(process.execPath, [bin, 'simulate', 'lailaolab'], { cwd: app });
+    assert.equal(simulate.code, 2, `exit ${simulate.code}\n${simulate.stdout}${simulate.stderr}`);
+    assert.equal(
+      simulate.stderr,
+      'payhook: payhook simulate lailaolab needs socket.io: npm install -D socket.io\n',
+    );
   });
 
   // The fixtures make the provider options too, so a failure to load them stops the server.

@@ -10,8 +10,9 @@ export type GatewayName = 'newpay' | 'cashy' | 'signed-param' | 'lailaolab';
  * merchant got it". `{ body, headers }` is also core's DeliveryFixture, so a GatewayDelivery works
  * with runProviderConformance and postDelivery as it is.
  */
-export interface GatewayDelivery {
-  gateway: GatewayName;
+export interface GatewayDelivery<G extends string = GatewayName> {
+  /** The gateway's name: one of this package's, or a plugin's own (see defineSendGateway). */
+  gateway: G;
   /** One line for logs: what this delivery says. */
   description: string;
   /** The body bytes, as text (every gateway here sends UTF-8 JSON). */
@@ -23,8 +24,8 @@ export interface GatewayDelivery {
 }
 
 /** What the gateway sees after posting a delivery. */
-export interface DeliveryView {
-  gateway: GatewayName;
+export interface DeliveryView<G extends string = GatewayName> {
+  gateway: G;
   url: string;
   status: number;
   contentType: string | null;
@@ -47,11 +48,11 @@ export function isAcknowledged(
 }
 
 /** POSTs a delivery as the gateway would and reports the gateway-side view. */
-export async function postFixture(
+export async function postFixture<G extends string = GatewayName>(
   url: string,
-  delivery: GatewayDelivery,
+  delivery: GatewayDelivery<G>,
   options: { timeoutMs?: number } = {},
-): Promise<DeliveryView> {
+): Promise<DeliveryView<G>> {
   const response = await fetch(url, {
     method: 'POST',
     headers: delivery.headers,
@@ -76,7 +77,10 @@ export interface RequestLike<T> {
 }
 
 /** `sendFixture(request(app).post('/webhooks/newpay'), delivery)`: headers and exact body bytes. */
-export function sendFixture<T extends RequestLike<T>>(test: T, delivery: GatewayDelivery): T {
+export function sendFixture<T extends RequestLike<T>>(
+  test: T,
+  delivery: GatewayDelivery<string>,
+): T {
   return test.set(delivery.headers).send(delivery.body);
 }
 
@@ -84,7 +88,9 @@ export function sendFixture<T extends RequestLike<T>>(test: T, delivery: Gateway
  * The delivery with one digit of its body changed and its signature kept: what an attacker who
  * edits an amount produces. Every signed gateway must refuse it with 401.
  */
-export function forgeDelivery(delivery: GatewayDelivery): GatewayDelivery {
+export function forgeDelivery<G extends string = GatewayName>(
+  delivery: GatewayDelivery<G>,
+): GatewayDelivery<G> {
   const forged = flipLastDigit(delivery);
   return {
     ...delivery,

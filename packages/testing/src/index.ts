@@ -69,3 +69,6 @@ export type {
 export { MissingPluginError, GATEWAY_PLUGINS } from './plugins';
 export type { GatewayPlugin } from './plugins';
 export { main as runCli, EXIT } from './cli';
+// A plugin's own gateway for `payhook send --fixtures <module>`: the declaration its module exports.
+export { defineSendGateway, outcomeEvents } from './cli/declare';
+export type { SendGateway, SendEvent, SendInput, SendOption, SendNote, Sent } from './cli/declare';

@@ -8,6 +8,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Server as IoServer } from 'socket.io';
 import { zoneOffsetMinutes } from '@payhook/core/plugin';
+import { requirePlugin } from './plugins';
 
 /**
  * A local stand-in for Lailaolab/PhaJay: a Socket.IO server that emits payment messages on
@@ -261,8 +262,12 @@ interface SimulatorState {
 }
 
 function createSimulatorState(options: LailaolabSimulatorOptions): SimulatorState {
-  // Loaded here, not at the top: importing @payhook/testing for a signer never loads socket.io.
-  const { Server } = require('socket.io') as typeof import('socket.io');
+  // Loaded here, not at the top: importing @payhook/testing for a signer never loads socket.io,
+  // an optional peer that only the simulator needs (absent: MissingPluginError, npm install it).
+  const { Server } = requirePlugin<typeof import('socket.io')>(
+    'socket.io',
+    'startLailaolabSimulator',
+  );
   const secretKey = options.secretKey;
   if (typeof secretKey !== 'string' || secretKey.length === 0)
     throw new TypeError('startLailaolabSimulator: secretKey is required');

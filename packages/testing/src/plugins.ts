@@ -32,17 +32,28 @@ export const GATEWAY_PLUGINS = {
 
 export type GatewayPlugin = (typeof GATEWAY_PLUGINS)[keyof typeof GATEWAY_PLUGINS];
 
-/** Every optional peer: the gateway plugins, and @payhook/postgres for the deprecated `payhook postgres …`. */
-export type OptionalPeer = GatewayPlugin | '@payhook/postgres';
+/**
+ * Every optional peer: the gateway plugins, @payhook/postgres for the deprecated `payhook
+ * postgres …`, and socket.io for the Lailaolab simulator (a Socket.IO server).
+ */
+export type OptionalPeer = GatewayPlugin | '@payhook/postgres' | 'socket.io';
+
+/** Is `name` one of this package's gateway plugins (not a plugin a fixtures module names)? */
+export function isGatewayPlugin(name: string): name is GatewayPlugin {
+  return (Object.values(GATEWAY_PLUGINS) as string[]).includes(name);
+}
 
 /**
  * A builder or CLI command whose gateway plugin is not installed. A ConfigError (ERR_CONFIG): like
  * a bad option, it is a setup problem found before any delivery is built.
  */
 export class MissingPluginError extends ConfigError {
-  /** The package to install, e.g. `@payhook/newpay-callback`. */
+  /** The package to install, e.g. `@payhook/newpay-callback` or `socket.io`. */
   readonly plugin: OptionalPeer;
-  /** What needed it: a builder (`createNewpayFixtures`) or a command (`payhook send newpay`). */
+  /**
+   * What needed it: a builder (`createNewpayFixtures`, `startLailaolabSimulator`) or a command
+   * (`payhook send newpay`, `payhook simulate lailaolab`).
+   */
   readonly user: string;
   constructor(user: string, plugin: OptionalPeer, cause?: unknown) {
     super(plugin, 'is not installed', { source: SOURCE, cause });

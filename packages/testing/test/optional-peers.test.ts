@@ -4,6 +4,8 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -262,7 +264,61 @@ describe('@payhook/testing beside @payhook/core and @payhook/payin only', () => 
     expect(Object.keys(JSON.parse(keys.stdout))).toContain('privateKey');
   });
 
+  it('socket.io is an optional peer too: not installed, only the simulator needs it and says so', async () => {
+    const manifest = require('../package.json') as {
+      dependencies?: Record<string, string>;
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    expect(manifest.dependencies ?? {}).toEqual({});
+    expect(manifest.peerDependencies['socket.io']).toBeDefined();
+    expect(manifest.peerDependenciesMeta['socket.io']).toEqual({ optional: true });
+    const script = `
+      const t = require('@payhook/testing');
+      let resolved = true;
+      try { require.resolve('socket.io') } catch { resolved = false }
+      const delivery = t.createCashyFixtures().payin({ mchOrderNo: 'S-1' });
+      t.startLailaolabSimulator({ secretKey: 'k' }).then(
+        () => console.log(JSON.stringify({ resolved, error: 'none' })),
+        (e) => console.log(JSON.stringify({ resolved, signed: delivery.body.length > 0,
+          error: { message: e.message, missing: e instanceof t.MissingPluginError, plugin: e.plugin } })));`;
+    const [loaded, simulate] = await Promise.all([
+      node(['-e', script]),
+      payhook(['simulate', 'lailaolab']),
+    ]);
+    expect(loaded.stderr).toBe('');
+    expect(JSON.parse(loaded.stdout)).toEqual({
+      resolved: false,
+      signed: true,
+      error: {
+        message:
+          '@payhook/testing: startLailaolabSimulator needs socket.io: npm install -D socket.io',
+        missing: true,
+        plugin: 'socket.io',
+      },
+    });
+    expect(simulate.code).toBe(2);
+    expect(simulate.stderr).toBe(
+      'payhook: payhook simulate lailaolab needs socket.io: npm install -D socket.io\n',
+    );
+    // Its types import nothing of it either: a consumer compiles without it (see the last test).
+    const dist = path.join(app, 'node_modules', '@payhook', 'testing', 'dist');
+    const typings = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.d.ts'),
+    );
+    expect(typings.length).toBeGreaterThan(0);
+    expect(
+      typings.filter((f) =>
+        /from '(socket\.io|engine\.io)['/]|import\("(socket\.io|engine\.io)/.test(
+          readFileSync(path.join(dist, f), 'utf8'),
+        ),
+      ),
+    ).toEqual([]);
+  });
+
   it('the CLI runs the Lailaolab simulator with no Lailaolab plugin (it plays the gateway)', async () => {
+    // What the merchant installs to run the simulator: socket.io, not @payhook/lailaolab-socket.
+    link(path.join(app, 'node_modules'), 'socket.io', ROOT);
     const child = spawn(
       process.execPath,
       [

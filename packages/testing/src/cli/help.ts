@@ -31,6 +31,7 @@ export function mainHelp(): string {
 
 Usage:
   payhook send <gateway> <event> --url <url> [options]   post a signed delivery to your app
+  payhook send --fixtures <module> <gateway> <event> …   a plugin's own gateway, from its module
   payhook keys [--out <dir>] [--force]                   write a test RSA key pair
   payhook simulate lailaolab [--secret <key>] [--port <n>]  run the Lailaolab simulator
 
@@ -59,7 +60,13 @@ function gatewayHelp(g: SendGateway<unknown>): string {
   ].join('\n');
 }
 
-export function sendHelp(): string {
+/** `send --help`: the built-in gateways, and those a --fixtures module added for this run. */
+export function sendHelp(
+  gateways: readonly SendGateway<unknown>[] = SEND_GATEWAYS,
+  fixtures?: { spec: string; gateways: readonly SendGateway<unknown>[] },
+): string {
+  const from = (g: SendGateway<unknown>): string =>
+    fixtures?.gateways.includes(g) ? `(from --fixtures ${fixtures.spec})\n` : '';
   return `payhook send <gateway> <event> --url <url> [options]
 
 Posts a delivery exactly as the gateway would (headers, body bytes, signature) and prints what the
@@ -76,13 +83,19 @@ ${[
   row('--transaction <id>', "the gateway's transaction id; derived from --order when absent"),
   row('--forge', 'change one digit of the body after signing (the app must refuse it)'),
   row('--timeout <ms>', 'default 10000'),
+  row(
+    '--fixtures <module>',
+    "a plugin's fixtures module (ESM or CommonJS, path from the current directory) exporting " +
+      'gateway declarations made with defineSendGateway of @payhook/testing: its gateways, ' +
+      'events and options join the ones below for this run (and this help)',
+  ),
   row('--json', 'print one JSON object instead of text'),
   '  -h, --help',
 ].join('\n')}
 
 Gateways, their events and options:
 
-${SEND_GATEWAYS.map(gatewayHelp).join('\n\n')}
+${gateways.map((g) => `${from(g)}${gatewayHelp(g)}`).join('\n\n')}
 
 Exit codes: 0 acknowledged with the gateway's success body; 1 answered otherwise (the gateway
 would retry), or, for lailaolab with --simulator only, no app connected; 2 usage or input

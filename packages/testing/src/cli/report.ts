@@ -8,7 +8,7 @@ interface Outcome {
   input: SendInput;
   sent: Sent;
   url: string | undefined;
-  view: DeliveryView | undefined;
+  view: DeliveryView<string> | undefined;
   json: boolean | undefined;
 }
 

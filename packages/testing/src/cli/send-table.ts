@@ -11,6 +11,7 @@ export const SEND_OPTIONS = {
   transaction: { type: 'string' },
   forge: { type: 'boolean' },
   timeout: { type: 'string' },
+  fixtures: { type: 'string' },
 } as const satisfies OptionsConfig;
 
 /**
@@ -34,11 +35,13 @@ export function gatewayOptions(
 export function findEvent(
   gatewayName: string,
   event: string,
+  gateways: readonly SendGateway<unknown>[] = SEND_GATEWAYS,
 ): { gateway: SendGateway<unknown>; event: SendEvent<unknown> } {
-  const gateway = SEND_GATEWAYS.find((g) => g.gateway === gatewayName);
+  const gateway = gateways.find((g) => g.gateway === gatewayName);
   if (!gateway)
     throw new UsageError(
-      `unknown gateway "${gatewayName}" (one of ${SEND_GATEWAYS.map((g) => g.gateway).join(', ')})`,
+      `unknown gateway "${gatewayName}" (one of ${gateways.map((g) => g.gateway).join(', ')}); ` +
+        "a plugin's own gateway: --fixtures <its fixtures module>",
     );
   const found = Object.hasOwn(gateway.events, event) ? gateway.events[event] : undefined;
   if (!found)

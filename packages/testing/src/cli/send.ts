@@ -1,8 +1,15 @@
 import { forgeDelivery, postFixture, type DeliveryView } from '../delivery';
-import { requirePlugin } from '../plugins';
+import { SEND_GATEWAYS } from '../gateways';
+import { isGatewayPlugin, requirePlugin } from '../plugins';
 import { parseCommand } from './args';
 import type { SendGateway, SendInput, Sent } from './declare';
 import { EXIT, IoError, networkReason, UsageError } from './errors';
+import {
+  checkFixturesPlugin,
+  fixturesArgument,
+  loadFixtures,
+  type LoadedFixtures,
+} from './fixtures';
 import { sendHelp } from './help';
 import type { CliIo } from './io';
 import { printSent } from './report';
@@ -43,7 +50,7 @@ function inputOf(
   return input;
 }
 
-async function deliver(url: string, sent: Sent, timeoutMs: number): Promise<DeliveryView> {
+async function deliver(url: string, sent: Sent, timeoutMs: number): Promise<DeliveryView<string>> {
   try {
     return await postFixture(url, sent.delivery, { timeoutMs });
   } catch (error) {
@@ -51,17 +58,32 @@ async function deliver(url: string, sent: Sent, timeoutMs: number): Promise<Deli
   }
 }
 
-/** `payhook send <gateway> <event>`: builds the declared event's delivery, posts it, reports. */
+/** Before anything else about the gateway: without its plugin, no option can help. */
+function checkPlugin(gateway: SendGateway<unknown>, fixtures: LoadedFixtures | undefined): void {
+  const { plugin } = gateway;
+  const user = `payhook send ${gateway.gateway}`;
+  if (plugin === undefined) return;
+  if (fixtures?.gateways.includes(gateway)) checkFixturesPlugin(fixtures, plugin, user);
+  else if (isGatewayPlugin(plugin)) requirePlugin(plugin, user);
+}
+
+/**
+ * `payhook send [--fixtures <module>] <gateway> <event>`: builds the declared event's delivery,
+ * posts it, reports. The table is the built-in declarations, and the module's for this run.
+ */
 export async function send(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseCommand(args, { ...SEND_OPTIONS, ...gatewayOptions() }, sendHelp, io);
+  const spec = fixturesArgument(args, SEND_GATEWAYS);
+  const fixtures = spec === undefined ? undefined : await loadFixtures(spec, io.cwd, SEND_GATEWAYS);
+  const table = [...SEND_GATEWAYS, ...(fixtures?.gateways ?? [])];
+  const help = (): string => sendHelp(table, fixtures);
+  const parsed = parseCommand(args, { ...SEND_OPTIONS, ...gatewayOptions(table) }, help, io);
   if (!parsed) return EXIT.OK;
   const { values, positionals } = parsed;
   const [gatewayName, eventName, extra] = positionals;
   if (!gatewayName || !eventName) throw new UsageError('send needs <gateway> and <event>');
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
-  const { gateway, event } = findEvent(gatewayName, eventName);
-  // Before anything else about the gateway: without its plugin, no option can help.
-  requirePlugin(gateway.plugin, `payhook send ${gateway.gateway}`);
+  const { gateway, event } = findEvent(gatewayName, eventName, table);
+  checkPlugin(gateway, fixtures);
   const input = inputOf(gateway, eventName, values, io);
   let sent = await event.build(gateway.setup(input), input);
   if (values.forge) sent = { ...sent, delivery: forgeDelivery(sent.delivery) };

@@ -1,6 +1,7 @@
 import { startSimulatorControl } from '../control';
 import { LAILAOLAB_TEST_SECRET } from '../lailaolab';
 import { startLailaolabSimulator } from '../lailaolab-simulator';
+import { requirePlugin } from '../plugins';
 import { given, nonEmpty, parseCommand } from './args';
 import { EXIT, IoError, UsageError } from './errors';
 import { SIMULATE_HELP } from './help';
@@ -10,8 +11,9 @@ const SIMULATE_OPTIONS = { secret: { type: 'string' }, port: { type: 'string' } 
 
 /** The simulator and its control endpoint on `port`; a port in use is an I/O failure (exit 3). */
 async function startBoth(port: number, secretKey: string) {
-  // The simulator plays the gateway: it needs socket.io (a dependency), not the plugin, so it
-  // also serves an app that runs elsewhere.
+  // The simulator plays the gateway: it needs socket.io (an optional peer), not the plugin, so
+  // it also serves an app that runs elsewhere. Without socket.io, the error names this command.
+  requirePlugin('socket.io', 'payhook simulate lailaolab');
   const simulator = await startLailaolabSimulator({ secretKey });
   try {
     return { simulator, control: await startSimulatorControl(simulator, { port }) };

@@ -77,27 +77,7 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
     listenerCheck: createListenerCheckState(),
     inFlight: 0,
   };
-  // Plugins' per-hub state (e.g. the mounts that share a key) lives with the hub it belongs to.
-  const plugins = new Map<string, unknown>();
-  const internals: HubInternals = {
-    reject: (provider, error, delivery) => {
-      const reply = reject(state, provider, error, delivery);
-      if (delivery) {
-        const refused = { outcome: 'rejected' as const, reply, events: [], error };
-        void recordDelivery(state, { provider, delivery, ref: newInboxRef(state) }, refused);
-      }
-      return reply;
-    },
-    notify: (name, ...args) => notify(state, name, ...args),
-    mount: (provider) => {
-      registerProvider(state, provider);
-      scheduleListenerCheck(state, provider);
-    },
-    pluginState<T>(key: string, create: () => T): T {
-      if (!plugins.has(key)) plugins.set(key, create());
-      return plugins.get(key) as T;
-    },
-  };
+  const internals = createInternals(state);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Listener = (...args: any[]) => unknown;
   const hub: PaymentHubFor<S> = {
@@ -137,6 +117,31 @@ export function createPaymentHub<S extends IdempotencyStore<unknown> = Idempoten
     options: settings,
   };
   return hub;
+}
+
+/** What adapters and sources reach through HUB_INTERNALS, on the hub's state. */
+function createInternals(state: HubState): HubInternals {
+  // Plugins' per-hub state (e.g. the mounts that share a key) lives with the hub it belongs to.
+  const plugins = new Map<string, unknown>();
+  return {
+    reject: (provider, error, delivery) => {
+      const reply = reject(state, provider, error, delivery);
+      if (delivery) {
+        const refused = { outcome: 'rejected' as const, reply, events: [], error };
+        void recordDelivery(state, { provider, delivery, ref: newInboxRef(state) }, refused);
+      }
+      return reply;
+    },
+    notify: (name, ...args) => notify(state, name, ...args),
+    mount: (provider) => {
+      registerProvider(state, provider);
+      scheduleListenerCheck(state, provider);
+    },
+    pluginState<T>(key: string, create: () => T): T {
+      if (!plugins.has(key)) plugins.set(key, create());
+      return plugins.get(key) as T;
+    },
+  };
 }
 
 /** For adapters: reports a delivery refused before it reached `receive`; returns the reply. */

@@ -1,7 +1,9 @@
 /**
  * `@payhook/core/plugin`: the toolkit of a gateway plugin's author. A merchant's app needs only
  * `@payhook/core`; a plugin imports its contract and helpers from here, so the two audiences read
- * two short lists instead of one long one.
+ * two short lists instead of one long one. docs/plugin-toolkit.md documents every export and type
+ * here, one line and an example each (test/docs/plugin-toolkit.test.ts keeps it complete). Every
+ * duration and epoch time below is in milliseconds, except parseGatewayTime's `unit: 'seconds'`.
  */
 export { paymentEventSchema, DECIMAL_PATTERN, ISO_DATETIME_PATTERN } from '../events';
 export { validatePaymentEvent } from '../validate-event';
@@ -17,6 +19,10 @@ export {
   isDecimalString,
 } from '../money';
 export type { MoneyOptions } from '../money';
+/**
+ * Times: epoch ms unless parseGatewayTime is given `unit: 'seconds'`; each returns ISO 8601 with
+ * an offset.
+ */
 export {
   parseGatewayTime,
   wallTimeToIso,
@@ -72,9 +78,17 @@ export { createGatewayMiddleware, readRawBody } from '../express';
 export type { GatewayMiddleware } from '../express';
 export { requestGateway, isRetryableStatus } from '../http-client';
 export type { GatewayRequestOptions, GatewayResponse } from '../http-client';
+/**
+ * Option checks, each throwing a ProviderConfigError naming the option. checkHttpUrl returns a
+ * parsed `URL` object, not a string: use its `.href` for text.
+ */
 export { checkHttpUrl, checkPositiveMs, checkRequiredText, checkWholeNumber } from '../options';
 export type { WholeNumberRule } from '../options';
 export { formatFieldProblems } from '../errors';
+/**
+ * Signed times: `at` is ISO 8601 or epoch ms (epoch seconds are refused, with a hint); limits in
+ * ms.
+ */
 export {
   checkSignedTime,
   resolveMaxAge,

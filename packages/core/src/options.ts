@@ -5,7 +5,10 @@ import { ConfigError, ProviderConfigError } from './errors';
  * naming the option, so a bad setting stops the app at boot rather than at the first payment.
  */
 
-/** An http(s) URL, parsed; anything else names the option. */
+/**
+ * An http(s) URL, parsed: returns a `URL` object, not a string (use `.href`, or `new URL(path,
+ * checked)` to join a path); anything else is a ProviderConfigError naming the option.
+ */
 export function checkHttpUrl(value: unknown, option: string, source?: string): URL {
   let url: URL | undefined;
   try {

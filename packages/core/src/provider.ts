@@ -67,7 +67,11 @@ export function pendingPayment(reason: string): NotPaymentEvent {
   return { kind: 'pending', reason };
 }
 
-/** What `normalize` fills in; the hub adds provider, receivedAt and raw, and prefixes the id. */
+/**
+ * What `normalize` fills in; the hub adds provider and receivedAt, and prefixes the id. `raw` and
+ * `verification` default to the verified payload and the provider's method; a draft that sets
+ * them keeps its own (a status answer's record, `status-query`).
+ */
 export type PaymentEventDraft<Raw = unknown> = Omit<
   PaymentEvent<Raw>,
   'provider' | 'receivedAt' | 'raw' | 'verification'

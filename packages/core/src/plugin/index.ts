@@ -72,7 +72,14 @@ export { createGatewayMiddleware, readRawBody } from '../express';
 export type { GatewayMiddleware } from '../express';
 export { requestGateway, isRetryableStatus } from '../http-client';
 export type { GatewayRequestOptions, GatewayResponse } from '../http-client';
-export { checkHttpUrl, checkPositiveMs, checkRequiredText, checkWholeNumber } from '../options';
+export {
+  checkHttpUrl,
+  checkPositiveMs,
+  checkRequiredText,
+  checkWholeNumber,
+  moveDeprecatedOptions,
+  warnDeprecatedOption,
+} from '../options';
 export type { WholeNumberRule } from '../options';
 export { formatFieldProblems } from '../errors';
 export {

@@ -710,7 +710,7 @@ describe('redis-store examples', () => {
       const mod = loadWithEnv<typeof import('./examples/core-awaited')>('./examples/core-awaited', {
         CASHY_MERCHANT_ID: fixtures.cashy.merchantId,
         CASHY_API_KEY: fixtures.cashy.apiKey,
-        CASHY_API_URL: apis.providerOptions.cashy.baseUrl,
+        CASHY_API_URL: apis.providerOptions.cashy.statusQuery.baseUrl,
       });
       const paid: string[] = [];
       mod.hub.on('payment.completed', (e) => void paid.push(String(e.orderId)));

@@ -293,8 +293,21 @@ describe('every option the code accepts has a row in its README', () => {
     {
       readme: 'newpay-callback',
       pkg: 'newpay-callback',
-      name: 'NewpayQueryOptions',
-      prefix: 'query.',
+      name: 'NewpayStatusQueryOptions',
+      prefix: 'statusQuery.',
+    },
+    { readme: 'payin', pkg: 'payin', name: 'PayinStatusQueryOptions', prefix: 'statusQuery.' },
+    {
+      readme: 'signed-param',
+      pkg: 'signed-param',
+      name: 'SignedParamStatusQueryOptions',
+      prefix: 'statusQuery.',
+    },
+    {
+      readme: 'lailaolab-socket',
+      pkg: 'lailaolab-socket',
+      name: 'LailaolabStatusQueryOptions',
+      prefix: 'statusQuery.',
     },
     {
       readme: 'signed-param',

@@ -46,7 +46,7 @@ export function configFromEnv(env: Env): MerchantConfig {
     config.lailaolab = {
       secretKey: env.LAILAOLAB_SECRET_KEY,
       url: env.LAILAOLAB_SOCKET_URL,
-      apiBase: env.LAILAOLAB_API_BASE,
+      statusQuery: { baseUrl: env.LAILAOLAB_API_BASE },
       confirmByStatusQuery: true,
     };
   return config;

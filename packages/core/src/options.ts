@@ -1,4 +1,5 @@
 import { ConfigError, ProviderConfigError } from './errors';
+import type { Logger } from './logger';
 
 /**
  * Option checks every gateway plugin needs at construction. Each throws a ProviderConfigError
@@ -74,4 +75,66 @@ export function checkRequiredText(
     throw new ProviderConfigError(option, `is required: ${what}`, { source });
   }
   return value;
+}
+
+/** Deprecated options already warned about in this process: `source` and option name. */
+const warnedDeprecations = new Set<string>();
+
+/**
+ * Warns once per process that `option` of `source` is deprecated, naming its `replacement`:
+ * through `logger.warn` when given (the hub's, for a plugin built with one), else
+ * `process.emitWarning` with the code `PAYHOOK_DEPRECATED_OPTION`. Returns whether it warned.
+ *
+ * @example warnDeprecatedOption('@payhook/payin', 'baseUrl', 'statusQuery.baseUrl', hub.logger)
+ */
+export function warnDeprecatedOption(
+  source: string,
+  option: string,
+  replacement: string,
+  logger?: Pick<Logger, 'warn'>,
+): boolean {
+  const key = `${source}\u0000${option}`;
+  if (warnedDeprecations.has(key)) return false;
+  warnedDeprecations.add(key);
+  const message = `${source}: the option ${option} is deprecated: give ${replacement} instead`;
+  if (logger) logger.warn({ source, option, replacement }, message);
+  else
+    process.emitWarning(message, { type: 'DeprecationWarning', code: 'PAYHOOK_DEPRECATED_OPTION' });
+  return true;
+}
+
+/**
+ * Moves deprecated top-level options into their new place, `into` (for example `statusQuery`):
+ * `renames` maps each old name to its name inside `into`. The old names keep working, with a
+ * one-time warning each ({@link warnDeprecatedOption}); giving an old name and `into` together is a
+ * ProviderConfigError. Returns the options without the old names, or `options` itself when none is
+ * given.
+ *
+ * @example moveDeprecatedOptions(options, 'statusQuery', { queryTimeoutMs: 'timeoutMs' }, SOURCE)
+ */
+export function moveDeprecatedOptions<T extends object>(
+  options: T,
+  into: string,
+  renames: Readonly<Record<string, string>>,
+  source: string,
+  logger?: Pick<Logger, 'warn'>,
+): T {
+  if (!options || typeof options !== 'object') return options;
+  const given = options as Record<string, unknown>;
+  const old = Object.keys(renames).filter((name) => given[name] !== undefined);
+  if (old.length === 0) return options;
+  if (given[into] !== undefined)
+    throw new ProviderConfigError(
+      old[0]!,
+      `is the deprecated spelling of ${into}.${renames[old[0]!]}: give ${into} only`,
+      { source },
+    );
+  const moved: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = { ...given };
+  for (const name of old) {
+    warnDeprecatedOption(source, name, `${into}.${renames[name]}`, logger);
+    moved[renames[name]!] = given[name];
+    delete rest[name];
+  }
+  return { ...rest, [into]: moved } as T;
 }

@@ -11,6 +11,7 @@ export type {
   LailaolabProviderOptions,
   LailaolabSourceOptions,
   LailaolabMiddlewareOptions,
+  LailaolabStatusQueryOptions,
 } from './options';
 export { PROVIDER_ID as LAILAOLAB_PROVIDER_ID, TRANSACTION_ID_PATTERN } from './schema';
 export type {

@@ -1,8 +1,9 @@
-import { ProviderConfigError, type WebhookMiddlewareOptions } from '@payhook/core';
+import { ProviderConfigError, type Logger, type WebhookMiddlewareOptions } from '@payhook/core';
 import {
   assertTimeZone,
   checkPositiveMs,
   checkWholeNumber,
+  moveDeprecatedOptions,
   resolveMaxAge,
   type MaxAge,
   type MaxAgeOptions,
@@ -35,7 +36,9 @@ export interface LailaolabProviderOptions extends MaxAgeOptions {
   secretKey: string;
   /** Key for the status API's Basic auth, when it differs from `secretKey`. */
   apiKey?: string;
-  /** Status API host (default https://payment-gateway.lailaolab.com). */
+  /** The status API, which confirms every payment outcome: `{ baseUrl?, timeoutMs? }`. */
+  statusQuery?: LailaolabStatusQueryOptions;
+  /** @deprecated Give `statusQuery.baseUrl` (accepted, with a one-time warning). */
   apiBase?: string;
   /** IANA zone of `txnDateTime` and of the status API's times without an offset (default Asia/Vientiane). */
   timeZone?: string;
@@ -52,7 +55,7 @@ export interface LailaolabProviderOptions extends MaxAgeOptions {
    * always confirmed: they carry no signature.
    */
   confirmByStatusQuery?: boolean;
-  /** Timeout of one status API call (default 10,000 ms). */
+  /** @deprecated Give `statusQuery.timeoutMs` (accepted, with a one-time warning). */
   statusTimeoutMs?: number;
   /**
    * Webhook only (anyone can POST it): how long a status answer that will not change (not found,
@@ -79,6 +82,17 @@ export interface LailaolabProviderOptions extends MaxAgeOptions {
    */
   unwatchedQueriesPerMinute?: number;
 }
+
+/** The status API's options (`statusQuery`); it is asked with `apiKey` (default `secretKey`). */
+export interface LailaolabStatusQueryOptions {
+  /** Status API host (default https://payment-gateway.lailaolab.com). */
+  baseUrl?: string;
+  /** Timeout of one status API call (default 10,000 ms). */
+  timeoutMs?: number;
+}
+
+/** Old names of the status API's options, by their name inside `statusQuery`. */
+const DEPRECATED_STATUS_OPTIONS = { apiBase: 'baseUrl', statusTimeoutMs: 'timeoutMs' } as const;
 
 export interface LailaolabSourceOptions extends LailaolabProviderOptions {
   /** Socket.IO server (default the documented https://payment-Support.lailaolab.com/). */
@@ -174,8 +188,28 @@ const wholeMs = (value: unknown, fallback: number, option: string, min = 1): num
     provider: true,
   });
 
-export function resolveProviderOptions(options: LailaolabProviderOptions): ResolvedOptions {
-  if (!options || typeof options !== 'object') fail('options', 'must be an object with secretKey');
+/**
+ * The provider's options, checked. Deprecated names (`apiBase`, `statusTimeoutMs`) are read into
+ * `statusQuery`, with a one-time warning through `logger` (the hub's, for the source and the
+ * middleware) or `process.emitWarning`; giving them with `statusQuery` is a ProviderConfigError.
+ */
+export function resolveProviderOptions(
+  given: LailaolabProviderOptions,
+  logger?: Pick<Logger, 'warn'>,
+): ResolvedOptions {
+  if (!given || typeof given !== 'object') fail('options', 'must be an object with secretKey');
+  // Deprecated names are checked under their own names, as given.
+  const deprecated = given.apiBase !== undefined || given.statusTimeoutMs !== undefined;
+  const options = moveDeprecatedOptions(
+    given,
+    'statusQuery',
+    DEPRECATED_STATUS_OPTIONS,
+    SOURCE,
+    logger,
+  );
+  const statusQuery = options.statusQuery ?? {};
+  if (statusQuery === null || typeof statusQuery !== 'object')
+    fail('statusQuery', 'must be an object: { baseUrl?, timeoutMs? }');
   const secretKey = checkKey(options.secretKey, 'secretKey');
   const apiKey = options.apiKey === undefined ? secretKey : checkKey(options.apiKey, 'apiKey');
   const timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
@@ -186,11 +220,11 @@ export function resolveProviderOptions(options: LailaolabProviderOptions): Resol
   if (confirm !== undefined && typeof confirm !== 'boolean')
     fail('confirmByStatusQuery', 'must be true or false');
   const maxAge = resolveMaxAge(options, SOURCE);
-  const apiBase = checkApiBase(options.apiBase);
+  const apiBase = checkApiBase(statusQuery.baseUrl, deprecated ? 'apiBase' : 'statusQuery.baseUrl');
   const statusTimeoutMs = checkPositiveMs(
-    options.statusTimeoutMs,
+    statusQuery.timeoutMs,
     10_000,
-    'statusTimeoutMs',
+    deprecated ? 'statusTimeoutMs' : 'statusQuery.timeoutMs',
     SOURCE,
   );
   return {

@@ -150,7 +150,7 @@ export function createLailaolabMiddleware(
     (providerOptions): PaymentProvider<LailaolabPayload> =>
       source?.provider ??
       buildProvider(
-        resolveProviderOptions(providerOptions as LailaolabProviderOptions),
+        resolveProviderOptions(providerOptions as LailaolabProviderOptions, hub.logger),
         awaitedOn(hub),
       ),
   );

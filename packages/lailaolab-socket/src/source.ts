@@ -98,7 +98,7 @@ export function createLailaolabSource(
     throw new ProviderConfigError('hub', 'must be a PaymentHub from createPaymentHub()', {
       source: SOURCE,
     });
-  const resolved = resolveProviderOptions(options);
+  const resolved = resolveProviderOptions(options, hub.logger);
   const config = resolveSourceOptions(options, resolved.secretKey);
   // The webhook's budget spares the transactions awaited on the hub.
   const provider = buildProvider(resolved, awaitedOn(hub));

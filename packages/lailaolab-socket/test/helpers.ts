@@ -107,7 +107,7 @@ export function startTestSource(
   const source = createLailaolabSource(t.hub, {
     secretKey: SECRET,
     url: sim.socketBase,
-    apiBase: sim.apiBase,
+    statusQuery: { baseUrl: sim.apiBase },
     reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
     ...extra,
   });

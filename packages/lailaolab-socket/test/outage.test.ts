@@ -126,7 +126,7 @@ describe('a payment of an unwatched transaction during an outage', () => {
     source = createLailaolabSource(t.hub, {
       secretKey: SECRET,
       url: sim.socketBase,
-      apiBase: sim.apiBase,
+      statusQuery: { baseUrl: sim.apiBase },
       reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
     });
     const { rec } = t;

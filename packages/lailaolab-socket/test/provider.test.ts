@@ -56,8 +56,10 @@ describe('options are checked at construction', () => {
     ['secretKey', { secretKey: '  ' }],
     ['apiKey', { secretKey: 'k', apiKey: '' }],
     ['timeZone', { secretKey: 'k', timeZone: 'Mars/Olympus' }],
+    ['statusQuery.baseUrl', { secretKey: 'k', statusQuery: { baseUrl: 'ftp://example.com' } }],
     ['apiBase', { secretKey: 'k', apiBase: 'ftp://example.com' }],
     ['confirmByStatusQuery', { secretKey: 'k', confirmByStatusQuery: 'yes' }],
+    ['statusQuery.timeoutMs', { secretKey: 'k', statusQuery: { timeoutMs: -1 } }],
     ['statusTimeoutMs', { secretKey: 'k', statusTimeoutMs: -1 }],
     ['currency', { secretKey: 'k', currency: 'kip' }],
     ['maxAgeMs', { secretKey: 'k', maxAgeMs: 0 }],
@@ -229,7 +231,10 @@ describe('status API client and fetchStatus', () => {
   });
 
   it('fetchStatus maps PAYMENT_COMPLETED, EXPIRED and REFUNDED, and null for an unknown transaction', async () => {
-    const provider = createLailaolabProvider({ secretKey: SECRET, apiBase: sim.apiBase });
+    const provider = createLailaolabProvider({
+      secretKey: SECRET,
+      statusQuery: { baseUrl: sim.apiBase },
+    });
     sim.createTransaction({ transactionId: 'S-PAID', amount: 500 });
     sim.pay('S-PAID', { at: new Date('2025-01-02T03:04:05Z'), emit: false });
     sim.createTransaction({ transactionId: 'S-EXP', amount: 600 });
@@ -268,7 +273,7 @@ describe('status API client and fetchStatus', () => {
     sim.pay('S-NOCUR', { emit: false });
     const thb = createLailaolabProvider({
       secretKey: SECRET,
-      apiBase: sim.apiBase,
+      statusQuery: { baseUrl: sim.apiBase },
       currency: 'THB',
     });
     expect(await thb.fetchStatus!('S-NOCUR')).toMatchObject([{ currency: 'THB' }]);
@@ -281,7 +286,10 @@ describe('status API client and fetchStatus', () => {
   });
 
   it('looks up by transactionId only: a lookup by order number is a TypeError, with no request', async () => {
-    const provider = createLailaolabProvider({ secretKey: SECRET, apiBase: sim.apiBase });
+    const provider = createLailaolabProvider({
+      secretKey: SECRET,
+      statusQuery: { baseUrl: sim.apiBase },
+    });
     sim.createTransaction({ transactionId: 'S-ORDER', amount: 100, orderNo: 'O-42' });
     sim.pay('S-ORDER', { emit: false });
     const before = sim.apiRequests.length;
@@ -296,7 +304,10 @@ describe('status API client and fetchStatus', () => {
   });
 
   it('declares the reference lookup only, and a sweep schedule for a socket without replay', () => {
-    const provider = createLailaolabProvider({ secretKey: SECRET, apiBase: sim.apiBase });
+    const provider = createLailaolabProvider({
+      secretKey: SECRET,
+      statusQuery: { baseUrl: sim.apiBase },
+    });
     expect(provider.statusLookups).toEqual(['reference']);
     expect(provider.sweep).toEqual({
       firstCheckMs: 30_000,

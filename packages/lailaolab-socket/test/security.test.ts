@@ -55,7 +55,11 @@ function webhookApp(
   const app = express();
   app.use(
     '/lailaolab',
-    createLailaolabMiddleware(hub, { secretKey: SECRET, apiBase: sim.apiBase, ...extra }),
+    createLailaolabMiddleware(hub, {
+      secretKey: SECRET,
+      statusQuery: { baseUrl: sim.apiBase },
+      ...extra,
+    }),
   );
   return { app, hub, rec, store };
 }
@@ -208,12 +212,16 @@ describe('item 2: a confirmation older than the maximum age is refused', () => {
     const hub = createPaymentHub({ retentionMs: 12 * HOUR });
     expect(() => createLailaolabMiddleware(hub, { secretKey: SECRET })).toThrow(/retentionMs/);
     expect(() =>
-      createLailaolabSource(hub, { secretKey: SECRET, url: sim.socketBase, apiBase: sim.apiBase }),
+      createLailaolabSource(hub, {
+        secretKey: SECRET,
+        url: sim.socketBase,
+        statusQuery: { baseUrl: sim.apiBase },
+      }),
     ).toThrow(/retentionMs/);
     const fits = createLailaolabSource(hub, {
       secretKey: SECRET,
       url: sim.socketBase,
-      apiBase: sim.apiBase,
+      statusQuery: { baseUrl: sim.apiBase },
       maxAgeMs: 6 * HOUR,
     });
     sources.push(fits);

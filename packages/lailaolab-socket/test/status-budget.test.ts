@@ -77,7 +77,7 @@ describe('unwatchedQueriesPerMinute: junk ids beyond the budget cost no query', 
     const rec = record(hub);
     const { post, results } = app(hub, {
       secretKey: SECRET,
-      apiBase: sim.apiBase,
+      statusQuery: { baseUrl: sim.apiBase },
       unwatchedQueriesPerMinute: 5,
     });
     const junk = Array.from({ length: 12 }, () => txn('JUNK'));
@@ -134,7 +134,7 @@ describe('unwatchedQueriesPerMinute: junk ids beyond the budget cost no query', 
     const rec = record(hub);
     const { post } = app(hub, {
       secretKey: SECRET,
-      apiBase: sim.apiBase,
+      statusQuery: { baseUrl: sim.apiBase },
       unwatchedQueriesPerMinute: 0,
     });
     const paid = txn('UNWATCHED');
@@ -153,7 +153,7 @@ describe('unwatchedQueriesPerMinute: 0, confirm only awaited transactions', () =
     const rec = record(hub);
     const { post, results, provider } = app(hub, {
       secretKey: SECRET,
-      apiBase: sim.apiBase,
+      statusQuery: { baseUrl: sim.apiBase },
       unwatchedQueriesPerMinute: 0,
     });
     const awaited = txn('EXPECTED');
@@ -196,7 +196,7 @@ describe('unwatchedQueriesPerMinute: 0, confirm only awaited transactions', () =
     const hub = createPaymentHub({ awaited: { list: broken, sweepEveryMs: 0 } });
     const { post, provider } = app(hub, {
       secretKey: SECRET,
-      apiBase: sim.apiBase,
+      statusQuery: { baseUrl: sim.apiBase },
       unwatchedQueriesPerMinute: 0,
     });
     const id = txn('UNREADABLE');
@@ -217,7 +217,11 @@ describe('unwatchedQueriesPerMinute is checked at boot', () => {
     const hub = createPaymentHub();
     expect(() => createLailaolabMiddleware(hub, options)).toThrow(/unwatchedQueriesPerMinute/);
     expect(() =>
-      createLailaolabSource(hub, { ...options, url: sim.socketBase, apiBase: sim.apiBase }),
+      createLailaolabSource(hub, {
+        ...options,
+        url: sim.socketBase,
+        statusQuery: { baseUrl: sim.apiBase },
+      }),
     ).toThrow(/unwatchedQueriesPerMinute/);
   });
 

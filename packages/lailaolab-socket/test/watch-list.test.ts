@@ -52,7 +52,7 @@ function configError(fn: () => unknown): ProviderConfigError {
 describe('the options of the former watch list', () => {
   it('watchList and maxWatched: a ProviderConfigError naming the replacement, before any socket opens', async () => {
     const { hub } = testHub();
-    const base = { secretKey: SECRET, url: sim.socketBase, apiBase: sim.apiBase };
+    const base = { secretKey: SECRET, url: sim.socketBase, statusQuery: { baseUrl: sim.apiBase } };
     const list = configError(() => createLailaolabSource(hub, { ...base, watchList: {} }));
     expect(list.option).toBe('watchList');
     expect(list.message).toContain(
@@ -75,7 +75,7 @@ describe('the options of the former watch list', () => {
       warn: (_obj: unknown, msg?: string) => void warnings.push(String(msg)),
       error: () => undefined,
     };
-    const base = { secretKey: SECRET, url: sim.socketBase, apiBase: sim.apiBase };
+    const base = { secretKey: SECRET, url: sim.socketBase, statusQuery: { baseUrl: sim.apiBase } };
     const { hub: checked } = testHub();
     expect(
       configError(() => createLailaolabSource(checked, { ...base, statusConcurrency: 0 })).option,

@@ -68,7 +68,8 @@ afterAll(() => sim.close());
 runProviderConformance({
   name: 'Lailaolab portal webhook (confirmed by status query)',
   // Also called while the tests are collected (for maxAgeMs), before beforeAll starts `sim`.
-  provider: () => createLailaolabProvider({ secretKey: SECRET, apiBase: sim?.apiBase }),
+  provider: () =>
+    createLailaolabProvider({ secretKey: SECRET, statusQuery: { baseUrl: sim?.apiBase } }),
   valid: { body: observedBody() },
   expected: [
     {
@@ -110,7 +111,11 @@ function webhookApp(extra: Parameters<typeof createLailaolabMiddleware>[1] = {})
   const app = express();
   app.use(
     '/lailaolab',
-    createLailaolabMiddleware(hub, { secretKey: SECRET, apiBase: sim.apiBase, ...extra }),
+    createLailaolabMiddleware(hub, {
+      secretKey: SECRET,
+      statusQuery: { baseUrl: sim.apiBase },
+      ...extra,
+    }),
   );
   return { app, hub, rec, store };
 }
@@ -253,7 +258,7 @@ describe('health route and the shared source', () => {
     const source = createLailaolabSource(hub, {
       secretKey: SECRET,
       url: sim.socketBase,
-      apiBase: sim.apiBase,
+      statusQuery: { baseUrl: sim.apiBase },
       reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
     });
     try {

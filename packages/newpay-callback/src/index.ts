@@ -10,7 +10,12 @@ export type {
   NewpayMoney,
 } from './schema';
 export { DEFAULT_TIME_ZONE, DEFAULT_QUERY_BASE_URL } from './options';
-export type { NewpayProviderOptions, NewpayMiddlewareOptions, NewpayQueryOptions } from './options';
+export type {
+  NewpayProviderOptions,
+  NewpayMiddlewareOptions,
+  NewpayQueryOptions,
+  NewpayStatusQueryOptions,
+} from './options';
 export {
   buildSignString,
   signStringCandidates,

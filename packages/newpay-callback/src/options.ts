@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { ProviderConfigError, type WebhookMiddlewareOptions } from '@payhook/core';
+import { ProviderConfigError, type Logger, type WebhookMiddlewareOptions } from '@payhook/core';
 import {
   assertTimeZone,
   checkHttpUrl,
@@ -8,6 +8,7 @@ import {
   loadPrivateKey,
   loadPublicKeys,
   resolveMaxAge,
+  warnDeprecatedOption,
   type KeyInput,
 } from '@payhook/core/plugin';
 import { SOURCE } from './schema';
@@ -18,7 +19,8 @@ import type { CallbackVerifierConfig } from './verify';
 export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
 export const DEFAULT_QUERY_BASE_URL = 'https://prod-openapi-v2.newpay.la/beta/pay';
 
-export interface NewpayQueryOptions {
+/** The status API (v2 uniQueryPay): `statusQuery` enables `fetchStatus`. */
+export interface NewpayStatusQueryOptions {
   /** Your merchant id (`mchId`), sent with every query. */
   mchId: string;
   /** Your merchant private key (PEM or Base64 DER): signs the query. */
@@ -28,6 +30,9 @@ export interface NewpayQueryOptions {
   /** Default 10,000 ms. */
   timeoutMs?: number;
 }
+
+/** @deprecated The old name of {@link NewpayStatusQueryOptions}. */
+export type NewpayQueryOptions = NewpayStatusQueryOptions;
 
 export interface NewpayProviderOptions {
   /**
@@ -56,8 +61,13 @@ export interface NewpayProviderOptions {
   emptyValues?: EmptyValueReading | 'either';
   /** Key order of nested objects in the sign string (default `either`). */
   nestedKeys?: NestedKeyOrder | 'either';
-  /** Enables `fetchStatus` (v2 uniQueryPay). */
-  query?: NewpayQueryOptions;
+  /** Enables `fetchStatus` (v2 uniQueryPay): `{ mchId, merchantPrivateKey, baseUrl?, timeoutMs? }`. */
+  statusQuery?: NewpayStatusQueryOptions;
+  /**
+   * @deprecated The old name of `statusQuery`: still accepted, with a one-time warning. Giving
+   * both is a ProviderConfigError.
+   */
+  query?: NewpayStatusQueryOptions;
 }
 
 /** The provider's options plus the adapter's (`limit`, `onResult`). */
@@ -102,24 +112,48 @@ function checkReading<T extends string>(
   return fail(option, `must be one of ${allowed.join(', ')}`);
 }
 
-function checkQuery(query: NewpayQueryOptions): ResolvedQuery {
-  if (typeof query !== 'object' || query === null) fail('query', 'must be an object');
-  checkRequiredText(query.mchId, 'query.mchId', 'your NewPay mchId, to query NewPay', SOURCE);
+/** `name` is the option as the merchant gave it: `statusQuery`, or the deprecated `query`. */
+function checkQuery(query: NewpayStatusQueryOptions, name: string): ResolvedQuery {
+  if (typeof query !== 'object' || query === null) fail(name, 'must be an object');
+  checkRequiredText(query.mchId, `${name}.mchId`, 'your NewPay mchId, to query NewPay', SOURCE);
   if (query.merchantPrivateKey === undefined)
-    fail('query.merchantPrivateKey', 'is required to sign queries');
+    fail(`${name}.merchantPrivateKey`, 'is required to sign queries');
   const merchantPrivateKey = loadPrivateKey(
     query.merchantPrivateKey,
-    'query.merchantPrivateKey',
+    `${name}.merchantPrivateKey`,
     SOURCE,
   );
   const baseUrl = query.baseUrl ?? DEFAULT_QUERY_BASE_URL;
-  checkHttpUrl(baseUrl, 'query.baseUrl', SOURCE);
-  const timeoutMs = checkPositiveMs(query.timeoutMs, 10_000, 'query.timeoutMs', SOURCE);
+  checkHttpUrl(baseUrl, `${name}.baseUrl`, SOURCE);
+  const timeoutMs = checkPositiveMs(query.timeoutMs, 10_000, `${name}.timeoutMs`, SOURCE);
   return { mchId: query.mchId, merchantPrivateKey, baseUrl, timeoutMs };
 }
 
-export function resolveOptions(options: NewpayProviderOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) fail('options', 'must be an object');
+/**
+ * The status API's options in their one shape: `query` (deprecated) becomes `statusQuery`, with a
+ * one-time warning through `logger` (the hub's, when built by the middleware) or
+ * `process.emitWarning`. Both given is a ProviderConfigError.
+ */
+export function upgradeOptions<T extends NewpayProviderOptions>(
+  options: T,
+  logger?: Pick<Logger, 'warn'>,
+): T {
+  if (typeof options !== 'object' || options === null || options.query === undefined)
+    return options;
+  if (options.statusQuery !== undefined)
+    fail('query', 'is the deprecated name of statusQuery: give statusQuery only');
+  warnDeprecatedOption(SOURCE, 'query', 'statusQuery', logger);
+  const { query, ...rest } = options;
+  return { ...rest, statusQuery: query } as T;
+}
+
+export function resolveOptions(
+  given: NewpayProviderOptions,
+  logger?: Pick<Logger, 'warn'>,
+): ResolvedOptions {
+  if (typeof given !== 'object' || given === null) fail('options', 'must be an object');
+  const deprecatedName = given.query !== undefined;
+  const options = upgradeOptions(given, logger);
   if (options.platformPublicKey === undefined || options.platformPublicKey === null)
     fail('platformPublicKey', 'is required: the NewPay platform public key (PEM or Base64 DER)');
   // One key, or several during a rotation (old and new), tried in order.
@@ -140,6 +174,9 @@ export function resolveOptions(options: NewpayProviderOptions): ResolvedOptions 
       nestedKeys: checkReading(options.nestedKeys, 'nestedKeys', NESTED_KEY_ORDERS),
     }),
   };
-  const query = options.query === undefined ? undefined : checkQuery(options.query);
+  const query =
+    options.statusQuery === undefined
+      ? undefined
+      : checkQuery(options.statusQuery, deprecatedName ? 'query' : 'statusQuery');
   return { verifier, timeZone, query };
 }

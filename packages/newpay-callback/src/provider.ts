@@ -8,6 +8,7 @@ import {
 import { normalizeCallback } from './normalize';
 import {
   resolveOptions,
+  upgradeOptions,
   type NewpayMiddlewareOptions,
   type NewpayProviderOptions,
 } from './options';
@@ -60,5 +61,6 @@ export function createNewpayMiddleware(
   hub: PaymentHub,
   options: NewpayMiddlewareOptions,
 ): GatewayMiddleware<NewpayCallback> {
-  return createGatewayMiddleware(hub, options, createNewpayProvider);
+  // The hub's logger hears of deprecated options; the provider then sees the new shape only.
+  return createGatewayMiddleware(hub, upgradeOptions(options, hub.logger), createNewpayProvider);
 }

@@ -41,7 +41,7 @@ describe('options are checked at construction', () => {
     }
   });
 
-  it('checks timeZone, emptyValues, nestedKeys and query', () => {
+  it('checks timeZone, emptyValues, nestedKeys and statusQuery', () => {
     expect(
       configError(() => createNewpayProvider(providerOptions({ timeZone: 'Mars/Base' }))).option,
     ).toBe('timeZone');
@@ -57,19 +57,22 @@ describe('options are checked at construction', () => {
     ).toBe('nestedKeys');
     const query = { mchId: 'M1', merchantPrivateKey: keys.merchant.privateKey };
     expect(
-      configError(() => createNewpayProvider(providerOptions({ query: { ...query, mchId: '' } })))
-        .option,
-    ).toBe('query.mchId');
+      configError(() =>
+        createNewpayProvider(providerOptions({ statusQuery: { ...query, mchId: '' } })),
+      ).option,
+    ).toBe('statusQuery.mchId');
     expect(
       configError(() =>
-        createNewpayProvider(providerOptions({ query: { ...query, merchantPrivateKey: 'x' } })),
+        createNewpayProvider(
+          providerOptions({ statusQuery: { ...query, merchantPrivateKey: 'x' } }),
+        ),
       ).option,
-    ).toBe('query.merchantPrivateKey');
+    ).toBe('statusQuery.merchantPrivateKey');
     expect(
       configError(() =>
-        createNewpayProvider(providerOptions({ query: { ...query, baseUrl: 'ftp://x' } })),
+        createNewpayProvider(providerOptions({ statusQuery: { ...query, baseUrl: 'ftp://x' } })),
       ).option,
-    ).toBe('query.baseUrl');
+    ).toBe('statusQuery.baseUrl');
   });
 
   it('accepts the platform key as bare Base64 DER, as NewPay portals hand it out', async () => {

@@ -99,7 +99,7 @@ describe('fetchStatus (v2 uniQueryPay)', () => {
 
   const provider = (merchantPrivateKey: KeyObject = keys.merchant.privateKey) =>
     createNewpayProvider(
-      providerOptions({ query: { mchId: 'MCH001', merchantPrivateKey, baseUrl: fake.url } }),
+      providerOptions({ statusQuery: { mchId: 'MCH001', merchantPrivateKey, baseUrl: fake.url } }),
     );
 
   it('sends a request signed with the merchant key and returns the verified status', async () => {
@@ -154,7 +154,11 @@ describe('fetchStatus (v2 uniQueryPay)', () => {
     const rotated = createNewpayProvider(
       providerOptions({
         platformPublicKey: [keys.stranger.publicKey, keys.platform.publicKey],
-        query: { mchId: 'MCH001', merchantPrivateKey: keys.merchant.privateKey, baseUrl: fake.url },
+        statusQuery: {
+          mchId: 'MCH001',
+          merchantPrivateKey: keys.merchant.privateKey,
+          baseUrl: fake.url,
+        },
       }),
     );
     const result = await rotated.fetchStatus!('NP20250102000000123');
@@ -225,7 +229,11 @@ describe('fetchStatus by the merchant order number (mchOrderNo)', () => {
   const provider = () =>
     createNewpayProvider(
       providerOptions({
-        query: { mchId: 'MCH001', merchantPrivateKey: keys.merchant.privateKey, baseUrl: fake.url },
+        statusQuery: {
+          mchId: 'MCH001',
+          merchantPrivateKey: keys.merchant.privateKey,
+          baseUrl: fake.url,
+        },
       }),
     );
 

@@ -3,7 +3,11 @@ export { resolvePatchOrigin } from './normalize';
 export type { PatchOrigin } from './normalize';
 export { cashyWebhookSchema } from './schema';
 export { DEFAULT_TIME_ZONE } from './options';
-export type { PayinProviderOptions, PayinMiddlewareOptions } from './options';
+export type {
+  PayinProviderOptions,
+  PayinMiddlewareOptions,
+  PayinStatusQueryOptions,
+} from './options';
 export { createPayinClient } from './client';
 export type {
   PayinClient,

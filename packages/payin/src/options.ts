@@ -1,9 +1,10 @@
-import { ProviderConfigError, type WebhookMiddlewareOptions } from '@payhook/core';
+import { ProviderConfigError, type Logger, type WebhookMiddlewareOptions } from '@payhook/core';
 import {
   assertTimeZone,
   checkHttpUrl,
   checkPositiveMs,
   checkRequiredText,
+  moveDeprecatedOptions,
   resolveMaxAge,
   type MaxAge,
   type MaxAgeOptions,
@@ -32,8 +33,24 @@ export interface PayinProviderOptions extends MaxAgeOptions {
    * are refused, never rounded. Default 0 for MXN, TZS and CLP (integer countries), else 2.
    */
   amountScale?: number;
-  /** API base URL (with any path prefix, e.g. `.../stage-api/`): enables `fetchStatus`. */
+  /** Cashy's API (`/api/payInQuery`): enables `fetchStatus`. */
+  statusQuery?: PayinStatusQueryOptions;
+  /**
+   * @deprecated Give `statusQuery.baseUrl`: still accepted, with a one-time warning. Giving it with
+   * `statusQuery` is a ProviderConfigError.
+   */
   baseUrl?: string;
+  /**
+   * @deprecated Give `statusQuery.timeoutMs`: still accepted, with a one-time warning. Giving it
+   * with `statusQuery` is a ProviderConfigError.
+   */
+  timeoutMs?: number;
+}
+
+/** The status API's options; requests are signed with `apiKey` (the first, during a rotation). */
+export interface PayinStatusQueryOptions {
+  /** API base URL (with any path prefix, e.g. `.../stage-api/`). */
+  baseUrl: string;
   /** Timeout of API calls in ms (default 10,000). */
   timeoutMs?: number;
 }
@@ -76,16 +93,45 @@ export function checkApiKeys(value: unknown): string[] {
 }
 
 /** Joined by appending `api/payIn`, so a path prefix such as `/stage-api/` is kept. */
-export function checkBaseUrl(value: unknown): URL {
-  const url = checkHttpUrl(value, 'baseUrl', SOURCE);
+export function checkBaseUrl(value: unknown, option = 'baseUrl'): URL {
+  const url = checkHttpUrl(value, option, SOURCE);
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   url.search = '';
   url.hash = '';
   return url;
 }
 
-export function checkTimeout(value: unknown): number {
-  return checkPositiveMs(value, 10_000, 'timeoutMs', SOURCE);
+export function checkTimeout(value: unknown, option = 'timeoutMs'): number {
+  return checkPositiveMs(value, 10_000, option, SOURCE);
+}
+
+/** Old names of the status API's options, by their name inside `statusQuery`. */
+const DEPRECATED_STATUS_OPTIONS = { baseUrl: 'baseUrl', timeoutMs: 'timeoutMs' } as const;
+
+/**
+ * The status API's options in their one shape: the deprecated `baseUrl`/`timeoutMs` move into
+ * `statusQuery`, with a one-time warning through `logger` (the hub's, when the middleware builds
+ * the provider) or `process.emitWarning`. Giving them with `statusQuery` is a ProviderConfigError.
+ */
+export function upgradeOptions<T extends PayinProviderOptions>(
+  options: T,
+  logger?: Pick<Logger, 'warn'>,
+): T {
+  return moveDeprecatedOptions(options, 'statusQuery', DEPRECATED_STATUS_OPTIONS, SOURCE, logger);
+}
+
+/** The client's settings from `statusQuery`, checked; undefined when it is not given. */
+export function readStatusQuery(
+  statusQuery: PayinStatusQueryOptions | undefined,
+): { baseUrl: string; timeoutMs: number } | undefined {
+  if (statusQuery === undefined) return undefined;
+  if (statusQuery === null || typeof statusQuery !== 'object')
+    return fail('statusQuery', 'must be an object: { baseUrl, timeoutMs? }');
+  const base = checkBaseUrl(statusQuery.baseUrl, 'statusQuery.baseUrl');
+  return {
+    baseUrl: base.href,
+    timeoutMs: checkTimeout(statusQuery.timeoutMs, 'statusQuery.timeoutMs'),
+  };
 }
 
 /** The provider's options as read at construction. */

@@ -14,8 +14,11 @@ import {
 import { createPayinClient, type PayinClient } from './client';
 import { normalizeOrder } from './normalize';
 import {
+  checkBaseUrl,
   checkTimeout,
   readProviderOptions,
+  readStatusQuery,
+  upgradeOptions,
   type PayinMiddlewareOptions,
   type PayinProviderOptions,
   type PayinSettings,
@@ -40,18 +43,25 @@ const CASHY_SWEEP = Object.freeze({ firstCheckMs: 2 * 60_000, maxIntervalMs: 30 
  * merchant in `MerchantId`, acknowledged with the plain text `SUCCESS`.
  */
 export function createPayinProvider(
-  options: PayinProviderOptions,
+  given: PayinProviderOptions,
 ): PaymentProvider<CashyPayinWebhook> {
-  const settings = readProviderOptions(options);
+  const settings = readProviderOptions(given);
+  const options = upgradeOptions(given);
+  // Deprecated names are checked under their own names, as given; `timeoutMs` alone enabled
+  // nothing and still does not.
+  const statusQuery = usesDeprecatedNames(given)
+    ? given.baseUrl === undefined
+      ? undefined
+      : { baseUrl: checkBaseUrl(given.baseUrl).href, timeoutMs: checkTimeout(given.timeoutMs) }
+    : readStatusQuery(options.statusQuery);
   const client =
-    options.baseUrl === undefined
+    statusQuery === undefined
       ? undefined
       : createPayinClient({
-          baseUrl: options.baseUrl,
+          ...statusQuery,
           merchantId: settings.merchantId,
           // The key in force signs requests: the first of a rotation's list.
           apiKey: settings.apiKeys[0]!,
-          timeoutMs: checkTimeout(options.timeoutMs),
         });
   const provider: PaymentProvider<CashyPayinWebhook> = defineProvider<CashyPayinWebhook>({
     id: PAYIN_PROVIDER_ID,
@@ -77,6 +87,9 @@ export function createPayinProvider(
   });
   return provider;
 }
+
+const usesDeprecatedNames = (options: PayinProviderOptions): boolean =>
+  options.baseUrl !== undefined || options.timeoutMs !== undefined;
 
 /**
  * fetchStatus: the /api/payInQuery order, held to the webhook's schema, as its event. The query
@@ -131,5 +144,6 @@ export function createPayinMiddleware(
   hub: PaymentHub,
   options: PayinMiddlewareOptions,
 ): GatewayMiddleware<CashyPayinWebhook> {
-  return createGatewayMiddleware(hub, options, createPayinProvider);
+  // The hub's logger hears of deprecated options; the provider then sees the new shape only.
+  return createGatewayMiddleware(hub, upgradeOptions(options, hub.logger), createPayinProvider);
 }

@@ -269,7 +269,7 @@ describe('createPayinProvider: fetchStatus uses queryPayin', () => {
     createPayinProvider({
       merchantId: MERCHANT_ID,
       apiKey: API_KEY,
-      baseUrl: cashy.baseUrl,
+      statusQuery: { baseUrl: cashy.baseUrl },
       currency: 'IDR',
     });
 
@@ -399,7 +399,7 @@ describe('createPayinProvider: fetchStatus uses queryPayin', () => {
     const rotating = createPayinProvider({
       merchantId: MERCHANT_ID,
       apiKey: [API_KEY, OTHER_KEY],
-      baseUrl: cashy.baseUrl,
+      statusQuery: { baseUrl: cashy.baseUrl },
     });
     const result = await rotating.fetchStatus!('PAYIN8231497473279467520');
     expect(result).toEqual([expect.objectContaining({ type: 'payment.completed' })]);

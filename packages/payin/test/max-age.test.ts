@@ -68,7 +68,7 @@ describe('hub.reconcile of a paid order older than maxAgeMs, after the store for
     const cashy = createPayinMiddleware(hub, {
       merchantId: MERCHANT_ID,
       apiKey: API_KEY,
-      baseUrl: api.baseUrl,
+      statusQuery: { baseUrl: api.baseUrl },
     });
     const app = express();
     app.use('/webhooks/cashy', cashy);

@@ -63,8 +63,11 @@ describe('options are checked at construction', () => {
     ['timeZone', { ...good, timeZone: 'Mars/Olympus' }],
     ['currency', { ...good, currency: 'idr' }],
     ['amountScale', { ...good, amountScale: 7 }],
-    ['baseUrl', { ...good, baseUrl: 'ftp://cashy' }],
-    ['timeoutMs', { ...good, baseUrl: 'https://cashy.example', timeoutMs: 0 }],
+    ['statusQuery.baseUrl', { ...good, statusQuery: { baseUrl: 'ftp://cashy' } }],
+    [
+      'statusQuery.timeoutMs',
+      { ...good, statusQuery: { baseUrl: 'https://cashy.example', timeoutMs: 0 } },
+    ],
   ])('a bad %s throws ProviderConfigError naming it', (option, options) => {
     let error: unknown;
     try {

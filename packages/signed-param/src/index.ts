@@ -28,4 +28,8 @@ export type {
   SignedParamQueryData,
   SignedParamRaw,
 } from './schema';
-export type { SignedParamOptions, SignedParamMiddlewareOptions } from './options';
+export type {
+  SignedParamOptions,
+  SignedParamMiddlewareOptions,
+  SignedParamStatusQueryOptions,
+} from './options';

@@ -1,10 +1,11 @@
-import { ProviderConfigError, type WebhookMiddlewareOptions } from '@payhook/core';
+import { ProviderConfigError, type Logger, type WebhookMiddlewareOptions } from '@payhook/core';
 import {
   assertTimeZone,
   checkHttpUrl,
   checkPositiveMs,
   checkRequiredText,
   loadPrivateKey,
+  moveDeprecatedOptions,
   resolveMaxAge,
   type KeyInput,
   type MaxAge,
@@ -38,14 +39,48 @@ export interface SignedParamOptions extends MaxAgeOptions {
    * no merchant, and the platform signs every merchant's notifications with the same key.
    */
   orderIdPrefix?: string;
-  /** For fetchStatus: the platform API origin, e.g. `https://openapi.paycools.com`. */
+  /** The payment query: enables fetchStatus. */
+  statusQuery?: SignedParamStatusQueryOptions;
+  /** @deprecated Give `statusQuery.baseUrl` (accepted, with a one-time warning). */
   baseUrl?: string;
-  /** For fetchStatus: the merchant's appId. */
+  /** @deprecated Give `statusQuery.appId` (accepted, with a one-time warning). */
   appId?: string;
-  /** For fetchStatus: the merchant's RSA private key (PEM or Base64 PKCS#8 DER) that signs `param`. */
+  /** @deprecated Give `statusQuery.merchantPrivateKey` (accepted, with a one-time warning). */
   merchantPrivateKey?: KeyInput;
-  /** For fetchStatus: request timeout in ms (default 10,000). */
+  /** @deprecated Give `statusQuery.timeoutMs` (accepted, with a one-time warning). */
   queryTimeoutMs?: number;
+}
+
+/** The payment query's options (`statusQuery`): all three of baseUrl, appId and the key. */
+export interface SignedParamStatusQueryOptions {
+  /** The platform API origin, e.g. `https://openapi.paycools.com`. */
+  baseUrl: string;
+  /** The merchant's appId. */
+  appId: string;
+  /** The merchant's RSA private key (PEM or Base64 PKCS#8 DER) that signs `param`. */
+  merchantPrivateKey: KeyInput;
+  /** Request timeout in ms (default 10,000). */
+  timeoutMs?: number;
+}
+
+/** Old names of the payment query's options, by their name inside `statusQuery`. */
+const DEPRECATED_STATUS_OPTIONS = {
+  baseUrl: 'baseUrl',
+  appId: 'appId',
+  merchantPrivateKey: 'merchantPrivateKey',
+  queryTimeoutMs: 'timeoutMs',
+} as const;
+
+/**
+ * The payment query's options in their one shape: the deprecated top-level names move into
+ * `statusQuery`, with a one-time warning through `logger` (the hub's, when the middleware builds
+ * the provider) or `process.emitWarning`. Giving them with `statusQuery` is a ProviderConfigError.
+ */
+export function upgradeOptions<T extends SignedParamOptions>(
+  options: T,
+  logger?: Pick<Logger, 'warn'>,
+): T {
+  return moveDeprecatedOptions(options, 'statusQuery', DEPRECATED_STATUS_OPTIONS, SOURCE, logger);
 }
 
 /** The provider's options plus the adapter's (`limit`, `onResult`). */
@@ -110,19 +145,43 @@ function readTimeZones(given: SignedParamOptions['timeZones']): Record<CountryCo
 
 /** The fetchStatus options, all or none: undefined when none is given. */
 export function readQueryConfig(
-  options: SignedParamOptions,
+  given: SignedParamOptions,
   settings: Settings,
 ): PaymentQueryConfig | undefined {
-  const { baseUrl, appId, merchantPrivateKey, queryTimeoutMs } = options;
-  if (baseUrl === undefined && appId === undefined && merchantPrivateKey === undefined)
+  // Deprecated names are checked under their own names, as given.
+  const deprecated = Object.keys(DEPRECATED_STATUS_OPTIONS).some(
+    (name) => given[name as keyof typeof DEPRECATED_STATUS_OPTIONS] !== undefined,
+  );
+  const name = (option: keyof SignedParamStatusQueryOptions): string =>
+    deprecated ? (option === 'timeoutMs' ? 'queryTimeoutMs' : option) : `statusQuery.${option}`;
+  const statusQuery = upgradeOptions(given).statusQuery;
+  if (statusQuery === undefined) return undefined;
+  if (statusQuery === null || typeof statusQuery !== 'object')
+    return fail('statusQuery', 'must be an object: { baseUrl, appId, merchantPrivateKey }');
+  const { baseUrl, appId, merchantPrivateKey, timeoutMs } = statusQuery;
+  // The old names enabled the query when any of the three was given: all three are then required.
+  if (
+    deprecated &&
+    baseUrl === undefined &&
+    appId === undefined &&
+    merchantPrivateKey === undefined
+  )
     return undefined;
   if (baseUrl === undefined)
-    fail('baseUrl', 'must be the platform API URL (https://...) when fetchStatus is configured');
-  const origin = checkHttpUrl(baseUrl, 'baseUrl', SOURCE).href.replace(/\/+$/, '');
-  checkRequiredText(appId, 'appId', 'the merchant appId, when fetchStatus is configured', SOURCE);
+    fail(
+      name('baseUrl'),
+      'must be the platform API URL (https://...) when fetchStatus is configured',
+    );
+  const origin = checkHttpUrl(baseUrl, name('baseUrl'), SOURCE).href.replace(/\/+$/, '');
+  checkRequiredText(
+    appId,
+    name('appId'),
+    'the merchant appId, when fetchStatus is configured',
+    SOURCE,
+  );
   const key = loadPrivateKey(
     merchantPrivateKey as NonNullable<typeof merchantPrivateKey>,
-    'merchantPrivateKey',
+    name('merchantPrivateKey'),
     SOURCE,
   );
   return {
@@ -130,7 +189,7 @@ export function readQueryConfig(
     appId: appId as string,
     merchantKey: key,
     country: settings.country,
-    timeoutMs: checkPositiveMs(queryTimeoutMs, 10_000, 'queryTimeoutMs', SOURCE),
+    timeoutMs: checkPositiveMs(timeoutMs, 10_000, name('timeoutMs'), SOURCE),
     orderIdPrefix: settings.orderIdPrefix,
   };
 }

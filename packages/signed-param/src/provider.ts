@@ -11,6 +11,7 @@ import {
   checkOptionsObject,
   readQueryConfig,
   readSettings,
+  upgradeOptions,
   type SignedParamMiddlewareOptions,
   type SignedParamOptions,
 } from './options';
@@ -91,7 +92,12 @@ export function createSignedParamMiddleware(
   hub: PaymentHub,
   options: SignedParamMiddlewareOptions,
 ): GatewayMiddleware<SignedParamRaw> {
-  const middleware = createGatewayMiddleware(hub, options, createSignedParamProvider);
+  // The hub's logger hears of deprecated options; the provider then sees the new shape only.
+  const middleware = createGatewayMiddleware(
+    hub,
+    upgradeOptions(options, hub.logger),
+    createSignedParamProvider,
+  );
   // The options passed the provider's checks above: the keys load and the prefix is a string.
   const keys = loadPublicKeys(options.platformPublicKey, 'platformPublicKey', SOURCE);
   registerMount(hub, {

@@ -59,22 +59,49 @@ describe('options are checked at construction', () => {
     ['country', { country: 'VN' as never }],
     ['timeZones.ID', { timeZones: { ID: 'Mars/Olympus' } }],
     ['timeZones.VN', { timeZones: { VN: 'Asia/Ho_Chi_Minh' } as never }],
-    ['baseUrl', { baseUrl: 'ftp://x', appId: 'a', merchantPrivateKey: 'k' }],
-    ['appId', { baseUrl: 'https://openapi.example', country: 'PH' as const }],
     [
-      'merchantPrivateKey',
-      { baseUrl: 'https://openapi.example', appId: 'a', country: 'PH' as const },
+      'statusQuery.baseUrl',
+      { statusQuery: { baseUrl: 'ftp://x', appId: 'a', merchantPrivateKey: 'k' } },
+    ],
+    ['statusQuery.baseUrl', { statusQuery: { appId: 'a', merchantPrivateKey: 'k' } as never }],
+    [
+      'statusQuery.appId',
+      { statusQuery: { baseUrl: 'https://openapi.example' } as never, country: 'PH' as const },
+    ],
+    [
+      'statusQuery.merchantPrivateKey',
+      {
+        statusQuery: { baseUrl: 'https://openapi.example', appId: 'a' } as never,
+        country: 'PH' as const,
+      },
     ],
     ['country', { country: undefined }],
     [
       'country',
       {
-        baseUrl: 'https://openapi.example',
-        appId: 'a',
-        merchantPrivateKey: merchant.privateKey,
+        statusQuery: {
+          baseUrl: 'https://openapi.example',
+          appId: 'a',
+          merchantPrivateKey: merchant.privateKey,
+        },
         country: undefined,
       },
     ],
+    [
+      'statusQuery.timeoutMs',
+      {
+        statusQuery: {
+          baseUrl: 'https://openapi.example',
+          appId: 'a',
+          merchantPrivateKey: merchant.privateKey,
+          timeoutMs: -1,
+        },
+        country: 'PH' as const,
+      },
+    ],
+    // The deprecated names are still checked under their own names.
+    ['baseUrl', { baseUrl: 'ftp://x', appId: 'a', merchantPrivateKey: 'k' }],
+    ['appId', { baseUrl: 'https://openapi.example', country: 'PH' as const }],
     [
       'queryTimeoutMs',
       {

@@ -65,13 +65,19 @@ beforeEach(() => {
   received = [];
 });
 
-const provider = (overrides: Record<string, unknown> = {}) =>
+const provider = (
+  overrides: Record<string, unknown> = {},
+  statusQuery: Record<string, unknown> = {},
+) =>
   createSignedParamProvider({
     platformPublicKey: platformPublicPem,
     country: 'PH',
-    baseUrl: `${baseUrl}/`,
-    appId: '733b887a4a784708bb369524db5b6ded',
-    merchantPrivateKey: merchant.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    statusQuery: {
+      baseUrl: `${baseUrl}/`,
+      appId: '733b887a4a784708bb369524db5b6ded',
+      merchantPrivateKey: merchant.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      ...statusQuery,
+    },
     ...overrides,
   });
 
@@ -158,11 +164,14 @@ describe('fetchStatus against a local platform', () => {
     answer = () => {
       throw new Error('unreachable: the signature check answers first');
     };
-    const p = provider({
-      merchantPrivateKey: stranger.privateKey
-        .export({ type: 'pkcs8', format: 'der' })
-        .toString('base64'),
-    });
+    const p = provider(
+      {},
+      {
+        merchantPrivateKey: stranger.privateKey
+          .export({ type: 'pkcs8', format: 'der' })
+          .toString('base64'),
+      },
+    );
     const error = await p.fetchStatus!('T1').catch((e: unknown) => e);
     expect(received[0]!.signatureValid).toBe(false);
     expect(error).toBeInstanceOf(GatewayApiError);
@@ -200,10 +209,13 @@ describe('fetchStatus against a local platform', () => {
     const hanging = createServer(() => undefined);
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
     try {
-      const p = provider({
-        baseUrl: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`,
-        queryTimeoutMs: 100,
-      });
+      const p = provider(
+        {},
+        {
+          baseUrl: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`,
+          timeoutMs: 100,
+        },
+      );
       await expect(p.fetchStatus!('T1')).rejects.toMatchObject({
         code: 'ERR_GATEWAY_API',
         retryable: true,

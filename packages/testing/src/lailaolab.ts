@@ -59,13 +59,13 @@ export interface LailaolabFixtures {
   /** Options for the plugin's provider, source or middleware pointed at a simulator. */
   providerOptions(simulator?: Pick<LailaolabSimulator, 'apiBase'>): {
     secretKey: string;
-    apiBase?: string;
+    statusQuery?: { baseUrl: string };
     timeZone?: string;
   };
   /** Source options pointed at a simulator's socket and status API. */
   sourceOptions(simulator: Pick<LailaolabSimulator, 'apiBase' | 'socketBase'>): {
     secretKey: string;
-    apiBase: string;
+    statusQuery: { baseUrl: string };
     url: string;
     timeZone?: string;
   };
@@ -117,12 +117,12 @@ export function createLailaolabFixtures(options: LailaolabFixtureOptions = {}): 
       startLailaolabSimulator({ secretKey, timeZone, ...simOptions }),
     providerOptions: (simulator) => ({
       secretKey,
-      ...(simulator ? { apiBase: simulator.apiBase } : {}),
+      ...(simulator ? { statusQuery: { baseUrl: simulator.apiBase } } : {}),
       ...(timeZone ? { timeZone } : {}),
     }),
     sourceOptions: (simulator) => ({
       secretKey,
-      apiBase: simulator.apiBase,
+      statusQuery: { baseUrl: simulator.apiBase },
       url: simulator.socketBase,
       ...(timeZone ? { timeZone } : {}),
     }),

@@ -36,14 +36,21 @@ export interface StatusApiSimulator {
   /** Options to spread into each plugin's options: they point its status query here. */
   readonly providerOptions: {
     newpay: {
-      query: { baseUrl: string; mchId: string; merchantPrivateKey: string; timeoutMs: number };
+      statusQuery: {
+        baseUrl: string;
+        mchId: string;
+        merchantPrivateKey: string;
+        timeoutMs: number;
+      };
     };
-    cashy: { baseUrl: string; timeoutMs: number };
+    cashy: { statusQuery: { baseUrl: string; timeoutMs: number } };
     signedParam: {
-      baseUrl: string;
-      appId: string;
-      merchantPrivateKey: string;
-      queryTimeoutMs: number;
+      statusQuery: {
+        baseUrl: string;
+        appId: string;
+        merchantPrivateKey: string;
+        timeoutMs: number;
+      };
     };
   };
   /** Records a completed payment; its status answer is served from now on. */
@@ -85,19 +92,21 @@ export async function startStatusApis(
   return {
     providerOptions: {
       newpay: {
-        query: {
+        statusQuery: {
           baseUrl: `${newpay}/beta/pay`,
           mchId: 'payhook-test-mch',
           merchantPrivateKey: merchant.privateKeyPem,
           timeoutMs,
         },
       },
-      cashy: { baseUrl: `${cashy}/`, timeoutMs },
+      cashy: { statusQuery: { baseUrl: `${cashy}/`, timeoutMs } },
       signedParam: {
-        baseUrl: paycools!,
-        appId: 'payhook-test-app',
-        merchantPrivateKey: merchant.privateKeyPem,
-        queryTimeoutMs: timeoutMs,
+        statusQuery: {
+          baseUrl: paycools!,
+          appId: 'payhook-test-app',
+          merchantPrivateKey: merchant.privateKeyPem,
+          timeoutMs,
+        },
       },
     },
     pay: (gateway, payment) => pay(sim, gateway, payment),

@@ -440,7 +440,7 @@ describe('payhook simulate lailaolab', () => {
     const source = createLailaolabSource(hub, {
       secretKey: LAILAOLAB_TEST_SECRET,
       url: info.socketUrl,
-      apiBase: info.apiBase,
+      statusQuery: { baseUrl: info.apiBase },
       confirmByStatusQuery: true,
       sweepIntervalMs: 0,
       reconnect: { initialDelayMs: 20, maxDelayMs: 100 },

@@ -174,7 +174,7 @@ describe('the README CLI commands', () => {
     source = createLailaolabSource(hub, {
       secretKey: LAILAOLAB_TEST_SECRET,
       url: sim.socket,
-      apiBase: sim.api,
+      statusQuery: { baseUrl: sim.api },
       confirmByStatusQuery: true,
       sweepIntervalMs: 0,
     });

@@ -8,7 +8,7 @@ export const cashy = createPayinMiddleware(hub, {
   merchantId: process.env.CASHY_MERCHANT_ID!,
   apiKey: process.env.CASHY_API_KEY!,
   currency: 'IDR',
-  baseUrl: process.env.CASHY_API_URL!, // the status query (payInQuery)
+  statusQuery: { baseUrl: process.env.CASHY_API_URL! }, // the status query (payInQuery)
 });
 export const cancelled: string[] = [];
 const cancelOrder = (orderId: string | null) => void cancelled.push(String(orderId));

@@ -20,7 +20,7 @@ const lailaolab = createLailaolabSource(hub, {
   secretKey: process.env.LAILAOLAB_SECRET_KEY!,
   confirmByStatusQuery: true, // recommended: never credit an order from the socket alone
   url: process.env.LAILAOLAB_SOCKET_URL, // unset: Lailaolab's own servers (see Options)
-  apiBase: process.env.LAILAOLAB_API_BASE,
+  statusQuery: { baseUrl: process.env.LAILAOLAB_API_BASE },
 });
 
 const app = express();

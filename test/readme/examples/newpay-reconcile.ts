@@ -12,7 +12,7 @@ hub.on('payment.completed', async (event) =>
 const newpay = createNewpayMiddleware(hub, {
   platformPublicKey: process.env.NEWPAY_PLATFORM_PUBLIC_KEY!,
   appId: process.env.NEWPAY_APP_ID!,
-  query: {
+  statusQuery: {
     mchId: process.env.NEWPAY_MCH_ID!,
     merchantPrivateKey: process.env.NEWPAY_MERCHANT_KEY!,
     baseUrl: process.env.NEWPAY_API_BASE, // unset: https://prod-openapi-v2.newpay.la/beta/pay

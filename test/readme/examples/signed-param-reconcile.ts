@@ -14,9 +14,11 @@ const paycools = createSignedParamMiddleware(hub, {
   id: 'paycools',
   platformPublicKey: process.env.PLATFORM_PUBLIC_KEY!,
   country: 'PH',
-  baseUrl: process.env.PLATFORM_API_BASE!, // the API origin your platform account gives you
-  appId: process.env.PLATFORM_APP_ID!,
-  merchantPrivateKey: process.env.MERCHANT_PRIVATE_KEY!,
+  statusQuery: {
+    baseUrl: process.env.PLATFORM_API_BASE!, // the API origin your platform account gives you
+    appId: process.env.PLATFORM_APP_ID!,
+    merchantPrivateKey: process.env.MERCHANT_PRIVATE_KEY!,
+  },
 });
 // app.use('/webhooks/paycools', paycools) as above; then, for a payment whose notice never came:
 export async function reconcile(transactionId: string) {

@@ -82,7 +82,14 @@ export type { GatewayRequestOptions, GatewayResponse } from '../http-client';
  * Option checks, each throwing a ProviderConfigError naming the option. checkHttpUrl returns a
  * parsed `URL` object, not a string: use its `.href` for text.
  */
-export { checkHttpUrl, checkPositiveMs, checkRequiredText, checkWholeNumber } from '../options';
+export {
+  checkHttpUrl,
+  checkPositiveMs,
+  checkRequiredText,
+  checkWholeNumber,
+  moveDeprecatedOptions,
+  warnDeprecatedOption,
+} from '../options';
 export type { WholeNumberRule } from '../options';
 export { formatFieldProblems } from '../errors';
 /**

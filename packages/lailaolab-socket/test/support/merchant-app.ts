@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const source = createLailaolabSource(hub, {
     secretKey: env('SECRET'),
     url: env('SOCKET_URL'),
-    apiBase: env('API_BASE'),
+    statusQuery: { baseUrl: env('API_BASE') },
     reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
   });
   const send = (message: Record<string, unknown>): void => void process.send!(message);

@@ -3,7 +3,7 @@ import { ConfigError } from '@payhook/core';
 import { checkGivenClient } from './client';
 import type { RedisStore } from './redis-store';
 
-/** Where a list (watch list, awaited list) gets its client and prefix: a store, a client or a URL. */
+/** Where the awaited list gets its client and prefix: a store, a client or a URL. */
 export interface ListConnectionOptions {
   store?: Pick<RedisStore, 'client' | 'prefix'>;
   client?: Redis | Cluster;

@@ -77,6 +77,31 @@ export function checkRequiredText(
   return value;
 }
 
+/** What `optionFailer` returns: throws the error naming `option`; `cause` is kept when given. */
+export type OptionFailer = (option: string, problem: string, cause?: unknown) => never;
+
+/** How `optionFailer` builds its errors. */
+export interface OptionFailerRule {
+  /** Put before every option name, e.g. `'reconnect.'` for the options of a nested object. */
+  prefix?: string;
+  /** A gateway plugin's option (the default): a ProviderConfigError; `false`: a ConfigError. */
+  provider?: boolean;
+}
+
+/**
+ * The `fail` of a plugin's options code: `fail(option, problem, cause?)` throws a
+ * ProviderConfigError (or, with `provider: false`, a ConfigError) `option "<prefix><option>"
+ * <problem>` from `source`. Declare it with its type, `const fail: OptionFailer = ...`, so a call
+ * as a statement narrows like a `throw`.
+ */
+export function optionFailer(source: string, rule: OptionFailerRule = {}): OptionFailer {
+  const { prefix = '', provider = true } = rule;
+  const ErrorClass = provider ? ProviderConfigError : ConfigError;
+  return (option, problem, cause) => {
+    throw new ErrorClass(`${prefix}${option}`, problem, { source, cause });
+  };
+}
+
 /** Deprecated options already warned about in this process: `source` and option name. */
 const warnedDeprecations = new Set<string>();
 

@@ -1,4 +1,4 @@
-import { checkWholeNumber } from './options';
+import { checkWholeNumber, optionFailer, type OptionFailer } from './options';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import {
   PAYMENT_EVENT_TYPES,
@@ -298,9 +298,7 @@ export function defineProvider<Raw, Confirmation = undefined>(
   definition: ProviderDefinition<Raw, Confirmation>,
 ): PaymentProvider<Raw, Confirmation> {
   const source = definition.source ?? '@payhook/core';
-  const fail = (option: string, problem: string, cause?: unknown): never => {
-    throw new ProviderConfigError(option, problem, { source, cause });
-  };
+  const fail: OptionFailer = optionFailer(source);
   if (typeof definition.id !== 'string' || !ID.test(definition.id))
     fail('id', 'must be lower-case kebab-case, 1-40 characters');
   if (typeof definition.verify !== 'function') fail('verify', 'must be a function');

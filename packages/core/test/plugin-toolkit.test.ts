@@ -13,16 +13,21 @@ import {
   type PaymentErrorLike,
   type ReceiveOutcome,
 } from '../src';
+import * as root from '../src';
 import {
   checkHttpUrl,
   checkSignedTime,
+  ConfigError as PluginConfigError,
   defineProvider,
+  optionFailer,
+  ProviderConfigError as PluginProviderConfigError,
   parseGatewayTime,
   parseJson,
   resolveMaxAge,
   verified,
   type ConfirmContext,
   type Delivery,
+  type OptionFailer,
 } from '../src/plugin';
 
 const delivery = (body: object): Delivery => ({
@@ -232,5 +237,70 @@ describe('a GatewayApiError thrown by confirm', () => {
     const { result, reported } = await receiveFailing(new TypeError('boom'));
     expect([result.outcome, result.reply.body]).toEqual(['failed', 'RETRY']);
     expect(reported[0]![1].retryable).toBeUndefined();
+  });
+});
+
+describe('optionFailer', () => {
+  const thrown = (fn: () => unknown): Error & Record<string, unknown> => {
+    try {
+      fn();
+    } catch (error) {
+      return error as Error & Record<string, unknown>;
+    }
+    throw new Error('did not throw');
+  };
+
+  it('throws a ProviderConfigError naming the option, from the source', () => {
+    const fail: OptionFailer = optionFailer('@acme/payhook');
+    const error = thrown(() => fail('apiKey', 'is required: the key in the Acme dashboard'));
+    expect(error).toBeInstanceOf(PluginProviderConfigError);
+    expect(error).toBeInstanceOf(root.ProviderConfigError);
+    expect(error.message).toBe(
+      '@acme/payhook: option "apiKey" is required: the key in the Acme dashboard',
+    );
+    expect([error.code, error.option, error.source]).toEqual([
+      'ERR_PROVIDER_CONFIG',
+      'apiKey',
+      '@acme/payhook',
+    ]);
+    expect('cause' in error).toBe(false);
+  });
+
+  it('keeps a cause when given, and puts the prefix before the option name', () => {
+    const cause = new Error('bad PEM');
+    const fail: OptionFailer = optionFailer('@acme/payhook', { prefix: 'reconnect.' });
+    const error = thrown(() => fail('maxDelayMs', 'must be at least initialDelayMs', cause));
+    expect(error.message).toBe(
+      '@acme/payhook: option "reconnect.maxDelayMs" must be at least initialDelayMs',
+    );
+    expect([error.option, error.cause]).toEqual(['reconnect.maxDelayMs', cause]);
+  });
+
+  it('throws a plain ConfigError with provider: false', () => {
+    const fail: OptionFailer = optionFailer('@acme/store', { provider: false });
+    const error = thrown(() => fail('schema', 'must be a SQL identifier'));
+    expect(error).toBeInstanceOf(PluginConfigError);
+    expect(error).not.toBeInstanceOf(PluginProviderConfigError);
+    expect([error.code, error.message]).toEqual([
+      'ERR_CONFIG',
+      '@acme/store: option "schema" must be a SQL identifier',
+    ]);
+  });
+
+  it('narrows like a throw when called as a statement', () => {
+    const fail: OptionFailer = optionFailer('@acme/payhook');
+    const check = (value: unknown): string => {
+      if (typeof value !== 'string') fail('apiKey', 'must be a string');
+      return value;
+    };
+    expect(check('k')).toBe('k');
+    expect(() => check(1)).toThrow(PluginProviderConfigError);
+  });
+});
+
+describe('@payhook/core/plugin re-exports what plugins used to import from @payhook/core', () => {
+  it('is the same class or function as the root export', () => {
+    expect(PluginProviderConfigError).toBe(root.ProviderConfigError);
+    expect(PluginConfigError).toBe(root.ConfigError);
   });
 });

@@ -1,4 +1,5 @@
-import { ConfigError, type AnyPaymentProvider, type Inbox, type PaymentHub } from '@payhook/core';
+import type { AnyPaymentProvider, Inbox, PaymentHub } from '@payhook/core';
+import { optionFailer, type OptionFailer } from '@payhook/core/plugin';
 import type { InspectorAuth } from './auth';
 import { DEFAULT_CSRF_TTL_MS } from './csrf';
 import type { DeadLetterSource } from './dead-letters';
@@ -49,9 +50,7 @@ export interface InspectorSettings {
   csrfTtlMs: number;
 }
 
-const fail = (option: string, problem: string): never => {
-  throw new ConfigError(option, problem, { source: SOURCE });
-};
+const fail: OptionFailer = optionFailer(SOURCE, { provider: false });
 
 function checkAuth(auth: unknown): InspectorAuth {
   if (!auth || typeof auth !== 'object')

@@ -1,5 +1,4 @@
-import { ProviderConfigError } from '@payhook/core';
-import { checkWholeNumber } from '@payhook/core/plugin';
+import { checkWholeNumber, optionFailer, type OptionFailer } from '@payhook/core/plugin';
 import { SOURCE } from './schema';
 
 export interface ReconnectOptions {
@@ -18,9 +17,7 @@ export interface ReconnectOptions {
 export type ResolvedReconnect = Required<ReconnectOptions>;
 
 export function resolveReconnect(options: ReconnectOptions = {}): ResolvedReconnect {
-  const fail = (option: string, problem: string): never => {
-    throw new ProviderConfigError(`reconnect.${option}`, problem, { source: SOURCE });
-  };
+  const fail: OptionFailer = optionFailer(SOURCE, { prefix: 'reconnect.' });
   const r: ResolvedReconnect = {
     initialDelayMs: options.initialDelayMs ?? 1_000,
     maxDelayMs: options.maxDelayMs ?? 30_000,

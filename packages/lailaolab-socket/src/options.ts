@@ -1,12 +1,16 @@
-import { ProviderConfigError, type Logger, type WebhookMiddlewareOptions } from '@payhook/core';
 import {
   assertTimeZone,
   checkPositiveMs,
   checkWholeNumber,
   moveDeprecatedOptions,
+  optionFailer,
+  ProviderConfigError,
   resolveMaxAge,
+  type Logger,
+  type OptionFailer,
   type MaxAge,
   type MaxAgeOptions,
+  type WebhookMiddlewareOptions,
 } from '@payhook/core/plugin';
 import type { ManagerOptions, SocketOptions } from 'socket.io-client';
 import { resolveReconnect, type ReconnectOptions, type ResolvedReconnect } from './backoff';
@@ -173,9 +177,7 @@ export interface SourceConfig {
   deprecations: readonly string[];
 }
 
-const fail = (option: string, problem: string): never => {
-  throw new ProviderConfigError(option, problem, { source: SOURCE });
-};
+const fail: OptionFailer = optionFailer(SOURCE);
 
 const whole = (value: unknown, fallback: number, option: string, min = 1): number =>
   checkWholeNumber(value, fallback, option, { min, source: SOURCE, provider: true });

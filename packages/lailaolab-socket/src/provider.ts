@@ -1,15 +1,13 @@
 import {
-  ProviderConfigError,
-  type PaymentHub,
-  type StatusLookup,
-  type PaymentProvider,
-  type WebhookMiddleware,
-} from '@payhook/core';
-import {
   createGatewayMiddleware,
   defineProvider,
+  ProviderConfigError,
   type GatewayMiddleware,
+  type PaymentHub,
+  type PaymentProvider,
   type ReplyInit,
+  type StatusLookup,
+  type WebhookMiddleware,
 } from '@payhook/core/plugin';
 import { writeHealth } from './health';
 import { normalizeMessage, normalizeStatus, type LailaolabConfirmation } from './normalize';

@@ -1,5 +1,9 @@
-import { awaitedKey, type AwaitedPayment, type SweepReport as HubSweepReport } from '@payhook/core';
-import { emptySweepReport } from '@payhook/core/plugin';
+import {
+  awaitedKey,
+  emptySweepReport,
+  type AwaitedPayment,
+  type SweepReport as HubSweepReport,
+} from '@payhook/core/plugin';
 import { isTransactionId, PROVIDER_ID, SOURCE } from './schema';
 import { report, sanitize, track, type SourceState } from './source-state';
 

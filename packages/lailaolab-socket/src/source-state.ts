@@ -1,5 +1,4 @@
-import type { PaymentHub } from '@payhook/core';
-import { notifyHub } from '@payhook/core/plugin';
+import { notifyHub, type PaymentHub } from '@payhook/core/plugin';
 import type { Socket } from 'socket.io-client';
 import type { SourceConfig } from './options';
 import type { LailaolabProvider } from './provider';

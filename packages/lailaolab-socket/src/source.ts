@@ -1,10 +1,10 @@
 import {
+  mountProvider,
   ProviderConfigError,
   type Delivery,
   type PaymentHub,
   type ReceiveResult,
-} from '@payhook/core';
-import { mountProvider } from '@payhook/core/plugin';
+} from '@payhook/core/plugin';
 import { io, type Socket } from 'socket.io-client';
 import { backoffDelay } from './backoff';
 import {

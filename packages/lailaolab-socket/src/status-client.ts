@@ -1,12 +1,13 @@
-import { GatewayApiError, PayloadError } from '@payhook/core';
 import {
   checkHttpUrl,
   checkPositiveMs,
   checkRequiredText,
   formatFieldProblems,
+  GatewayApiError,
   getAjv,
   isRetryableStatus,
   parseJson,
+  PayloadError,
   requestGateway,
   toFieldProblems,
 } from '@payhook/core/plugin';

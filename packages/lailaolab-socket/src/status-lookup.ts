@@ -1,5 +1,10 @@
-import { awaitedKey, GatewayApiError, PaymentError, type PaymentHub } from '@payhook/core';
-import { createQueryBudget } from '@payhook/core/plugin';
+import {
+  awaitedKey,
+  createQueryBudget,
+  GatewayApiError,
+  PaymentError,
+  type PaymentHub,
+} from '@payhook/core/plugin';
 import { PROVIDER_ID, SOURCE } from './schema';
 import type { LailaolabStatusClient, LailaolabStatusResult } from './status-client';
 

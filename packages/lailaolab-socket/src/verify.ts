@@ -1,16 +1,14 @@
 import {
-  GatewayApiError,
-  PayloadError,
-  StaleDeliveryError,
-  StatusMismatchError,
-  type Delivery,
-} from '@payhook/core';
-import {
   assertSafeJson,
   checkSignedTime,
   decimalEquals,
+  GatewayApiError,
   parseJson,
+  PayloadError,
+  StaleDeliveryError,
+  StatusMismatchError,
   type ConfirmContext,
+  type Delivery,
 } from '@payhook/core/plugin';
 import {
   classifyMessage,

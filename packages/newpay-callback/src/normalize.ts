@@ -1,12 +1,13 @@
-import { PayloadError, type VerificationMethod } from '@payhook/core';
 import {
   instantToIso,
   normalizeDecimal,
   notAPaymentEvent,
   parseGatewayTime,
+  PayloadError,
   pendingPayment,
   type NormalizeResult,
   type PaymentEventDraft,
+  type VerificationMethod,
 } from '@payhook/core/plugin';
 import {
   SOURCE,

@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto';
-import { ProviderConfigError, type Logger, type WebhookMiddlewareOptions } from '@payhook/core';
 import {
   assertTimeZone,
   checkHttpUrl,
@@ -7,9 +6,13 @@ import {
   checkRequiredText,
   loadPrivateKey,
   loadPublicKeys,
+  optionFailer,
   resolveMaxAge,
   warnDeprecatedOption,
   type KeyInput,
+  type Logger,
+  type OptionFailer,
+  type WebhookMiddlewareOptions,
 } from '@payhook/core/plugin';
 import { SOURCE } from './schema';
 import type { EmptyValueReading, NestedKeyOrder } from './sign';
@@ -88,9 +91,7 @@ export interface ResolvedOptions {
   query?: ResolvedQuery;
 }
 
-const fail = (option: string, problem: string, cause?: unknown): never => {
-  throw new ProviderConfigError(option, problem, { source: SOURCE, cause });
-};
+const fail: OptionFailer = optionFailer(SOURCE);
 
 function checkAppId(value: unknown): string {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);

@@ -1,8 +1,9 @@
-import type { PaymentHub, PaymentProvider } from '@payhook/core';
 import {
   createGatewayMiddleware,
   defineProvider,
   type GatewayMiddleware,
+  type PaymentHub,
+  type PaymentProvider,
   type VerifiedPayload,
 } from '@payhook/core/plugin';
 import { normalizeCallback } from './normalize';

@@ -1,17 +1,15 @@
 import {
-  GatewayApiError,
-  isPaymentError,
-  StatusMismatchError,
-  type StatusLookup,
-} from '@payhook/core';
-import {
   formatFieldProblems,
+  GatewayApiError,
   getAjv,
+  isPaymentError,
   isRetryableStatus,
   requestGateway,
+  StatusMismatchError,
   toFieldProblems,
   type GatewayResponse,
   type NormalizeResult,
+  type StatusLookup,
 } from '@payhook/core/plugin';
 import { normalizeV2Payment } from './normalize';
 import type { ResolvedQuery } from './options';

@@ -1,12 +1,14 @@
 import type { KeyObject } from 'node:crypto';
-import { PayloadError, SignatureError, type Delivery } from '@payhook/core';
 import {
   checkSignedTime,
   JsonNumber,
   parseGatewayTime,
   parseJson,
+  PayloadError,
+  SignatureError,
   verified,
   verifyRsaSha256WithAny,
+  type Delivery,
   type MaxAge,
   type VerifiedPayload,
 } from '@payhook/core/plugin';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { GatewayApiError } from '@payhook/core';
 import {
+  GatewayApiError,
   isRetryableStatus,
   jsonNumber,
   normalizeDecimal,

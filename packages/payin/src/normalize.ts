@@ -1,4 +1,3 @@
-import { StaleDeliveryError } from '@payhook/core';
 import {
   checkSignedTime,
   instantToIso,
@@ -6,6 +5,7 @@ import {
   notAPaymentEvent,
   parseGatewayTime,
   pendingPayment,
+  StaleDeliveryError,
   type NormalizeResult,
   type PaymentEventDraft,
 } from '@payhook/core/plugin';

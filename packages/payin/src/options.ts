@@ -1,13 +1,16 @@
-import { ProviderConfigError, type Logger, type WebhookMiddlewareOptions } from '@payhook/core';
 import {
   assertTimeZone,
   checkHttpUrl,
   checkPositiveMs,
   checkRequiredText,
   moveDeprecatedOptions,
+  optionFailer,
   resolveMaxAge,
+  type Logger,
+  type OptionFailer,
   type MaxAge,
   type MaxAgeOptions,
+  type WebhookMiddlewareOptions,
 } from '@payhook/core/plugin';
 import { SOURCE } from './schema';
 
@@ -66,9 +69,7 @@ export const DEFAULT_TIME_ZONE = 'Asia/Jakarta';
 /** Countries whose amounts are whole units (Cashy's country docs type them as integers). */
 const INTEGER_CURRENCIES = new Set(['MXN', 'TZS', 'CLP']);
 
-const fail = (option: string, problem: string, cause?: unknown): never => {
-  throw new ProviderConfigError(option, problem, { source: SOURCE, cause });
-};
+const fail: OptionFailer = optionFailer(SOURCE);
 
 /** Cashy answers `MerchantId_not_Number` to anything else (its error codes, e.g. pak/appendix.html). */
 export function checkMerchantId(value: unknown): string {

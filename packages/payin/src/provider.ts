@@ -1,15 +1,13 @@
 import {
-  PayloadError,
-  StatusMismatchError,
-  type PaymentHub,
-  type PaymentProvider,
-  type StatusLookup,
-} from '@payhook/core';
-import {
   createGatewayMiddleware,
   defineProvider,
   formatFieldProblems,
+  PayloadError,
+  StatusMismatchError,
   type GatewayMiddleware,
+  type PaymentHub,
+  type PaymentProvider,
+  type StatusLookup,
 } from '@payhook/core/plugin';
 import { createPayinClient, type PayinClient } from './client';
 import { normalizeOrder } from './normalize';

@@ -1,5 +1,10 @@
-import { SignatureError, type Delivery } from '@payhook/core';
-import { parseJson, verified, type VerifiedPayload } from '@payhook/core/plugin';
+import {
+  parseJson,
+  SignatureError,
+  verified,
+  type Delivery,
+  type VerifiedPayload,
+} from '@payhook/core/plugin';
 import { SOURCE, type CashyPayinWebhook } from './schema';
 import { verifyCashySign } from './sign';
 

@@ -1,6 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { ProviderConfigError, type PaymentHub } from '@payhook/core';
-import { pluginState } from '@payhook/core/plugin';
+import { pluginState, ProviderConfigError, type PaymentHub } from '@payhook/core/plugin';
 import { SOURCE } from './schema';
 
 /*

@@ -1,11 +1,12 @@
-import { PayloadError, SignatureError } from '@payhook/core';
 import {
   checkSignedTime,
   decimalFromMinorUnits,
   instantToIso,
   notAPaymentEvent,
   parseGatewayTime,
+  PayloadError,
   pendingPayment,
+  SignatureError,
   type NotPaymentEvent,
   type PaymentEventDraft,
 } from '@payhook/core/plugin';

@@ -1,4 +1,3 @@
-import { ProviderConfigError, type Logger, type WebhookMiddlewareOptions } from '@payhook/core';
 import {
   assertTimeZone,
   checkHttpUrl,
@@ -6,10 +5,14 @@ import {
   checkRequiredText,
   loadPrivateKey,
   moveDeprecatedOptions,
+  optionFailer,
   resolveMaxAge,
   type KeyInput,
+  type Logger,
+  type OptionFailer,
   type MaxAge,
   type MaxAgeOptions,
+  type WebhookMiddlewareOptions,
 } from '@payhook/core/plugin';
 import type { PaymentQueryConfig } from './query';
 import { SOURCE } from './schema';
@@ -97,9 +100,7 @@ export interface Settings {
   orderIdPrefix: string | undefined;
 }
 
-const fail = (option: string, problem: string, cause?: unknown): never => {
-  throw new ProviderConfigError(option, problem, { source: SOURCE, cause });
-};
+const fail: OptionFailer = optionFailer(SOURCE);
 
 const COUNTRY_LIST = Object.keys(COUNTRIES).join(', ');
 

@@ -1,10 +1,11 @@
-import type { PaymentHub, PaymentProvider } from '@payhook/core';
 import {
   createGatewayMiddleware,
   defineProvider,
   loadPublicKeys,
   verified,
   type GatewayMiddleware,
+  type PaymentHub,
+  type PaymentProvider,
 } from '@payhook/core/plugin';
 import { normalizeParam, normalizeQueryData } from './normalize';
 import {

@@ -1,14 +1,16 @@
-import { GatewayApiError, StatusMismatchError, type StatusLookup } from '@payhook/core';
 import {
   formatFieldProblems,
+  GatewayApiError,
   getAjv,
   isRetryableStatus,
   parseJson,
   requestGateway,
+  StatusMismatchError,
   toFieldProblems,
   type GatewayResponse,
   type NotPaymentEvent,
   type PaymentEventDraft,
+  type StatusLookup,
 } from '@payhook/core/plugin';
 import type { KeyObject } from 'node:crypto';
 import { buildSignedRequest } from './sign';

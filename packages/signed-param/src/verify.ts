@@ -1,6 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import { PayloadError, SignatureError } from '@payhook/core';
-import { parseJson, verifyRsaSha256WithAny } from '@payhook/core/plugin';
+import {
+  parseJson,
+  PayloadError,
+  SignatureError,
+  verifyRsaSha256WithAny,
+} from '@payhook/core/plugin';
 import { SOURCE, type SignedParamPayload } from './schema';
 
 /**

@@ -88,9 +88,10 @@ export {
   checkRequiredText,
   checkWholeNumber,
   moveDeprecatedOptions,
+  optionFailer,
   warnDeprecatedOption,
 } from '../options';
-export type { WholeNumberRule } from '../options';
+export type { OptionFailer, OptionFailerRule, WholeNumberRule } from '../options';
 export { formatFieldProblems } from '../errors';
 /**
  * Signed times: `at` is ISO 8601 or epoch ms (epoch seconds are refused, with a hint); limits in
@@ -111,3 +112,25 @@ export type { Dispatched, RunContext } from '../pipeline/dispatch';
 export { emptySweepReport } from '../awaited/sweep-report';
 export { createQueryBudget } from '../awaited/budget';
 export type { QueryBudget } from '../awaited/budget';
+/**
+ * Re-exported from `@payhook/core`: the errors, types and helpers the plugins use, so a plugin
+ * imports everything from `@payhook/core/plugin` (issue 26).
+ */
+export {
+  PaymentError,
+  SignatureError,
+  PayloadError,
+  StaleDeliveryError,
+  ConfigError,
+  ProviderConfigError,
+  GatewayApiError,
+  StatusMismatchError,
+  isPaymentError,
+} from '../errors';
+export { awaitedKey } from '../awaited';
+export type { AwaitedPayment, SweepReport } from '../awaited';
+export type { StatusLookup } from '../provider';
+export type { VerificationMethod } from '../events';
+export type { Logger } from '../logger';
+export type { PaymentHub, ReceiveResult } from '../hub';
+export type { WebhookMiddleware, WebhookMiddlewareOptions } from '../express';

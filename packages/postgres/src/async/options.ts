@@ -1,5 +1,4 @@
-import { ConfigError } from '@payhook/core';
-import { checkWholeNumber } from '@payhook/core/plugin';
+import { checkWholeNumber, optionFailer, type OptionFailer } from '@payhook/core/plugin';
 import { checkSchemaName } from '../sql';
 import type { PaymentQueueOptions, QueueSettings } from './types';
 
@@ -18,9 +17,7 @@ const SETTLE_STATEMENTS = 8;
 /** Slack for the event loop and the network between the deadlines. */
 export const EXPIRY_MARGIN_MS = 1_000;
 
-const fail = (option: string, problem: string): never => {
-  throw new ConfigError(option, problem, { source: SOURCE });
-};
+const fail: OptionFailer = optionFailer(SOURCE, { provider: false });
 
 /**
  * The longest an attempt can keep its job in hand, every phase at its own limit: the order-lock

@@ -2,10 +2,10 @@ import type { Delivery } from '../provider';
 import type { HubState, ReceiveResult } from '../pipeline/types';
 import { notify } from '../pipeline/notify';
 import type { SettledBy } from './types';
-import { within } from './within';
+import { withinHandlerTimeout } from './within';
 
 /** Outcomes that are a payment's final answer: its event was processed, now or before. */
-const FINAL: ReadonlySet<ReceiveResult['outcome']> = new Set([
+export const FINAL_OUTCOMES: ReadonlySet<ReceiveResult['outcome']> = new Set([
   'processed',
   'duplicate',
   'superseded',
@@ -34,7 +34,7 @@ export async function markSettled(
   result: ReceiveResult,
 ): Promise<void> {
   const state = hub.awaited;
-  if (!state.active || !FINAL.has(result.outcome) || result.events.length === 0) return;
+  if (!state.active || !FINAL_OUTCOMES.has(result.outcome) || result.events.length === 0) return;
   const by = settledBy(delivery);
   // One event after another, as the delivery names them: the first to settle an entry names it.
   const settling = (async () => {
@@ -53,7 +53,7 @@ export async function markSettled(
       }
     }
   })();
-  await within(settling, hub.settings.handlerTimeoutMs, () => {
+  await withinHandlerTimeout(hub.deadlines, settling, () => {
     hub.logger.warn(
       { eventIds: result.events.map((e) => e.id) },
       'payhook: the awaited list did not settle within handlerTimeoutMs; the delivery is answered without it',

@@ -6,7 +6,8 @@ import type { HubState, ReceiveResult } from '../pipeline/types';
 import { createQueryBudget, type QueryBudget } from './budget';
 import { askerFor, scheduleOf } from './expect';
 import { nextCheckDelay } from './schedule';
-import { within } from './within';
+import { within, withinHandlerTimeout } from './within';
+import { FINAL_OUTCOMES } from './mark';
 import type { AwaitedState } from './state';
 import { emptySweepReport, type SweepReport } from './sweep-report';
 import type { AwaitedPayment } from './types';
@@ -29,14 +30,6 @@ interface SweepRun {
  * instance that does (which asks one last time at `until`): core's longest default interval.
  */
 const UNMOUNTED_GRACE_MS = 30 * 60_000;
-
-/** Outcomes after which the payment has its final answer. */
-const FINAL: ReadonlySet<ReceiveResult['outcome']> = new Set([
-  'processed',
-  'duplicate',
-  'superseded',
-  'ignored',
-]);
 
 /** What `hub.sweep(options)` asks about. */
 export interface SweepOptions {
@@ -178,7 +171,7 @@ async function guarded<T>(
   try {
     // A list that does not answer must not stop every later sweep (and close()) with it.
     const boundMs = hub.settings.handlerTimeoutMs;
-    return await within(op(), boundMs, () => {
+    return await withinHandlerTimeout(hub.deadlines, op(), () => {
       throw new Error(`the awaited list did not answer within ${boundMs} ms`);
     });
   } catch (error) {
@@ -269,7 +262,7 @@ async function decide(
   result: ReceiveResult,
 ): Promise<void> {
   const checks = entry.checks + 1;
-  if (FINAL.has(result.outcome) && result.events.length > 0) {
+  if (FINAL_OUTCOMES.has(result.outcome) && result.events.length > 0) {
     run.report[result.outcome === 'processed' ? 'recovered' : 'alreadySettled']++;
     // The pipeline settled it (markSettled); asked again in case that write failed, or the
     // answer's events do not name the entry as it was awaited. Settled here: the notice is sent

@@ -55,8 +55,7 @@ export async function runSocket(options: SocketOptions): Promise<SocketReport> {
   const source = createLailaolabSource(hub, {
     secretKey,
     url: ready.socketBase,
-    apiBase: ready.apiBase,
-    sweepIntervalMs: 0,
+    statusQuery: { baseUrl: ready.apiBase },
     // The bench measures socket throughput, and the simulator's status API knows none of the
     // transactions it emits (socket-sim.ts creates no records): with the default confirmation by
     // status query every message would be refused as unknown. The secret channel is trusted here.

@@ -64,7 +64,6 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
       lailaolab: {
         ...gw.lailaolab.sourceOptions(sim),
         confirmByStatusQuery: true,
-        sweepIntervalMs: 0,
         reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
       },
     },

@@ -52,7 +52,7 @@ export function createMemoryAwaitedList(options: MemoryAwaitedListOptions = {}):
     settle: async (match, settlement) => settle(state, match, settlement),
     lease: async (lease) => takeDue(state, lease),
     reschedule: async (key, owner, next) => reschedule(state, key, owner, next),
-    expire: async (key, at, lastResult) => expire(state, key, at, lastResult),
+    expire: async (key, _at, lastResult) => expire(state, key, lastResult),
     get: async (key) => {
       const held = state.held.get(key);
       return held ? copy(held.entry) : null;
@@ -160,7 +160,6 @@ function reschedule(
 function expire(
   state: MemoryListState,
   key: string,
-  at: number,
   lastResult: string | null,
 ): AwaitedPayment | null {
   const held = state.held.get(key);
@@ -171,7 +170,6 @@ function expire(
   held.entry.settledAt = null;
   held.leaseOwner = null;
   held.leaseUntil = 0;
-  void at;
   return copy(held.entry);
 }
 

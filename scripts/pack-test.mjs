@@ -450,8 +450,8 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `,
   'src/gateway.ts': `// The gateways' side, signed with the plugins' own exported signers.
 import { jsonNumber } from '@payhook/core/plugin';
-import { signV1Callback, type SignedDelivery } from '@payhook/newpay-callback';
-import { buildNotification, type SignedParamNotification } from '@payhook/signed-param';
+import { signV1Callback, type SignedDelivery } from '@payhook/newpay-callback/signing';
+import { buildNotification, type SignedParamNotification } from '@payhook/signed-param/signing';
 
 export function newpayPayment(
   platformPrivateKey: string,

@@ -7,9 +7,9 @@ import {
 } from 'node:crypto';
 import { jsonNumber } from '@payhook/core/plugin';
 import { sign as signTestGateway } from '@payhook/core/testing';
-import { buildNotification } from '@payhook/signed-param';
-import { signV1Callback } from '@payhook/newpay-callback';
-import { buildCashyMessage } from '@payhook/payin';
+import { buildNotification } from '@payhook/signed-param/signing';
+import { signV1Callback } from '@payhook/newpay-callback/signing';
+import { buildCashyMessage } from '@payhook/payin/signing';
 
 /**
  * Every delivery the benchmarks send, built with the plugins' own signing modules so that each one

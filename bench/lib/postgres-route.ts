@@ -1,7 +1,8 @@
 import express, { type Express } from 'express';
 import { Pool, type PoolClient } from 'pg';
 import { createPaymentHub, type PaymentHub } from '@payhook/core';
-import { createPayinMiddleware, verifyCashySign } from '@payhook/payin';
+import { createPayinMiddleware } from '@payhook/payin';
+import { verifyCashySign } from '@payhook/payin/signing';
 import { createPostgresInbox, createPostgresStore, migrate } from '@payhook/postgres';
 
 /**

@@ -5,7 +5,7 @@
  * normalize.
  */
 import { instantToIso, stringifyJson } from '@payhook/core/plugin';
-import { cashySign } from '@payhook/payin';
+import { cashySign } from '@payhook/payin/signing';
 import { checkHostile, checkMutations, RUNS } from './properties';
 import {
   agent,

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { buildCashyMessage } from '@payhook/payin';
+import { buildCashyMessage } from '@payhook/payin/signing';
 import { CASHY_API_KEY, CASHY_MERCHANT } from './support-crash/constants';
 import { agent, cashyPayment, post, sleep, type Wire } from './support';
 import { reportCounts } from '@payhook/core/testing';

@@ -20,16 +20,8 @@ import {
 } from '@payhook/core/testing';
 import { createPaymentHub, type PaymentHubOptions } from '@payhook/core';
 import { jsonNumber } from '@payhook/core/plugin';
-import {
-  buildSignString,
-  createNewpayMiddleware,
-  serializeBody,
-  signV1Callback,
-  signV2Callback,
-  withSign,
-  type NewpayMiddlewareOptions,
-  type SignParams,
-} from '@payhook/newpay-callback';
+import { createNewpayMiddleware, type NewpayMiddlewareOptions } from '@payhook/newpay-callback';
+import { buildSignString, serializeBody, signV1Callback, signV2Callback, withSign, type SignParams } from '@payhook/newpay-callback/signing';
 import { agent, keys, listen, NEWPAY_APP_ID, pem, post, sleep, type Wire } from './support';
 
 const ACK = '{"transResult":"SUCCESS"}';

@@ -7,11 +7,11 @@
  */
 import fc from 'fast-check';
 import { instantToIso } from '@payhook/core/plugin';
-import { buildNotification, signParam } from '@payhook/signed-param';
+import { buildNotification, signParam } from '@payhook/signed-param/signing';
 import { hostilePayloadArb, shortReport, type Fields, type HostilePayload } from './arbitraries';
 import { base64Bytes, checkHostile, checkMutations, parseOrNull, RUNS } from './properties';
 import { agent, keys, signedParamPayment, startGateway, type Gateway } from './support';
-import { serializeParam } from '@payhook/signed-param';
+import { serializeParam } from '@payhook/signed-param/signing';
 import { reportCounts } from '@payhook/core/testing';
 
 /** `yyyy-MM-dd HH:mm:ss` on the Manila clock the PH_ channel of these params is read on. */

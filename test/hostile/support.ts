@@ -17,9 +17,12 @@ import {
   type WebhookMiddleware,
 } from '@payhook/core';
 import { instantToIso, jsonNumber } from '@payhook/core/plugin';
-import { buildNotification, createSignedParamMiddleware } from '@payhook/signed-param';
-import { createNewpayMiddleware, signV1Callback, signV2Callback } from '@payhook/newpay-callback';
-import { buildCashyMessage, createPayinMiddleware } from '@payhook/payin';
+import { createSignedParamMiddleware } from '@payhook/signed-param';
+import { buildNotification } from '@payhook/signed-param/signing';
+import { createNewpayMiddleware } from '@payhook/newpay-callback';
+import { signV1Callback, signV2Callback } from '@payhook/newpay-callback/signing';
+import { createPayinMiddleware } from '@payhook/payin';
+import { buildCashyMessage } from '@payhook/payin/signing';
 import { createLailaolabMiddleware } from '@payhook/lailaolab-socket';
 import {
   buildLailaolabMessage,

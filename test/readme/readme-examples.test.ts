@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { migrate } from '@payhook/postgres';
 import { verifyRsaSha256, jsonNumber } from '@payhook/core/plugin';
-import { buildSignString, signV2Callback } from '@payhook/newpay-callback';
+import { buildSignString, signV2Callback } from '@payhook/newpay-callback/signing';
 import {
   createCashyFixtures,
   createLailaolabFixtures,

@@ -6,7 +6,7 @@ export {
   DEFAULT_UNWATCHED_QUERIES_PER_MINUTE,
   lailaolabSocketUrl,
 } from './options';
-export { StatusBudgetError } from './status-lookup';
+export { StatusBudgetError } from './confirm';
 export type {
   LailaolabProviderOptions,
   LailaolabSourceOptions,
@@ -25,11 +25,11 @@ export { createLailaolabSource } from './source';
 export type { LailaolabSource, LailaolabSourceState, LailaolabSourceStatus } from './source';
 export type { SweepReport } from './recovery';
 export type { LailaolabHealth } from './health';
-export { createLailaolabStatusClient, DEFAULT_API_BASE, STATUS_PATH } from './status-client';
+export { createLailaolabStatusClient, DEFAULT_API_BASE, STATUS_PATH } from './status-query';
 export type {
   LailaolabStatusClient,
   LailaolabStatusClientOptions,
   LailaolabStatusResult,
-} from './status-client';
+} from './status-query';
 export { backoffDelay } from './backoff';
 export type { ReconnectOptions } from './backoff';

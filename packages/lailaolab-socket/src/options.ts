@@ -16,8 +16,8 @@ import type { ManagerOptions, SocketOptions } from 'socket.io-client';
 import { resolveReconnect, type ReconnectOptions, type ResolvedReconnect } from './backoff';
 import { SOURCE } from './schema';
 import type { LailaolabSource } from './source';
-import { checkApiBase, checkKey } from './status-client';
-import type { StatusLookupOptions } from './status-lookup';
+import { checkApiBase, checkKey } from './status-query';
+import type { StatusLookupOptions } from './confirm';
 
 /**
  * Status queries a minute for webhooks naming a transaction nobody awaits: one a second on

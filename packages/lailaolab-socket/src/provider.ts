@@ -24,8 +24,8 @@ import {
   type LailaolabMessage,
   type LailaolabPayload,
 } from './schema';
-import { createLailaolabStatusClient } from './status-client';
-import { awaitedOn, createStatusLookup, type IsAwaited } from './status-lookup';
+import { createLailaolabStatusClient } from './status-query';
+import { awaitedOn, createStatusLookup, type IsAwaited } from './confirm';
 import { createConfirm, decodeDelivery, isDecodedDelivery } from './verify';
 
 export type LailaolabProvider = PaymentProvider<

@@ -16,7 +16,7 @@ import { buildProvider, type LailaolabProvider } from './provider';
 import { followAwaited, sweep, unwatch, watch, watching, type SweepReport } from './recovery';
 import { isTransactionId, PROVIDER_ID, SOURCE } from './schema';
 import { createSourceState, report, sanitize, track, type SourceState } from './source-state';
-import { awaitedOn } from './status-lookup';
+import { awaitedOn } from './confirm';
 
 export type LailaolabSourceState =
   'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'closed';

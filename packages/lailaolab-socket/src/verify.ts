@@ -26,8 +26,8 @@ import {
   type LailaolabPayload,
   type LailaolabStatusData,
 } from './schema';
-import type { LailaolabStatusClient } from './status-client';
-import type { StatusLookup } from './status-lookup';
+import type { LailaolabStatusClient } from './status-query';
+import type { StatusLookup } from './confirm';
 
 /*
  * Lailaolab signs nothing. A socket message is authentic by the secrecy of its channel; a webhook

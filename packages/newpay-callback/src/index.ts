@@ -16,28 +16,6 @@ export type {
   NewpayQueryOptions,
   NewpayStatusQueryOptions,
 } from './options';
-export {
-  buildSignString,
-  signStringCandidates,
-  toCompactJson,
-  serializeBody,
-  signNewpayParams,
-  withSign,
-  signV1Callback,
-  signV2Callback,
-  signUniQueryPayRequest,
-} from './sign';
-export type {
-  SignValue,
-  SignParams,
-  SignStringOptions,
-  SignStringReadings,
-  EmptyValueReading,
-  NestedKeyOrder,
-  SignedDelivery,
-  CallbackSignOptions,
-  V2Envelope,
-  UniQueryPayRequest,
-} from './sign';
 export { parseNewpayJson } from './verify';
 export type { ParsedJson } from './verify';
+// The signers (for tests, simulators and the merchant's own requests) are on the ./signing subpath.

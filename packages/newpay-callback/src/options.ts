@@ -15,7 +15,7 @@ import {
   type WebhookMiddlewareOptions,
 } from '@payhook/core/plugin';
 import { SOURCE } from './schema';
-import type { EmptyValueReading, NestedKeyOrder } from './sign';
+import type { EmptyValueReading, NestedKeyOrder } from './signing';
 import type { CallbackVerifierConfig } from './verify';
 
 /** NewPay writes Lao wall time: its callbacks' times are read in this zone unless told otherwise. */

@@ -13,7 +13,7 @@ import {
   type NewpayMiddlewareOptions,
   type NewpayProviderOptions,
 } from './options';
-import { createFetchStatus } from './query';
+import { createFetchStatus } from './status-query';
 import { NEWPAY_PROVIDER_ID, newpayCallbackSchema, SOURCE, type NewpayCallback } from './schema';
 import { verifyCallbackBody } from './verify';
 
@@ -50,7 +50,7 @@ export function createNewpayProvider(
       retry: { status: 500, body: { transResult: 'FAIL' } },
     },
     fetchStatus: query ? createFetchStatus({ verifier, timeZone, ...query }) : undefined,
-    // uniQueryPay takes either order number (query.ts), so an order the merchant awaits by its own
+    // uniQueryPay takes either order number (status-query.ts), so an order the merchant awaits by its own
     // number can be asked about before NewPay's number is known.
     statusLookups: query ? ['reference', 'orderId'] : undefined,
     sweep: NEWPAY_SWEEP,

@@ -20,7 +20,7 @@ import {
   type SignStringOptions,
   type SignStringReadings,
   type SignValue,
-} from './sign';
+} from './signing';
 import { SOURCE } from './schema';
 
 export interface VerifierConfig {

@@ -1,7 +1,8 @@
 import express4 from 'express4';
 import request from 'supertest';
 import { createPaymentHub, ProviderConfigError, type PaymentEvent } from '@payhook/core';
-import { createNewpayMiddleware, createNewpayProvider, signV1Callback } from '../src';
+import { createNewpayMiddleware, createNewpayProvider } from '../src';
+import { signV1Callback } from '../src/signing';
 import { ACK_OK, keys, platformPublicPem, providerOptions, v1Payment } from './helpers';
 
 const configError = (fn: () => unknown): ProviderConfigError => {

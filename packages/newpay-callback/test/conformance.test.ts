@@ -1,6 +1,7 @@
 import { runProviderConformance } from '@payhook/core/testing';
 import { jsonNumber } from '@payhook/core/plugin';
-import { createNewpayProvider, signV1Callback, signV2Callback } from '../src';
+import { createNewpayProvider } from '../src';
+import { signV1Callback, signV2Callback } from '../src/signing';
 import {
   keys,
   providerOptions,

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import { GatewayApiError, StatusMismatchError } from '@payhook/core';
 import { jsonNumber, verifyRsaSha256 } from '@payhook/core/plugin';
-import { buildSignString, createNewpayProvider, signV2Callback, type SignParams } from '../src';
+import { createNewpayProvider } from '../src';
+import { buildSignString, signV2Callback, type SignParams } from '../src/signing';
 import {
   keys,
   providerOptions,

@@ -14,7 +14,8 @@ import {
   recordHub,
   type HubRecording,
 } from '@payhook/core/testing';
-import { createNewpayMiddleware, type NewpayProviderOptions, type SignParams } from '../src';
+import { createNewpayMiddleware, type NewpayProviderOptions } from '../src';
+import { type SignParams } from '../src/signing';
 
 function rsaPair(): { publicKey: KeyObject; privateKey: KeyObject } {
   return generateKeyPairSync('rsa', { modulusLength: 2048 });

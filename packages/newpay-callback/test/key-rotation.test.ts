@@ -1,7 +1,8 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { ProviderConfigError } from '@payhook/core';
 import { jsonNumber } from '@payhook/core/plugin';
-import { createNewpayProvider, signV1Callback, signV2Callback } from '../src';
+import { createNewpayProvider } from '../src';
+import { signV1Callback, signV2Callback } from '../src/signing';
 import { ACK_OK, expectRefused, harness, providerOptions, v1Payment, v2Payment } from './helpers';
 
 /**

@@ -1,12 +1,5 @@
 import { JsonNumber, jsonNumber } from '@payhook/core/plugin';
-import {
-  buildSignString,
-  serializeBody,
-  signV1Callback,
-  signV2Callback,
-  withSign,
-  type SignParams,
-} from '../src';
+import { buildSignString, serializeBody, signV1Callback, signV2Callback, withSign, type SignParams } from '../src/signing';
 import {
   ACK_OK,
   harness,

@@ -1,14 +1,6 @@
 import { JsonNumber, jsonNumber, verifyRsaSha256 } from '@payhook/core/plugin';
-import {
-  buildSignString,
-  parseNewpayJson,
-  serializeBody,
-  signStringCandidates,
-  signUniQueryPayRequest,
-  signV1Callback,
-  signV2Callback,
-  toCompactJson,
-} from '../src';
+import { parseNewpayJson } from '../src';
+import { buildSignString, serializeBody, signStringCandidates, signUniQueryPayRequest, signV1Callback, signV2Callback, toCompactJson } from '../src/signing';
 import { DOC_V1_TIMESTAMP, keys, v1Payment as fixture, v2Payment } from './helpers';
 
 /** The doc sample exactly, its timestamp included (the fixtures carry a recent one). */

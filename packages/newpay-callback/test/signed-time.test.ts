@@ -2,12 +2,8 @@ import express from 'express';
 import request from 'supertest';
 import { createPaymentHub, ProviderConfigError, type PaymentEvent } from '@payhook/core';
 import { instantToIso, jsonNumber } from '@payhook/core/plugin';
-import {
-  createNewpayMiddleware,
-  createNewpayProvider,
-  signV1Callback,
-  signV2Callback,
-} from '../src';
+import { createNewpayMiddleware, createNewpayProvider } from '../src';
+import { signV1Callback, signV2Callback } from '../src/signing';
 import {
   ACK_OK,
   expectRefused,

@@ -1,14 +1,7 @@
 import { jsonNumber, signRsaSha256 } from '@payhook/core/plugin';
 import { flipLastDigit } from '@payhook/core/testing';
-import {
-  buildSignString,
-  parseNewpayJson,
-  serializeBody,
-  signNewpayParams,
-  signV1Callback,
-  withSign,
-  type NewpayCallback,
-} from '../src';
+import { parseNewpayJson, type NewpayCallback } from '../src';
+import { buildSignString, serializeBody, signNewpayParams, signV1Callback, withSign } from '../src/signing';
 import {
   ACK_OK,
   ACK_RETRY,

@@ -1,12 +1,5 @@
 import { jsonNumber, signRsaSha256 } from '@payhook/core/plugin';
-import {
-  buildSignString,
-  serializeBody,
-  signNewpayParams,
-  signV2Callback,
-  withSign,
-  type SignParams,
-} from '../src';
+import { buildSignString, serializeBody, signNewpayParams, signV2Callback, withSign, type SignParams } from '../src/signing';
 import {
   ACK_OK,
   expectRefused,

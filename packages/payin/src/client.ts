@@ -9,7 +9,7 @@ import {
   type GatewayResponse,
   type JsonValue,
 } from '@payhook/core/plugin';
-import { buildCashyMessage, type SignCase } from './sign';
+import { buildCashyMessage, type SignCase } from './signing';
 import { checkApiKey, checkBaseUrl, checkMerchantId, checkTimeout } from './options';
 import { SOURCE, type CashyCreatedPayin, type CashyPayinOrder } from './schema';
 

@@ -15,8 +15,6 @@ export type {
   CreatePayinRequest,
   QueryPayinRequest,
 } from './client';
-export { cashySign, verifyCashySign, signCashyBody, buildCashyMessage } from './sign';
-export type { SignCase, CashySignOptions, SignedCashyMessage } from './sign';
 export type {
   CashyPayinWebhook,
   CashyPayinOrder,
@@ -25,3 +23,4 @@ export type {
   CashyOrderStatus,
   CashyOrderType,
 } from './schema';
+// The signers (for tests, simulators and the merchant's own requests) are on the ./signing subpath.

@@ -6,7 +6,7 @@ import {
   type VerifiedPayload,
 } from '@payhook/core/plugin';
 import { SOURCE, type CashyPayinWebhook } from './schema';
-import { verifyCashySign } from './sign';
+import { verifyCashySign } from './signing';
 
 /** Who the webhook must come from: the configured merchant, signed with one of its apiKeys. */
 export interface WebhookVerifierConfig {

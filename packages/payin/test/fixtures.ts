@@ -13,14 +13,8 @@ import {
   recordHub,
   type HubRecording,
 } from '@payhook/core/testing';
-import {
-  buildCashyMessage,
-  createPayinMiddleware,
-  signCashyBody,
-  type CashySignOptions,
-  type PayinProviderOptions,
-  type SignedCashyMessage,
-} from '../src';
+import { createPayinMiddleware, type PayinProviderOptions } from '../src';
+import { buildCashyMessage, signCashyBody, type CashySignOptions, type SignedCashyMessage } from '../src/signing';
 
 export const MERCHANT_ID = '100001';
 export const API_KEY = 'cashy-test-api-key-do-not-use';

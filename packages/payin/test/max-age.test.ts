@@ -10,7 +10,8 @@ import request from 'supertest';
 import { createMemoryInbox, createPaymentHub } from '@payhook/core';
 import { jsonNumber } from '@payhook/core/plugin';
 import { createCountingStore, recordHub } from '@payhook/core/testing';
-import { buildCashyMessage, createPayinMiddleware } from '../src';
+import { createPayinMiddleware } from '../src';
+import { buildCashyMessage } from '../src/signing';
 import { API_KEY, MERCHANT_ID, createHarness, payinWebhook, post, wallTime } from './fixtures';
 
 const HOUR = 3_600_000;

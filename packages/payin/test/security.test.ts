@@ -1,6 +1,7 @@
 import { ConfigError, createPaymentHub, ProviderConfigError } from '@payhook/core';
 import { jsonNumber } from '@payhook/core/plugin';
-import { createPayinMiddleware, createPayinProvider, type SignedCashyMessage } from '../src';
+import { createPayinMiddleware, createPayinProvider } from '../src';
+import { type SignedCashyMessage } from '../src/signing';
 import {
   API_KEY,
   DOC_SAMPLE_BODY,

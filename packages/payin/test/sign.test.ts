@@ -1,12 +1,6 @@
 import { ProviderConfigError } from '@payhook/core';
-import {
-  cashySign,
-  createPayinClient,
-  createPayinProvider,
-  resolvePatchOrigin,
-  signCashyBody,
-  verifyCashySign,
-} from '../src';
+import { createPayinClient, createPayinProvider, resolvePatchOrigin } from '../src';
+import { cashySign, signCashyBody, verifyCashySign } from '../src/signing';
 
 describe('sign: MD5(raw body + apiKey)', () => {
   // Known answer computed outside this code: printf '%s' '{"a":1}k' | md5sum

@@ -7,8 +7,6 @@ export {
 } from './provider';
 export { verifyNotification } from './verify';
 export { PARAM_SCHEMA } from './schema';
-export { signParam, serializeParam, buildNotification, buildSignedRequest } from './sign';
-export type { SignedParamNotification, BuildNotificationOptions, SignedRequest } from './sign';
 export {
   EVENT_RULES,
   TRANSACTION_STATUS,
@@ -33,3 +31,4 @@ export type {
   SignedParamMiddlewareOptions,
   SignedParamStatusQueryOptions,
 } from './options';
+// The signers (for tests, simulators and the merchant's own requests) are on the ./signing subpath.

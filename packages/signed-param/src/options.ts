@@ -14,7 +14,7 @@ import {
   type MaxAgeOptions,
   type WebhookMiddlewareOptions,
 } from '@payhook/core/plugin';
-import type { PaymentQueryConfig } from './query';
+import type { PaymentQueryConfig } from './status-query';
 import { SOURCE } from './schema';
 import { COUNTRIES, isCountryCode, type CountryCode } from './tables';
 

@@ -17,7 +17,7 @@ import {
   type SignedParamOptions,
 } from './options';
 import { keyFingerprint, registerMount } from './mounts';
-import { createPaymentQuery } from './query';
+import { createPaymentQuery } from './status-query';
 import { SOURCE, PARAM_SCHEMA, type SignedParamPayload, type SignedParamRaw } from './schema';
 import { verifySignedParam } from './verify';
 
@@ -72,7 +72,7 @@ export function createSignedParamProvider(
           normalizeQueryData(data, settings, receivedAt),
         )
       : undefined,
-    // The payment query takes mchOrderId or transactionId (query.ts).
+    // The payment query takes mchOrderId or transactionId (status-query.ts).
     statusLookups: query ? ['reference', 'orderId'] : undefined,
     // A mount with an orderIdPrefix asks only about its own orders (mounts.ts): mounts sharing the
     // id each recover their own awaited payments.

@@ -15,7 +15,8 @@ import {
   recordHub,
   type HubRecording,
 } from '@payhook/core/testing';
-import { buildNotification, createSignedParamMiddleware, type SignedParamOptions } from '../src';
+import { createSignedParamMiddleware, type SignedParamOptions } from '../src';
+import { buildNotification } from '../src/signing';
 
 function rsaPair(): { publicKey: KeyObject; privateKey: KeyObject } {
   return generateKeyPairSync('rsa', { modulusLength: 2048 });

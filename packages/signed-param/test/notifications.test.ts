@@ -1,6 +1,6 @@
 import express from 'express';
 import { validatePaymentEvent } from '@payhook/core/plugin';
-import { buildNotification } from '../src';
+import { buildNotification } from '../src/signing';
 import {
   CREATE_TIME,
   OK_BODY,

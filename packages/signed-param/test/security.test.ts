@@ -1,11 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, createPaymentHub, ProviderConfigError } from '@payhook/core';
-import {
-  buildNotification,
-  createSignedParamMiddleware,
-  createSignedParamProvider,
-  type SignedParamOptions,
-} from '../src';
+import { createSignedParamMiddleware, createSignedParamProvider, type SignedParamOptions } from '../src';
+import { buildNotification } from '../src/signing';
 import {
   OK_BODY,
   DOC_EXAMPLE_PARAM,

@@ -1,5 +1,5 @@
 import { verify } from 'node:crypto';
-import { buildNotification, buildSignedRequest, serializeParam, signParam } from '../src';
+import { buildNotification, buildSignedRequest, serializeParam, signParam } from '../src/signing';
 import { DOC_EXAMPLE_PARAM, merchant, paymentParam, platform } from './helpers';
 
 const verifies = (param: string, sign: string, key = platform.publicKey) =>

@@ -78,10 +78,22 @@ function isNotFound(error: unknown, id: string): boolean {
   );
 }
 
-/** `require(plugin)`, or a MissingPluginError naming `user` (what needed it) and the install. */
+/** The gateway plugins whose signers live on their `./signing` subpath, not on the root. */
+const SIGNING_SUBPATH: ReadonlySet<OptionalPeer> = new Set([
+  GATEWAY_PLUGINS.newpay,
+  GATEWAY_PLUGINS.cashy,
+  GATEWAY_PLUGINS['signed-param'],
+]);
+
+/**
+ * `require(plugin)` (with its `./signing` subpath merged in, for a plugin that has one), or a
+ * MissingPluginError naming `user` (what needed it) and the install.
+ */
 export function requirePlugin<T>(plugin: OptionalPeer, user: string): T {
   try {
-    return require(plugin) as T;
+    const root = require(plugin) as object;
+    if (!SIGNING_SUBPATH.has(plugin)) return root as T;
+    return { ...root, ...(require(`${plugin}/signing`) as object) } as T;
   } catch (error) {
     if (isNotFound(error, plugin)) throw new MissingPluginError(user, plugin, error);
     throw error;

@@ -19,8 +19,11 @@ import express from 'express';
 import { createPaymentHub } from '@payhook/core';
 import { recordHub, type HubRecording } from '@payhook/core/testing';
 import * as newpayCallback from '@payhook/newpay-callback';
+import * as newpaySigning from '@payhook/newpay-callback/signing';
 import * as payin from '@payhook/payin';
+import * as payinSigning from '@payhook/payin/signing';
 import * as signedParam from '@payhook/signed-param';
+import * as signedParamSigning from '@payhook/signed-param/signing';
 import * as lailaolabSocket from '@payhook/lailaolab-socket';
 import { CASHY_TEST_API_KEY } from '../src';
 import type { CashyPlugin } from '../src/cashy';
@@ -41,11 +44,12 @@ import type { SignedParamPlugin } from '../src/signed-param';
  */
 
 // Compile-time: each plugin still fits the shape its builders load it as (tsc and ts-jest check
-// these lines), so writing the shapes locally cannot drift from the plugins.
+// these lines), so writing the shapes locally cannot drift from the plugins. A builder loads a
+// plugin's root and its ./signing subpath together (requirePlugin).
 const shapes: [NewpayPlugin, CashyPlugin, SignedParamPlugin, LailaolabPlugin] = [
-  newpayCallback,
-  payin,
-  signedParam,
+  { ...newpayCallback, ...newpaySigning },
+  { ...payin, ...payinSigning },
+  { ...signedParam, ...signedParamSigning },
   lailaolabSocket,
 ];
 

@@ -20,7 +20,7 @@ import {
   type NewpayV2Callback,
   type NewpayV2PaymentData,
 } from './schema';
-import { signUniQueryPayRequest } from './sign';
+import { signUniQueryPayRequest } from './signing';
 import { parseNewpayJson, verifySignedParams, type VerifierConfig } from './verify';
 
 export interface QueryConfig extends ResolvedQuery {

@@ -13,7 +13,7 @@ import {
   type StatusLookup,
 } from '@payhook/core/plugin';
 import type { KeyObject } from 'node:crypto';
-import { buildSignedRequest } from './sign';
+import { buildSignedRequest } from './signing';
 import type { CountryCode } from './tables';
 import {
   SOURCE,

@@ -6,7 +6,7 @@ import {
   type PaymentHub,
 } from '@payhook/core/plugin';
 import { PROVIDER_ID, SOURCE } from './schema';
-import type { LailaolabStatusClient, LailaolabStatusResult } from './status-client';
+import type { LailaolabStatusClient, LailaolabStatusResult } from './status-query';
 
 export interface StatusLookupOptions {
   /** How long an answer is reused, in ms (0: never). */

@@ -13,7 +13,8 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   moduleNameMapper: {
     '^@payhook/core/(testing|plugin)$': '<rootDir>/packages/core/src/$1/index.ts',
-    '^@payhook/(newpay-callback|payin|signed-param)/signing$': '<rootDir>/packages/$1/src/signing.ts',
+    '^@payhook/(newpay-callback|payin|signed-param)/signing$':
+      '<rootDir>/packages/$1/src/signing.ts',
     '^@payhook/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
   },
   transform: {

@@ -21,7 +21,14 @@ import {
 import { createPaymentHub, type PaymentHubOptions } from '@payhook/core';
 import { jsonNumber } from '@payhook/core/plugin';
 import { createNewpayMiddleware, type NewpayMiddlewareOptions } from '@payhook/newpay-callback';
-import { buildSignString, serializeBody, signV1Callback, signV2Callback, withSign, type SignParams } from '@payhook/newpay-callback/signing';
+import {
+  buildSignString,
+  serializeBody,
+  signV1Callback,
+  signV2Callback,
+  withSign,
+  type SignParams,
+} from '@payhook/newpay-callback/signing';
 import { agent, keys, listen, NEWPAY_APP_ID, pem, post, sleep, type Wire } from './support';
 
 const ACK = '{"transResult":"SUCCESS"}';

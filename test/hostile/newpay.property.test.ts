@@ -7,7 +7,12 @@
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import { jsonNumber, parseJson, stringifyJson, type JsonValue } from '@payhook/core/plugin';
-import { signNewpayParams, signV1Callback, signV2Callback, type SignParams } from '@payhook/newpay-callback/signing';
+import {
+  signNewpayParams,
+  signV1Callback,
+  signV2Callback,
+  type SignParams,
+} from '@payhook/newpay-callback/signing';
 import { hostilePayloadArb, shortReport, type Fields, type HostilePayload } from './arbitraries';
 import { base64Bytes, checkHostile, checkMutations, parseOrNull, RUNS } from './properties';
 import {

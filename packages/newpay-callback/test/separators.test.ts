@@ -1,5 +1,12 @@
 import { JsonNumber, jsonNumber } from '@payhook/core/plugin';
-import { buildSignString, serializeBody, signV1Callback, signV2Callback, withSign, type SignParams } from '../src/signing';
+import {
+  buildSignString,
+  serializeBody,
+  signV1Callback,
+  signV2Callback,
+  withSign,
+  type SignParams,
+} from '../src/signing';
 import {
   ACK_OK,
   harness,

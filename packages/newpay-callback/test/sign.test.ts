@@ -1,6 +1,14 @@
 import { JsonNumber, jsonNumber, verifyRsaSha256 } from '@payhook/core/plugin';
 import { parseNewpayJson } from '../src';
-import { buildSignString, serializeBody, signStringCandidates, signUniQueryPayRequest, signV1Callback, signV2Callback, toCompactJson } from '../src/signing';
+import {
+  buildSignString,
+  serializeBody,
+  signStringCandidates,
+  signUniQueryPayRequest,
+  signV1Callback,
+  signV2Callback,
+  toCompactJson,
+} from '../src/signing';
 import { DOC_V1_TIMESTAMP, keys, v1Payment as fixture, v2Payment } from './helpers';
 
 /** The doc sample exactly, its timestamp included (the fixtures carry a recent one). */

@@ -1,7 +1,13 @@
 import { jsonNumber, signRsaSha256 } from '@payhook/core/plugin';
 import { flipLastDigit } from '@payhook/core/testing';
 import { parseNewpayJson, type NewpayCallback } from '../src';
-import { buildSignString, serializeBody, signNewpayParams, signV1Callback, withSign } from '../src/signing';
+import {
+  buildSignString,
+  serializeBody,
+  signNewpayParams,
+  signV1Callback,
+  withSign,
+} from '../src/signing';
 import {
   ACK_OK,
   ACK_RETRY,

@@ -1,5 +1,12 @@
 import { jsonNumber, signRsaSha256 } from '@payhook/core/plugin';
-import { buildSignString, serializeBody, signNewpayParams, signV2Callback, withSign, type SignParams } from '../src/signing';
+import {
+  buildSignString,
+  serializeBody,
+  signNewpayParams,
+  signV2Callback,
+  withSign,
+  type SignParams,
+} from '../src/signing';
 import {
   ACK_OK,
   expectRefused,

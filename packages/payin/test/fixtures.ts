@@ -14,7 +14,12 @@ import {
   type HubRecording,
 } from '@payhook/core/testing';
 import { createPayinMiddleware, type PayinProviderOptions } from '../src';
-import { buildCashyMessage, signCashyBody, type CashySignOptions, type SignedCashyMessage } from '../src/signing';
+import {
+  buildCashyMessage,
+  signCashyBody,
+  type CashySignOptions,
+  type SignedCashyMessage,
+} from '../src/signing';
 
 export const MERCHANT_ID = '100001';
 export const API_KEY = 'cashy-test-api-key-do-not-use';

@@ -1,6 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, createPaymentHub, ProviderConfigError } from '@payhook/core';
-import { createSignedParamMiddleware, createSignedParamProvider, type SignedParamOptions } from '../src';
+import {
+  createSignedParamMiddleware,
+  createSignedParamProvider,
+  type SignedParamOptions,
+} from '../src';
 import { buildNotification } from '../src/signing';
 import {
   OK_BODY,

@@ -24,6 +24,11 @@ export const ERROR_CATALOGUE = {
   /** A status query the budget for transactions nobody awaits has no room for: not asked, retried. */
   ERR_STATUS_BUDGET: 503,
   ERR_DELIVERY_STALE: 401,
+  /**
+   * A delivery verified with a test key on a live mount that does not allow test mode, or with a
+   * live key on a test mount: authentic, but not this endpoint's money.
+   */
+  ERR_MODE_MISMATCH: 403,
   ERR_COMMIT_FAILED: 503,
   ERR_INBOX_ENTRY_NOT_FOUND: 404,
   /** A store statement passed its deadline: its connection was destroyed, the gateway retries. */
@@ -119,6 +124,25 @@ export class SignatureError extends PaymentError {
 export class StaleDeliveryError extends PaymentError {
   constructor(message: string, source?: string) {
     super(message, { code: 'ERR_DELIVERY_STALE', source });
+  }
+}
+
+/**
+ * 403: the delivery is authentic but from the other environment: signed with a test key on a live
+ * mount (without `allowTestMode`), or with a live key on a test mount. Nothing is emitted or stored.
+ */
+export class ModeMismatchError extends PaymentError {
+  readonly mode: 'live' | 'test';
+  readonly mountMode: 'live' | 'test';
+  constructor(mode: 'live' | 'test', mountMode: 'live' | 'test', source?: string) {
+    super(
+      mode === 'test'
+        ? 'a test-mode delivery (verified with a test key) reached a live mount: refused; set allowTestMode: true to accept test deliveries here as test-mode events'
+        : 'a live delivery (verified with a live key) reached a test mount: refused; live payments belong on a live mount',
+      { code: 'ERR_MODE_MISMATCH', source },
+    );
+    this.mode = mode;
+    this.mountMode = mountMode;
   }
 }
 
@@ -307,7 +331,9 @@ export class GatewayApiError extends PaymentError {
     super(message, { code: 'ERR_GATEWAY_API', source: options.source, cause: options.cause });
     this.gatewayCode = options.gatewayCode;
     this.gatewayMessage = options.gatewayMessage;
-    this.retryable = options.retryable ?? false;
+    // Unknown means transient: a plugin says `retryable: false` when a change is needed first
+    // (credentials, a base URL), and only then is it reported as such.
+    this.retryable = options.retryable ?? true;
     this.httpStatus = options.httpStatus;
   }
 }

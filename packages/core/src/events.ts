@@ -13,15 +13,37 @@ export type PaymentEventType = (typeof PAYMENT_EVENT_TYPES)[number];
 export const VERIFICATION_METHODS = ['signature', 'status-query', 'secret-channel'] as const;
 export type VerificationMethod = (typeof VERIFICATION_METHODS)[number];
 
+/**
+ * Which of the gateway's environments the event comes from: `live` money, or the gateway's `test`
+ * (sandbox) environment. Decided by the key that verified the delivery (each key of a provider has
+ * its mode: ProviderDefinition.keyModes) or by the mount's own mode; a live mount refuses
+ * test-mode deliveries unless the merchant allows them (`allowTestMode`).
+ */
+export const PAYMENT_MODES = ['live', 'test'] as const;
+export type PaymentMode = (typeof PAYMENT_MODES)[number];
+
+/**
+ * How money went back to the payer on a `payment.refunded` event: `refund` (the merchant or the
+ * gateway refunded it), `void` (a captured payment cancelled before settlement: no money moves
+ * between banks, but the merchant will not receive it), `chargeback` (the payer's bank took it
+ * back). All three reverse a completed payment, so a merchant's refund listener must run for each;
+ * docs/events.md, "Reversals", says why they share one event type.
+ */
+export const REFUND_KINDS = ['refund', 'void', 'chargeback'] as const;
+export type RefundKind = (typeof REFUND_KINDS)[number];
+
 export interface PaymentFailure {
   code?: string;
   message?: string;
 }
 
 export interface PaymentRefund {
+  /** The gateway's id of the refund, void or chargeback (a dispute id for a chargeback). */
   refundId: string;
   /** Exact decimal in major units; a partial refund carries the refunded part only. */
   amount: string;
+  /** How the money went back (`refund` when the plugin's draft does not say). */
+  kind: RefundKind;
 }
 
 export interface PaymentEvent<Raw = unknown> {
@@ -43,6 +65,11 @@ export interface PaymentEvent<Raw = unknown> {
   /** ISO 8601 (UTC) of the moment payhook received the delivery. */
   receivedAt: string;
   verification: VerificationMethod;
+  /**
+   * `live` or the gateway's `test` environment: see PAYMENT_MODES. A test-mode event's id has
+   * `test:` after the provider id, so it can never be taken for a live one.
+   */
+  mode: PaymentMode;
   /**
    * Which of the configured verification keys matched (0 = the first), for gateways that accept
    * several during a key rotation.
@@ -95,6 +122,8 @@ export const paymentEventSchema = {
     occurredAt: { type: 'string', pattern: ISO_DATETIME_PATTERN },
     receivedAt: { type: 'string', pattern: ISO_DATETIME_PATTERN },
     verification: { type: 'string', enum: [...VERIFICATION_METHODS] },
+    // Not required: events queued by a version before modes (async mode) have none; read as live.
+    mode: { type: 'string', enum: [...PAYMENT_MODES] },
     keyIndex: { type: 'integer', minimum: 0 },
     failure: {
       type: 'object',
@@ -107,6 +136,8 @@ export const paymentEventSchema = {
       properties: {
         refundId: { type: 'string', minLength: 1 },
         amount: { type: 'string', pattern: DECIMAL_PATTERN },
+        // Not required, as `mode`: an event queued before kinds existed is a refund.
+        kind: { type: 'string', enum: [...REFUND_KINDS] },
       },
       additionalProperties: false,
     },

@@ -3,13 +3,21 @@
  * Express adapter. The plugin author's toolkit (JSON, money, time, keys, the provider contract's
  * helpers) is `@payhook/core/plugin`; test helpers are `@payhook/core/testing`.
  */
-export { PAYMENT_EVENT_TYPES, VERIFICATION_METHODS, isPaymentEventType } from './events';
+export {
+  PAYMENT_EVENT_TYPES,
+  VERIFICATION_METHODS,
+  PAYMENT_MODES,
+  REFUND_KINDS,
+  isPaymentEventType,
+} from './events';
 export type {
   PaymentEvent,
   PaymentEventType,
   VerificationMethod,
   PaymentFailure,
   PaymentRefund,
+  PaymentMode,
+  RefundKind,
 } from './events';
 export {
   ERROR_CATALOGUE,
@@ -31,6 +39,7 @@ export {
   GatewayApiError,
   StatusMismatchError,
   StaleDeliveryError,
+  ModeMismatchError,
   isPaymentError,
 } from './errors';
 export type { PaymentErrorCode, PaymentErrorLike, FieldProblem } from './errors';

@@ -1,5 +1,5 @@
 import { ConfigError, ProviderConfigError } from './errors';
-import type { Logger } from './logger';
+import { silentLogger, type Logger } from './logger';
 
 /**
  * Option checks every gateway plugin needs at construction. Each throws a ProviderConfigError
@@ -107,7 +107,8 @@ const warnedDeprecations = new Set<string>();
 
 /**
  * Warns once per process that `option` of `source` is deprecated, naming its `replacement`:
- * through `logger.warn` when given (the hub's, for a plugin built with one), else
+ * through `logger.warn` when given (the hub's, for a plugin built with one) and not the silent
+ * default, else
  * `process.emitWarning` with the code `PAYHOOK_DEPRECATED_OPTION`. Returns whether it warned.
  *
  * @example warnDeprecatedOption('@payhook/payin', 'baseUrl', 'statusQuery.baseUrl', hub.logger)
@@ -122,7 +123,8 @@ export function warnDeprecatedOption(
   if (warnedDeprecations.has(key)) return false;
   warnedDeprecations.add(key);
   const message = `${source}: the option ${option} is deprecated: give ${replacement} instead`;
-  if (logger) logger.warn({ source, option, replacement }, message);
+  // The hub's default logger is silent: a warning sent there would never be seen.
+  if (logger && logger !== silentLogger) logger.warn({ source, option, replacement }, message);
   else
     process.emitWarning(message, { type: 'DeprecationWarning', code: 'PAYHOOK_DEPRECATED_OPTION' });
   return true;

@@ -5,8 +5,11 @@ import {
   isPaymentEventType,
   type PaymentEvent,
   type PaymentEventType,
+  type PaymentMode,
+  type PaymentRefund,
   type VerificationMethod,
 } from './events';
+import { checkModes } from './modes';
 import { FieldProblem, ProviderConfigError } from './errors';
 import { DEFAULT_CLOCK_SKEW_MS } from './signed-time';
 import { checkHeaderNames } from './inbox/redact';
@@ -68,16 +71,18 @@ export function pendingPayment(reason: string): NotPaymentEvent {
 }
 
 /**
- * What `normalize` fills in; the hub adds provider and receivedAt, and prefixes the id. `raw` and
- * `verification` default to the verified payload and the provider's method; a draft that sets
- * them keeps its own (a status answer's record, `status-query`).
+ * What `normalize` fills in; the hub adds provider, receivedAt and mode (from the key that
+ * verified the delivery), and prefixes the id. `raw` and `verification` default to the verified
+ * payload and the provider's method; a draft that sets them keeps its own (a status answer's
+ * record, `status-query`). `refund.kind` defaults to `refund`: a void or a chargeback says so.
  */
 export type PaymentEventDraft<Raw = unknown> = Omit<
   PaymentEvent<Raw>,
-  'provider' | 'receivedAt' | 'raw' | 'verification'
+  'provider' | 'receivedAt' | 'raw' | 'verification' | 'mode' | 'refund'
 > & {
   verification?: VerificationMethod;
   raw?: Raw;
+  refund?: Omit<PaymentRefund, 'kind'> & { kind?: PaymentRefund['kind'] };
 };
 
 export type NormalizeResult<Raw = unknown> =
@@ -101,23 +106,44 @@ export interface ConfirmContext {
 
 const VERIFIED = Symbol('payhook.verified');
 
-/** What `verify` may return to tell the hub which of several keys matched (a key rotation). */
+/**
+ * What `verify` may return to tell the hub which of several keys matched (a key rotation, a test
+ * and a live key), and, for a gateway whose signature itself says so, the delivery's mode.
+ */
 export interface VerifiedPayload<Raw> {
   readonly [VERIFIED]: true;
   readonly payload: Raw;
-  readonly keyIndex: number;
+  readonly keyIndex?: number;
+  readonly mode?: PaymentMode;
 }
 
-/** `return verified(payload, { keyIndex })` from verify: the event then says which key matched. */
-export function verified<Raw>(payload: Raw, info: { keyIndex: number }): VerifiedPayload<Raw> {
-  return { [VERIFIED]: true, payload, keyIndex: info.keyIndex };
+/**
+ * `return verified(payload, { keyIndex })` from verify: the event then says which key matched,
+ * and has that key's mode (ProviderDefinition.keyModes). Give `mode` when the signature itself
+ * tells test from live (PayMongo's `te=` and `li=`): it wins over the key's.
+ */
+export function verified<Raw>(
+  payload: Raw,
+  info: { keyIndex?: number; mode?: PaymentMode },
+): VerifiedPayload<Raw> {
+  const v: { [VERIFIED]: true; payload: Raw; keyIndex?: number; mode?: PaymentMode } = {
+    [VERIFIED]: true,
+    payload,
+  };
+  if (info.keyIndex !== undefined) v.keyIndex = info.keyIndex;
+  if (info.mode !== undefined) v.mode = info.mode;
+  return v;
 }
 
-/** Splits what verify returned into the payload and the matching key's index, if it said one. */
-export function unwrapVerified(value: unknown): { payload: unknown; keyIndex?: number } {
+/** Splits what verify returned into the payload and what it said of the key and mode, if anything. */
+export function unwrapVerified(value: unknown): {
+  payload: unknown;
+  keyIndex?: number;
+  mode?: PaymentMode;
+} {
   if (value !== null && typeof value === 'object' && VERIFIED in value) {
-    const v = value as VerifiedPayload<unknown>;
-    return { payload: v.payload, keyIndex: v.keyIndex };
+    const { payload, keyIndex, mode } = value as VerifiedPayload<unknown>;
+    return { payload, keyIndex, mode };
   }
   return { payload: value };
 }
@@ -228,6 +254,21 @@ export interface ProviderDefinition<Raw, Confirmation = undefined> {
    * webhook off for every payment. Default false.
    */
   disablesWebhookAfterFailures?: boolean;
+  /**
+   * What this mount receives: `live` money (the default) or the gateway's `test` environment. A
+   * plugin passes its merchant's `mode` option through. Every event says its mode; a delivery of
+   * the other mode is refused (ERR_MODE_MISMATCH, 403), except test deliveries on a live mount
+   * with `allowTestMode`.
+   */
+  mode?: PaymentMode;
+  /** A live mount that also accepts test deliveries (as `mode: 'test'` events). Default false. */
+  allowTestMode?: boolean;
+  /**
+   * The mode of each of verify's keys, by the index it reports (`splitKeyModes` builds it from a
+   * merchant's key list); absent: every key is the mount's mode. A test key on a live mount
+   * without `allowTestMode`, or a live key on a test mount, is a ProviderConfigError here.
+   */
+  keyModes?: readonly PaymentMode[];
 }
 
 /** What identifies an awaited payment to a provider: the merchant's order number, the gateway's reference. */
@@ -269,6 +310,12 @@ export interface PaymentProvider<Raw = unknown, Confirmation = unknown> {
   readonly eventTypes?: readonly PaymentEventType[];
   /** See ProviderDefinition.disablesWebhookAfterFailures (absent means false). */
   readonly disablesWebhookAfterFailures?: boolean;
+  /** This mount's mode (absent means live): see ProviderDefinition.mode. */
+  readonly mode?: PaymentMode;
+  /** See ProviderDefinition.allowTestMode (absent means false). */
+  readonly allowTestMode?: boolean;
+  /** See ProviderDefinition.keyModes. */
+  readonly keyModes?: readonly PaymentMode[];
 }
 
 let sharedAjv: Ajv | undefined;
@@ -333,6 +380,7 @@ export function defineProvider<Raw, Confirmation = undefined>(
   const contentTypes = (definition.contentTypes ?? ['application/json']).map((t) =>
     t.toLowerCase(),
   );
+  const modes = checkModes(definition, fail);
   const secretHeaders = checkHeaderNames(
     definition.secretHeaders,
     'secretHeaders',
@@ -364,6 +412,7 @@ export function defineProvider<Raw, Confirmation = undefined>(
       'disablesWebhookAfterFailures',
       fail,
     ),
+    ...modes,
   });
 }
 

@@ -121,7 +121,9 @@ function readAnswer(
   const { lossless, tagged } = parsed;
   if (lossless.success !== true) {
     const { code, message } = lossless;
+    // A refusal (SIGN_ERROR, an unknown appId) needs a change of configuration first.
     throw apiError('NewPay refused the query', {
+      retryable: false,
       httpStatus,
       gatewayCode: typeof code === 'string' ? code : undefined,
       gatewayMessage: typeof message === 'string' ? message.slice(0, 200) : undefined,
@@ -132,7 +134,7 @@ function readAnswer(
     verifySignedParams(tagged.data as never, verifier, 'uniQueryPay answer');
   } catch (cause) {
     // Fail closed: an answer that does not verify is not evidence of anything.
-    throw apiError('the answer does not verify', { httpStatus, cause });
+    throw apiError('the answer does not verify', { httpStatus, cause, retryable: false });
   }
   if (!validateData(lossless.data)) {
     const problems = formatFieldProblems(toFieldProblems(validateData.errors));

@@ -11,7 +11,7 @@ const sleep = (ms: number): Promise<void> =>
  * ever be the same key, whatever transaction ids a gateway uses.
  */
 export const completedMarker = (event: PaymentEvent): string =>
-  `#completed:${event.provider}:${event.transactionId}`;
+  `#completed:${event.provider}:${event.mode === 'test' ? 'test:' : ''}${event.transactionId}`;
 
 /**
  * Records that the transaction completed: one write when the store can; else the commit of the

@@ -24,7 +24,8 @@ export async function receive(
     recordDelivery(state, run, result);
   const verified = await verifyStep(state, provider, delivery);
   if (!verified.ok) return record(verified.result);
-  const { raw, keyIndex } = verified.value;
+  const { raw, ...verifiedAs } = verified.value;
+  const { keyIndex } = verifiedAs;
   const valid = validateStep(state, provider, raw, delivery);
   if (!valid.ok) return record(valid.result);
   // Only confirming providers pay for the async step (most sign their notifications).
@@ -36,10 +37,10 @@ export async function receive(
   }
   const normalized = normalizeStep(state, provider, raw, confirmation, delivery);
   if (!normalized.ok) return record(normalized.result);
-  const settled = await settle(state, run, normalized.value, raw, keyIndex);
+  const settled = await settle(state, run, normalized.value, raw, verifiedAs);
   // An awaited payment with its final answer: the sweeper stops asking about it. (Tested here, not
   // inside: a hub that awaits nothing pays no await per delivery.)
-  if (state.awaited.active) await markSettled(state, delivery, settled);
+  if (state.awaited.active) await markSettled(state, provider, delivery, settled);
   return record(settled);
 }
 
@@ -93,8 +94,9 @@ export async function reconcile(
     ? undefined
     : staleStatusAnswer(provider, found, Date.now());
   if (stale) return record(refused(state, provider, stale, delivery));
-  const settled = await settle(state, run, found, null);
-  if (state.awaited.active) await markSettled(state, delivery, settled);
+  // The mount's own mode: its status API is asked with the mount's credentials.
+  const settled = await settle(state, run, found, null, { mode: provider.mode ?? 'live' });
+  if (state.awaited.active) await markSettled(state, provider, delivery, settled);
   return record(settled);
 }
 

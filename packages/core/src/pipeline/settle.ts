@@ -3,7 +3,7 @@ import { PayloadError, StoreError, isPaymentError, type PaymentErrorLike } from 
 import type { AnyPaymentProvider, Delivery, NotPaymentEvent, PaymentEventDraft } from '../provider';
 import { utcIso } from '../time';
 import { notify, reportError } from './notify';
-import { refused } from './steps';
+import { refused, type VerifiedAs } from './steps';
 import { processEvent } from './process-event';
 import type { DeliveryRun, EventOutcome, EventResult, HubState, ReceiveResult } from './types';
 
@@ -27,7 +27,7 @@ export async function settle(
   run: DeliveryRun,
   normalized: ReadonlyArray<PaymentEventDraft> | NotPaymentEvent,
   raw: unknown,
-  keyIndex?: number,
+  verifiedAs: VerifiedAs,
 ): Promise<ReceiveResult> {
   const { provider, delivery } = run;
   if (!Array.isArray(normalized) || normalized.length === 0)
@@ -35,7 +35,7 @@ export async function settle(
   const unkeepable = (normalized as ReadonlyArray<PaymentEventDraft>).find(hasUnkeepableKey);
   if (unkeepable) return refused(state, provider, unkeepableKey(provider, unkeepable), delivery);
   const events = (normalized as ReadonlyArray<PaymentEventDraft>).map((d) =>
-    finalize(provider, d, raw, delivery, keyIndex),
+    finalize(provider, d, raw, delivery, verifiedAs),
   );
   let outcome: EventOutcome = 'duplicate';
   let firstError: PaymentErrorLike | undefined;
@@ -107,17 +107,20 @@ function notAPayment(
 /**
  * The envelope of one event. The one rule for event ids, and the only place one is written: the
  * provider id, a colon, and the plugin's stable key for the fact, the draft's `id`
- * (`newpay:<newpayOrderNo>:completed`). Every gateway's key: docs/events.md, "Event ids".
+ * (`newpay:<newpayOrderNo>:completed`); a test-mode event has `test:` after the provider id
+ * (`newpay:test:<newpayOrderNo>:completed`), so a sandbox id that happens to equal a live one
+ * never finds it done. Every gateway's key: docs/events.md, "Event ids".
  */
 export function finalize(
   provider: AnyPaymentProvider,
   draft: PaymentEventDraft,
   raw: unknown,
   delivery: Delivery,
-  keyIndex?: number,
+  verifiedAs: VerifiedAs,
 ): PaymentEvent {
+  const { keyIndex, mode } = verifiedAs;
   const event: PaymentEvent = {
-    id: `${provider.id}:${draft.id}`,
+    id: `${provider.id}:${mode === 'test' ? 'test:' : ''}${draft.id}`,
     type: draft.type,
     provider: provider.id,
     orderId: draft.orderId,
@@ -127,11 +130,12 @@ export function finalize(
     occurredAt: draft.occurredAt,
     receivedAt: utcIso(delivery.receivedAt.getTime()),
     verification: draft.verification ?? provider.verification,
+    mode,
     raw: draft.raw ?? raw,
   };
   if (keyIndex !== undefined) event.keyIndex = keyIndex;
   if (draft.failure) event.failure = draft.failure;
-  if (draft.refund) event.refund = draft.refund;
+  if (draft.refund) event.refund = { ...draft.refund, kind: draft.refund.kind ?? 'refund' };
   if (draft.details) event.details = draft.details;
   return event;
 }

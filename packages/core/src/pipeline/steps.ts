@@ -14,6 +14,8 @@ import {
   type NotPaymentEvent,
   type PaymentEventDraft,
 } from '../provider';
+import type { PaymentMode } from '../events';
+import { deliveryMode } from '../modes';
 import { isThenable } from './listeners';
 import { reject, reportError } from './notify';
 import type { HubState, ReceiveResult } from './types';
@@ -24,17 +26,32 @@ export type Step<T> = { ok: true; value: T } | { ok: false; result: ReceiveResul
 const ok = <T>(value: T): Step<T> => ({ ok: true, value });
 const stop = (result: ReceiveResult): Step<never> => ({ ok: false, result });
 
-/** 1 verify: fail closed. An unexpected throw from a plugin's verify is a 401, never a pass. */
+/** What verify established: the payload, the key that matched (if it said) and the mode. */
+export interface VerifiedAs {
+  keyIndex?: number;
+  mode: PaymentMode;
+}
+
+/**
+ * 1 verify: fail closed. An unexpected throw from a plugin's verify is a 401, never a pass. A
+ * delivery of the other mode than the mount's (a test key on a live mount) is refused here, 403,
+ * before anything reads its payload.
+ */
 export async function verifyStep(
   state: HubState,
   provider: AnyPaymentProvider,
   delivery: Delivery,
-): Promise<Step<{ raw: unknown; keyIndex?: number }>> {
+): Promise<Step<VerifiedAs & { raw: unknown }>> {
   try {
     // Most verify() are synchronous: awaiting only a promise saves a microtask turn per delivery.
     const returned = provider.verify(delivery);
-    const { payload, keyIndex } = unwrapVerified(isThenable(returned) ? await returned : returned);
-    return ok({ raw: payload, keyIndex });
+    const said = unwrapVerified(isThenable(returned) ? await returned : returned);
+    const mode = deliveryMode(provider, said);
+    return ok(
+      said.keyIndex === undefined
+        ? { raw: said.payload, mode }
+        : { raw: said.payload, keyIndex: said.keyIndex, mode },
+    );
   } catch (cause) {
     const error = isPaymentError(cause)
       ? cause

@@ -93,6 +93,12 @@ export {
 } from '../options';
 export type { OptionFailer, OptionFailerRule, WholeNumberRule } from '../options';
 export { formatFieldProblems } from '../errors';
+/** Gateway statuses onto one closed set, in one table at the top of normalize.ts. */
+export { STATUS_OUTCOMES, OUTCOME_EVENTS, statusTable, statusOutcome } from '../status-table';
+export type { StatusOutcome, StatusTable } from '../status-table';
+/** Test and live mode: each key's mode, and the mount's (see ProviderDefinition.mode). */
+export { splitKeyModes } from '../modes';
+export type { ModeKey, MountModeOptions } from '../modes';
 /**
  * Signed times: `at` is ISO 8601 or epoch ms (epoch seconds are refused, with a hint); limits in
  * ms.
@@ -125,12 +131,14 @@ export {
   ProviderConfigError,
   GatewayApiError,
   StatusMismatchError,
+  ModeMismatchError,
   isPaymentError,
 } from '../errors';
 export { awaitedKey } from '../awaited';
 export type { AwaitedPayment, SweepReport } from '../awaited';
 export type { StatusLookup } from '../provider';
-export type { VerificationMethod } from '../events';
+export type { VerificationMethod, PaymentMode, RefundKind } from '../events';
+export { PAYMENT_MODES, REFUND_KINDS } from '../events';
 export type { Logger } from '../logger';
 export type { PaymentHub, ReceiveResult } from '../hub';
 export type { WebhookMiddleware, WebhookMiddlewareOptions } from '../express';

@@ -314,7 +314,7 @@ export {
   sign,
   TEST_SECRET,
 } from './test-gateway';
-export type { StatusTestGateway, TestPayload } from './test-gateway';
+export type { StatusTestGateway, TestPayload, TestProviderOptions } from './test-gateway';
 
 /**
  * Prints a test's measured counts when asked (`PAYHOOK_TEST_REPORT=1 npm test`), so the figures a

@@ -9,9 +9,16 @@ import {
 import {
   defineProvider,
   notAPaymentEvent,
+  OUTCOME_EVENTS,
   parseJson,
   pendingPayment,
+  splitKeyModes,
+  statusOutcome,
+  statusTable,
   timingSafeEqualHex,
+  verified,
+  type ModeKey,
+  type MountModeOptions,
 } from '../plugin';
 
 /**
@@ -24,7 +31,8 @@ export interface TestPayload {
   txn: string;
   order?: string;
   amount: string;
-  status: 'PAID' | 'FAILED' | 'PENDING' | 'REFUNDED';
+  status: 'PAID' | 'FAILED' | 'PENDING' | 'REFUNDED' | 'VOIDED' | 'CHARGEBACK';
+  /** The refund's, the void's or the chargeback's own id. */
   refundId?: string;
   at: string;
 }
@@ -51,13 +59,38 @@ export function signedDelivery(
   return { body, headers: { 'x-test-signature': sign(body, secret) } };
 }
 
+/** The test gateway's statuses onto core's closed set: the one table a plugin's normalize.ts starts with. */
+const STATUS = statusTable<TestPayload['status']>({
+  PAID: 'completed',
+  FAILED: 'failed',
+  PENDING: 'pending',
+  REFUNDED: 'refunded',
+  VOIDED: 'voided',
+  CHARGEBACK: 'charged-back',
+});
+
+/** Options of the test gateway: its secret(s), each with its mode, and the mount's mode. */
+export interface TestProviderOptions extends MountModeOptions {
+  /** The secret, or secrets (a rotation; `{ key, mode: 'test' }` for a sandbox secret). */
+  secret?: ModeKey<string> | readonly ModeKey<string>[];
+}
+
 export function createTestProvider(
-  options: { secret?: string } = {},
+  options: TestProviderOptions = {},
 ): PaymentProvider<TestPayload> {
-  const secret = options.secret ?? TEST_SECRET;
-  if (!secret)
+  const given = options.secret ?? TEST_SECRET;
+  const { keys: secrets, modes } = splitKeyModes(
+    Array.isArray(given) ? given : [given as ModeKey<string>],
+    options,
+    'secret',
+    '@payhook/test-gateway',
+  );
+  if (secrets.length === 0 || secrets.some((s) => !s))
     throw new ProviderConfigError('secret', 'is required', { source: '@payhook/test-gateway' });
   return defineProvider<TestPayload>({
+    mode: options.mode,
+    allowTestMode: options.allowTestMode,
+    keyModes: modes,
     id: 'test-gateway',
     source: '@payhook/test-gateway',
     schema: {
@@ -68,7 +101,7 @@ export function createTestProvider(
         txn: { type: 'string', minLength: 1 },
         order: { type: 'string' },
         amount: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$' },
-        status: { enum: ['PAID', 'FAILED', 'PENDING', 'REFUNDED'] },
+        status: { enum: Object.keys(STATUS) },
         refundId: { type: 'string' },
         at: { type: 'string' },
       },
@@ -80,45 +113,47 @@ export function createTestProvider(
           code: 'ERR_SIGNATURE_MISSING',
           source: '@payhook/test-gateway',
         });
-      if (!timingSafeEqualHex(sign(delivery.body.toString('latin1'), secret), header)) {
+      const body = delivery.body.toString('latin1');
+      const keyIndex = secrets.findIndex((secret) =>
+        timingSafeEqualHex(sign(body, secret), header),
+      );
+      if (keyIndex < 0) {
         throw new SignatureError('signature does not match the body', {
           source: '@payhook/test-gateway',
         });
       }
-      return parseJson(delivery.body, { source: '@payhook/test-gateway' }) as TestPayload;
+      const payload = parseJson(delivery.body, { source: '@payhook/test-gateway' }) as TestPayload;
+      // Only a rotation names its key: a single secret keeps events without keyIndex.
+      return secrets.length === 1 ? payload : verified(payload, { keyIndex });
     },
     normalize(raw) {
       if (raw.event !== 'payment') return notAPaymentEvent(`event ${raw.event}`);
-      if (raw.status === 'PENDING') return pendingPayment('PENDING');
+      const outcome = statusOutcome(STATUS, raw.status);
+      const becomes = outcome === undefined ? null : OUTCOME_EVENTS[outcome];
+      if (becomes === null) return pendingPayment(raw.status);
       const base = {
         orderId: raw.order ?? null,
         transactionId: raw.txn,
         amount: raw.amount,
         currency: 'LAK',
         occurredAt: raw.at,
+        type: becomes.type,
       };
-      switch (raw.status) {
-        case 'PAID':
-          return [{ ...base, id: `${raw.txn}:paid`, type: 'payment.completed' }];
-        case 'FAILED':
-          return [
-            {
-              ...base,
-              id: `${raw.txn}:failed`,
-              type: 'payment.failed',
-              failure: { code: 'DECLINED' },
-            },
-          ];
-        case 'REFUNDED':
-          return [
-            {
-              ...base,
-              id: `${raw.txn}:refund:${raw.refundId}`,
-              type: 'payment.refunded',
-              refund: { refundId: raw.refundId ?? 'R', amount: raw.amount },
-            },
-          ];
+      if (becomes.kind !== undefined) {
+        // Each reversal is its own fact: a refund, a void and a chargeback of one payment all count.
+        const refundId = raw.refundId ?? 'R';
+        const id = becomes.kind === 'refund' ? `refund:${refundId}` : `${becomes.kind}:${refundId}`;
+        return [
+          {
+            ...base,
+            id: `${raw.txn}:${id}`,
+            refund: { refundId, amount: raw.amount, kind: becomes.kind },
+          },
+        ];
       }
+      if (becomes.type === 'payment.failed')
+        return [{ ...base, id: `${raw.txn}:failed`, failure: { code: 'DECLINED' } }];
+      return [{ ...base, id: `${raw.txn}:paid` }];
     },
     ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
   });

@@ -116,8 +116,11 @@ export function deliveryMode(
   said: { keyIndex?: number; mode?: PaymentMode },
 ): PaymentMode {
   const mount = provider.mode ?? 'live';
-  const mode =
-    said.mode ?? (said.keyIndex === undefined ? undefined : provider.keyModes?.[said.keyIndex]);
+  if (said.mode !== undefined && !(PAYMENT_MODES as readonly unknown[]).includes(said.mode))
+    throw new TypeError(`verify said mode ${String(said.mode)}: must be 'live' or 'test'`);
+  // One key needs no index: verify may return the bare payload, and the key's mode still counts.
+  const keyIndex = said.keyIndex ?? (provider.keyModes?.length === 1 ? 0 : undefined);
+  const mode = said.mode ?? (keyIndex === undefined ? undefined : provider.keyModes?.[keyIndex]);
   const resolved = mode ?? mount;
   if (resolved === mount) return resolved;
   if (resolved === 'test' && provider.allowTestMode === true) return resolved;

@@ -179,10 +179,10 @@ export interface StatusTestGateway {
  * payments on the next `hub.sweep()`.
  */
 export function createStatusTestGateway(
-  options: { maxAgeMs?: number; sweep?: Partial<SweepSchedule> } = {},
+  options: TestProviderOptions & { maxAgeMs?: number; sweep?: Partial<SweepSchedule> } = {},
 ): StatusTestGateway {
   const records = new Map<string, { txn: string; order: string; at: string }>();
-  const base = createTestProvider();
+  const base = createTestProvider(options);
   const g: StatusTestGateway = {
     asked: [],
     askedAt: new Map(),
@@ -195,6 +195,9 @@ export function createStatusTestGateway(
       verify: base.verify,
       normalize: base.normalize,
       ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
+      mode: base.mode,
+      allowTestMode: base.allowTestMode,
+      keyModes: base.keyModes,
       maxAgeMs: options.maxAgeMs,
       statusLookups: ['reference', 'orderId'],
       sweep: { firstCheckMs: 1, maxIntervalMs: 8, queriesPerMinute: 1_000, ...options.sweep },

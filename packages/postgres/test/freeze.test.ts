@@ -80,7 +80,6 @@ it(
       const took = Date.now() - started;
       run.latencies.push(took);
       if (freezing) run.duringFreeze.push(took);
-      console.log(took, result.outcome, result.error?.code, result.error?.message);
       return result;
     };
     const untilAcknowledged = async (order: string): Promise<void> => {

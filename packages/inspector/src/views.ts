@@ -15,6 +15,11 @@ export interface EntryRow {
   orderId: string;
   transactionId: string;
   amount: string;
+  /**
+   * What an operator must not miss next to the amount: `test` for sandbox money (event.mode), and
+   * a reversal's kind (`void`, `chargeback`), which is a payment.refunded like a refund.
+   */
+  flags: string;
 }
 
 const distinct = (values: Array<string | null>): string =>
@@ -40,6 +45,12 @@ export function toRow(entry: InboxEntry): EntryRow {
     transactionId: distinct(entry.events.map((e) => e.transactionId)),
     amount: distinct(
       entry.events.map((e) => (e.currency ? `${e.amount} ${e.currency}` : e.amount)),
+    ),
+    flags: distinct(
+      entry.events.flatMap((e) => [
+        e.mode === 'test' ? 'test' : null,
+        e.refundKind === 'void' || e.refundKind === 'chargeback' ? e.refundKind : null,
+      ]),
     ),
   };
 }

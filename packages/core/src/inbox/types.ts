@@ -1,4 +1,4 @@
-import type { PaymentEventType } from '../events';
+import type { PaymentEventType, RefundKind } from '../events';
 import type { HttpReply } from '../provider';
 import type { ReceiveOutcome } from '../pipeline/types';
 import type { InboxBudgetOptions } from './budget';
@@ -90,6 +90,10 @@ export interface InboxEvent {
   /** Exact decimal in major units, as in the event. */
   amount: string;
   currency: string | null;
+  /** Present for a test-mode event only: sandbox money (entries recorded before modes have none). */
+  mode?: 'test';
+  /** A payment.refunded event's kind: `refund`, `void` or `chargeback`. */
+  refundKind?: RefundKind;
 }
 
 /** What the hub hands to `record`: the inbox assigns nothing but `attempt` counts. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PaymentEvent } from '../events';
 import { GatewayApiError, type PaymentErrorLike } from '../errors';
-import type { InboxRecord, InboxRecordOptions } from '../inbox/types';
+import type { InboxEvent, InboxRecord, InboxRecordOptions } from '../inbox/types';
 import { redactHeaders } from '../inbox/redact';
 import type { AnyPaymentProvider, Delivery } from '../provider';
 import type { DeliveryRun, HubState, ReceiveResult } from './types';
@@ -56,18 +56,26 @@ export function buildInboxRecord(
     message: delivery.message,
     outcome: result.outcome,
     reply: result.reply,
-    events: result.events.map((e) => ({
-      id: e.id,
-      type: e.type,
-      orderId: e.orderId,
-      transactionId: e.transactionId,
-      amount: e.amount,
-      currency: e.currency,
-    })),
+    events: result.events.map(inboxEvent),
     error,
     replayOf: ref.replayOf,
     durationMs: Date.now() - receivedAt.getTime(),
   };
+}
+
+/** What the inbox keeps of an event: enough to find it and to tell sandbox money and reversals. */
+function inboxEvent(e: PaymentEvent): InboxEvent {
+  const kept: InboxEvent = {
+    id: e.id,
+    type: e.type,
+    orderId: e.orderId,
+    transactionId: e.transactionId,
+    amount: e.amount,
+    currency: e.currency,
+  };
+  if (e.mode === 'test') kept.mode = 'test';
+  if (e.refund) kept.refundKind = e.refund.kind;
+  return kept;
 }
 
 /**

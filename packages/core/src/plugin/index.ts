@@ -137,8 +137,14 @@ export {
 export { awaitedKey } from '../awaited';
 export type { AwaitedPayment, SweepReport } from '../awaited';
 export type { StatusLookup } from '../provider';
-export type { VerificationMethod, PaymentMode, RefundKind } from '../events';
-export { PAYMENT_MODES, REFUND_KINDS } from '../events';
+export type {
+  VerificationMethod,
+  PaymentMode,
+  RefundKind,
+  PaymentEvent,
+  PaymentEventType,
+} from '../events';
+export { PAYMENT_EVENT_TYPES, PAYMENT_MODES, REFUND_KINDS } from '../events';
 export type { Logger } from '../logger';
 export type { PaymentHub, ReceiveResult } from '../hub';
 export type { WebhookMiddleware, WebhookMiddlewareOptions } from '../express';

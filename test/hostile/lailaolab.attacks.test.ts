@@ -59,7 +59,7 @@ async function gateway(options: Partial<LailaolabMiddlewareOptions> = {}) {
   const server = await listen(
     createLailaolabMiddleware(hub, {
       secretKey: LAILAOLAB_SECRET,
-      apiBase: sim.apiBase,
+      statusQuery: { baseUrl: sim.apiBase },
       ...options,
     }),
   );

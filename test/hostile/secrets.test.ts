@@ -140,7 +140,7 @@ it('no key, apiKey, secret or signature in any log line, error message or answer
   const socketRec = recordHub(socketHub);
   const good = createLailaolabSource(socketHub, {
     secretKey: LAILAOLAB_SECRET,
-    apiBase: sim.apiBase,
+    statusQuery: { baseUrl: sim.apiBase },
     url: sim.socketBase,
     reconnect: { initialDelayMs: 20, maxDelayMs: 50 },
   } as Parameters<typeof createLailaolabSource>[1]);
@@ -151,7 +151,7 @@ it('no key, apiKey, secret or signature in any log line, error message or answer
   await good.close();
   const wrong = createLailaolabSource(socketHub, {
     secretKey: `${LAILAOLAB_SECRET}-wrong`,
-    apiBase: sim.apiBase,
+    statusQuery: { baseUrl: sim.apiBase },
     url: sim.socketBase,
     reconnect: { initialDelayMs: 20, maxDelayMs: 50 },
   } as Parameters<typeof createLailaolabSource>[1]);
@@ -187,27 +187,27 @@ it('no key, apiKey, secret or signature in any log line, error message or answer
     createPayinProvider({
       merchantId: '100001',
       apiKey: CASHY_API_KEY,
-      baseUrl: deadApi.url,
-      timeoutMs: 500,
+      statusQuery: { baseUrl: deadApi.url, timeoutMs: 500 },
     }),
     createPayinProvider({
       merchantId: '100001',
       apiKey: CASHY_API_KEY,
-      baseUrl: 'http://127.0.0.1:9',
-      timeoutMs: 500,
+      statusQuery: { baseUrl: 'http://127.0.0.1:9', timeoutMs: 500 },
     }),
     createSignedParamProvider({
       platformPublicKey: pem(keys.signedParam.publicKey),
       country: 'PH',
-      baseUrl: deadApi.url,
-      appId: 'APP1',
-      merchantPrivateKey: pem(merchant.privateKey),
-      queryTimeoutMs: 500,
+      statusQuery: {
+        baseUrl: deadApi.url,
+        appId: 'APP1',
+        merchantPrivateKey: pem(merchant.privateKey),
+        timeoutMs: 500,
+      },
     }),
     createNewpayProvider({
       platformPublicKey: pem(keys.newpay.publicKey),
       appId: 6,
-      query: {
+      statusQuery: {
         mchId: 'M1',
         merchantPrivateKey: pem(merchant.privateKey),
         baseUrl: deadApi.url,

@@ -288,7 +288,7 @@ export async function startGateway(
       if (!sim) throw new Error('startGateway(lailaolab) needs a simulator');
       middleware = createLailaolabMiddleware(hub, {
         secretKey: LAILAOLAB_SECRET,
-        apiBase: sim.apiBase,
+        statusQuery: { baseUrl: sim.apiBase },
         maxAgeMs: options.maxAgeMs,
         clockSkewMs: options.clockSkewMs,
         // These runs send thousands of genuine notices a minute for transactions no source

@@ -1,22 +1,20 @@
 import {
-  GatewayApiError,
-  StatusMismatchError,
-  type PaymentHub,
-  type PaymentProvider,
-  type ReceiveResult,
-} from '@payhook/core';
-import {
   checkSignedTime,
   decimalFromMinorUnits,
   defineProvider,
+  GatewayApiError,
   isRetryableStatus,
   notAPaymentEvent,
   parseJson,
   pendingPayment,
   requestGateway,
   resolveMaxAge,
+  StatusMismatchError,
   type MaxAgeOptions,
   type NormalizeResult,
+  type PaymentHub,
+  type PaymentProvider,
+  type ReceiveResult,
 } from '@payhook/core/plugin';
 import { SOURCE } from './schema';
 
@@ -26,7 +24,7 @@ export interface AcmePing {
   charge_id: string;
 }
 
-/** Acme's own record of a charge: `GET {apiBase}/v1/charges/{id}`. */
+/** Acme's own record of a charge: `GET {statusQuery.baseUrl}/v1/charges/{id}`. */
 export interface AcmeCharge {
   id: string;
   status: 'succeeded' | 'failed' | 'pending';
@@ -50,7 +48,8 @@ const pingSchema = {
 
 export interface AcmeConfirmedOptions extends MaxAgeOptions {
   apiKey: string;
-  apiBase: string;
+  /** Acme's status API: its base URL, and how long one query may take (ms, default 10 000). */
+  statusQuery: { baseUrl: string; timeoutMs?: number };
 }
 
 export function createAcmeConfirmedProvider(
@@ -60,8 +59,12 @@ export function createAcmeConfirmedProvider(
   const getCharge = async (id: string): Promise<AcmeCharge | null> => {
     if (!CHARGE_ID.test(id)) return null;
     const response = await requestGateway(
-      `${options.apiBase}/v1/charges/${encodeURIComponent(id)}`,
-      { headers: { authorization: `Bearer ${options.apiKey}` }, source: SOURCE },
+      `${options.statusQuery.baseUrl}/v1/charges/${encodeURIComponent(id)}`,
+      {
+        headers: { authorization: `Bearer ${options.apiKey}` },
+        timeoutMs: options.statusQuery.timeoutMs,
+        source: SOURCE,
+      },
     );
     if (response.status === 404) return null;
     if (response.status !== 200)

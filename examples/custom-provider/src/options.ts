@@ -1,5 +1,9 @@
-import { ProviderConfigError, type WebhookMiddlewareOptions } from '@payhook/core';
-import { assertTimeZone, checkRequiredText } from '@payhook/core/plugin';
+import {
+  assertTimeZone,
+  checkRequiredText,
+  ProviderConfigError,
+  type WebhookMiddlewareOptions,
+} from '@payhook/core/plugin';
 import { SOURCE } from './schema';
 
 export interface AcmeOptions {

@@ -1,8 +1,9 @@
-import type { PaymentHub, PaymentProvider } from '@payhook/core';
 import {
   createGatewayMiddleware,
   defineProvider,
   type GatewayMiddleware,
+  type PaymentHub,
+  type PaymentProvider,
 } from '@payhook/core/plugin';
 import { normalizeCharge } from './normalize';
 import { readAcmeOptions, type AcmeMiddlewareOptions, type AcmeOptions } from './options';

@@ -1,9 +1,10 @@
-import { SignatureError, type Delivery } from '@payhook/core';
 import {
   hmacSha256Hex,
   parseJson,
+  SignatureError,
   timingSafeEqualHex,
   verified,
+  type Delivery,
   type VerifiedPayload,
 } from '@payhook/core/plugin';
 import { SOURCE, type AcmePayload } from './schema';

@@ -41,7 +41,8 @@ const charge = (id: string, fields: Partial<AcmeCharge> = {}): AcmeCharge => {
 const ping = (id: string, event = 'charge.updated') => ({
   body: JSON.stringify({ event, charge_id: id }),
 });
-const provider = () => createAcmeConfirmedProvider({ apiKey: 'test-key', apiBase });
+const provider = () =>
+  createAcmeConfirmedProvider({ apiKey: 'test-key', statusQuery: { baseUrl: apiBase } });
 
 const paid = charge('ch_1');
 charge('ch_2old', { updated_at: new Date(Date.now() - 2 * 86_400_000).toISOString() });

@@ -2,7 +2,8 @@ import express from 'express';
 import request from 'supertest';
 import { createPaymentHub, ProviderConfigError } from '@payhook/core';
 import { createCountingStore, recordHub } from '@payhook/core/testing';
-import { createAcmeMiddleware, createAcmeProvider, signAcme, type AcmeOptions } from '../src';
+import { createAcmeMiddleware, createAcmeProvider, type AcmeOptions } from '../src';
+import { signAcme } from '../src/signing';
 
 function harness(secret: AcmeOptions['secret'] = 'test-secret') {
   const store = createCountingStore();

@@ -11,18 +11,25 @@ describe('docs/writing-a-provider.md', () => {
     'src/normalize.ts',
     'src/options.ts',
     'src/provider.ts',
-    'src/sign.ts',
+    'src/signing.ts',
     'test/fixtures.ts',
     'test/conformance.node-test.ts',
     'test/conformance.vitest.ts',
     'src/acme-confirmed.ts',
-    'src/nusa.ts',
+    'src/nusa/verify.ts',
+    'src/nusa/confirm.ts',
+    'src/nusa/options.ts',
+    'src/nusa/provider.ts',
+    'src/nusa/status-query.ts',
+    'src/nusa/normalize.ts',
     'test/nusa.test.ts',
+    'test/nusa-modes.test.ts',
+    'test/nusa-reversals.test.ts',
   ].map((f) => readFileSync(path.join(__dirname, '..', f), 'utf8'));
   const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
-  it('has the schema, verify, normalize, options, provider, signer, conformance (fixtures, node:test, vitest), confirmed-provider, reconcile, partly-signed (verify, confirm, tamper) and status-time blocks', () => {
-    expect(blocks).toHaveLength(15);
+  it('has the schema, verify, normalize, options, provider, signer, conformance (fixtures, node:test, vitest), confirmed-provider, reconcile, partly-signed (verify, confirm, reported status, tamper), status-time, test-and-live (options, their checks, provider, status API, test) and reversal (status table, void or failure, ids, test) blocks', () => {
+    expect(blocks).toHaveLength(25);
   });
 
   it.each(blocks.map((b, i) => [i + 1, b]))(

@@ -1,5 +1,6 @@
 import type { ConformanceFixtures } from '@payhook/core/testing';
-import { createAcmeProvider, signAcme } from '../src';
+import { createAcmeProvider } from '../src';
+import { signAcme } from '../src/signing';
 
 const charge = {
   event: 'charge.succeeded',

@@ -53,10 +53,23 @@ export function splitKeyModes<Key>(
     }
     if (!(PAYMENT_MODES as readonly unknown[]).includes(entry.mode))
       throw new ProviderConfigError(`${option}[${i}].mode`, `must be 'live' or 'test'`, { source });
+    // Refused here, by the name the merchant wrote, rather than as keyModes[i] by defineProvider.
+    const refused = keyRefusal(entry.mode as PaymentMode, mount);
+    if (refused) throw new ProviderConfigError(`${option}[${i}]`, refused, { source });
     keys.push(entry.key as Key);
     modes.push(entry.mode as PaymentMode);
   });
   return { keys, modes };
+}
+
+/** Why a mount would refuse every delivery of a key of `mode`, or undefined when it takes them. */
+function keyRefusal(mode: PaymentMode, mount: MountModeOptions): string | undefined {
+  const mountMode = mount.mode ?? 'live';
+  if (mode === 'test' && mountMode === 'live' && mount.allowTestMode !== true)
+    return 'is a test key on a live mount, whose deliveries would all be refused: remove it, mount it with mode: test, or set allowTestMode: true';
+  if (mode === 'live' && mountMode === 'test')
+    return 'is a live key on a test mount: live payments belong on a live mount';
+  return undefined;
 }
 
 /** The checked mode settings of a provider definition (see ProviderDefinition.mode). */
@@ -90,13 +103,8 @@ export function checkModes(
   keyModes.forEach((m: unknown, i) => {
     if (!(PAYMENT_MODES as readonly unknown[]).includes(m))
       fail(`keyModes[${i}]`, `must be 'live' or 'test'`);
-    if (m === 'test' && mode === 'live' && !allowTestMode)
-      fail(
-        `keyModes[${i}]`,
-        'is a test key on a live mount, whose deliveries would all be refused: remove it, mount it with mode: test, or set allowTestMode: true',
-      );
-    if (m === 'live' && mode === 'test')
-      fail(`keyModes[${i}]`, 'is a live key on a test mount: live payments belong on a live mount');
+    const refused = keyRefusal(m as PaymentMode, { mode: mode as PaymentMode, allowTestMode });
+    if (refused) fail(`keyModes[${i}]`, refused);
   });
   return { mode: mode as PaymentMode, allowTestMode, keyModes: Object.freeze([...keyModes]) };
 }

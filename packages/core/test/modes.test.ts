@@ -177,7 +177,7 @@ describe('mode options, checked at construction', () => {
   it('a sandbox key on a live mount without allowTestMode', () => {
     expect(
       problem(() => createTestProvider({ secret: [TEST_SECRET, { key: SANDBOX, mode: 'test' }] })),
-    ).toMatch(/keyModes\[1\].*test key on a live mount/);
+    ).toMatch(/secret\[1\].*test key on a live mount/);
   });
 
   it('a live key on a test mount, allowTestMode on a test mount, bad values', () => {
@@ -185,7 +185,7 @@ describe('mode options, checked at construction', () => {
       problem(() =>
         createTestProvider({ mode: 'test', secret: [{ key: TEST_SECRET, mode: 'live' }] }),
       ),
-    ).toMatch(/keyModes\[0\].*live key on a test mount/);
+    ).toMatch(/secret\[0\].*live key on a test mount/);
     expect(problem(() => createTestProvider({ mode: 'test', allowTestMode: true }))).toMatch(
       /allowTestMode/,
     );
@@ -201,12 +201,12 @@ describe('mode options, checked at construction', () => {
   });
 
   it('splitKeyModes: bare keys take the mount mode, tagged keys their own, in order', () => {
-    expect(splitKeyModes(['a', { key: 'b', mode: 'test' }, 'c'], { mode: 'live' }, 'keys')).toEqual(
-      {
-        keys: ['a', 'b', 'c'],
-        modes: ['live', 'test', 'live'],
-      },
-    );
+    expect(
+      splitKeyModes(['a', { key: 'b', mode: 'test' }, 'c'], { allowTestMode: true }, 'keys'),
+    ).toEqual({
+      keys: ['a', 'b', 'c'],
+      modes: ['live', 'test', 'live'],
+    });
     expect(splitKeyModes(['a'], { mode: 'test' }, 'keys').modes).toEqual(['test']);
   });
 

@@ -3,8 +3,10 @@ import {
   createQueryBudget,
   GatewayApiError,
   PaymentError,
+  statusOutcome,
   type PaymentHub,
 } from '@payhook/core/plugin';
+import { RECORD_STATUS, recordIsFinal } from './normalize';
 import { PROVIDER_ID, SOURCE } from './schema';
 import type { LailaolabStatusClient, LailaolabStatusResult } from './status-query';
 
@@ -51,8 +53,11 @@ export class StatusBudgetError extends PaymentError {
   }
 }
 
-/** Statuses that will not change back: a record in one of them can be reused for a while. */
-const FINAL = new Set(['PAYMENT_COMPLETED', 'FAILED', 'EXPIRED', 'REFUNDED']);
+/**
+ * Statuses that will not change back, those RECORD_STATUS maps to an event (paid, failed, refunded):
+ * a record in one of them can be reused for a while. WAITING and DISPUTED are asked again.
+ */
+const isFinal = (status: string): boolean => recordIsFinal(statusOutcome(RECORD_STATUS, status));
 
 export interface StatusLookup {
   /** The status API's answer for a delivery: cached, shared with a query already in flight, capped. */
@@ -80,7 +85,7 @@ export function createStatusLookup(
 
   const remember = (transactionId: string, result: LailaolabStatusResult): void => {
     if (options.cacheMs === 0) return;
-    if (result.found && !FINAL.has(result.data.status)) return;
+    if (result.found && !isFinal(result.data.status)) return;
     cache.delete(transactionId);
     cache.set(transactionId, { result, expiresAt: Date.now() + options.cacheMs });
     while (cache.size > options.cacheSize) cache.delete(cache.keys().next().value as string);

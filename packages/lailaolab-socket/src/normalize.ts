@@ -2,10 +2,14 @@ import {
   instantToIso,
   normalizeDecimal,
   notAPaymentEvent,
+  OUTCOME_EVENTS,
   parseGatewayTime,
   pendingPayment,
+  statusOutcome,
+  statusTable,
   type NormalizeResult,
   type PaymentEventDraft,
+  type StatusOutcome,
 } from '@payhook/core/plugin';
 import {
   SOURCE,
@@ -16,41 +20,88 @@ import {
 } from './schema';
 
 /*
- * The one place where Lailaolab's words become payment events: the channel's `message`/`status`,
- * the status API's record statuses, and kip amounts and gateway wall times converted exactly.
+ * The one place where Lailaolab's words become payment events: the status API's record statuses
+ * and the channel's `message`, in the two tables below, and kip amounts and gateway wall times
+ * converted exactly. The record decides every confirmed event; the channel's message only names
+ * the outcome a delivery claims, which the record must back (verify.ts).
  */
+
+/**
+ * `data.status` of the status API (`GET /v1/api/payment/check-transaction/status/{id}`,
+ * https://payment-doc.lailaolab.com/v1/check-transaction-status): WAITING, EXPIRED, REFUNDED,
+ * DISPUTED, PAYMENT_COMPLETED, as the barlus SDK's `transaction.go` lists them. The record's
+ * `isPaid` may still contradict the word: see recordOutcome.
+ */
+export const RECORD_STATUS = statusTable<
+  'PAYMENT_COMPLETED' | 'EXPIRED' | 'FAILED' | 'REFUNDED' | 'WAITING' | 'DISPUTED'
+>(
+  {
+    PAYMENT_COMPLETED: 'completed',
+    // The QR lapsed unpaid: a failed payment, not the reversal of a paid one.
+    EXPIRED: 'failed',
+    // Not in the status enum: the channel's own word for a failure (flutter_phajay), should the
+    // status API ever say it.
+    FAILED: 'failed',
+    // A refund implies the payment completed first: normalizeStatus returns both events.
+    REFUNDED: 'refunded',
+    WAITING: 'pending',
+    // A dispute of the payment. What it does to the money is undocumented (a hold, a chargeback?
+    // only inferred), so no refund or chargeback is claimed: the record is reported on `unhandled`
+    // with the reason (DISPUTE_REASON), verified, for the merchant to check with Lailaolab.
+    DISPUTED: 'not-a-payment',
+  },
+  SOURCE,
+);
+
+/**
+ * The `message` of a socket message or webhook (https://payment-doc.lailaolab.com/v1/subscription):
+ * SUCCESS (react-phajay: paid when `status` is PAYMENT_COMPLETED and `message` SUCCESS) and FAILED
+ * (flutter_phajay). Any other text claims no outcome.
+ */
+export const MESSAGE_STATUS = statusTable<'SUCCESS' | 'FAILED'>(
+  { SUCCESS: 'completed', FAILED: 'failed' },
+  SOURCE,
+);
+
+/** Why a DISPUTED record emits no payment event: the `unhandled` reason, after `status DISPUTED`. */
+const DISPUTE_REASON =
+  'a dispute whose effect on the money Lailaolab does not document: no refund or chargeback is claimed; check the transaction with Lailaolab';
 
 export type MessageOutcome = 'completed' | 'failed' | 'other';
 
 /**
- * FAILED → failed (flutter_phajay, `lib/src/qr_payment_screen.dart`); PAYMENT_COMPLETED with
- * `message` SUCCESS (react-phajay, `src/qr-subscription.service.ts`) or without `message` (not
- * among the fields every bank sends) → completed. Any other `message` text is not an outcome.
+ * The outcome a message claims, by MESSAGE_STATUS. FAILED claims a failure whatever `status` says
+ * (flutter_phajay reads `message` alone). A completion also needs, beyond the message word, the
+ * `status` PAYMENT_COMPLETED (the status API's word, read by RECORD_STATUS), with `message` SUCCESS
+ * or none: `message` is not among the fields every bank sends (barlus SDK).
  */
 export function classifyMessage(raw: LailaolabMessage): MessageOutcome {
-  if (raw.message === 'FAILED') return 'failed';
+  const said = statusOutcome(MESSAGE_STATUS, raw.message);
+  if (said === 'failed') return 'failed';
   if (
-    raw.status === 'PAYMENT_COMPLETED' &&
-    (raw.message === undefined || raw.message === 'SUCCESS')
+    statusOutcome(RECORD_STATUS, raw.status) === 'completed' &&
+    (raw.message === undefined || said === 'completed')
   )
     return 'completed';
   return 'other';
 }
 
-/** A status record says the money arrived: status PAYMENT_COMPLETED, and isPaid not false (barlus SDK). */
-export function statusIsPaid(data: LailaolabStatusData): boolean {
-  return data.status === 'PAYMENT_COMPLETED' && data.isPaid !== false;
-}
-
 /**
- * Statuses of a record whose payment failed: EXPIRED (barlus SDK `transaction.go`), and FAILED,
- * the channel's own word for it (flutter_phajay), should the status API ever say it.
+ * What a status record means: its word by RECORD_STATUS, then `isPaid` (barlus SDK), a second field
+ * that can contradict it. A PAYMENT_COMPLETED record with `isPaid: false` is not known to be paid,
+ * a failed one with `isPaid: true` not known to have failed: either means nothing certain, and is
+ * answered as a word the table does not name (undefined).
  */
-export const FAILED_STATUSES: readonly string[] = ['FAILED', 'EXPIRED'];
-
-export function statusIsFailed(data: LailaolabStatusData): boolean {
-  return FAILED_STATUSES.includes(data.status) && data.isPaid !== true;
+export function recordOutcome(data: LailaolabStatusData): StatusOutcome | undefined {
+  const outcome = statusOutcome(RECORD_STATUS, data.status);
+  if (outcome === 'completed' && data.isPaid === false) return undefined;
+  if (outcome === 'failed' && data.isPaid === true) return undefined;
+  return outcome;
 }
+
+/** The record says a final payment outcome: an event, whether completed, failed or reversed. */
+export const recordIsFinal = (outcome: StatusOutcome | undefined): boolean =>
+  outcome !== undefined && OUTCOME_EVENTS[outcome] !== null;
 
 /**
  * refNo as text. A string or a lossless-parsed number is exact. A JS number was decoded by
@@ -97,8 +148,9 @@ const DETAIL_FIELDS = [
 
 /**
  * What `confirm` learnt from the status API about the transaction a message named: the record,
- * and whether it backs the message (`confirmed`) or says the payment is not final yet (`pending`,
- * a FAILED message for a record still WAITING).
+ * and whether it backs the message (`confirmed`) or does not back a FAILED message yet (`pending`:
+ * a record still WAITING, or one whose status is no payment outcome, such as DISPUTED, which
+ * normalize reports on `unhandled`).
  */
 export interface LailaolabConfirmation {
   readonly verdict: 'confirmed' | 'pending';
@@ -234,7 +286,9 @@ export function normalizeMessage(
 ): NormalizeResult<LailaolabPayload> {
   const outcome = classifyMessage(raw);
   if (outcome === 'other') {
-    if (raw.status === 'WAITING') return pendingPayment('status WAITING');
+    // The channel's `status` is the status API's word: WAITING is not final.
+    if (statusOutcome(RECORD_STATUS, raw.status) === 'pending')
+      return pendingPayment(`status ${raw.status}`);
     // Not an outcome, so nothing asked the status API: on the webhook, anyone could have sent it.
     return notAPaymentEvent(`status ${raw.status}, message ${raw.message ?? '(none)'}`, {
       verified: options.channel === 'socket',
@@ -245,7 +299,9 @@ export function normalizeMessage(
   if (confirmation) {
     const record = confirmation.record;
     if (confirmation.verdict === 'pending')
-      return pendingPayment(`message FAILED, status API ${record.status}: not final`);
+      return recordOutcome(record) === 'not-a-payment'
+        ? notAPaymentEvent(`message FAILED, status API ${record.status}: ${DISPUTE_REASON}`)
+        : pendingPayment(`message FAILED, status API ${record.status}: not final`);
     details.statusQuery = {
       status: record.status,
       isPaid: record.isPaid,
@@ -293,9 +349,9 @@ function channelDraft(
 }
 
 /**
- * A status answer (the sweep through hub.reconcile, or fetchStatus). REFUNDED implies the payment
- * completed first, so both events are returned: a merchant that missed the completion still hears
- * of it (the id de-duplicates it when it did not miss it).
+ * A status answer (the sweep through hub.reconcile, or fetchStatus), by recordOutcome. A reversal
+ * (REFUNDED) implies the payment completed first, so both events are returned: a merchant that
+ * missed the completion still hears of it (the id de-duplicates it when it did not miss it).
  */
 export function normalizeStatus(
   response: LailaolabStatusResponse,
@@ -304,7 +360,13 @@ export function normalizeStatus(
   const data = response.data;
   if (!data) return notAPaymentEvent(`status API: ${response.message}`);
   const status = data.status;
-  if (status === 'WAITING' || status === 'DISPUTED') return pendingPayment(`status ${status}`);
+  const outcome = recordOutcome(data);
+  if (outcome === 'pending') return pendingPayment(`status ${status}`);
+  // DISPUTED is the table's only not-a-payment word: reported, verified, on `unhandled`.
+  if (outcome === 'not-a-payment') return notAPaymentEvent(`status ${status}: ${DISPUTE_REASON}`);
+  const becomes = outcome === undefined ? null : OUTCOME_EVENTS[outcome];
+  // A word the table does not name, or a record whose isPaid contradicts it.
+  if (becomes === null) return notAPaymentEvent(`status ${status}`);
   const details = (): Record<string, unknown> => {
     const d: Record<string, unknown> = { channel: 'status-query', status };
     for (const field of ['description', 'paymentMethod', 'linkCode'] as const) {
@@ -313,24 +375,21 @@ export function normalizeStatus(
     }
     return d;
   };
-  if (statusIsPaid(data))
-    return [recordDraft(data, 'completed', { ...options, details: details() })];
-  if (statusIsFailed(data))
+  if (becomes.type === 'payment.failed')
     return [recordDraft(data, 'failed', { ...options, details: details() })];
-  if (status === 'REFUNDED') {
-    const completed = recordDraft(data, 'completed', { ...options, details: details() });
-    return [
-      completed,
-      {
-        ...completed,
-        id: `${data.transactionId}:refunded`,
-        type: 'payment.refunded',
-        // The status API gives no refund time.
-        occurredAt: instantToIso(options.receivedAt.getTime(), options.timeZone),
-        details: details(),
-        refund: { refundId: data.transactionId, amount: completed.amount },
-      },
-    ];
-  }
-  return notAPaymentEvent(`status ${status}`);
+  const completed = recordDraft(data, 'completed', { ...options, details: details() });
+  if (becomes.kind === undefined) return [completed];
+  return [
+    completed,
+    {
+      ...completed,
+      // `:refunded` for a refund, as ever; a void or chargeback under its own kind.
+      id: `${data.transactionId}:${becomes.kind === 'refund' ? 'refunded' : becomes.kind}`,
+      type: 'payment.refunded',
+      // The status API gives no refund time.
+      occurredAt: instantToIso(options.receivedAt.getTime(), options.timeZone),
+      details: details(),
+      refund: { refundId: data.transactionId, amount: completed.amount, kind: becomes.kind },
+    },
+  ];
 }

@@ -3,6 +3,7 @@ import {
   checkSignedTime,
   decimalEquals,
   GatewayApiError,
+  OUTCOME_EVENTS,
   parseJson,
   PayloadError,
   StaleDeliveryError,
@@ -14,9 +15,9 @@ import {
   classifyMessage,
   kipAmount,
   recordCurrency,
+  recordIsFinal,
+  recordOutcome,
   recordTimeMs,
-  statusIsFailed,
-  statusIsPaid,
   type LailaolabConfirmation,
 } from './normalize';
 import type { ResolvedOptions } from './options';
@@ -172,29 +173,32 @@ function judge(
 ): LailaolabConfirmation {
   checkRecordStatus(raw.transactionId!, outcome, data, socket);
   checkRecordFields(raw, data, resolved.currency);
-  if (outcome === 'failed' && !statusIsFailed(data)) return { verdict: 'pending', record: data };
+  if (outcome === 'failed' && recordOutcome(data) !== 'failed')
+    return { verdict: 'pending', record: data };
   checkRecordAge(raw.transactionId!, data, resolved);
   return { verdict: 'confirmed', record: data };
 }
 
-/** The record's status must back the message's outcome. */
+/** The record's status (recordOutcome: RECORD_STATUS, then isPaid) must back the message's outcome. */
 function checkRecordStatus(
   id: string,
   outcome: 'completed' | 'failed',
   data: LailaolabStatusData,
   socket: boolean,
 ): void {
+  const record = recordOutcome(data);
   const isPaid = data.isPaid === false ? ' (isPaid false)' : '';
-  if (outcome === 'completed' && !statusIsPaid(data)) {
-    // A socket notice can beat the record: one still waiting is "not yet" (watched, swept again),
-    // never a refusal that loses the payment.
-    if (socket && !statusIsFailed(data) && data.status !== 'REFUNDED')
-      throw notYet(id, data.status);
+  if (outcome === 'completed' && record !== 'completed') {
+    // A socket notice can beat the record: one not final yet (waiting, disputed, a word or isPaid
+    // not understood) is "not yet" (watched, swept again), never a refusal that loses the payment.
+    if (socket && !recordIsFinal(record)) throw notYet(id, data.status);
     throw mismatch(
       `transaction ${id} is PAYMENT_COMPLETED in the message but ${data.status}${isPaid} at the status API`,
     );
   }
-  if (outcome === 'failed' && (statusIsPaid(data) || data.status === 'REFUNDED'))
+  // Paid, or paid and then reversed (REFUNDED): the record contradicts the failure.
+  const type = record === undefined ? undefined : OUTCOME_EVENTS[record]?.type;
+  if (outcome === 'failed' && (type === 'payment.completed' || type === 'payment.refunded'))
     throw mismatch(
       `transaction ${id} is FAILED in the message but ${data.status} at the status API`,
     );

@@ -3,27 +3,52 @@ import {
   instantToIso,
   normalizeDecimal,
   notAPaymentEvent,
+  OUTCOME_EVENTS,
   parseGatewayTime,
   pendingPayment,
   StaleDeliveryError,
+  statusOutcome,
+  statusTable,
   type NormalizeResult,
   type PaymentEventDraft,
 } from '@payhook/core/plugin';
 import type { PayinSettings } from './options';
-import { SOURCE, type CashyPayinWebhook } from './schema';
+import { SOURCE, type CashyKnownOrderStatus, type CashyPayinWebhook } from './schema';
 
 /*
  * The one place where Cashy's orderStatus becomes payment.completed / payment.failed (or no
  * event), and its decimal amounts and offset-less times become exact decimals and ISO instants.
  */
 
-const COMPLETED = new Set(['SUCCESS']);
-// A Map, not an object literal: an orderStatus of "toString" must not find a prototype member.
-const FAILED = new Map([
-  ['FAIL', 'Payment failed'],
-  ['CANCEL', 'Rejected by Cashy'],
-]);
-const NOT_FINAL = new Set(['PAYING', 'PROCESSING', 'WAITING']);
+/**
+ * Cashy's `orderStatus` onto core's closed set: the "Payin Order Status Enum" (`PAYING`, `SUCCESS`,
+ * `FAIL`; e.g. https://docs.cashypro.com/en_us/pak/appendix.html), with `PROCESSING` and `CANCEL`
+ * from the older Indonesian doc (https://www.showdoc.com.cn/IdCashyEnglish). Cashy has no refund
+ * status and documents none that reverses a paid order (`PAYMENT_OFFSET` is a payout failure
+ * reason, not an order status), so nothing here is `refunded`, `voided` or `charged-back`. A word
+ * not here is acknowledged and emitted on `unhandled`: "only the final result can be considered as
+ * a clear success" (the appendix).
+ */
+export const ORDER_STATUS = statusTable<CashyKnownOrderStatus>(
+  {
+    SUCCESS: 'completed',
+    FAIL: 'failed',
+    // "Rejected by Cashy" (Indonesian doc): the order was refused before any money arrived, so a
+    // failed payment, not the reversal of a paid one.
+    CANCEL: 'failed',
+    PAYING: 'pending',
+    PROCESSING: 'pending',
+    // Only in the payout enum of the same appendices: accepted as not final should a payin say it.
+    WAITING: 'pending',
+  },
+  SOURCE,
+);
+
+/** `failure.message` of each failed word of ORDER_STATUS: what Cashy's docs call it. */
+const FAILURE_MESSAGES: Readonly<Record<string, string>> = Object.freeze({
+  FAIL: 'Payment failed',
+  CANCEL: 'Rejected by Cashy',
+});
 
 export interface PatchOrigin {
   /** The merchant order number the replenishment belongs to. */
@@ -65,10 +90,14 @@ export function normalizeOrder(
   verification?: 'status-query',
 ): NormalizeResult<CashyPayinWebhook> {
   const status = raw.orderStatus;
-  if (NOT_FINAL.has(status)) return pendingPayment(`orderStatus ${status}`);
-  const failed = FAILED.get(status);
-  if (!COMPLETED.has(status) && failed === undefined)
+  const outcome = statusOutcome(ORDER_STATUS, status);
+  if (outcome === 'pending') return pendingPayment(`orderStatus ${status}`);
+  const becomes = outcome === undefined ? null : OUTCOME_EVENTS[outcome];
+  if (becomes === null)
     return notAPaymentEvent(`unknown orderStatus ${JSON.stringify(status).slice(0, 40)}`);
+  // ORDER_STATUS names completed and failed words only (test/status-table.test.ts).
+  const paid = becomes.type === 'payment.completed';
+  // Beyond the status word: a PATCH order (a replenishment) is credited to the original order.
   const isPatch = raw.orderType === 'PATCH';
   const origin = isPatch ? resolvePatchOrigin(raw.mchOrderNo, raw.patchMchOrderNo) : undefined;
   // In this order, as ever: a bad fee (400) before a stale time (401) before a bad amount (400).
@@ -76,18 +105,12 @@ export function normalizeOrder(
     raw.fee === undefined || raw.fee === null
       ? null
       : normalizeDecimal(raw.fee, { source: SOURCE, field: 'fee' });
-  const at = occurredAt(
-    raw,
-    settings,
-    receivedAt,
-    verification === undefined,
-    failed === undefined,
-  );
+  const at = occurredAt(raw, settings, receivedAt, verification === undefined, paid);
   const draft: PaymentEventDraft<CashyPayinWebhook> = {
     // One key per platform order and outcome: each PATCH order has its own orderNo, and a
     // failure notice cannot shadow a later success of the same order.
-    id: `${raw.orderNo}:${failed === undefined ? 'completed' : 'failed'}`,
-    type: failed === undefined ? 'payment.completed' : 'payment.failed',
+    id: `${raw.orderNo}:${paid ? 'completed' : 'failed'}`,
+    type: paid ? 'payment.completed' : 'payment.failed',
     orderId: origin ? origin.originalMchOrderNo : raw.mchOrderNo,
     transactionId: raw.orderNo,
     amount: normalizeDecimal(raw.amount, {
@@ -106,7 +129,7 @@ export function normalizeOrder(
       serial: origin ? origin.serial : null,
     },
   };
-  if (failed !== undefined) draft.failure = { code: status, message: failed };
+  if (!paid) draft.failure = { code: status, message: FAILURE_MESSAGES[status] };
   if (verification) {
     draft.verification = verification;
     draft.raw = raw;

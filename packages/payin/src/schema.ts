@@ -12,8 +12,11 @@ export const SOURCE = '@payhook/payin';
  * Payin Order Status Enum (e.g. https://docs.cashypro.com/en_us/pak/appendix.html; PROCESSING,
  * WAITING and CANCEL from the older docs).
  */
-export type CashyOrderStatus =
-  'SUCCESS' | 'FAIL' | 'CANCEL' | 'PAYING' | 'PROCESSING' | 'WAITING' | (string & {});
+export type CashyOrderStatus = CashyKnownOrderStatus | (string & {});
+
+/** The words of CashyOrderStatus this package maps (ORDER_STATUS at the top of normalize.ts). */
+export type CashyKnownOrderStatus =
+  'SUCCESS' | 'FAIL' | 'CANCEL' | 'PAYING' | 'PROCESSING' | 'WAITING';
 
 /** API = /api/payIn, MCH = merchant back office, DESK = cashier, PATCH = replenishment (补单). */
 export type CashyOrderType = 'API' | 'MCH' | 'DESK' | 'PATCH' | (string & {});

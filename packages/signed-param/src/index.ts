@@ -7,10 +7,9 @@ export {
 } from './provider';
 export { verifyNotification } from './verify';
 export { PARAM_SCHEMA } from './schema';
+export { TRANSACTION_STATUS, REFUND_STATUS } from './normalize';
 export {
   EVENT_RULES,
-  TRANSACTION_STATUS,
-  REFUND_STATUS,
   COUNTRIES,
   eventRule,
   countryOfChannel,

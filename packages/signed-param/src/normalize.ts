@@ -3,12 +3,17 @@ import {
   decimalFromMinorUnits,
   instantToIso,
   notAPaymentEvent,
+  OUTCOME_EVENTS,
   parseGatewayTime,
   PayloadError,
   pendingPayment,
   SignatureError,
+  statusOutcome,
+  statusTable,
   type NotPaymentEvent,
   type PaymentEventDraft,
+  type StatusOutcome,
+  type StatusTable,
 } from '@payhook/core/plugin';
 import type { Settings } from './options';
 import {
@@ -21,8 +26,6 @@ import {
 } from './schema';
 import {
   COUNTRIES,
-  REFUND_STATUS,
-  TRANSACTION_STATUS,
   countryOfChannel,
   countryOfCurrency,
   eventRule,
@@ -33,8 +36,54 @@ import {
 /*
  * The one place where the platform's event names and statuses become payment.completed / failed /
  * refunded (or no event), and its integer minor units and wall-clock times become decimals and
- * ISO instants. The tables themselves are in tables.ts.
+ * ISO instants. The status words are the two tables below, onto core's closed set
+ * (STATUS_OUTCOMES); the event names are EVENT_RULES in tables.ts. A status is read trimmed and in
+ * any case; a word a table does not name is refused with 400: it cannot be told apart from a
+ * failure or a success safely. The platform documents no status that reverses a completed payment
+ * (no void, no chargeback): a refund is its own notification.
  */
+
+/**
+ * `transactionStatus` of payment notifications and of the payment query: `PENDING`, `COMPLETED`,
+ * `FAILED` (https://docs.ezpaytechs.com/en/philippines/Payment/Static/CollectionNotification.html,
+ * https://docs.paycools.com/en/v2/Payment/CollectionStatus.html).
+ */
+export const TRANSACTION_STATUS = statusTable<'COMPLETED' | 'COMPLETE' | 'FAILED' | 'PENDING'>(
+  {
+    COMPLETED: 'completed',
+    // The legacy PayCools spelling
+    // (https://doc.paycools.com/PartnerEventCallback/CallBackApiSignatureRule.html).
+    COMPLETE: 'completed',
+    FAILED: 'failed',
+    PENDING: 'pending',
+  },
+  SOURCE,
+);
+
+/**
+ * `refundStatus` of `payment.refund.success`
+ * (https://docs.paycools.com.my/en/refund/RefundCallback.html, the same page on docs.bluepay.asia).
+ * The page publishes no status table, only examples; an absent refundStatus trusts the event name.
+ */
+export const REFUND_STATUS = statusTable<
+  'COMPLETE' | 'COMPLETED' | 'PENDING' | 'FAILED' | 'CANCEL' | 'CANCELLED' | 'CANCELED'
+>(
+  {
+    // COMPLETE is the documented success example; COMPLETED the payment status's spelling.
+    COMPLETE: 'refunded',
+    COMPLETED: 'refunded',
+    // The refund-create answer's status: the refund is not final yet.
+    PENDING: 'pending',
+    // The legacy failed example, mislabelled `payment.refund.success`: the refund did not happen,
+    // so the payment stays completed and the notice goes to `unhandled`.
+    FAILED: 'not-a-payment',
+    // Inferred from the `payment.refund.cancel` event name, in each spelling: as FAILED.
+    CANCEL: 'not-a-payment',
+    CANCELLED: 'not-a-payment',
+    CANCELED: 'not-a-payment',
+  },
+  SOURCE,
+);
 
 type Draft = PaymentEventDraft<SignedParamRaw>;
 type Outcome = ReadonlyArray<Draft> | NotPaymentEvent;
@@ -58,12 +107,14 @@ export function normalizeParam(
 
   const payment = raw as SignedParamPayment;
   checkMerchantBinding(payment, settings);
-  const status = statusOf(payment.transactionStatus, TRANSACTION_STATUS, 'transactionStatus');
-  if (status === 'pending')
+  const outcome = outcomeOf(payment.transactionStatus, TRANSACTION_STATUS, 'transactionStatus');
+  if (outcome === 'pending')
     return pendingPayment(
       `${raw.eventName} ${payment.transactionId} is ${payment.transactionStatus}`,
     );
-  if (status !== rule.outcome) {
+  // Beyond the status word: the event name decides, and the status must agree with it (our rule:
+  // the platform documents both fields and says nothing of a disagreement).
+  if (outcome !== rule.outcome) {
     throw new PayloadError(
       `eventName ${raw.eventName} contradicts transactionStatus ${quote(payment.transactionStatus)}`,
       {
@@ -72,7 +123,7 @@ export function normalizeParam(
       },
     );
   }
-  return [paymentDraft(payment, raw.eventName, rule.product, status, settings, received)];
+  return [paymentDraft(payment, raw.eventName, rule.product, rule.outcome, settings, received)];
 }
 
 /**
@@ -101,14 +152,16 @@ export function normalizeQueryData(
   settings: Settings,
   receivedAt: Date,
 ): Outcome {
-  const status = statusOf(data.transactionStatus, TRANSACTION_STATUS, 'transactionStatus');
-  if (status === 'pending')
+  const outcome = outcomeOf(data.transactionStatus, TRANSACTION_STATUS, 'transactionStatus');
+  if (outcome === 'pending')
     return pendingPayment(`${data.transactionId} is ${data.transactionStatus}`);
+  // TRANSACTION_STATUS names completed, failed and pending words only (test/status-tables.test.ts).
+  const final = outcome === 'completed' ? 'completed' : 'failed';
   // The query covers dynamic orders, so its ids are those of `order.payment.*` notifications:
   // a payment seen both ways is processed once.
-  const eventName = status === 'completed' ? 'order.payment.success' : 'order.payment.failed';
+  const eventName = final === 'completed' ? 'order.payment.success' : 'order.payment.failed';
   // The answer to our own query: fresh by construction, so its times are not age-checked.
-  const draft = paymentDraft(data, eventName, 'dynamic order', status, settings, {
+  const draft = paymentDraft(data, eventName, 'dynamic order', final, settings, {
     receivedAt,
     checkAge: false,
   });
@@ -126,7 +179,7 @@ function paymentDraft(
   const money = moneyOf(p, settings);
   const draft: Draft = {
     id: `${eventName}:${p.transactionId}`,
-    type: outcome === 'completed' ? 'payment.completed' : 'payment.failed',
+    type: OUTCOME_EVENTS[outcome]!.type,
     orderId: text(p.mchOrderId) ?? null,
     transactionId: p.transactionId,
     amount: decimalFromMinorUnits(p.amount, money.exponent, { source: SOURCE, field: 'amount' }),
@@ -151,13 +204,16 @@ function paymentDraft(
 function normalizeRefund(r: SignedParamRefund, settings: Settings, received: Received): Outcome {
   // Refunds may name no mchOrderId; when one names it, it is bound like a payment.
   checkMerchantBinding({ mchOrderId: r.mchOrderId }, settings, false);
-  const status =
+  // No refundStatus: the event name (`payment.refund.success`) says it.
+  const outcome: StatusOutcome =
     text(r.refundStatus) === undefined
       ? 'refunded'
-      : statusOf(r.refundStatus, REFUND_STATUS, 'refundStatus');
-  if (status === 'pending')
+      : outcomeOf(r.refundStatus, REFUND_STATUS, 'refundStatus');
+  if (outcome === 'pending')
     return pendingPayment(`refund ${r.refundTransactionId} is ${r.refundStatus}`);
-  if (status === 'not-refunded') {
+  // REFUND_STATUS names refunded, pending and not-a-payment words only (test/status-tables.test.ts).
+  const becomes = OUTCOME_EVENTS[outcome];
+  if (becomes?.kind === undefined) {
     return notAPaymentEvent(
       `${r.eventName} with refundStatus ${r.refundStatus}: the refund did not happen`,
     );
@@ -186,7 +242,7 @@ function normalizeRefund(r: SignedParamRefund, settings: Settings, received: Rec
         settings,
         ['refundReturnTime', 'refundCreateTime'],
       ),
-      refund: { refundId: r.refundTransactionId, amount },
+      refund: { refundId: r.refundTransactionId, amount, kind: becomes.kind },
       details: compact({
         eventName: r.eventName,
         mchRefundOrderId: text(r.mchRefundOrderId),
@@ -272,13 +328,15 @@ function timeOf(
   return iso;
 }
 
-function statusOf<T extends string>(
-  value: unknown,
-  table: Readonly<Record<string, T>>,
-  field: string,
-): T {
+/**
+ * What a status word means by `table`, read trimmed and in any case (the platform's examples vary),
+ * or a 400 for a word the table does not name. Only the table's own keys count: `toString` or
+ * `__proto__` is no status.
+ */
+function outcomeOf(value: unknown, table: StatusTable, field: string): StatusOutcome {
   const key = typeof value === 'string' ? value.trim().toUpperCase() : '';
-  if (Object.prototype.hasOwnProperty.call(table, key)) return table[key]!;
+  const outcome = statusOutcome(table, key);
+  if (outcome !== undefined) return outcome;
   throw new PayloadError(
     `${field} ${quote(value)} is not one of ${Object.keys(table).join(', ')}`,
     { source: SOURCE, fields: [{ path: `/${field}`, message: 'unknown status' }] },

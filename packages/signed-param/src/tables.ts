@@ -1,7 +1,7 @@
 /**
- * Every gateway name this package interprets, in one place: event names, status values and the
- * per-country money and clock facts. The README and docs/events/signed-param.md show these tables;
- * test/tables.test.ts checks that they list every row.
+ * The gateway's event names and the per-country money and clock facts. The status values are the
+ * status tables at the top of normalize.ts (TRANSACTION_STATUS, REFUND_STATUS). The README and
+ * docs/events/signed-param.md show these tables; test/docs.test.ts checks that they list every row.
  */
 
 /** What a notification means before its status is checked. */
@@ -107,37 +107,6 @@ export function eventRule(eventName: string): EventRule | undefined {
     ? EVENT_RULES[eventName]
     : undefined;
 }
-
-/**
- * transactionStatus of payments (and of the payment query). `COMPLETE` is the legacy PayCools
- * spelling (https://doc.paycools.com/PartnerEventCallback/CallBackApiSignatureRule.html). Any other
- * value is refused with 400: it cannot be told apart from a failure or a success safely.
- */
-export const TRANSACTION_STATUS: Readonly<Record<string, 'completed' | 'failed' | 'pending'>> =
-  Object.freeze({
-    COMPLETED: 'completed',
-    COMPLETE: 'completed',
-    FAILED: 'failed',
-    PENDING: 'pending',
-  });
-
-/**
- * refundStatus of `payment.refund.success`. COMPLETE is the documented success example, FAILED the
- * legacy failed example (mislabelled `payment.refund.success`), PENDING the refund-create answer
- * (docs.paycools.com.my and docs.bluepay.asia, /en/refund/RefundCallback.html). CANCEL/CANCELLED
- * are inferred from the `payment.refund.cancel` event name. An absent refundStatus trusts the event
- * name; an unknown one is refused with 400.
- */
-export const REFUND_STATUS: Readonly<Record<string, 'refunded' | 'pending' | 'not-refunded'>> =
-  Object.freeze({
-    COMPLETE: 'refunded',
-    COMPLETED: 'refunded',
-    PENDING: 'pending',
-    FAILED: 'not-refunded',
-    CANCEL: 'not-refunded',
-    CANCELLED: 'not-refunded',
-    CANCELED: 'not-refunded',
-  });
 
 export type CountryCode = 'PH' | 'ID' | 'MY' | 'TH' | 'RU';
 

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COUNTRIES, EVENT_RULES, REFUND_STATUS, TRANSACTION_STATUS } from '../src';
 
-// The README and docs/events/signed-param.md show the mapping tables of src/tables.ts: a row added
-// there and forgotten here fails this test.
+// The README and docs/events/signed-param.md show the mapping tables of src/tables.ts and the
+// status tables of src/normalize.ts: a row added there and forgotten here fails this test.
 const files = {
   README: readFileSync(join(__dirname, '..', 'README.md'), 'utf8'),
   'docs/events/signed-param.md': readFileSync(

@@ -16,6 +16,7 @@ import {
   signedDelivery,
   type TestPayload,
 } from '@payhook/core/testing';
+import { notAPaymentEvent } from '@payhook/core/plugin';
 
 runAwaitedListConformance(
   { describe, it },
@@ -123,6 +124,24 @@ describe('awaited payments', () => {
     });
     expect([paid.length, [...counts.values()].every((c) => c === 1)]).toEqual([n, true]);
     expect((await hub.awaited.list({ state: 'settled' })).length).toBe(n);
+  });
+
+  it("a record the gateway knows but that is no payment keeps the plugin's reason as lastResult", async () => {
+    const g = fakeGateway();
+    // A status answer that is no payment event (Lailaolab's DISPUTED record): not "unknown".
+    const provider: PaymentProvider<TestPayload> = {
+      ...g.provider,
+      fetchStatus: async () =>
+        notAPaymentEvent('status DISPUTED: its money effect is undocumented'),
+    };
+    const { hub } = hubWith(g);
+    await hub.expectPayment(provider, { orderId: 'O-D', until: soon() });
+    await sweepRounds(hub, 1);
+    const entry = await hub.awaited.get('test-gateway:order:O-D');
+    expect([entry?.state, entry?.lastResult]).toEqual([
+      'awaiting',
+      'status DISPUTED: its money effect is undocumented',
+    ]);
   });
 
   it('no final answer by `until`: one overdue notice, no payment event, asked once more at `until`', async () => {

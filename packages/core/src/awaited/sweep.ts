@@ -291,10 +291,12 @@ async function decide(
   await again(hub, state, run, entry, checks, said, provider);
 }
 
+/**
+ * The entry's `lastResult`: the outcome, or for an answer with no event the reason (`unknown to the
+ * gateway`, or the plugin's: a record the gateway knows but that is no payment, DISPUTED...).
+ */
 const describe = (result: ReceiveResult): string =>
-  result.outcome === 'unhandled' && result.events.length === 0
-    ? 'unknown to the gateway'
-    : result.outcome;
+  result.outcome === 'unhandled' && result.reason !== undefined ? result.reason : result.outcome;
 
 /**
  * Schedules the next check: the gateway's backoff after `checks` queries, never past `until` (one

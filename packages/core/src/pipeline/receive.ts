@@ -114,5 +114,10 @@ function unknownPayment(
     raw: null,
     delivery,
   });
-  return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
+  return {
+    outcome: 'unhandled',
+    reply: provider.ack.ok,
+    events: [],
+    reason: 'unknown to the gateway',
+  };
 }

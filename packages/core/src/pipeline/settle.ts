@@ -97,11 +97,11 @@ function notAPayment(
       { provider: provider.id, reason },
       '@payhook/core: payment not final yet; acknowledged',
     );
-    return { outcome: 'pending', reply: provider.ack.ok, events: [] };
+    return { outcome: 'pending', reply: provider.ack.ok, events: [], reason };
   }
   const verified = !('verified' in note) || note.verified !== false;
   notify(state, 'unhandled', { provider: provider.id, reason, verified, raw, delivery });
-  return { outcome: 'unhandled', reply: provider.ack.ok, events: [] };
+  return { outcome: 'unhandled', reply: provider.ack.ok, events: [], reason };
 }
 
 /**

@@ -117,6 +117,11 @@ export interface ReceiveResult {
   /** The normalized events of the delivery (dispatched or not). */
   events: PaymentEvent[];
   error?: PaymentErrorLike;
+  /**
+   * Why there is no event, for `pending` and `unhandled` with no events: the plugin's
+   * `pendingPayment`/`notAPaymentEvent` reason, or that the gateway knows no such payment.
+   */
+  reason?: string;
   /** The delivery's inbox entry id, when the hub has an inbox (whether or not the inbox kept it). */
   inboxId?: string;
 }

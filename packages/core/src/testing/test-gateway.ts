@@ -19,6 +19,7 @@ import {
   verified,
   type ModeKey,
   type MountModeOptions,
+  type NormalizeResult,
 } from '../plugin';
 
 /**
@@ -126,37 +127,40 @@ export function createTestProvider(
       // Only a rotation names its key: a single secret keeps events without keyIndex.
       return secrets.length === 1 ? payload : verified(payload, { keyIndex });
     },
-    normalize(raw) {
-      if (raw.event !== 'payment') return notAPaymentEvent(`event ${raw.event}`);
-      const outcome = statusOutcome(STATUS, raw.status);
-      const becomes = outcome === undefined ? null : OUTCOME_EVENTS[outcome];
-      if (becomes === null) return pendingPayment(raw.status);
-      const base = {
-        orderId: raw.order ?? null,
-        transactionId: raw.txn,
-        amount: raw.amount,
-        currency: 'LAK',
-        occurredAt: raw.at,
-        type: becomes.type,
-      };
-      if (becomes.kind !== undefined) {
-        // Each reversal is its own fact: a refund, a void and a chargeback of one payment all count.
-        const refundId = raw.refundId ?? 'R';
-        const id = becomes.kind === 'refund' ? `refund:${refundId}` : `${becomes.kind}:${refundId}`;
-        return [
-          {
-            ...base,
-            id: `${raw.txn}:${id}`,
-            refund: { refundId, amount: raw.amount, kind: becomes.kind },
-          },
-        ];
-      }
-      if (becomes.type === 'payment.failed')
-        return [{ ...base, id: `${raw.txn}:failed`, failure: { code: 'DECLINED' } }];
-      return [{ ...base, id: `${raw.txn}:paid` }];
-    },
+    normalize: normalizeTestPayload,
     ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
   });
+}
+
+/** The test gateway's statuses through its table: reversals are refunds with their kind. */
+function normalizeTestPayload(raw: TestPayload): NormalizeResult<TestPayload> {
+  if (raw.event !== 'payment') return notAPaymentEvent(`event ${raw.event}`);
+  const outcome = statusOutcome(STATUS, raw.status);
+  const becomes = outcome === undefined ? null : OUTCOME_EVENTS[outcome];
+  if (becomes === null) return pendingPayment(raw.status);
+  const base = {
+    orderId: raw.order ?? null,
+    transactionId: raw.txn,
+    amount: raw.amount,
+    currency: 'LAK',
+    occurredAt: raw.at,
+    type: becomes.type,
+  };
+  if (becomes.kind !== undefined) {
+    // Each reversal is its own fact: a refund, a void and a chargeback of one payment all count.
+    const refundId = raw.refundId ?? 'R';
+    const id = becomes.kind === 'refund' ? `refund:${refundId}` : `${becomes.kind}:${refundId}`;
+    return [
+      {
+        ...base,
+        id: `${raw.txn}:${id}`,
+        refund: { refundId, amount: raw.amount, kind: becomes.kind },
+      },
+    ];
+  }
+  if (becomes.type === 'payment.failed')
+    return [{ ...base, id: `${raw.txn}:failed`, failure: { code: 'DECLINED' } }];
+  return [{ ...base, id: `${raw.txn}:paid` }];
 }
 
 /** The test gateway with a status API over the payments `paid` recorded: see createStatusTestGateway. */

@@ -461,21 +461,22 @@ console.log(JSON.stringify(found));
 `,
 };
 
+/** The compiler options of a strict ESM TypeScript app (esm-ts, plugin-author). */
+const STRICT_NODENEXT = {
+  target: 'ES2022',
+  lib: ['ES2022'],
+  module: 'nodenext',
+  moduleResolution: 'nodenext',
+  strict: true,
+  noUncheckedIndexedAccess: true,
+  skipLibCheck: false,
+  types: ['node'],
+};
+
 const ESM_APP = {
   'package.json': json({ name: 'payhook-pack-esm', private: true, type: 'module' }),
   'tsconfig.json': json({
-    compilerOptions: {
-      target: 'ES2022',
-      lib: ['ES2022'],
-      module: 'nodenext',
-      moduleResolution: 'nodenext',
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      skipLibCheck: false,
-      types: ['node'],
-      rootDir: 'src',
-      outDir: 'dist',
-    },
+    compilerOptions: { ...STRICT_NODENEXT, rootDir: 'src', outDir: 'dist' },
     include: ['src'],
   }),
   // The split in nodenext types (package.json "exports"), type-checked on its own (no output).
@@ -1006,18 +1007,7 @@ async function cjsDeliveries(label, names, port, gateway) {
 const PLUGIN_APP = {
   'package.json': json({ name: 'payhook-pack-plugin-author', private: true, type: 'module' }),
   'tsconfig.json': json({
-    compilerOptions: {
-      target: 'ES2022',
-      lib: ['ES2022'],
-      module: 'nodenext',
-      moduleResolution: 'nodenext',
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      skipLibCheck: false,
-      types: ['node'],
-      rootDir: '.',
-      outDir: 'dist',
-    },
+    compilerOptions: { ...STRICT_NODENEXT, rootDir: '.', outDir: 'dist' },
     include: ['src', 'test', 'broken'],
   }),
   'src/schema.ts': `import { DECIMAL_PATTERN } from '@payhook/core/plugin';

@@ -272,7 +272,7 @@ describe('newpay examples', () => {
     expect(out).toContain('paid N-1 123.00 LAK');
     expect(out).toContain('paid N-2 15000.00 LAK');
     expect(out).toMatch(/failed N-3 \{ code: 'FAIL', message: 'Transaction Failed' \}/);
-    expect(out).toMatch(/refunded \{ refundId: '\d+', amount: '23.00' \}/);
+    expect(out).toMatch(/refunded \{ refundId: '\d+', amount: '23.00', kind: 'refund' \}/);
 
     const forged = await post(hook, forgeDelivery(fixtures.paymentCallback({ orderNo: 'N-4' })));
     expect(forged.status).toBe(401);

@@ -279,6 +279,8 @@ function interfaceMembers(pkg: string, name: string, inherited: Record<string, s
 }
 
 const MAX_AGE_OPTIONS = interfaceMembers('core', 'MaxAgeOptions');
+// `mode` and `allowTestMode`, which every gateway's options extend.
+const MODE_OPTIONS = interfaceMembers('core', 'MountModeOptions');
 
 describe('every option the code accepts has a row in its README', () => {
   const cases = [
@@ -354,6 +356,7 @@ describe('every option the code accepts has a row in its README', () => {
       .map((line) => line.split('|')[1]!.trim());
     const members = interfaceMembers(pkg, name, {
       MaxAgeOptions: MAX_AGE_OPTIONS,
+      MountModeOptions: MODE_OPTIONS,
     });
     expect(members.length).toBeGreaterThan(0);
     // `name`, `name(args)`, or `name.child` rows (an options object documented by its members).

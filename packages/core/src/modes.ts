@@ -32,7 +32,9 @@ const isTagged = (entry: unknown): entry is { key: unknown; mode: unknown } =>
  * Splits a key list into the keys (for verify, in the same order) and each one's mode: a tagged
  * entry `{ key, mode }` its own, a bare key the mount's `mode` (default live). The index verify
  * reports (`verified(payload, { keyIndex })`) then names both. Throws a ProviderConfigError
- * naming `option[i]` for a mode that is neither `live` nor `test`.
+ * naming `option[i].mode` for a mode that is neither `live` nor `test`, and `option[i]` for a key
+ * the mount would refuse every delivery of (the rule of checkModes, told in the merchant's words:
+ * `keyModes[i]` is a name the merchant never wrote).
  *
  * @example const { keys, modes } = splitKeyModes(options.secrets, options, 'secrets', SOURCE)
  */
@@ -53,23 +55,31 @@ export function splitKeyModes<Key>(
     }
     if (!(PAYMENT_MODES as readonly unknown[]).includes(entry.mode))
       throw new ProviderConfigError(`${option}[${i}].mode`, `must be 'live' or 'test'`, { source });
-    // Refused here, by the name the merchant wrote, rather than as keyModes[i] by defineProvider.
-    const refused = keyRefusal(entry.mode as PaymentMode, mount);
-    if (refused) throw new ProviderConfigError(`${option}[${i}]`, refused, { source });
+    const refusal = keyRefusal(mount, entry.mode as PaymentMode);
+    if (refusal) throw new ProviderConfigError(`${option}[${i}]`, refusal, { source });
     keys.push(entry.key as Key);
     modes.push(entry.mode as PaymentMode);
   });
   return { keys, modes };
 }
 
-/** Why a mount would refuse every delivery of a key of `mode`, or undefined when it takes them. */
-function keyRefusal(mode: PaymentMode, mount: MountModeOptions): string | undefined {
+/**
+ * Why a mount refuses every delivery verified by a key of `mode`, or null. A mount whose own
+ * settings are bad gets null: checkModes names `mode` or `allowTestMode`, the actual mistake.
+ */
+function keyRefusal(
+  mount: { mode?: unknown; allowTestMode?: unknown },
+  mode: PaymentMode,
+): string | null {
   const mountMode = mount.mode ?? 'live';
-  if (mode === 'test' && mountMode === 'live' && mount.allowTestMode !== true)
+  const allow = mount.allowTestMode;
+  if (!(PAYMENT_MODES as readonly unknown[]).includes(mountMode)) return null;
+  if (allow !== undefined && typeof allow !== 'boolean') return null;
+  if (mode === 'test' && mountMode === 'live' && allow !== true)
     return 'is a test key on a live mount, whose deliveries would all be refused: remove it, mount it with mode: test, or set allowTestMode: true';
   if (mode === 'live' && mountMode === 'test')
     return 'is a live key on a test mount: live payments belong on a live mount';
-  return undefined;
+  return null;
 }
 
 /** The checked mode settings of a provider definition (see ProviderDefinition.mode). */
@@ -103,8 +113,8 @@ export function checkModes(
   keyModes.forEach((m: unknown, i) => {
     if (!(PAYMENT_MODES as readonly unknown[]).includes(m))
       fail(`keyModes[${i}]`, `must be 'live' or 'test'`);
-    const refused = keyRefusal(m as PaymentMode, { mode: mode as PaymentMode, allowTestMode });
-    if (refused) fail(`keyModes[${i}]`, refused);
+    const refusal = keyRefusal({ mode, allowTestMode }, m as PaymentMode);
+    if (refusal) fail(`keyModes[${i}]`, refusal);
   });
   return { mode: mode as PaymentMode, allowTestMode, keyModes: Object.freeze([...keyModes]) };
 }

@@ -10,6 +10,8 @@ import {
   type OptionFailer,
   type MaxAge,
   type MaxAgeOptions,
+  type MountModeOptions,
+  type PaymentMode,
   type WebhookMiddlewareOptions,
 } from '@payhook/core/plugin';
 import type { ManagerOptions, SocketOptions } from 'socket.io-client';
@@ -35,10 +37,15 @@ export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
  */
 export const DEFAULT_SOCKET_URL = 'https://payment-Support.lailaolab.com/';
 
-export interface LailaolabProviderOptions extends MaxAgeOptions {
+/**
+ * `mode` is the mode of the merchant's keys (`secretKey`, `apiKey`), hence of every delivery: the
+ * socket channel is that key's, and every webhook is confirmed by the status API asked with it.
+ * `allowTestMode` has nothing to act on (no other key verifies anything), so `true` is refused.
+ */
+export interface LailaolabProviderOptions extends MaxAgeOptions, MountModeOptions {
   /** The secret key from the PhaJay portal: `?key=` and `join::<key>` on the socket. */
   secretKey: string;
-  /** Key for the status API's Basic auth, when it differs from `secretKey`. */
+  /** Key for the status API's Basic auth, when it differs from `secretKey` (of the same mode). */
   apiKey?: string;
   /** The status API, which confirms every payment outcome: `{ baseUrl?, timeoutMs? }`. */
   statusQuery?: LailaolabStatusQueryOptions;
@@ -87,7 +94,10 @@ export interface LailaolabProviderOptions extends MaxAgeOptions {
   unwatchedQueriesPerMinute?: number;
 }
 
-/** The status API's options (`statusQuery`); it is asked with `apiKey` (default `secretKey`). */
+/**
+ * The status API's options (`statusQuery`); it is asked with `apiKey` (default `secretKey`), the
+ * key of the mount's `mode`: the answer, and so every confirmed event, is about that mode's money.
+ */
 export interface LailaolabStatusQueryOptions {
   /** Status API host (default https://payment-gateway.lailaolab.com). */
   baseUrl?: string;
@@ -159,6 +169,9 @@ export interface ResolvedOptions {
   confirmByStatusQuery: boolean;
   maxAge: MaxAge;
   cache: StatusLookupOptions;
+  /** As given: defineProvider checks them and names the option. */
+  mode: PaymentMode | undefined;
+  allowTestMode: boolean | undefined;
 }
 
 /** The source's own options, checked (the provider's are in ResolvedOptions). */
@@ -222,6 +235,7 @@ export function resolveProviderOptions(
   if (confirm !== undefined && typeof confirm !== 'boolean')
     fail('confirmByStatusQuery', 'must be true or false');
   const maxAge = resolveMaxAge(options, SOURCE);
+  checkAllowTestMode(options.allowTestMode);
   const apiBase = checkApiBase(statusQuery.baseUrl, deprecated ? 'apiBase' : 'statusQuery.baseUrl');
   const statusTimeoutMs = checkPositiveMs(
     statusQuery.timeoutMs,
@@ -239,7 +253,24 @@ export function resolveProviderOptions(
     confirmByStatusQuery: confirm ?? true,
     maxAge,
     cache: checkCacheOptions(options),
+    mode: options.mode,
+    allowTestMode: options.allowTestMode,
   };
+}
+
+/**
+ * A live mount that "also takes test deliveries" cannot be built here: nothing is signed, so no
+ * key of another mode could ever vouch for a delivery. A sandbox webhook posted to a live mount is
+ * asked about with the live key, unknown there, and refused; the socket channel is the live key's.
+ * Accepting the option would let the merchant believe otherwise. Anything but a boolean is left
+ * to defineProvider, whose error says what the option takes.
+ */
+function checkAllowTestMode(value: unknown): void {
+  if (value === true)
+    fail(
+      'allowTestMode',
+      "has nothing to act on for Lailaolab: every delivery is confirmed with (or comes through the channel of) this mount's own key, so it has the mount's mode; give the sandbox key to a second source or middleware with mode: 'test'",
+    );
 }
 
 /**

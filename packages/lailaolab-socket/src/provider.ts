@@ -120,7 +120,26 @@ export function buildProvider(resolved: ResolvedOptions, isAwaited?: IsAwaited):
     },
     statusLookups: LAILAOLAB_LOOKUPS,
     sweep: LAILAOLAB_SWEEP,
+    // No key list: the mount's mode is every delivery's (options.ts), checked by core.
+    mode: resolved.mode,
+    allowTestMode: resolved.allowTestMode,
   });
+}
+
+/**
+ * With a source, the webhook runs the source's provider and its mode: a `mode` given here that
+ * differs would be ignored, and the webhook's events would silently be of the other mode.
+ */
+function checkSourceMode(options: LailaolabMiddlewareOptions): void {
+  const { source, mode } = options;
+  if (source === undefined || mode === undefined) return;
+  const sourceMode = source.provider.mode ?? 'live';
+  if (mode !== sourceMode)
+    throw new ProviderConfigError(
+      'mode',
+      `is ${String(mode)} but the source's is ${sourceMode}: the webhook runs the source's provider; give mode to createLailaolabSource`,
+      { source: SOURCE },
+    );
 }
 
 /**
@@ -139,6 +158,7 @@ export function createLailaolabMiddleware(
     throw new ProviderConfigError('source', 'must come from createLailaolabSource()', {
       source: SOURCE,
     });
+  checkSourceMode(options);
   // A payment heard through the webhook settles its awaited payment in hub.receive.
   const webhook = createGatewayMiddleware(
     hub,

@@ -27,7 +27,10 @@ export const DEFAULT_API_BASE = 'https://payment-gateway.lailaolab.com';
 export const STATUS_PATH = '/v1/api/payment/check-transaction/status/';
 
 export interface LailaolabStatusClientOptions {
-  /** The key sent as `Authorization: Basic base64(<key>)`. */
+  /**
+   * The key sent as `Authorization: Basic base64(<key>)`: a sandbox key's answers are about
+   * sandbox transactions only, so the provider gives it the key of its mount's mode.
+   */
   apiKey: string;
   /** Default https://payment-gateway.lailaolab.com. */
   apiBase?: string;

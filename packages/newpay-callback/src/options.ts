@@ -7,11 +7,16 @@ import {
   loadPrivateKey,
   loadPublicKeys,
   optionFailer,
+  PAYMENT_MODES,
   resolveMaxAge,
+  splitKeyModes,
   warnDeprecatedOption,
   type KeyInput,
   type Logger,
+  type ModeKey,
+  type MountModeOptions,
   type OptionFailer,
+  type PaymentMode,
   type WebhookMiddlewareOptions,
 } from '@payhook/core/plugin';
 import { SOURCE } from './schema';
@@ -22,7 +27,11 @@ import type { CallbackVerifierConfig } from './verify';
 export const DEFAULT_TIME_ZONE = 'Asia/Vientiane';
 export const DEFAULT_QUERY_BASE_URL = 'https://prod-openapi-v2.newpay.la/beta/pay';
 
-/** The status API (v2 uniQueryPay): `statusQuery` enables `fetchStatus`. */
+/**
+ * The status API (v2 uniQueryPay): `statusQuery` enables `fetchStatus`. Its credentials and URL
+ * belong to the mount's mode (`mode`): a live mount asks NewPay's live environment with the live
+ * merchant key, a `mode: 'test'` mount the sandbox with the sandbox key.
+ */
 export interface NewpayStatusQueryOptions {
   /** Your merchant id (`mchId`), sent with every query. */
   mchId: string;
@@ -37,13 +46,14 @@ export interface NewpayStatusQueryOptions {
 /** @deprecated The old name of {@link NewpayStatusQueryOptions}. */
 export type NewpayQueryOptions = NewpayStatusQueryOptions;
 
-export interface NewpayProviderOptions {
+export interface NewpayProviderOptions extends MountModeOptions {
   /**
    * NewPay's platform public key (PEM or bare Base64 DER): verifies callbacks and query answers.
    * During a key rotation, give the old and the new key as an array: they are tried in order and
-   * each event then carries `keyIndex`, the index of the key that verified it.
+   * each event then carries `keyIndex`, the index of the key that verified it. An entry of the
+   * array may be `{ key, mode: 'test' }` (the sandbox's key); a bare key has the mount's `mode`.
    */
-  platformPublicKey: KeyInput | readonly KeyInput[];
+  platformPublicKey: KeyInput | readonly ModeKey<KeyInput>[];
   /**
    * Your appId. Required: NewPay signs every merchant's callbacks with the same platform key, so a
    * genuine callback for another app would otherwise verify here.
@@ -88,7 +98,10 @@ export interface ResolvedQuery {
 export interface ResolvedOptions {
   verifier: CallbackVerifierConfig;
   timeZone: string;
-  query?: ResolvedQuery;
+  /** The mode of each platform key, by index (a single key: none, the mount's). */
+  keyModes?: PaymentMode[];
+  /** uniQueryPay's verifier: the platform keys of the mount's mode only. */
+  query?: ResolvedQuery & { verifier: CallbackVerifierConfig };
 }
 
 const fail: OptionFailer = optionFailer(SOURCE);
@@ -155,10 +168,7 @@ export function resolveOptions(
   if (typeof given !== 'object' || given === null) fail('options', 'must be an object');
   const deprecatedName = given.query !== undefined;
   const options = upgradeOptions(given, logger);
-  if (options.platformPublicKey === undefined || options.platformPublicKey === null)
-    fail('platformPublicKey', 'is required: the NewPay platform public key (PEM or Base64 DER)');
-  // One key, or several during a rotation (old and new), tried in order.
-  const publicKeys = loadPublicKeys(options.platformPublicKey, 'platformPublicKey', SOURCE);
+  const { publicKeys, keyModes } = readPlatformKeys(options);
   const appId = checkAppId(options.appId);
   const timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
   // NewPay signs a time in its callbacks (v1 timestamp, v2 data.paytime): how old it may be.
@@ -175,9 +185,54 @@ export function resolveOptions(
       nestedKeys: checkReading(options.nestedKeys, 'nestedKeys', NESTED_KEY_ORDERS),
     }),
   };
+  const name = deprecatedName ? 'query' : 'statusQuery';
   const query =
     options.statusQuery === undefined
       ? undefined
-      : checkQuery(options.statusQuery, deprecatedName ? 'query' : 'statusQuery');
-  return { verifier, timeZone, query };
+      : {
+          ...checkQuery(options.statusQuery, name),
+          verifier: queryVerifier(verifier, keyModes, options.mode, name),
+        };
+  return { verifier, timeZone, keyModes, query };
+}
+
+/**
+ * The platform keys, loaded, and each one's mode when a list was given. One key, or several during
+ * a rotation (old and new) or for a live mount that also takes sandbox callbacks, tried in order.
+ */
+function readPlatformKeys(options: NewpayProviderOptions): {
+  publicKeys: KeyObject[];
+  keyModes?: PaymentMode[];
+} {
+  const given = options.platformPublicKey;
+  if (given === undefined || given === null)
+    fail('platformPublicKey', 'is required: the NewPay platform public key (PEM or Base64 DER)');
+  if (!Array.isArray(given))
+    return { publicKeys: loadPublicKeys(given as KeyInput, 'platformPublicKey', SOURCE) };
+  const { keys, modes } = splitKeyModes(given, options, 'platformPublicKey', SOURCE);
+  return { publicKeys: loadPublicKeys(keys, 'platformPublicKey', SOURCE), keyModes: modes };
+}
+
+/**
+ * uniQueryPay is asked with the mount's own merchant key, so its answer is about the mount's
+ * environment: only platform keys of the mount's mode may vouch for it. Otherwise an answer signed
+ * with the sandbox key would become a live event through the sweeper (status answers take the
+ * mount's mode), which is the mixing that tagging the key exists to prevent.
+ */
+function queryVerifier(
+  verifier: CallbackVerifierConfig,
+  keyModes: readonly PaymentMode[] | undefined,
+  mode: unknown,
+  name: string,
+): CallbackVerifierConfig {
+  if (keyModes === undefined) return verifier;
+  const mountMode = mode ?? 'live';
+  const publicKeys = verifier.publicKeys.filter((_, i) => keyModes[i] === mountMode);
+  // An unknown mode is left to defineProvider, whose error names `mode`.
+  if (publicKeys.length === 0 && (PAYMENT_MODES as readonly unknown[]).includes(mountMode))
+    fail(
+      name,
+      `needs a platformPublicKey of the mount's mode (${String(mountMode)}) to verify uniQueryPay answers`,
+    );
+  return { ...verifier, publicKeys };
 }

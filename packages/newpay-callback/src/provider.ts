@@ -31,7 +31,7 @@ const NEWPAY_SWEEP = Object.freeze({ firstCheckMs: 60_000, maxIntervalMs: 10 * 6
 export function createNewpayProvider(
   options: NewpayProviderOptions,
 ): PaymentProvider<NewpayCallback> {
-  const { verifier, timeZone, query } = resolveOptions(options);
+  const { verifier, timeZone, keyModes, query } = resolveOptions(options);
   return defineProvider<NewpayCallback>({
     id: NEWPAY_PROVIDER_ID,
     source: SOURCE,
@@ -49,11 +49,15 @@ export function createNewpayProvider(
       ok: { status: 200, body: { transResult: 'SUCCESS' } },
       retry: { status: 500, body: { transResult: 'FAIL' } },
     },
-    fetchStatus: query ? createFetchStatus({ verifier, timeZone, ...query }) : undefined,
+    fetchStatus: query ? createFetchStatus({ timeZone, ...query }) : undefined,
     // uniQueryPay takes either order number (status-query.ts), so an order the merchant awaits by its own
     // number can be asked about before NewPay's number is known.
     statusLookups: query ? ['reference', 'orderId'] : undefined,
     sweep: NEWPAY_SWEEP,
+    // Checked by core: a sandbox key on a live mount needs allowTestMode, or it is refused here.
+    mode: options.mode,
+    allowTestMode: options.allowTestMode,
+    keyModes,
   });
 }
 

@@ -6,23 +6,28 @@ import {
   moveDeprecatedOptions,
   optionFailer,
   resolveMaxAge,
+  splitKeyModes,
   type Logger,
+  type ModeKey,
+  type MountModeOptions,
   type OptionFailer,
   type MaxAge,
   type MaxAgeOptions,
+  type PaymentMode,
   type WebhookMiddlewareOptions,
 } from '@payhook/core/plugin';
 import { SOURCE } from './schema';
 
-export interface PayinProviderOptions extends MaxAgeOptions {
+export interface PayinProviderOptions extends MaxAgeOptions, MountModeOptions {
   /** Your Cashy merchant id (numeric); the `MerchantId` header must name it. */
   merchantId: string | number;
   /**
    * Your Cashy apiKey: it signs every request and webhook. During a rotation, a list (old and
    * new): webhooks are checked against each in order and `event.keyIndex` says which one matched;
-   * API requests (fetchStatus) are signed with the first.
+   * API requests (fetchStatus) are signed with the first of the mount's mode. An entry may be
+   * `{ key, mode: 'test' }` (a sandbox apiKey); a bare key has the mount's `mode`.
    */
-  apiKey: string | readonly string[];
+  apiKey: string | readonly ModeKey<string>[];
   /**
    * IANA zone of `completionTime`, which carries no offset. Default `Asia/Jakarta` (GMT+7, the
    * zone of the Indonesian webhook doc, https://www.showdoc.com.cn/IdCashyEnglish); other countries
@@ -50,7 +55,11 @@ export interface PayinProviderOptions extends MaxAgeOptions {
   timeoutMs?: number;
 }
 
-/** The status API's options; requests are signed with `apiKey` (the first, during a rotation). */
+/**
+ * The status API's options; requests are signed with `apiKey` (the first of the mount's mode).
+ * Both belong to the mount's mode: a live mount asks Cashy's live API with a live apiKey, a
+ * `mode: 'test'` mount the stage API (`.../stage-api/`) with the sandbox apiKey.
+ */
 export interface PayinStatusQueryOptions {
   /** API base URL (with any path prefix, e.g. `.../stage-api/`). */
   baseUrl: string;
@@ -84,13 +93,18 @@ export function checkApiKey(value: unknown, option = 'apiKey'): string {
 }
 
 /**
- * One apiKey, or several during a rotation (old and new, tried in that order). The first one signs
- * API requests, so list the key in force first.
+ * One apiKey, or several during a rotation (old and new, tried in that order), each with its mode
+ * when a list was given (a bare key: the mount's). The first of the mount's mode signs API
+ * requests, so list the key in force first.
  */
-export function checkApiKeys(value: unknown): string[] {
-  if (!Array.isArray(value)) return [checkApiKey(value)];
+export function checkApiKeys(
+  value: unknown,
+  mount: MountModeOptions = {},
+): { apiKeys: string[]; keyModes?: PaymentMode[] } {
+  if (!Array.isArray(value)) return { apiKeys: [checkApiKey(value)] };
   if (value.length === 0) return fail('apiKey', 'must hold at least one apiKey');
-  return value.map((key, i) => checkApiKey(key, `apiKey[${i}]`));
+  const { keys, modes } = splitKeyModes(value as ModeKey<unknown>[], mount, 'apiKey', SOURCE);
+  return { apiKeys: keys.map((key, i) => checkApiKey(key, `apiKey[${i}]`)), keyModes: modes };
 }
 
 /** Joined by appending `api/payIn`, so a path prefix such as `/stage-api/` is kept. */
@@ -138,8 +152,16 @@ export function readStatusQuery(
 /** The provider's options as read at construction. */
 export interface PayinSettings {
   merchantId: string;
-  /** The key in force first: it signs API requests; webhooks are checked against each. */
+  /** Webhooks are checked against each, in order. */
   apiKeys: string[];
+  /** The mode of each apiKey, by index (a single key: none, the mount's). */
+  keyModes?: PaymentMode[];
+  /**
+   * The key that signs API requests: the first of the mount's mode, since the API answers about
+   * that mode's orders only. Undefined when no key has the mount's mode (a live mount that lists
+   * only sandbox keys): then there is no status query to make.
+   */
+  requestKey: string | undefined;
   limits: MaxAge;
   timeZone: string;
   currency: string | null;
@@ -151,7 +173,9 @@ export function readProviderOptions(options: PayinProviderOptions): PayinSetting
   if (!options || typeof options !== 'object')
     return fail('merchantId', 'is required (options object missing)');
   const merchantId = checkMerchantId(options.merchantId);
-  const apiKeys = checkApiKeys(options.apiKey);
+  const { apiKeys, keyModes } = checkApiKeys(options.apiKey, options);
+  const mountMode = options.mode ?? 'live';
+  const requestKey = keyModes ? apiKeys.find((_, i) => keyModes[i] === mountMode) : apiKeys[0];
   const limits = resolveMaxAge(options, SOURCE);
   const timeZone = assertTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE, 'timeZone', SOURCE);
   const currency = options.currency ?? null;
@@ -160,5 +184,5 @@ export function readProviderOptions(options: PayinProviderOptions): PayinSetting
   const scale = options.amountScale ?? (currency && INTEGER_CURRENCIES.has(currency) ? 0 : 2);
   if (!Number.isInteger(scale) || scale < 0 || scale > 4)
     fail('amountScale', 'must be a whole number from 0 to 4');
-  return { merchantId, apiKeys, limits, timeZone, currency, scale };
+  return { merchantId, apiKeys, keyModes, requestKey, limits, timeZone, currency, scale };
 }

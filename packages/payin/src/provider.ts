@@ -1,6 +1,8 @@
 import {
   createGatewayMiddleware,
   defineProvider,
+  PAYMENT_MODES,
+  ProviderConfigError,
   type GatewayMiddleware,
   type PaymentHub,
   type PaymentProvider,
@@ -15,6 +17,7 @@ import {
   upgradeOptions,
   type PayinMiddlewareOptions,
   type PayinProviderOptions,
+  type PayinSettings,
 } from './options';
 import { SOURCE, cashyWebhookSchema, type CashyPayinWebhook } from './schema';
 import { createFetchStatus } from './status-query';
@@ -54,8 +57,8 @@ export function createPayinProvider(
       : createPayinClient({
           ...statusQuery,
           merchantId: settings.merchantId,
-          // The key in force signs requests: the first of a rotation's list.
-          apiKey: settings.apiKeys[0]!,
+          // The key in force of the mount's mode signs requests: the first of it in the list.
+          apiKey: requestKeyOf(settings, given.mode),
         });
   const provider: PaymentProvider<CashyPayinWebhook> = defineProvider<CashyPayinWebhook>({
     id: PAYIN_PROVIDER_ID,
@@ -75,8 +78,27 @@ export function createPayinProvider(
     // own number can be asked about before Cashy's orderNo is known.
     statusLookups: client ? ['reference', 'orderId'] : undefined,
     sweep: CASHY_SWEEP,
+    // Checked by core: a sandbox apiKey on a live mount needs allowTestMode, or it is refused here.
+    mode: given.mode,
+    allowTestMode: given.allowTestMode,
+    keyModes: settings.keyModes,
   });
   return provider;
+}
+
+/**
+ * The apiKey that signs status queries. A mount whose list holds no key of its own mode has none:
+ * refused at construction, naming statusQuery, rather than asking the API of one mode with the
+ * other's key at every sweep. An unknown mode is left to defineProvider, whose error names it.
+ */
+function requestKeyOf(settings: PayinSettings, mode: unknown): string {
+  if (settings.requestKey !== undefined) return settings.requestKey;
+  if (!(PAYMENT_MODES as readonly unknown[]).includes(mode ?? 'live')) return settings.apiKeys[0]!;
+  throw new ProviderConfigError(
+    'statusQuery',
+    `needs an apiKey of the mount's mode (${String(mode ?? 'live')}) to sign its requests`,
+    { source: SOURCE },
+  );
 }
 
 const usesDeprecatedNames = (options: PayinProviderOptions): boolean =>

@@ -4,28 +4,35 @@ import {
   checkPositiveMs,
   checkRequiredText,
   loadPrivateKey,
+  loadPublicKeys,
   moveDeprecatedOptions,
   optionFailer,
   resolveMaxAge,
+  splitKeyModes,
   type KeyInput,
   type Logger,
+  type ModeKey,
+  type MountModeOptions,
   type OptionFailer,
   type MaxAge,
   type MaxAgeOptions,
+  type PaymentMode,
   type WebhookMiddlewareOptions,
 } from '@payhook/core/plugin';
+import type { KeyObject } from 'node:crypto';
 import type { PaymentQueryConfig } from './status-query';
 import { SOURCE } from './schema';
 import { COUNTRIES, isCountryCode, type CountryCode } from './tables';
 
-export interface SignedParamOptions extends MaxAgeOptions {
+export interface SignedParamOptions extends MaxAgeOptions, MountModeOptions {
   /**
    * The platform's RSA public key ("Please ask the Platform administrator for the RSA public key of
    * Platform"): PEM, or bare Base64 DER (SubjectPublicKeyInfo) as the portal hands it out. During a
    * key rotation, a list (old and new): the keys are tried in order and `event.keyIndex` says which
-   * one matched.
+   * one matched. An entry may be `{ key, mode: 'test' }` (the sandbox platform's key); a bare key
+   * has the mount's `mode`.
    */
-  platformPublicKey: KeyInput | readonly KeyInput[];
+  platformPublicKey: KeyInput | readonly ModeKey<KeyInput>[];
   /** Provider id; prefixes every event id and store key. Default `signed-param`; e.g. `paycools`. */
   id?: string;
   /**
@@ -54,7 +61,12 @@ export interface SignedParamOptions extends MaxAgeOptions {
   queryTimeoutMs?: number;
 }
 
-/** The payment query's options (`statusQuery`): all three of baseUrl, appId and the key. */
+/**
+ * The payment query's options (`statusQuery`): all three of baseUrl, appId and the key. All three
+ * belong to the mount's mode: a live mount asks the live API with the live appId and key, a
+ * `mode: 'test'` mount the sandbox's with its own. The answer is not signed, so nothing in it can
+ * say otherwise: the events it yields take the mount's mode.
+ */
 export interface SignedParamStatusQueryOptions {
   /** The platform API origin, e.g. `https://openapi.paycools.com`. */
   baseUrl: string;
@@ -103,6 +115,21 @@ export interface Settings {
 const fail: OptionFailer = optionFailer(SOURCE);
 
 const COUNTRY_LIST = Object.keys(COUNTRIES).join(', ');
+
+/**
+ * The platform keys, loaded, and each one's mode when a list was given (a single key: none, the
+ * mount's). The middleware reads them too, for the hub-wide check of shared keys (mounts.ts).
+ */
+export function readPlatformKeys(options: SignedParamOptions): {
+  publicKeys: KeyObject[];
+  keyModes?: PaymentMode[];
+} {
+  const given = options.platformPublicKey;
+  if (!Array.isArray(given))
+    return { publicKeys: loadPublicKeys(given as KeyInput, 'platformPublicKey', SOURCE) };
+  const { keys, modes } = splitKeyModes(given, options, 'platformPublicKey', SOURCE);
+  return { publicKeys: loadPublicKeys(keys, 'platformPublicKey', SOURCE), keyModes: modes };
+}
 
 /** The options object itself: anything else would fail later, on a less helpful property read. */
 export function checkOptionsObject(options: unknown): asserts options is SignedParamOptions {

@@ -1,7 +1,6 @@
 import {
   createGatewayMiddleware,
   defineProvider,
-  loadPublicKeys,
   verified,
   type GatewayMiddleware,
   type PaymentHub,
@@ -10,6 +9,7 @@ import {
 import { normalizeParam, normalizeQueryData } from './normalize';
 import {
   checkOptionsObject,
+  readPlatformKeys,
   readQueryConfig,
   readSettings,
   upgradeOptions,
@@ -45,7 +45,7 @@ export function createSignedParamProvider(
   options: SignedParamOptions,
 ): PaymentProvider<SignedParamRaw> {
   checkOptionsObject(options);
-  const publicKeys = loadPublicKeys(options.platformPublicKey, 'platformPublicKey', SOURCE);
+  const { publicKeys, keyModes } = readPlatformKeys(options);
   const settings = readSettings(options);
   const query = readQueryConfig(options, settings);
   return defineProvider<SignedParamRaw>({
@@ -81,6 +81,10 @@ export function createSignedParamProvider(
       orderId === null ||
       orderId.startsWith(settings.orderIdPrefix),
     sweep: PLATFORM_SWEEP,
+    // Checked by core: a sandbox key on a live mount needs allowTestMode, or it is refused here.
+    mode: options.mode,
+    allowTestMode: options.allowTestMode,
+    keyModes,
   });
 }
 
@@ -100,10 +104,11 @@ export function createSignedParamMiddleware(
     createSignedParamProvider,
   );
   // The options passed the provider's checks above: the keys load and the prefix is a string.
-  const keys = loadPublicKeys(options.platformPublicKey, 'platformPublicKey', SOURCE);
+  // Every key counts, whatever its mode: a sandbox key shared by two mounts credits twice too.
+  const { publicKeys } = readPlatformKeys(options);
   registerMount(hub, {
     id: middleware.provider.id,
-    fingerprints: keys.map(keyFingerprint),
+    fingerprints: publicKeys.map(keyFingerprint),
     orderIdPrefix: options.orderIdPrefix,
   });
   return middleware;

@@ -53,7 +53,9 @@ describe('nusa: test and live keys', () => {
     // Every delivery of that key would be refused (403 ERR_MODE_MISMATCH): core stops the app
     // instead, so that a sandbox key pasted into a live mount never goes unnoticed.
     expect(() => nusa({ serverKeys: bothKeys })).toThrow(ProviderConfigError);
-    expect(() => nusa({ serverKeys: bothKeys })).toThrow(/serverKeys\[1\].*test key on a live mount/);
+    expect(() => nusa({ serverKeys: bothKeys })).toThrow(
+      /serverKeys\[1\].*test key on a live mount/,
+    );
   });
 
   it('a sandbox notice at a live mount that holds only the live key: 401, no status query, nothing emitted', async () => {

@@ -136,7 +136,8 @@ describe('awaited payments', () => {
     };
     const { hub } = hubWith(g);
     await hub.expectPayment(provider, { orderId: 'O-D', until: soon() });
-    await sweepRounds(hub, 1);
+    await wait(5); // past its first check (1 ms, jittered)
+    await sweepRounds(hub, 2);
     const entry = await hub.awaited.get('test-gateway:order:O-D');
     expect([entry?.state, entry?.lastResult]).toEqual([
       'awaiting',

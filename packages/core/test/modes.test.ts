@@ -139,6 +139,32 @@ describe('a live mount', () => {
   });
 });
 
+describe('a test mount and a live mount of one gateway on one hub', () => {
+  it('await, sweep and settle apart: each order asked through its own mount, settled by its own mode', async () => {
+    const live = createStatusTestGateway({ secret: TEST_SECRET });
+    const test = createStatusTestGateway({ mode: 'test', secret: SANDBOX });
+    const hub = createPaymentHub({ awaited: { sweepEveryMs: 0 } });
+    hub.onAny(() => undefined);
+    const until = Date.now() + 60_000;
+    const [a, b] = [
+      await hub.expectPayment(live.provider, { orderId: 'O-1', until }),
+      await hub.expectPayment(test.provider, { orderId: 'O-1', until }),
+    ];
+    expect([a.key, b.key]).toEqual(['test-gateway:order:O-1', 'test-gateway:test:order:O-1']);
+    // The sandbox pays its O-1 (a webhook and its status API both say so); the live O-1 is unpaid.
+    test.paid('T-S', 'O-1');
+    await hub.receive(test.provider, delivery({ txn: 'T-S', order: 'O-1' }, SANDBOX));
+    expect((await hub.awaited.get(a.key))?.state).toBe('awaiting');
+    expect((await hub.awaited.get(b.key))?.state).toBe('settled');
+    await new Promise((r) => setTimeout(r, 5));
+    await hub.sweep({ all: true });
+    // The live order is asked about through the live mount only; the sandbox is never asked it.
+    expect([live.asked, test.asked]).toEqual([['O-1'], []]);
+    expect((await hub.awaited.get(a.key))?.state).toBe('awaiting');
+    await hub.close();
+  });
+});
+
 describe('a test mount', () => {
   it("marks its bare keys' events test, reconciles in test mode, and refuses a live delivery", async () => {
     const { hub, rec, store } = setup();

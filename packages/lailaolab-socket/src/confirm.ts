@@ -1,10 +1,12 @@
 import {
   awaitedKey,
+  awaitedProvider,
   createQueryBudget,
   GatewayApiError,
   PaymentError,
   statusOutcome,
   type PaymentHub,
+  type PaymentMode,
 } from '@payhook/core/plugin';
 import { RECORD_STATUS, recordIsFinal } from './normalize';
 import { PROVIDER_ID, SOURCE } from './schema';
@@ -33,10 +35,11 @@ export type IsAwaited = (transactionId: string) => Promise<boolean>;
  * `hub.expectPayment(provider, { reference: id })`) that is still `awaiting`. A payment awaited by
  * order number is keyed by it, and not found here: the list has no lookup by reference.
  */
-export function awaitedOn(hub: PaymentHub): IsAwaited {
+export function awaitedOn(hub: PaymentHub, mode: PaymentMode | undefined): IsAwaited {
+  // Filed under `lailaolab:test` on a test mount (awaitedProvider), as expectPayment files it.
+  const filed = awaitedProvider({ id: PROVIDER_ID, mode });
   return async (transactionId) =>
-    (await hub.awaited.get(awaitedKey(PROVIDER_ID, { reference: transactionId })))?.state ===
-    'awaiting';
+    (await hub.awaited.get(awaitedKey(filed, { reference: transactionId })))?.state === 'awaiting';
 }
 
 /**

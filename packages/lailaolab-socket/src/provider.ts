@@ -169,7 +169,7 @@ export function createLailaolabMiddleware(
       source?.provider ??
       buildProvider(
         resolveProviderOptions(providerOptions as LailaolabProviderOptions, hub.logger),
-        awaitedOn(hub),
+        awaitedOn(hub, (providerOptions as LailaolabProviderOptions).mode),
       ),
   );
   const middleware: WebhookMiddleware = (req, res, next) => {

@@ -1,10 +1,11 @@
 import {
   awaitedKey,
+  awaitedProvider,
   emptySweepReport,
   type AwaitedPayment,
   type SweepReport as HubSweepReport,
 } from '@payhook/core/plugin';
-import { isTransactionId, PROVIDER_ID, SOURCE } from './schema';
+import { isTransactionId, SOURCE } from './schema';
 import { report, sanitize, track, type SourceState } from './source-state';
 
 /*
@@ -31,8 +32,11 @@ const withOlderNames = (r: HubSweepReport): SweepReport => ({
 /** Most transactions `watching()` reads (the old default list's size). */
 export const WATCHING_LIMIT = 10_000;
 
-const keyOf = (transactionId: string): string =>
-  awaitedKey(PROVIDER_ID, { reference: transactionId });
+/** Where this source's payments are filed: `lailaolab`, or `lailaolab:test` on a test mount. */
+const filedAs = (state: SourceState): string => awaitedProvider(state.provider);
+
+const keyOf = (state: SourceState, transactionId: string): string =>
+  awaitedKey(filedAs(state), { reference: transactionId });
 
 const lower = (state: SourceState): void => {
   state.watched = Math.max(0, state.watched - 1);
@@ -93,7 +97,7 @@ export function unwatch(state: SourceState, transactionId: string): Promise<bool
 /** Makes the awaited payment overdue, without the notice: the list has no delete. */
 async function end(state: SourceState, id: string): Promise<boolean> {
   try {
-    const ended = await state.hub.awaited.expire(keyOf(id), Date.now(), 'unwatched');
+    const ended = await state.hub.awaited.expire(keyOf(state, id), Date.now(), 'unwatched');
     if (ended) lower(state);
     return ended !== null;
   } catch (error) {
@@ -111,7 +115,7 @@ async function end(state: SourceState, id: string): Promise<boolean> {
 export async function watching(state: SourceState): Promise<string[]> {
   const entries = await state.hub.awaited.list({
     state: 'awaiting',
-    provider: PROVIDER_ID,
+    provider: filedAs(state),
     limit: WATCHING_LIMIT,
   });
   const ids = entries
@@ -144,7 +148,7 @@ async function sweepAll(state: SourceState): Promise<SweepReport> {
   let swept: HubSweepReport;
   try {
     // Every watched transaction, due or not: the socket may have missed any of them while away.
-    swept = await state.hub.sweep({ provider: PROVIDER_ID, all: true });
+    swept = await state.hub.sweep({ provider: filedAs(state), all: true });
   } catch (error) {
     report(state, 'source.error', 'the sweep failed', sanitize(state, error));
     return withOlderNames({ ...emptySweepReport(), errors: 1 });
@@ -161,7 +165,7 @@ async function sweepAll(state: SourceState): Promise<SweepReport> {
  */
 export function followAwaited(state: SourceState): () => void {
   const ended = (payment: AwaitedPayment): void => {
-    if (payment.provider === PROVIDER_ID) lower(state);
+    if (payment.provider === filedAs(state)) lower(state);
   };
   state.hub.on('awaited.settled', ended).on('awaited.overdue', ended);
   return () => void state.hub.off('awaited.settled', ended).off('awaited.overdue', ended);

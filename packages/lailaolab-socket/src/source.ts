@@ -101,7 +101,7 @@ export function createLailaolabSource(
   const resolved = resolveProviderOptions(options, hub.logger);
   const config = resolveSourceOptions(options, resolved.secretKey);
   // The webhook's budget spares the transactions awaited on the hub.
-  const provider = buildProvider(resolved, awaitedOn(hub));
+  const provider = buildProvider(resolved, awaitedOn(hub, resolved.mode));
   // Before any socket opens: the hub must remember events longer than a confirmation may be old.
   mountProvider(hub, provider);
   for (const warning of config.deprecations)

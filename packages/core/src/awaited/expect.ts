@@ -10,7 +10,7 @@ import { nextCheckDelay } from './schedule';
 import { startSweeper } from './sweep';
 import type { HubState } from '../pipeline/types';
 import type { AwaitedState } from './state';
-import { awaitedKey, type AwaitedPayment } from './types';
+import { awaitedKey, awaitedProvider, type AwaitedPayment } from './types';
 
 /** What the merchant says about a payment it expects (`hub.expectPayment`). */
 export interface ExpectedPayment {
@@ -94,9 +94,10 @@ export async function expectPayment(
   const until = checkUntil(state, expected.until, now);
   registerProvider(hub, provider);
   const first = nextCheckDelay(scheduleOf(state, provider), 0, state.random());
+  const filed = awaitedProvider(provider);
   const entry = await state.list.add({
-    key: awaitedKey(provider.id, { orderId, reference }),
-    provider: provider.id,
+    key: awaitedKey(filed, { orderId, reference }),
+    provider: filed,
     orderId,
     reference,
     until,
@@ -123,8 +124,9 @@ function checkUntil(state: AwaitedState, until: unknown, now: number): number {
 /** A provider mounted on the hub (or awaited through it): the sweeper can ask about its payments. */
 export function registerProvider(hub: HubState, provider: AnyPaymentProvider): void {
   const state = hub.awaited;
-  const mounts = state.providers.get(provider.id) ?? [];
-  if (!mounts.includes(provider)) state.providers.set(provider.id, [...mounts, provider]);
+  const filed = awaitedProvider(provider);
+  const mounts = state.providers.get(filed) ?? [];
+  if (!mounts.includes(provider)) state.providers.set(filed, [...mounts, provider]);
   if (state.settings.shared && provider.fetchStatus) startSweeper(hub);
 }
 

@@ -1,6 +1,6 @@
 export { createMemoryAwaitedList } from './memory';
 export type { MemoryAwaitedListOptions } from './memory';
-export { AWAITED_STATES, SETTLED_BY, awaitedKey } from './types';
+export { AWAITED_STATES, SETTLED_BY, awaitedKey, awaitedProvider } from './types';
 export type {
   AwaitedCounts,
   AwaitedLease,

@@ -1,4 +1,5 @@
-import type { AnyPaymentProvider, Delivery } from '../provider';
+import type { Delivery } from '../provider';
+import { awaitedProvider } from './types';
 import type { HubState, ReceiveResult } from '../pipeline/types';
 import { notify } from '../pipeline/notify';
 import type { SettledBy } from './types';
@@ -30,7 +31,6 @@ const settledBy = (delivery: Delivery): SettledBy =>
  */
 export async function markSettled(
   hub: HubState,
-  provider: Pick<AnyPaymentProvider, 'mode'>,
   delivery: Delivery,
   result: ReceiveResult,
 ): Promise<void> {
@@ -40,12 +40,12 @@ export async function markSettled(
   // One event after another, as the delivery names them: the first to settle an entry names it.
   const settling = (async () => {
     for (const event of result.events) {
-      // A test payment on a live mount that allows them never settles the live order it shares a
-      // number with: payments are awaited in the mount's own mode.
-      if (event.mode !== (provider.mode ?? 'live')) continue;
+      // Filed by the event's own mode: a test payment on a live mount that allows them never
+      // settles the live order it shares a number with (awaitedProvider).
+      const filed = awaitedProvider({ id: event.provider, mode: event.mode });
       try {
         const settled = await state.list.settle(
-          { provider: event.provider, orderId: event.orderId, reference: event.transactionId },
+          { provider: filed, orderId: event.orderId, reference: event.transactionId },
           { by, at: Date.now(), eventId: event.id },
         );
         if (settled) notify(hub, 'awaited.settled', settled);

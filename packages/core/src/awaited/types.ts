@@ -1,3 +1,4 @@
+import type { PaymentMode } from '../events';
 /**
  * Awaited payments: the payments a merchant said it expects (`hub.expectPayment`), each kept until
  * a final answer, whichever way it comes: the webhook, the socket, or the sweeper's status query.
@@ -140,6 +141,20 @@ export interface AwaitedList {
   /** Deletes settled and overdue entries whose end (settledAt, or until) is before `before`; resolves with how many. */
   purge(before: number): Promise<number>;
   close?(): Promise<void>;
+}
+
+/**
+ * The `provider` an awaited payment is filed under: the mount's id, with `:test` for a test-mode
+ * mount (`newpay:test`). A test mount and a live mount of one gateway on one hub then await,
+ * sweep and settle apart: a sandbox payment never settles a live order with the same number, and
+ * a live order is never asked about through the sandbox's status API. An event is filed by its own
+ * mode the same way (`{ id: event.provider, mode: event.mode }`).
+ */
+export function awaitedProvider(mount: {
+  readonly id: string;
+  readonly mode?: PaymentMode;
+}): string {
+  return mount.mode === 'test' ? `${mount.id}:test` : mount.id;
 }
 
 /** The key of an awaited payment: by order number when the merchant gives one. */

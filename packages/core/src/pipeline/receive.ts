@@ -40,7 +40,7 @@ export async function receive(
   const settled = await settle(state, run, normalized.value, raw, verifiedAs);
   // An awaited payment with its final answer: the sweeper stops asking about it. (Tested here, not
   // inside: a hub that awaits nothing pays no await per delivery.)
-  if (state.awaited.active) await markSettled(state, provider, delivery, settled);
+  if (state.awaited.active) await markSettled(state, delivery, settled);
   return record(settled);
 }
 
@@ -96,7 +96,7 @@ export async function reconcile(
   if (stale) return record(refused(state, provider, stale, delivery));
   // The mount's own mode: its status API is asked with the mount's credentials.
   const settled = await settle(state, run, found, null, { mode: provider.mode ?? 'live' });
-  if (state.awaited.active) await markSettled(state, provider, delivery, settled);
+  if (state.awaited.active) await markSettled(state, delivery, settled);
   return record(settled);
 }
 

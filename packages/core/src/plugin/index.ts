@@ -134,7 +134,7 @@ export {
   ModeMismatchError,
   isPaymentError,
 } from '../errors';
-export { awaitedKey } from '../awaited';
+export { awaitedKey, awaitedProvider } from '../awaited';
 export type { AwaitedPayment, SweepReport } from '../awaited';
 export type { StatusLookup } from '../provider';
 export type {

@@ -144,3 +144,16 @@ export function deliveryMode(
   if (resolved === 'test' && provider.allowTestMode === true) return resolved;
   throw new ModeMismatchError(resolved, mount, provider.source);
 }
+
+/**
+ * A gateway's key (a draft id, a transaction id) in its mode, for event ids and completion markers:
+ * `test:<key>` in test mode. A live key is kept as it is, except one that starts with `test:` or
+ * `live:`, which gets `live:` in front: a key is the gateway's text, and without that a live
+ * transaction `test:A1` would have the id of the sandbox transaction `A1` (a live payment dropped
+ * as a duplicate, or its failure superseded by a sandbox completion). No key of the four shipped
+ * gateways starts with either, so their live ids are unchanged.
+ */
+export function modeKey(mode: PaymentMode | undefined, key: string): string {
+  if (mode === 'test') return `test:${key}`;
+  return key.startsWith('test:') || key.startsWith('live:') ? `live:${key}` : key;
+}

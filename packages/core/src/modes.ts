@@ -136,11 +136,43 @@ export function deliveryMode(
   const mount = provider.mode ?? 'live';
   if (said.mode !== undefined && !(PAYMENT_MODES as readonly unknown[]).includes(said.mode))
     throw new TypeError(`verify said mode ${String(said.mode)}: must be 'live' or 'test'`);
-  // One key needs no index: verify may return the bare payload, and the key's mode still counts.
-  const keyIndex = said.keyIndex ?? (provider.keyModes?.length === 1 ? 0 : undefined);
-  const mode = said.mode ?? (keyIndex === undefined ? undefined : provider.keyModes?.[keyIndex]);
+  const mode = said.mode ?? keyMode(provider.keyModes, said.keyIndex);
   const resolved = mode ?? mount;
   if (resolved === mount) return resolved;
   if (resolved === 'test' && provider.allowTestMode === true) return resolved;
   throw new ModeMismatchError(resolved, mount, provider.source);
+}
+
+/**
+ * The mode of the key verify named, from keyModes (undefined without keyModes: the mount's). Keys
+ * all of one mode need no index: verify may return the bare payload (one key, or a rotation of
+ * sandbox keys), and their mode still counts. An index no key has, or none when the keys differ,
+ * leaves the mode unknown: a TypeError (401), never the mount's mode, which on a live mount that
+ * allows test mode would make a sandbox-signed delivery a live payment.
+ */
+function keyMode(
+  keyModes: readonly PaymentMode[] | undefined,
+  keyIndex: number | undefined,
+): PaymentMode | undefined {
+  if (keyModes === undefined || keyModes.length === 0) return undefined;
+  if (keyIndex === undefined) {
+    if (keyModes.every((m) => m === keyModes[0])) return keyModes[0];
+    throw new TypeError('verify named no key (keyIndex), and the keys have different modes');
+  }
+  if (!Number.isInteger(keyIndex) || keyIndex < 0 || keyIndex >= keyModes.length)
+    throw new TypeError(`verify named key ${String(keyIndex)}: no such key (keyModes)`);
+  return keyModes[keyIndex];
+}
+
+/**
+ * A gateway's key (a draft id, a transaction id) in its mode, for event ids and completion markers:
+ * `test:<key>` in test mode. A live key is kept as it is, except one that starts with `test:` or
+ * `live:`, which gets `live:` in front: a key is the gateway's text, and without that a live
+ * transaction `test:A1` would have the id of the sandbox transaction `A1` (a live payment dropped
+ * as a duplicate, or its failure superseded by a sandbox completion). No key of the four shipped
+ * gateways starts with either, so their live ids are unchanged.
+ */
+export function modeKey(mode: PaymentMode | undefined, key: string): string {
+  if (mode === 'test') return `test:${key}`;
+  return key.startsWith('test:') || key.startsWith('live:') ? `live:${key}` : key;
 }

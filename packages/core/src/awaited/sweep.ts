@@ -10,7 +10,7 @@ import { within, withinHandlerTimeout } from './within';
 import { FINAL_OUTCOMES } from './mark';
 import type { AwaitedState } from './state';
 import { emptySweepReport, type SweepReport } from './sweep-report';
-import type { AwaitedPayment } from './types';
+import { awaitedProvider, type AwaitedPayment } from './types';
 
 /*
  * The sweeper: asks the gateway's status API about each awaited payment whose next check has come,
@@ -184,13 +184,21 @@ async function guarded<T>(
 }
 
 function budgetOf(state: AwaitedState, provider: AnyPaymentProvider): QueryBudget {
-  let budget = state.budgets.get(provider.id);
+  const api = statusApi(provider);
+  let budget = state.budgets.get(api);
   if (!budget) {
     budget = createQueryBudget(scheduleOf(state, provider).queriesPerMinute);
-    state.budgets.set(provider.id, budget);
+    state.budgets.set(api, budget);
   }
   return budget;
 }
+
+/**
+ * Which status API a mount asks: its id's, the sandbox's for a test mount (awaitedProvider). A
+ * test and a live mount share the id, not the API: keyed by id, a sandbox outage marked the live
+ * API down for the sweep, and sandbox orders spent the live API's query budget.
+ */
+const statusApi = (provider: AnyPaymentProvider): string => awaitedProvider(provider);
 
 /** Asks about one leased payment (or not: budget spent, gateway down) and decides what comes next. */
 async function checkEntry(
@@ -213,9 +221,10 @@ async function checkEntry(
     return;
   }
   const { provider, lookup } = asker;
-  if (run.down.has(provider.id) || !budgetOf(state, provider).take(Date.now())) {
+  const down = run.down.has(statusApi(provider));
+  if (down || !budgetOf(state, provider).take(Date.now())) {
     run.report.deferred++;
-    const why = run.down.has(provider.id) ? 'status API down' : 'status query budget spent';
+    const why = down ? 'status API down' : 'status query budget spent';
     await again(hub, state, run, entry, entry.checks, why, provider);
     return;
   }
@@ -286,7 +295,7 @@ async function decide(
   const error = result.error;
   if (error) run.report.errors++;
   else run.report.waiting++;
-  if (error instanceof GatewayApiError && error.retryable) run.down.add(provider.id);
+  if (error instanceof GatewayApiError && error.retryable) run.down.add(statusApi(provider));
   const said = error ? `${error.code}: ${error.message}` : describe(result);
   await again(hub, state, run, entry, checks, said, provider);
 }

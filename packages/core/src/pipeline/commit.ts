@@ -1,5 +1,6 @@
 import type { PaymentEvent } from '../events';
 import { PaymentError } from '../errors';
+import { modeKey } from '../modes';
 import type { HubState } from './types';
 
 const sleep = (ms: number): Promise<void> =>
@@ -8,10 +9,11 @@ const sleep = (ms: number): Promise<void> =>
 /**
  * The key that records a transaction's completion, so a later failure notice is known stale. It
  * starts with `#`, which no provider id (kebab-case) can: no event id (`<provider id>:<key>`) can
- * ever be the same key, whatever transaction ids a gateway uses.
+ * ever be the same key, whatever transaction ids a gateway uses. A test-mode transaction's has
+ * `test:` before its id (modeKey, which keeps a live id starting with `test:` apart from it).
  */
 export const completedMarker = (event: PaymentEvent): string =>
-  `#completed:${event.provider}:${event.mode === 'test' ? 'test:' : ''}${event.transactionId}`;
+  `#completed:${event.provider}:${modeKey(event.mode, event.transactionId)}`;
 
 /**
  * Records that the transaction completed: one write when the store can; else the commit of the

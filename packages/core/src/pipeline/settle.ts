@@ -4,6 +4,7 @@ import type { AnyPaymentProvider, Delivery, NotPaymentEvent, PaymentEventDraft }
 import { utcIso } from '../time';
 import { notify, reportError } from './notify';
 import { refused, type VerifiedAs } from './steps';
+import { modeKey } from '../modes';
 import { processEvent } from './process-event';
 import type { DeliveryRun, EventOutcome, EventResult, HubState, ReceiveResult } from './types';
 
@@ -109,7 +110,8 @@ function notAPayment(
  * provider id, a colon, and the plugin's stable key for the fact, the draft's `id`
  * (`newpay:<newpayOrderNo>:completed`); a test-mode event has `test:` after the provider id
  * (`newpay:test:<newpayOrderNo>:completed`), so a sandbox id that happens to equal a live one
- * never finds it done. Every gateway's key: docs/events.md, "Event ids".
+ * never finds it done (modeKey: a live key that itself starts with `test:` is escaped). Every
+ * gateway's key: docs/events.md, "Event ids".
  */
 export function finalize(
   provider: AnyPaymentProvider,
@@ -120,7 +122,7 @@ export function finalize(
 ): PaymentEvent {
   const { keyIndex, mode } = verifiedAs;
   const event: PaymentEvent = {
-    id: `${provider.id}:${mode === 'test' ? 'test:' : ''}${draft.id}`,
+    id: `${provider.id}:${modeKey(mode, draft.id)}`,
     type: draft.type,
     provider: provider.id,
     orderId: draft.orderId,

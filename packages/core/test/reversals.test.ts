@@ -76,6 +76,40 @@ describe('reversals of a completed payment', () => {
   });
 });
 
+describe('a draft outside the closed lists', () => {
+  it('a refund kind or a type no list names: the retry body, reported, nothing dispatched', async () => {
+    const base = createTestProvider();
+    const { hub, rec, refunds } = hubWithRefundListener();
+    for (const [type, kind] of [
+      ['payment.refunded', 'reversal'],
+      ['payment.reversed', undefined],
+    ] as const) {
+      const provider = {
+        ...base,
+        normalize: (raw: TestPayload) => [
+          {
+            id: `${raw.txn}:x`,
+            type,
+            orderId: null,
+            transactionId: raw.txn,
+            amount: raw.amount,
+            currency: null,
+            occurredAt: raw.at,
+            refund: { refundId: 'R', amount: raw.amount, kind },
+          },
+        ],
+      } as unknown as typeof base;
+      const r = await hub.receive(provider, delivery({ txn: `T-${type}` }));
+      expect([r.outcome, r.reply.status, r.error?.code]).toEqual([
+        'failed',
+        503,
+        'ERR_NORMALIZE_FAILED',
+      ]);
+    }
+    expect([refunds.length, rec.events.length, rec.errors.length]).toEqual([0, 0, 2]);
+  });
+});
+
 describe('the event schema', () => {
   const event = (extra: Record<string, unknown>) => ({
     id: 'p:T:refund:R',

@@ -1,9 +1,14 @@
-import type { PaymentEvent } from '../events';
+import {
+  isPaymentEventType,
+  PAYMENT_EVENT_TYPES,
+  REFUND_KINDS,
+  type PaymentEvent,
+} from '../events';
 import { PayloadError, StoreError, isPaymentError, type PaymentErrorLike } from '../errors';
 import type { AnyPaymentProvider, Delivery, NotPaymentEvent, PaymentEventDraft } from '../provider';
 import { utcIso } from '../time';
 import { notify, reportError } from './notify';
-import { refused, type VerifiedAs } from './steps';
+import { refused, stepFailed, type VerifiedAs } from './steps';
 import { modeKey } from '../modes';
 import { processEvent } from './process-event';
 import type { DeliveryRun, EventOutcome, EventResult, HubState, ReceiveResult } from './types';
@@ -35,6 +40,8 @@ export async function settle(
     return notAPayment(state, provider, normalized as NotPaymentEvent | readonly [], raw, delivery);
   const unkeepable = (normalized as ReadonlyArray<PaymentEventDraft>).find(hasUnkeepableKey);
   if (unkeepable) return refused(state, provider, unkeepableKey(provider, unkeepable), delivery);
+  const unnamed = (normalized as ReadonlyArray<PaymentEventDraft>).find(outsideTheLists);
+  if (unnamed) return stepFailed(state, provider, 'normalize', outsideError(unnamed), delivery);
   const events = (normalized as ReadonlyArray<PaymentEventDraft>).map((d) =>
     finalize(provider, d, raw, delivery, verifiedAs),
   );
@@ -75,6 +82,23 @@ const hasUnkeepableKey = (draft: PaymentEventDraft): boolean =>
 
 const unkeepable = (s: string | null): boolean =>
   typeof s === 'string' && (s.includes('\u0000') || !s.isWellFormed());
+
+/**
+ * A draft whose type or refund kind is none of the closed lists' (a JavaScript plugin's typo): no
+ * listener could be chosen for it, nor its kind trusted. A plugin bug, not the gateway's: the
+ * gateway gets its retry body and the merchant an ERR_NORMALIZE_FAILED report, as for a throw.
+ */
+const outsideTheLists = (draft: PaymentEventDraft): boolean =>
+  !isPaymentEventType(draft.type) ||
+  (draft.refund?.kind !== undefined &&
+    !(REFUND_KINDS as readonly unknown[]).includes(draft.refund.kind));
+
+const outsideError = (draft: PaymentEventDraft): Error =>
+  new TypeError(
+    `draft ${JSON.stringify(draft.id)} has type ${String(draft.type)}` +
+      (draft.refund ? ` and refund kind ${String(draft.refund.kind)}` : '') +
+      `: the type must be one of ${PAYMENT_EVENT_TYPES.join(', ')}, the kind one of ${REFUND_KINDS.join(', ')}`,
+  );
 
 function unkeepableKey(provider: AnyPaymentProvider, draft: PaymentEventDraft): PayloadError {
   return new PayloadError(

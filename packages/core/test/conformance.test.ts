@@ -1,7 +1,9 @@
 import { SignatureError } from '../src';
 import { defineProvider, parseJson } from '../src/plugin';
 import { runProviderConformance, type DeliveryFixture } from '../src/testing';
-import { createTestProvider, sign, signedDelivery } from '../src/testing';
+import { createTestProvider, sign, signedDelivery, TEST_SECRET } from '../src/testing';
+
+const SANDBOX_KEY = { key: 'sandbox-secret', mode: 'test' } as const;
 
 const valid = signedDelivery();
 runProviderConformance({
@@ -24,6 +26,53 @@ runProviderConformance({
     return { body, headers: { 'x-test-signature': sign(body) } };
   })(),
   notPaymentEvent: signedDelivery({ event: 'payout' }),
+  testMode: {
+    provider: () => createTestProvider({ secret: [TEST_SECRET, SANDBOX_KEY], allowTestMode: true }),
+    valid: signedDelivery({}, 'sandbox-secret'),
+  },
+});
+
+/**
+ * The sandbox rule catches a plugin that reads tagged keys but forgets to pass `keyModes` to
+ * defineProvider: its sandbox deliveries verify and come out as live money.
+ */
+describe('the test-mode rule of the conformance suite', () => {
+  const run = (provider: () => ReturnType<typeof createTestProvider>) => {
+    const tests = new Map<string, () => Promise<void>>();
+    runProviderConformance(
+      {
+        provider: () => createTestProvider(),
+        valid,
+        expected: [{ type: 'payment.completed' }],
+        wrongKey: signedDelivery({}, 'another-secret'),
+        malformed: valid,
+        testMode: { provider, valid: signedDelivery({}, 'sandbox-secret') },
+      },
+      { describe: (_name, fn) => fn(), it: (name, fn) => void tests.set(name, fn) },
+    );
+    return tests.get(
+      'a delivery signed with a sandbox key is a test-mode event with an id of its own',
+    )!;
+  };
+
+  it("passes a plugin that passes its keys' modes through", async () => {
+    await run(() =>
+      createTestProvider({ secret: [TEST_SECRET, SANDBOX_KEY], allowTestMode: true }),
+    )();
+  });
+
+  it('fails one that forgets keyModes: the sandbox delivery came out live', async () => {
+    const forgetful = () => {
+      const p = createTestProvider({ secret: [TEST_SECRET, SANDBOX_KEY], allowTestMode: true });
+      return defineProvider({
+        ...p,
+        keyModes: undefined,
+        confirm: undefined,
+        ack: { ok: { body: { ok: true } }, retry: { status: 503, body: { ok: false } } },
+      });
+    };
+    await expect(run(forgetful)()).rejects.toThrow(/a sandbox key's event must be test mode/);
+  });
 });
 
 /**

@@ -1,9 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { runProviderConformance } from '@payhook/core/testing';
 import { jsonNumber } from '@payhook/core/plugin';
 import { createNewpayProvider } from '../src';
 import { signV1Callback, signV2Callback } from '../src/signing';
 import {
   keys,
+  platformPublicPem,
   providerOptions,
   V2_ENVELOPE_TIME,
   V1_TIME,
@@ -17,6 +19,9 @@ import {
 } from './helpers';
 
 const platform = keys.platform.privateKey;
+// NewPay's sandbox signs with a platform key of its own, tagged `{ key, mode: 'test' }`.
+const sandbox = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const sandboxPem = sandbox.publicKey.export({ type: 'spki', format: 'pem' }) as string;
 const v2 = (data: Parameters<typeof signV2Callback>[0], key = platform) =>
   signV2Callback(data, key, { timestamp: V2_ENVELOPE_TIME });
 
@@ -42,6 +47,16 @@ runProviderConformance({
   notPaymentEvent: signV1Callback(v1Refund('0'), platform),
   // The doc sample exactly as published: its signed timestamp is from 2022.
   stale: signV1Callback(v1Payment({ timestamp: jsonNumber(DOC_V1_TIMESTAMP) }), platform),
+  testMode: {
+    provider: () =>
+      createNewpayProvider(
+        providerOptions({
+          platformPublicKey: [platformPublicPem, { key: sandboxPem, mode: 'test' }],
+          allowTestMode: true,
+        }),
+      ),
+    valid: signV1Callback(v1Payment(), sandbox.privateKey),
+  },
 });
 
 runProviderConformance({

@@ -31,7 +31,7 @@ interface Suite {
   h: ConformanceHarness;
   fixtures: ConformanceFixtures;
   post(server: TestServer, fixture: DeliveryFixture): ReturnType<typeof postDelivery>;
-  withServer(fn: ServerTest): Promise<void>;
+  withServer(fn: ServerTest, mount?: () => AnyPaymentProvider): Promise<void>;
   expectRefused(fixture: DeliveryFixture, status: number): Promise<void>;
 }
 
@@ -71,8 +71,8 @@ function createSuite(h: ConformanceHarness, fixtures: ConformanceFixtures): Suit
   const contentType = fixtures.contentType ?? 'application/json';
   const post = (server: TestServer, fixture: DeliveryFixture) =>
     postDelivery(server.url, fixture, contentType);
-  const withServer = async (fn: ServerTest): Promise<void> => {
-    const provider = fixtures.provider();
+  const withServer = async (fn: ServerTest, mount = fixtures.provider): Promise<void> => {
+    const provider = mount();
     const store = createCountingStore();
     const server = await startTestServer(provider, {
       hubOptions: { store, handlerTimeoutMs: 2_000, leaseMs: 5_000 },
@@ -136,6 +136,21 @@ function acceptanceTests({ h, fixtures, post, withServer }: Suite): void {
     }),
   );
 
+  const testMode = fixtures.testMode;
+  if (testMode) {
+    h.it('a delivery signed with a sandbox key is a test-mode event with an id of its own', () =>
+      withServer(async (server, _store, rec, provider) => {
+        const reply = await post(server, testMode.valid);
+        assert.equal(reply.status, provider.ack.ok.status, reply.body);
+        assert.ok(rec.events.length > 0, 'the sandbox delivery emitted no event');
+        for (const event of rec.events) {
+          assert.equal(event.mode, 'test', `${event.id}: a sandbox key's event must be test mode`);
+          assert.ok(event.id.startsWith(`${provider.id}:test:`), `${event.id}: no test: segment`);
+        }
+      }, testMode.provider),
+    );
+  }
+
   const notPayment = fixtures.notPaymentEvent;
   if (notPayment) {
     h.it(
@@ -168,6 +183,8 @@ function checkEvent(
   );
   assert.equal(event.provider, provider.id);
   assert.ok(event.id.startsWith(`${provider.id}:`));
+  // `valid` is signed with a key of the mount's own mode (testMode covers the other).
+  assert.equal(event.mode, provider.mode ?? 'live', `event ${i}: mode`);
   for (const [key, value] of Object.entries(expected)) {
     assert.deepEqual(
       (event as unknown as Record<string, unknown>)[key],

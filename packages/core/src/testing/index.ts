@@ -73,6 +73,14 @@ export interface ConformanceFixtures {
    * },
    */
   tamper?: (valid: DeliveryFixture) => DeliveryFixture;
+  /**
+   * For providers whose keys have modes (`{ key, mode: 'test' }`): a mount that takes sandbox
+   * deliveries (a live mount with `allowTestMode: true`, or a test mount) holding the sandbox key,
+   * and a genuine delivery signed with that key. Its events must have `mode: 'test'` and ids with
+   * `:test:` after the provider id: a plugin that reads tagged keys but forgets to pass `keyModes`
+   * to defineProvider would emit sandbox money as live, and fails here.
+   */
+  testMode?: { provider: () => AnyPaymentProvider; valid: DeliveryFixture };
   /** The content type used when the fixture has none (default application/json). */
   contentType?: string;
 }

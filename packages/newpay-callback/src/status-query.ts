@@ -138,7 +138,9 @@ function readAnswer(
   }
   if (!validateData(lossless.data)) {
     const problems = formatFieldProblems(toFieldProblems(validateData.errors));
-    throw apiError(`unexpected answer: ${problems}`, { httpStatus });
+    // Verified, but not what this plugin reads: the same query gets the same answer until NewPay
+    // or the plugin changes (no outage that should pause the sweep's other queries).
+    throw apiError(`unexpected answer: ${problems}`, { httpStatus, retryable: false });
   }
   const data = lossless.data as unknown as NewpayV2PaymentData;
   // The field asked by: an answer by mchOrderNo names the newpayOrderNo we did not know yet.

@@ -203,6 +203,10 @@ function readAnswer(response: GatewayResponse, path: string): object {
   }
   const data = envelope.data;
   if (data === null || typeof data !== 'object' || Array.isArray(data))
-    throw new GatewayApiError(`/${path} answered SUCCESS without data`, failure);
+    // Cashy said SUCCESS with nothing to read: asking again gets the same (no outage to wait out).
+    throw new GatewayApiError(`/${path} answered SUCCESS without data`, {
+      ...failure,
+      retryable: false,
+    });
   return data;
 }

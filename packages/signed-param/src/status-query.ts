@@ -71,9 +71,12 @@ export function createPaymentQuery(
     if (data === undefined || data === null) return null;
     if (!validate(data)) {
       const problems = formatFieldProblems(toFieldProblems(validate.errors));
+      // Well-formed, but not what this plugin reads: the same query gets the same answer until the
+      // gateway or the plugin changes, so it is no outage that should pause the sweep's other queries.
       throw new GatewayApiError(`payment query answer is not a payment: ${problems}`, {
         source: SOURCE,
         httpStatus: response.status,
+        retryable: false,
       });
     }
     const payment = data as SignedParamQueryData;
@@ -155,6 +158,7 @@ function parseAnswer(text: string, what: string): Record<string, unknown> {
     throw new GatewayApiError(`${what} is not JSON`, { source: SOURCE, retryable: true, cause });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new GatewayApiError(`${what} is not a JSON object`, { source: SOURCE });
+    // JSON, but not the platform's envelope: no retry changes it (a proxy page is not JSON above).
+    throw new GatewayApiError(`${what} is not a JSON object`, { source: SOURCE, retryable: false });
   return value as Record<string, unknown>;
 }

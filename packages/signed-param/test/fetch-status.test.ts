@@ -205,6 +205,18 @@ describe('fetchStatus against a local platform', () => {
     await expect(provider().fetchStatus!('T1')).rejects.toThrow(/not a payment/);
   });
 
+  it('a proxy page is retryable (an outage); a well-formed answer it cannot read is not', async () => {
+    answer = () => ({ body: '<html>maintenance</html>' });
+    await expect(provider().fetchStatus!('T1')).rejects.toMatchObject({ retryable: true });
+    answer = (r) => ok({ transactionId: r.param.transactionId, amount: '1.5' });
+    await expect(provider().fetchStatus!('T1')).rejects.toMatchObject({ retryable: false });
+    answer = () => ({ body: '[1,2]' });
+    await expect(provider().fetchStatus!('T1')).rejects.toMatchObject({
+      message: expect.stringMatching(/not a JSON object/),
+      retryable: false,
+    });
+  });
+
   it('times out with a retryable GatewayApiError', async () => {
     const hanging = createServer(() => undefined);
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));

@@ -22,6 +22,10 @@ export type VerificationMethod = (typeof VERIFICATION_METHODS)[number];
 export const PAYMENT_MODES = ['live', 'test'] as const;
 export type PaymentMode = (typeof PAYMENT_MODES)[number];
 
+export function isPaymentMode(value: unknown): value is PaymentMode {
+  return (PAYMENT_MODES as readonly unknown[]).includes(value);
+}
+
 /**
  * How money went back to the payer on a `payment.refunded` event: `refund` (the merchant or the
  * gateway refunded it), `void` (a captured payment cancelled before settlement: no money moves

@@ -9,6 +9,7 @@ export {
   PAYMENT_MODES,
   REFUND_KINDS,
   isPaymentEventType,
+  isPaymentMode,
 } from './events';
 export type {
   PaymentEvent,

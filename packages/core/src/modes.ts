@@ -1,4 +1,4 @@
-import { PAYMENT_MODES, type PaymentMode } from './events';
+import { isPaymentMode, type PaymentMode } from './events';
 import { ModeMismatchError, ProviderConfigError } from './errors';
 
 /**
@@ -53,7 +53,7 @@ export function splitKeyModes<Key>(
       modes.push(fallback);
       return;
     }
-    if (!(PAYMENT_MODES as readonly unknown[]).includes(entry.mode))
+    if (!isPaymentMode(entry.mode))
       throw new ProviderConfigError(`${option}[${i}].mode`, `must be 'live' or 'test'`, { source });
     const refusal = keyRefusal(mount, entry.mode as PaymentMode);
     if (refusal) throw new ProviderConfigError(`${option}[${i}]`, refusal, { source });
@@ -73,7 +73,7 @@ function keyRefusal(
 ): string | null {
   const mountMode = mount.mode ?? 'live';
   const allow = mount.allowTestMode;
-  if (!(PAYMENT_MODES as readonly unknown[]).includes(mountMode)) return null;
+  if (!isPaymentMode(mountMode)) return null;
   if (allow !== undefined && typeof allow !== 'boolean') return null;
   if (mode === 'test' && mountMode === 'live' && allow !== true)
     return 'is a test key on a live mount, whose deliveries would all be refused: remove it, mount it with mode: test, or set allowTestMode: true';
@@ -100,8 +100,7 @@ export function checkModes(
   fail: (option: string, problem: string) => never,
 ): CheckedModes {
   const mode = given.mode ?? 'live';
-  if (!(PAYMENT_MODES as readonly unknown[]).includes(mode))
-    fail('mode', `must be 'live' or 'test'`);
+  if (!isPaymentMode(mode)) fail('mode', `must be 'live' or 'test'`);
   if (given.allowTestMode !== undefined && typeof given.allowTestMode !== 'boolean')
     fail('allowTestMode', 'must be a boolean when given');
   const allowTestMode = given.allowTestMode === true;
@@ -111,8 +110,7 @@ export function checkModes(
   if (keyModes === undefined) return { mode: mode as PaymentMode, allowTestMode, keyModes };
   if (!Array.isArray(keyModes)) return fail('keyModes', `must be a list of 'live' or 'test'`);
   keyModes.forEach((m: unknown, i) => {
-    if (!(PAYMENT_MODES as readonly unknown[]).includes(m))
-      fail(`keyModes[${i}]`, `must be 'live' or 'test'`);
+    if (!isPaymentMode(m)) fail(`keyModes[${i}]`, `must be 'live' or 'test'`);
     const refusal = keyRefusal({ mode, allowTestMode }, m as PaymentMode);
     if (refusal) fail(`keyModes[${i}]`, refusal);
   });
@@ -134,7 +132,7 @@ export function deliveryMode(
   said: { keyIndex?: number; mode?: PaymentMode },
 ): PaymentMode {
   const mount = provider.mode ?? 'live';
-  if (said.mode !== undefined && !(PAYMENT_MODES as readonly unknown[]).includes(said.mode))
+  if (said.mode !== undefined && !isPaymentMode(said.mode))
     throw new TypeError(`verify said mode ${String(said.mode)}: must be 'live' or 'test'`);
   const mode = said.mode ?? keyMode(provider.keyModes, said.keyIndex);
   const resolved = mode ?? mount;

@@ -4,23 +4,14 @@
  * the gateway's text (a transaction id, an order number), so one that does must still name a fact
  * of its own: a sandbox payment never makes a live payment a duplicate, nor supersedes its failure.
  */
+import { testDelivery } from './support/deliveries';
 import { createPaymentHub } from '../src';
-import { createCountingStore, createTestProvider, recordHub, signedDelivery } from '../src/testing';
-import type { Delivery } from '../src/plugin';
-import type { TestPayload } from '../src/testing';
+import { createCountingStore, createTestProvider, recordHub } from '../src/testing';
 
 const LIVE = 'live-secret-do-not-use';
 const SANDBOX = 'sandbox-secret-do-not-use';
 
-function delivery(payload: Partial<TestPayload>, secret: string): Delivery {
-  const signed = signedDelivery({ at: new Date().toISOString(), ...payload }, secret);
-  return {
-    body: Buffer.from(signed.body),
-    headers: { 'content-type': 'application/json', ...signed.headers },
-    transport: 'http',
-    receivedAt: new Date(),
-  };
-}
+const delivery = testDelivery;
 
 function setup() {
   const hub = createPaymentHub({ store: createCountingStore() });

@@ -4,28 +4,20 @@
  * the mode is unknown: that must fail closed, 401, never fall back to the mount's mode, which on a
  * live mount that allows test mode makes a sandbox-signed delivery a live payment.
  */
+import { testDelivery } from './support/deliveries';
 import { createPaymentHub } from '../src';
 import {
   createCountingStore,
   createTestProvider,
   recordHub,
-  signedDelivery,
   TEST_SECRET,
   type TestPayload,
 } from '../src/testing';
-import { defineProvider, verified, type Delivery, type PaymentMode } from '../src/plugin';
+import { defineProvider, verified, type PaymentMode } from '../src/plugin';
 
 const SANDBOX = 'sandbox-secret-do-not-use';
 
-function delivery(payload: Partial<TestPayload>, secret: string): Delivery {
-  const signed = signedDelivery({ at: new Date().toISOString(), ...payload }, secret);
-  return {
-    body: Buffer.from(signed.body),
-    headers: { 'content-type': 'application/json', ...signed.headers },
-    transport: 'http',
-    receivedAt: new Date(),
-  };
-}
+const delivery = testDelivery;
 
 /** The test gateway with keys [live, sandbox], whose verify reports the key as `report` says. */
 function gateway(keyModes: PaymentMode[], report: (keyIndex: number) => number | undefined) {

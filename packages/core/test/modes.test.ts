@@ -4,35 +4,21 @@
  * mode's deliveries (403, nothing emitted or stored) unless a live mount allows test ones, which
  * then have ids of their own and never settle a live awaited payment.
  */
+import { testDelivery } from './support/deliveries';
 import { createPaymentHub, ModeMismatchError, ProviderConfigError, type PaymentMode } from '../src';
 import {
   createCountingStore,
   createStatusTestGateway,
   createTestProvider,
   recordHub,
-  signedDelivery,
   TEST_SECRET,
   type TestPayload,
 } from '../src/testing';
-import {
-  defineProvider,
-  splitKeyModes,
-  validatePaymentEvent,
-  verified,
-  type Delivery,
-} from '../src/plugin';
+import { defineProvider, splitKeyModes, validatePaymentEvent, verified } from '../src/plugin';
 
 const SANDBOX = 'sandbox-secret-do-not-use';
 
-function delivery(payload: Partial<TestPayload>, secret: string): Delivery {
-  const signed = signedDelivery({ at: new Date().toISOString(), ...payload }, secret);
-  return {
-    body: Buffer.from(signed.body),
-    headers: { 'content-type': 'application/json', ...signed.headers },
-    transport: 'http',
-    receivedAt: new Date(),
-  };
-}
+const delivery = testDelivery;
 
 function setup() {
   const store = createCountingStore();

@@ -4,8 +4,9 @@
  * status-table toolkit behind it; and two small promises of the plugin kit (GatewayApiError is
  * retryable unless a plugin says otherwise; a deprecation is seen even with the silent logger).
  */
+import { testDelivery } from './support/deliveries';
 import { createPaymentHub, GatewayApiError, silentLogger, type PaymentEvent } from '../src';
-import { createTestProvider, recordHub, signedDelivery, type TestPayload } from '../src/testing';
+import { createTestProvider, recordHub, type TestPayload } from '../src/testing';
 import {
   OUTCOME_EVENTS,
   ProviderConfigError,
@@ -14,14 +15,10 @@ import {
   statusTable,
   validatePaymentEvent,
   warnDeprecatedOption,
-  type Delivery,
   type StatusOutcome,
 } from '../src/plugin';
 
-function delivery(payload: Partial<TestPayload>): Delivery {
-  const { body, headers } = signedDelivery({ at: new Date().toISOString(), ...payload });
-  return { body: Buffer.from(body), headers, transport: 'http', receivedAt: new Date() };
-}
+const delivery = (payload: Partial<TestPayload>) => testDelivery(payload);
 
 function hubWithRefundListener() {
   const hub = createPaymentHub();

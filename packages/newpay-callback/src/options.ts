@@ -7,7 +7,7 @@ import {
   loadPrivateKey,
   loadPublicKeys,
   optionFailer,
-  PAYMENT_MODES,
+  isPaymentMode,
   resolveMaxAge,
   splitKeyModes,
   warnDeprecatedOption,
@@ -229,7 +229,7 @@ function queryVerifier(
   const mountMode = mode ?? 'live';
   const publicKeys = verifier.publicKeys.filter((_, i) => keyModes[i] === mountMode);
   // An unknown mode is left to defineProvider, whose error names `mode`.
-  if (publicKeys.length === 0 && (PAYMENT_MODES as readonly unknown[]).includes(mountMode))
+  if (publicKeys.length === 0 && isPaymentMode(mountMode))
     fail(
       name,
       `needs a platformPublicKey of the mount's mode (${String(mountMode)}) to verify uniQueryPay answers`,

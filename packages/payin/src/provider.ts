@@ -1,7 +1,7 @@
 import {
   createGatewayMiddleware,
   defineProvider,
-  PAYMENT_MODES,
+  isPaymentMode,
   ProviderConfigError,
   type GatewayMiddleware,
   type PaymentHub,
@@ -93,7 +93,7 @@ export function createPayinProvider(
  */
 function requestKeyOf(settings: PayinSettings, mode: unknown): string {
   if (settings.requestKey !== undefined) return settings.requestKey;
-  if (!(PAYMENT_MODES as readonly unknown[]).includes(mode ?? 'live')) return settings.apiKeys[0]!;
+  if (!isPaymentMode(mode ?? 'live')) return settings.apiKeys[0]!;
   throw new ProviderConfigError(
     'statusQuery',
     `needs an apiKey of the mount's mode (${String(mode ?? 'live')}) to sign its requests`,

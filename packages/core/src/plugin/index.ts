@@ -144,7 +144,7 @@ export type {
   PaymentEvent,
   PaymentEventType,
 } from '../events';
-export { PAYMENT_EVENT_TYPES, PAYMENT_MODES, REFUND_KINDS } from '../events';
+export { PAYMENT_EVENT_TYPES, PAYMENT_MODES, REFUND_KINDS, isPaymentMode } from '../events';
 export type { Logger } from '../logger';
 export type { PaymentHub, ReceiveResult } from '../hub';
 export type { WebhookMiddleware, WebhookMiddlewareOptions } from '../express';
